@@ -1,0 +1,56 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+
+namespace Fairway.Cli;
+
+/// <summary>
+/// The CLI's only way to act on a running deployment: the admin API, with FAIRWAY_API_URL and
+/// FAIRWAY_API_TOKEN. Ops never need database access.
+/// </summary>
+public sealed class AdminApiClient : IDisposable
+{
+    readonly HttpClient http;
+
+    AdminApiClient(HttpClient http) => this.http = http;
+
+    public static AdminApiClient? FromEnvironment(out string? error)
+    {
+        error = null;
+        var url = CliOutput.Env("FAIRWAY_API_URL");
+        if (url is null || !Uri.TryCreate(url, UriKind.Absolute, out var baseUri)) { error = "FAIRWAY_API_URL is not set to an absolute URL"; return null; }
+        var http = new HttpClient { BaseAddress = baseUri, Timeout = TimeSpan.FromSeconds(150) };
+        if (CliOutput.Env("FAIRWAY_API_TOKEN") is { } token) http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return new AdminApiClient(http);
+    }
+
+    public async Task<int> SendAsync(HttpMethod method, string path, object? body = null, bool requireAuth = true)
+    {
+        if (requireAuth && http.DefaultRequestHeaders.Authorization is null)
+            return CliOutput.Error(CliOutput.Usage, "FAIRWAY_API_TOKEN is not set (an admin bearer token)");
+        using var request = new HttpRequestMessage(method, path);
+        if (body is not null) request.Content = new StringContent(JsonSerializer.Serialize(body, JsonOptions), Encoding.UTF8, "application/json");
+        HttpResponseMessage response;
+        try { response = await http.SendAsync(request); }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        { return CliOutput.Error(CliOutput.Failed, $"{method} {path}: {e.Message}"); }
+        using (response)
+        {
+            var text = await response.Content.ReadAsStringAsync();
+            Console.WriteLine(Pretty(text));
+            if (response.IsSuccessStatusCode) return CliOutput.Ok;
+            Console.Error.WriteLine($"fairway: {method} {path} -> {(int)response.StatusCode}");
+            return CliOutput.Failed;
+        }
+    }
+
+    static readonly JsonSerializerOptions JsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    static string Pretty(string text)
+    {
+        try { return JsonSerializer.Serialize(JsonDocument.Parse(text).RootElement, new JsonSerializerOptions { WriteIndented = true }); }
+        catch (JsonException) { return text; }
+    }
+
+    public void Dispose() => http.Dispose();
+}

@@ -1,0 +1,44 @@
+using System.CommandLine;
+
+namespace Fairway.Cli;
+
+/// <summary>Commands that act through the admin API.</summary>
+public static class AdminCommands
+{
+    public static Command Jobs()
+    {
+        var delay = new Option<int>("--delay-ms") { Description = "How long the probe job works (0..60000).", DefaultValueFactory = _ => 0 };
+        var wait = new Option<int>("--wait-seconds") { Description = "How long to wait for a worker to run it (0..120).", DefaultValueFactory = _ => 30 };
+        var probe = new Command("probe", "Enqueue a probe job through the API and show which worker process ran it.") { delay, wait };
+        probe.SetAction(parse => Call(c => c.SendAsync(HttpMethod.Post, "/api/admin/jobs/probes",
+            new { delay_ms = parse.GetValue(delay), wait_seconds = parse.GetValue(wait) })));
+        return new Command("jobs", "Background jobs.") { probe };
+    }
+
+    public static Command Health()
+    {
+        var cmd = new Command("health", "Show /readyz of the API (exit 1 when not ready).");
+        cmd.SetAction(_ => Call(c => c.SendAsync(HttpMethod.Get, "/readyz", requireAuth: false)));
+        return cmd;
+    }
+
+    public static Command Clock()
+    {
+        var show = new Command("show", "Show the test clock.");
+        show.SetAction(_ => Call(c => c.SendAsync(HttpMethod.Get, "/api/admin/test-clock")));
+        var nowOpt = new Option<string>("--now") { Description = "UTC instant, e.g. 2026-04-09T12:00:00Z.", Required = true };
+        var set = new Command("set", "Set the test clock.") { nowOpt };
+        set.SetAction(parse => Call(c => c.SendAsync(HttpMethod.Put, "/api/admin/test-clock", new { now = parse.GetValue(nowOpt) })));
+        var seconds = new Option<long>("--seconds") { Description = "Seconds to advance.", Required = true };
+        var advance = new Command("advance", "Advance the test clock.") { seconds };
+        advance.SetAction(parse => Call(c => c.SendAsync(HttpMethod.Post, "/api/admin/test-clock/advance", new { seconds = parse.GetValue(seconds) })));
+        return new Command("clock", "The test clock (only on deployments with FAIRWAY_TEST_CLOCK_ENABLED=true).") { show, set, advance };
+    }
+
+    static async Task<int> Call(Func<AdminApiClient, Task<int>> action)
+    {
+        using var client = AdminApiClient.FromEnvironment(out var error);
+        if (client is null) return CliOutput.Error(CliOutput.Usage, error!);
+        return await action(client);
+    }
+}

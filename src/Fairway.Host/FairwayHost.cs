@@ -1,0 +1,159 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Fairway.Host.Operations;
+using Fairway.Host.Platform.Audit;
+using Fairway.Host.Platform.Auth;
+using Fairway.Host.Platform.Configuration;
+using Fairway.Host.Platform.Database;
+using Fairway.Host.Platform.Documents;
+using Fairway.Host.Platform.Health;
+using Fairway.Host.Platform.Http;
+using Fairway.Host.Platform.Jobs;
+using Fairway.Host.Platform.Telemetry;
+using Fairway.Host.Platform.Time;
+using Fairway.Migrations;
+using FluentValidation;
+using Npgsql;
+using Prometheus;
+using Serilog;
+using Serilog.Formatting.Compact;
+
+namespace Fairway.Host;
+
+/// <summary>
+/// One executable, three roles: <c>--role api</c> serves HTTP, <c>--role worker</c> runs background
+/// jobs, <c>--role all</c> (default) does both. Exit codes: 0 clean shutdown, 2 bad arguments or
+/// configuration, 3 persistence unavailable (database unreachable or schema not the expected version).
+/// </summary>
+public static class FairwayHost
+{
+    public const int ExitConfiguration = 2;
+    public const int ExitPersistence = 3;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        if (args.Length == 2 && args[0] == "--emit-docs")
+            return await DocumentEmitter.EmitAsync(args[1]);
+
+        var roleName = "all";
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (args[i] == "--role" && i + 1 < args.Length) roleName = args[++i];
+            else return Fail(ExitConfiguration, $"unknown argument '{args[i]}'; usage: Fairway.Host [--role api|worker|all] | --emit-docs <repo-root>");
+        }
+        if (!HostRoles.TryParse(roleName, out var role))
+            return Fail(ExitConfiguration, $"--role: '{roleName}' is not one of api, worker, all");
+
+        var env = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+            .ToDictionary(e => (string)e.Key, e => (string?)e.Value, StringComparer.Ordinal);
+        var loaded = SettingsLoader.Load(env, role);
+        if (loaded.Settings is null)
+            return Fail(ExitConfiguration, loaded.Errors.Select(e => "configuration error: " + e).ToArray());
+        var settings = loaded.Settings;
+
+        if (StartupGuard.Check(settings.DatabaseConnectionString) is { } persistenceError)
+            return Fail(ExitPersistence, "refusing to start: " + persistenceError);
+
+        var app = Build(settings);
+        var log = app.Services.GetRequiredService<ILogger<WebApplication>>();
+        app.Lifetime.ApplicationStopping.Register(() => log.LogInformation("Shutdown requested: no new work is accepted; in-flight requests and jobs have {Timeout} to finish", settings.ShutdownTimeout));
+        log.LogInformation("Fairway host starting: role {Role}, listening on {ListenUrl}, schema version {SchemaVersion}, test clock {TestClock}",
+            HostRoles.Name(role), settings.ListenUrl, SchemaMigrator.ExpectedVersion, settings.TestClockEnabled ? "ENABLED" : "off");
+        await app.RunAsync();
+        log.LogInformation("Fairway host stopped cleanly");
+        await Serilog.Log.CloseAndFlushAsync();
+        return 0;
+    }
+
+    static int Fail(int code, params string[] lines)
+    {
+        foreach (var line in lines) Console.Error.WriteLine("fairway: " + line);
+        return code;
+    }
+
+    public static WebApplication Build(FairwaySettings settings)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            // Fixed so the framework itself never changes behaviour with ASPNETCORE_ENVIRONMENT.
+            EnvironmentName = Environments.Production,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.WebHost.UseUrls(settings.ListenUrl);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.ShutdownTimeout);
+        builder.Services.AddSerilog(lc => lc
+            .MinimumLevel.Is(settings.LogLevel)
+            .MinimumLevel.Override("Microsoft.AspNetCore", Serilog.Events.LogEventLevel.Warning)
+            .MinimumLevel.Override("Microsoft.AspNetCore.Hosting.Diagnostics", Serilog.Events.LogEventLevel.Warning)
+            // Data protection only backs the jobs dashboard's antiforgery tokens; its key warnings are noise here.
+            .MinimumLevel.Override("Microsoft.AspNetCore.DataProtection", Serilog.Events.LogEventLevel.Error)
+            .Enrich.FromLogContext()
+            .Enrich.WithProperty("Role", HostRoles.Name(settings.Role))
+            .Enrich.WithProperty("Pid", Environment.ProcessId)
+            .WriteTo.Console(new RenderedCompactJsonFormatter()));
+
+        builder.Services.AddSingleton(settings);
+        var dataSource = NpgsqlDataSource.Create(settings.DatabaseConnectionString);
+        builder.Services.AddSingleton(dataSource);
+        if (settings.TestClockEnabled)
+        {
+            DatabaseTestClock.Initialise(dataSource, TimeProvider.System.GetUtcNow());
+            builder.Services.AddSingleton<TimeProvider>(new DatabaseTestClock(dataSource));
+        }
+        else builder.Services.AddSingleton(TimeProvider.System);
+
+        // One JSON dialect for the whole API: snake_case like Stripe's, and strict: unknown members and
+        // numbers sent as strings are rejected, never coerced.
+        builder.Services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+            o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
+            o.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
+            o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false));
+        });
+        ValidatorOptions.Global.PropertyNameResolver = (_, member, _) => member is null ? null : JsonNamingPolicy.SnakeCaseLower.ConvertName(member.Name);
+        builder.Services.AddSingleton<AuditWriter>();
+        builder.Services.AddValidatorsFromAssemblyContaining<AuditWriter>(ServiceLifetime.Singleton);
+        builder.Services.AddFairwayAuth(settings);
+        builder.Services.AddFairwayJobs(settings);
+        builder.Services.AddFairwayHealth();
+        builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
+        {
+            doc.Info.Title = "Fairway API";
+            doc.Info.Version = "v1";
+            doc.Info.Description = "Public and player API of Fairway. Admin routes (/api/admin/**) are not part of this document.";
+            doc.Servers?.Clear();
+            return Task.CompletedTask;
+        }));
+        builder.Services.AddScoped<JobProbeJob>();
+
+        var app = builder.Build();
+        app.UseMiddleware<CorrelationMiddleware>();
+        app.UseSerilogRequestLogging(o => o.GetLevel = (ctx, _, ex) =>
+            ex is not null || ctx.Response.StatusCode >= 500 ? Serilog.Events.LogEventLevel.Error
+            : ctx.Request.Path.StartsWithSegments("/healthz") || ctx.Request.Path.StartsWithSegments("/readyz") || ctx.Request.Path.StartsWithSegments("/metrics")
+                ? Serilog.Events.LogEventLevel.Verbose : Serilog.Events.LogEventLevel.Information);
+        app.UseProblemErrors();
+        app.UseHttpMetrics();
+        app.UseAuthentication();
+        app.UseAuthorization();
+
+        app.MapFairwayHealth();
+        app.MapMetrics("/metrics").AllowAnonymous();
+        if ((settings.Role & HostRole.Api) != 0) MapApi(app, settings);
+        return app;
+    }
+
+    static void MapApi(WebApplication app, FairwaySettings settings)
+    {
+        app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
+        app.MapJobsDashboard();
+
+        var api = app.MapGroup("/api").RequireAuthorization();
+        api.MapMe();
+
+        var admin = app.MapGroup("/api/admin").RequireAuthorization(Roles.AdminPolicy).ExcludeFromDescription();
+        admin.MapJobProbe();
+        if (settings.TestClockEnabled) admin.MapTestClock();
+    }
+}

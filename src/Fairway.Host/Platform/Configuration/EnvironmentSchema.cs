@@ -1,0 +1,82 @@
+namespace Fairway.Host.Platform.Configuration;
+
+/// <summary>
+/// Every environment variable Fairway reads. Anything that differs between deployments (database,
+/// Stripe keys, webhook secret, provider endpoint and key, JWT validation keys) is required and has
+/// no default; only operational tuning knobs have documented defaults.
+/// </summary>
+public static class EnvironmentSchema
+{
+    public const string DatabaseUrl = "DATABASE_URL";
+    public const string ListenUrl = "FAIRWAY_LISTEN_URL";
+    public const string Production = "FAIRWAY_PRODUCTION";
+    public const string TestClockEnabled = "FAIRWAY_TEST_CLOCK_ENABLED";
+    public const string ShutdownTimeoutSeconds = "FAIRWAY_SHUTDOWN_TIMEOUT_SECONDS";
+    public const string LogLevel = "FAIRWAY_LOG_LEVEL";
+    public const string WorkerCount = "FAIRWAY_WORKER_COUNT";
+    public const string JwtIssuer = "AUTH_JWT_ISSUER";
+    public const string JwtAudience = "AUTH_JWT_AUDIENCE";
+    public const string JwtSigningKey = "AUTH_JWT_SIGNING_KEY";
+    public const string OidcAuthority = "AUTH_OIDC_AUTHORITY";
+    public const string StripeApiKey = "STRIPE_API_KEY";
+    public const string StripeApiBase = "STRIPE_API_BASE";
+    public const string StripeWebhookSecret = "STRIPE_WEBHOOK_SECRET";
+    public const string IngestionEndpointUrl = "INGESTION_ENDPOINT_URL";
+    public const string IngestionApiKey = "INGESTION_API_KEY";
+
+    public static IReadOnlyList<EnvironmentVariable> All { get; } =
+    [
+        new(DatabaseUrl, VariableType.PostgresUrl, Required: true, Secret: true, HostRole.All,
+            "postgresql://fairway:CHANGE_ME@db.internal:5432/fairway",
+            "PostgreSQL holding all of Fairway's state and the Hangfire job storage. Query parameters allowed: sslmode, pooling, maximum_pool_size, timeout, command_timeout."),
+        new(ListenUrl, VariableType.Url, Required: true, Secret: false, HostRole.All,
+            "http://0.0.0.0:8080",
+            "Address Kestrel listens on. API instances serve the API there; worker instances serve /healthz, /readyz and /metrics there."),
+        new(Production, VariableType.Boolean, Required: true, Secret: false, HostRole.All,
+            "true",
+            "Marks a production deployment. Its only effect is to refuse settings that must never reach production (the test clock, an http:// OIDC authority)."),
+        new(TestClockEnabled, VariableType.Boolean, Required: false, Secret: false, HostRole.All,
+            "false",
+            "Replaces the system clock with a settable clock stored in the database, driven through /api/admin/test-clock (tests and the simulation only). Refused when FAIRWAY_PRODUCTION=true.",
+            Default: "false"),
+        new(ShutdownTimeoutSeconds, VariableType.Integer, Required: false, Secret: false, HostRole.All,
+            "30",
+            "On SIGTERM, how long in-flight requests and jobs may take to finish before the process exits.",
+            Default: "30", Min: 1, Max: 600),
+        new(LogLevel, VariableType.LogLevel, Required: false, Secret: false, HostRole.All,
+            "Information",
+            "Minimum level of the JSON logs written to stdout: Verbose, Debug, Information, Warning, Error, Fatal.",
+            Default: "Information"),
+        new(WorkerCount, VariableType.Integer, Required: false, Secret: false, HostRole.Worker,
+            "4",
+            "Number of concurrent Hangfire workers in a worker process.",
+            Default: "4", Min: 1, Max: 64),
+        new(JwtIssuer, VariableType.String, Required: true, Secret: false, HostRole.Api,
+            "https://auth.fairway.example",
+            "Expected `iss` of bearer tokens (the OIDC issuer, or the local issuer used with AUTH_JWT_SIGNING_KEY)."),
+        new(JwtAudience, VariableType.String, Required: true, Secret: false, HostRole.Api,
+            "fairway-api",
+            "Expected `aud` of bearer tokens."),
+        new(JwtSigningKey, VariableType.Base64Key, Required: false, Secret: true, HostRole.Api,
+            "<base64 of at least 32 random bytes>",
+            "Local HMAC-SHA256 signing key (base64, at least 32 bytes). When set, tokens minted by `fairway token` are accepted. At least one of AUTH_JWT_SIGNING_KEY and AUTH_OIDC_AUTHORITY is required."),
+        new(OidcAuthority, VariableType.Url, Required: false, Secret: false, HostRole.Api,
+            "https://auth.fairway.example",
+            "OIDC authority whose discovery document and signing keys validate tokens. Must be https:// when FAIRWAY_PRODUCTION=true."),
+        new(StripeApiKey, VariableType.String, Required: true, Secret: true, HostRole.All,
+            "sk_live_CHANGE_ME",
+            "Stripe secret API key (environment-scoped: a staging key never reaches production)."),
+        new(StripeApiBase, VariableType.Url, Required: true, Secret: false, HostRole.All,
+            "https://api.stripe.com",
+            "Base address of the Stripe API: https://api.stripe.com in production, the local Stripe sandbox in tests and the simulation."),
+        new(StripeWebhookSecret, VariableType.String, Required: true, Secret: true, HostRole.Api,
+            "whsec_CHANGE_ME",
+            "Signing secret of the Stripe webhook endpoint; every webhook is verified with it before anything else."),
+        new(IngestionEndpointUrl, VariableType.Url, Required: true, Secret: false, HostRole.Worker,
+            "https://api.sportradar.com/golf/production/v3/en",
+            "Base address of the golf data provider (Sportradar Golf v3), or the local provider sandbox."),
+        new(IngestionApiKey, VariableType.String, Required: true, Secret: true, HostRole.Worker,
+            "CHANGE_ME",
+            "API key for the golf data provider."),
+    ];
+}

@@ -1,0 +1,97 @@
+using System.Globalization;
+using Fairway.Migrations;
+using Serilog.Events;
+
+namespace Fairway.Host.Platform.Configuration;
+
+/// <summary>
+/// Validates every variable of <see cref="EnvironmentSchema"/> for the given role and reports every
+/// problem at once (one line per offending variable), so a broken deployment is fixed in one pass.
+/// </summary>
+public static class SettingsLoader
+{
+    public sealed record Result(FairwaySettings? Settings, IReadOnlyList<string> Errors);
+
+    public static Result Load(IReadOnlyDictionary<string, string?> env, HostRole role)
+    {
+        var errors = new List<string>();
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+
+        foreach (var v in EnvironmentSchema.All)
+        {
+            var applies = (v.ReadBy & role) != 0;
+            env.TryGetValue(v.Name, out var raw);
+            if (!applies) continue;
+            if (string.IsNullOrEmpty(raw))
+            {
+                if (v.Required) { errors.Add($"{v.Name}: required variable is missing (see docs/infra/ENV_SCHEMA.md)"); continue; }
+                if (v.Default is null) continue;
+                raw = v.Default;
+            }
+            var problem = Check(v, raw);
+            if (problem is not null) errors.Add($"{v.Name}: {problem}");
+            else values[v.Name] = raw;
+        }
+
+        bool Bool(string name) => values.TryGetValue(name, out var s) && bool.Parse(s);
+        var production = Bool(EnvironmentSchema.Production);
+        if ((role & HostRole.Api) != 0 && !values.ContainsKey(EnvironmentSchema.JwtSigningKey) && !values.ContainsKey(EnvironmentSchema.OidcAuthority)
+            && !errors.Any(e => e.StartsWith(EnvironmentSchema.JwtSigningKey + ":", StringComparison.Ordinal) || e.StartsWith(EnvironmentSchema.OidcAuthority + ":", StringComparison.Ordinal)))
+            errors.Add($"{EnvironmentSchema.JwtSigningKey}: one of {EnvironmentSchema.JwtSigningKey} or {EnvironmentSchema.OidcAuthority} is required to validate tokens");
+        if (production && Bool(EnvironmentSchema.TestClockEnabled))
+            errors.Add($"{EnvironmentSchema.TestClockEnabled}: must not be true when {EnvironmentSchema.Production}=true");
+        if (production && values.TryGetValue(EnvironmentSchema.OidcAuthority, out var authority) && !authority.StartsWith("https://", StringComparison.Ordinal))
+            errors.Add($"{EnvironmentSchema.OidcAuthority}: must be https:// when {EnvironmentSchema.Production}=true");
+
+        if (errors.Count > 0) return new Result(null, errors);
+
+        string? Get(string name) => values.GetValueOrDefault(name);
+        DatabaseUrl.TryParse(Get(EnvironmentSchema.DatabaseUrl), out var cs, out _);
+        var settings = new FairwaySettings
+        {
+            Role = role,
+            DatabaseConnectionString = cs,
+            ListenUrl = Get(EnvironmentSchema.ListenUrl)!,
+            Production = production,
+            TestClockEnabled = Bool(EnvironmentSchema.TestClockEnabled),
+            ShutdownTimeout = TimeSpan.FromSeconds(long.Parse(Get(EnvironmentSchema.ShutdownTimeoutSeconds)!, CultureInfo.InvariantCulture)),
+            LogLevel = Enum.Parse<LogEventLevel>(Get(EnvironmentSchema.LogLevel)!),
+            WorkerCount = int.Parse(Get(EnvironmentSchema.WorkerCount) ?? "1", CultureInfo.InvariantCulture),
+            JwtIssuer = Get(EnvironmentSchema.JwtIssuer) ?? "",
+            JwtAudience = Get(EnvironmentSchema.JwtAudience) ?? "",
+            JwtSigningKey = Get(EnvironmentSchema.JwtSigningKey) is { } k ? Convert.FromBase64String(k) : null,
+            OidcAuthority = Get(EnvironmentSchema.OidcAuthority) is { } a ? new Uri(a) : null,
+            StripeApiKey = Get(EnvironmentSchema.StripeApiKey)!,
+            StripeApiBase = new Uri(Get(EnvironmentSchema.StripeApiBase)!),
+            StripeWebhookSecret = Get(EnvironmentSchema.StripeWebhookSecret) ?? "",
+            IngestionEndpoint = Get(EnvironmentSchema.IngestionEndpointUrl) is { } u ? new Uri(u) : new Uri("about:blank"),
+            IngestionApiKey = Get(EnvironmentSchema.IngestionApiKey) ?? "",
+        };
+        return new Result(settings, errors);
+    }
+
+    static string? Check(EnvironmentVariable v, string raw)
+    {
+        switch (v.Type)
+        {
+            case VariableType.PostgresUrl:
+                return DatabaseUrl.TryParse(raw, out _, out var e) ? null : $"malformed: {e}";
+            case VariableType.Url:
+                return Uri.TryCreate(raw, UriKind.Absolute, out var uri) && (uri.Scheme == "http" || uri.Scheme == "https")
+                    ? null : "malformed: must be an absolute http:// or https:// URL";
+            case VariableType.Boolean:
+                return raw is "true" or "false" ? null : "malformed: must be exactly 'true' or 'false'";
+            case VariableType.Integer:
+                if (!long.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out var n)) return "malformed: must be a whole number";
+                return n < v.Min || n > v.Max ? $"out of range: must be between {v.Min} and {v.Max}" : null;
+            case VariableType.Base64Key:
+                try { return Convert.FromBase64String(raw).Length >= 32 ? null : "too short: must decode to at least 32 bytes"; }
+                catch (FormatException) { return "malformed: must be base64"; }
+            case VariableType.LogLevel:
+                return Enum.TryParse<LogEventLevel>(raw, ignoreCase: false, out _) && !int.TryParse(raw, out _)
+                    ? null : "malformed: must be one of Verbose, Debug, Information, Warning, Error, Fatal";
+            default:
+                return raw.Trim().Length == raw.Length ? null : "malformed: has leading or trailing white space";
+        }
+    }
+}

@@ -1,0 +1,90 @@
+using System.Text.Json;
+using Fairway.Migrations;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Npgsql;
+
+namespace Fairway.Host.Platform.Health;
+
+/// <summary>
+/// /healthz: the process answers (liveness). /readyz: the database is reachable, its schema is the
+/// one this build expects, and the job storage is reachable (readiness); the body names each check.
+/// </summary>
+public static class HealthSetup
+{
+    public const string ReadyTag = "ready";
+    static readonly TimeSpan CheckTimeout = TimeSpan.FromSeconds(3);
+
+    public static void AddFairwayHealth(this IServiceCollection services)
+    {
+        services.AddHealthChecks()
+            .AddCheck<DatabaseCheck>("database", tags: [ReadyTag], timeout: CheckTimeout)
+            .AddCheck<SchemaCheck>("schema", tags: [ReadyTag], timeout: CheckTimeout)
+            .AddCheck<JobStorageCheck>("job_storage", tags: [ReadyTag], timeout: CheckTimeout);
+    }
+
+    public static void MapFairwayHealth(this WebApplication app)
+    {
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteAsync }).AllowAnonymous();
+        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag), ResponseWriter = WriteAsync }).AllowAnonymous();
+    }
+
+    static Task WriteAsync(HttpContext context, HealthReport report)
+    {
+        context.Response.ContentType = "application/json";
+        var body = new
+        {
+            status = report.Status == HealthStatus.Healthy ? "ready" : "not_ready",
+            checks = report.Entries.OrderBy(e => e.Key, StringComparer.Ordinal).ToDictionary(
+                e => e.Key,
+                e => new { status = e.Value.Status == HealthStatus.Healthy ? "ok" : "failed", detail = e.Value.Description }),
+        };
+        return context.Response.WriteAsync(JsonSerializer.Serialize(body));
+    }
+
+    sealed class DatabaseCheck(NpgsqlDataSource db) : IHealthCheck
+    {
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct)
+        {
+            try
+            {
+                await using var c = await db.OpenConnectionAsync(ct);
+                await using var cmd = new NpgsqlCommand("SELECT 1", c);
+                await cmd.ExecuteScalarAsync(ct);
+                return HealthCheckResult.Healthy("reachable");
+            }
+            catch (Exception e) { return HealthCheckResult.Unhealthy($"database unreachable: {e.Message}"); }
+        }
+    }
+
+    sealed class SchemaCheck(NpgsqlDataSource db) : IHealthCheck
+    {
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct)
+        {
+            try
+            {
+                await using var c = await db.OpenConnectionAsync(ct);
+                var current = SchemaMigrator.CurrentVersion(c);
+                return current == SchemaMigrator.ExpectedVersion
+                    ? HealthCheckResult.Healthy($"version {current}")
+                    : HealthCheckResult.Unhealthy($"database at version {current}, build expects {SchemaMigrator.ExpectedVersion}");
+            }
+            catch (Exception e) { return HealthCheckResult.Unhealthy($"schema unknown (database unreachable): {e.Message}"); }
+        }
+    }
+
+    sealed class JobStorageCheck(NpgsqlDataSource db) : IHealthCheck
+    {
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct)
+        {
+            try
+            {
+                await using var c = await db.OpenConnectionAsync(ct);
+                return SchemaMigrator.JobStorageInstalled(c)
+                    ? HealthCheckResult.Healthy("reachable")
+                    : HealthCheckResult.Unhealthy("job storage schema missing");
+            }
+            catch (Exception e) { return HealthCheckResult.Unhealthy($"job storage unreachable: {e.Message}"); }
+        }
+    }
+}

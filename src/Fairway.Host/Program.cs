@@ -1,0 +1,1 @@
+return await Fairway.Host.FairwayHost.RunAsync(args);
