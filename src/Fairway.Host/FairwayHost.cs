@@ -55,13 +55,12 @@ public static class FairwayHost
             return Fail(ExitPersistence, "refusing to start: " + persistenceError);
 
         var app = Build(settings);
-        var log = app.Services.GetRequiredService<ILogger<WebApplication>>();
+        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Fairway.Host");
         app.Lifetime.ApplicationStopping.Register(() => log.LogInformation("Shutdown requested: no new work is accepted; in-flight requests and jobs have {Timeout} to finish", settings.ShutdownTimeout));
         log.LogInformation("Fairway host starting: role {Role}, listening on {ListenUrl}, schema version {SchemaVersion}, test clock {TestClock}",
             HostRoles.Name(role), settings.ListenUrl, SchemaMigrator.ExpectedVersion, settings.TestClockEnabled ? "ENABLED" : "off");
+        app.Lifetime.ApplicationStopped.Register(() => log.LogInformation("Fairway host stopped cleanly"));
         await app.RunAsync();
-        log.LogInformation("Fairway host stopped cleanly");
-        await Serilog.Log.CloseAndFlushAsync();
         return 0;
     }
 
@@ -114,7 +113,7 @@ public static class FairwayHost
         ValidatorOptions.Global.PropertyNameResolver = (_, member, _) => member is null ? null : JsonNamingPolicy.SnakeCaseLower.ConvertName(member.Name);
         builder.Services.AddSingleton<AuditWriter>();
         builder.Services.AddValidatorsFromAssemblyContaining<AuditWriter>(ServiceLifetime.Singleton);
-        builder.Services.AddFairwayAuth(settings);
+        if ((settings.Role & HostRole.Api) != 0) builder.Services.AddFairwayAuth(settings);
         builder.Services.AddFairwayJobs(settings);
         builder.Services.AddFairwayHealth();
         builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
@@ -135,8 +134,11 @@ public static class FairwayHost
                 ? Serilog.Events.LogEventLevel.Verbose : Serilog.Events.LogEventLevel.Information);
         app.UseProblemErrors();
         app.UseHttpMetrics();
-        app.UseAuthentication();
-        app.UseAuthorization();
+        if ((settings.Role & HostRole.Api) != 0)
+        {
+            app.UseAuthentication();
+            app.UseAuthorization();
+        }
 
         app.MapFairwayHealth();
         app.MapMetrics("/metrics").AllowAnonymous();
