@@ -7,4 +7,5 @@ root.Add(TokenCommand.Build());
 root.Add(AdminCommands.Jobs());
 root.Add(AdminCommands.Health());
 root.Add(AdminCommands.Clock());
+root.Add(SettlementCommands.Build());
 return await root.Parse(args).InvokeAsync();
