@@ -48,7 +48,8 @@ public sealed class AdminApiClient : IDisposable
 
     static string Pretty(string text)
     {
-        try { return JsonSerializer.Serialize(JsonDocument.Parse(text).RootElement, new JsonSerializerOptions { WriteIndented = true }); }
+        // Relaxed escaping: this output is read by people and by runbooks' expected-output blocks, never embedded in HTML.
+        try { return JsonSerializer.Serialize(JsonDocument.Parse(text).RootElement, new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }); }
         catch (JsonException) { return text; }
     }
 

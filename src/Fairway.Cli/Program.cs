@@ -8,4 +8,5 @@ root.Add(AdminCommands.Jobs());
 root.Add(AdminCommands.Health());
 root.Add(AdminCommands.Clock());
 root.Add(SettlementCommands.Build());
+root.Add(ContestCommands.Build());
 return await root.Parse(args).InvokeAsync();

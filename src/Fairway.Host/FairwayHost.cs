@@ -1,5 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Fairway.Host.Contests;
+using Fairway.Host.Golf;
 using Fairway.Host.Operations;
 using Fairway.Host.Platform.Audit;
 using Fairway.Host.Platform.Auth;
@@ -125,6 +127,14 @@ public static class FairwayHost
             return Task.CompletedTask;
         }));
         builder.Services.AddScoped<JobProbeJob>();
+        builder.Services.AddSingleton<TournamentRepository>();
+        builder.Services.AddSingleton<ContestRepository>();
+        builder.Services.AddSingleton<ContestConfigValidation>();
+        builder.Services.AddSingleton<ContestConfigService>();
+        builder.Services.AddSingleton<ContestFieldService>();
+        builder.Services.AddSingleton<ContestLifecycleService>();
+        builder.Services.AddScoped<LifecycleClockJob>();
+        if ((settings.Role & HostRole.Worker) != 0) builder.Services.AddHostedService<RecurringJobsRegistration>();
 
         var app = builder.Build();
         app.UseMiddleware<CorrelationMiddleware>();
@@ -153,9 +163,12 @@ public static class FairwayHost
 
         var api = app.MapGroup("/api").RequireAuthorization();
         api.MapMe();
+        api.MapPublicContests();
 
         var admin = app.MapGroup("/api/admin").RequireAuthorization(Roles.AdminPolicy).ExcludeFromDescription();
         admin.MapJobProbe();
+        admin.MapTournaments();
+        admin.MapAdminContests();
         if (settings.TestClockEnabled) admin.MapTestClock();
     }
 }

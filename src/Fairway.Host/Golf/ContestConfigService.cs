@@ -1,0 +1,85 @@
+using System.Text.Json;
+using Fairway.Engine.Config;
+using Fairway.Host.Contests;
+using Fairway.Host.Platform.Audit;
+using Fairway.Host.Platform.Http;
+using Npgsql;
+
+namespace Fairway.Host.Golf;
+
+/// <summary>Outcome of a config operation; errors carry stable codes for problem+json.</summary>
+public sealed record ConfigOutcome(int Status, string? Code, string? Message, IReadOnlyList<ProblemError> Errors, ConfigVersionRow? Version, ContestRow? Contest)
+{
+    public static ConfigOutcome Fail(int status, string code, string message, IReadOnlyList<ProblemError>? errors = null) => new(status, code, message, errors ?? [], null, null);
+}
+
+/// <summary>
+/// Creates contests and publishes their config versions. Every publish is a new immutable, hashed
+/// version; publishing is allowed only while the contest is SCHEDULED (otherwise 409
+/// CONFIG_IMMUTABLE and nothing is written).
+/// </summary>
+public sealed class ContestConfigService(NpgsqlDataSource db, ContestRepository contests, TournamentRepository tournaments, ContestConfigValidation validation, AuditWriter audit, TimeProvider clock)
+{
+    public async Task<(ContestConfig? Config, IReadOnlyList<ProblemError> Errors)> ValidateAsync(string contestId, string tournamentId, JsonElement config, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        var t = await tournaments.GetAsync(c, tournamentId);
+        if (t is null) return (null, [new ProblemError("tournament_id", "TOURNAMENT_NOT_FOUND", $"no tournament '{tournamentId}'")]);
+        return validation.Validate(config, contestId, t);
+    }
+
+    public async Task<ConfigOutcome> CreateContestAsync(string contestId, string tournamentId, string name, JsonElement configJson, string actor, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        await using var tx = await c.BeginTransactionAsync(ct);
+        var t = await tournaments.GetAsync(c, tournamentId, tx);
+        if (t is null) return ConfigOutcome.Fail(404, "TOURNAMENT_NOT_FOUND", $"no tournament '{tournamentId}'");
+        var (config, errors) = validation.Validate(configJson, contestId, t);
+        if (config is null) return ConfigOutcome.Fail(422, "CONFIG_INVALID", "The contest config is invalid.", errors);
+
+        var now = clock.GetUtcNow();
+        var row = new ContestRow(contestId, tournamentId, name, ContestStates.Name(ContestState.Scheduled), 1, config.Rules.LockTime, now, now);
+        if (!await contests.TryInsertAsync(tx, row))
+        {
+            await tx.RollbackAsync(ct);
+            // Idempotent retry: the same contest with the same config is returned as it is.
+            var existing = await contests.GetAsync(c, contestId);
+            var versions = await contests.VersionsAsync(c, contestId);
+            return existing is not null && existing.TournamentId == tournamentId && existing.Name == name && versions.Any(v => v.Hash == config.Hash())
+                ? new ConfigOutcome(200, null, null, [], versions.First(v => v.Hash == config.Hash()), existing)
+                : ConfigOutcome.Fail(409, "CONTEST_EXISTS", $"a different contest '{contestId}' exists");
+        }
+        var version = new ConfigVersionRow(contestId, 1, config.ToCanonicalJson(), config.Hash(), now, now, actor);
+        await contests.InsertVersionAsync(tx, version);
+        await audit.WriteAsync(tx, new AuditEntry(actor, "contest.created", "contest", contestId, "created through the admin API",
+            After: new { state = row.State, tournament_id = tournamentId, config_version = 1, config_hash = version.Hash }), ct);
+        await tx.CommitAsync(ct);
+        return new ConfigOutcome(201, null, null, [], version, row);
+    }
+
+    public async Task<ConfigOutcome> PublishAsync(string contestId, JsonElement configJson, string actor, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        await using var tx = await c.BeginTransactionAsync(ct);
+        var row = await contests.GetForUpdateAsync(tx, contestId);
+        if (row is null) return ConfigOutcome.Fail(404, "CONTEST_NOT_FOUND", $"no contest '{contestId}'");
+        if (row.State != ContestStates.Name(ContestState.Scheduled))
+            return ConfigOutcome.Fail(409, "CONFIG_IMMUTABLE", $"contest {contestId} is {row.State}; its config can change only while SCHEDULED");
+        var t = (await tournaments.GetAsync(c, row.TournamentId, tx))!;
+        var (config, errors) = validation.Validate(configJson, contestId, t);
+        if (config is null) return ConfigOutcome.Fail(422, "CONFIG_INVALID", "The contest config is invalid.", errors);
+
+        var versions = await contests.VersionsAsync(c, contestId);
+        var active = versions.Single(v => v.Version == row.ActiveConfigVersion);
+        if (active.Hash == config.Hash())
+            return new ConfigOutcome(200, null, null, [], active, row);
+        var now = clock.GetUtcNow();
+        var next = new ConfigVersionRow(contestId, versions.Max(v => v.Version) + 1, config.ToCanonicalJson(), config.Hash(), now, now, actor);
+        await contests.InsertVersionAsync(tx, next);
+        await contests.ActivateVersionAsync(tx, contestId, next.Version, config.Rules.LockTime);
+        await audit.WriteAsync(tx, new AuditEntry(actor, "contest.config_published", "contest", contestId, $"config version {next.Version} published",
+            Before: new { config_version = active.Version, config_hash = active.Hash }, After: new { config_version = next.Version, config_hash = next.Hash }), ct);
+        await tx.CommitAsync(ct);
+        return new ConfigOutcome(201, null, null, [], next, row with { ActiveConfigVersion = next.Version, LockTime = config.Rules.LockTime });
+    }
+}
