@@ -2,7 +2,11 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Fairway.Host.Contests;
 using Fairway.Host.Golf;
+using Fairway.Host.Ingestion;
+using Fairway.Host.Ledger;
 using Fairway.Host.Operations;
+using Fairway.Host.Operations.KillSwitch;
+using Fairway.Host.Operations.Reconciliation;
 using Fairway.Host.Platform.Audit;
 using Fairway.Host.Platform.Auth;
 using Fairway.Host.Platform.Configuration;
@@ -127,6 +131,10 @@ public static class FairwayHost
             return Task.CompletedTask;
         }));
         builder.Services.AddScoped<JobProbeJob>();
+        builder.Services.AddSingleton<LedgerRepository>();
+        builder.Services.AddSingleton<KillSwitch>();
+        builder.Services.AddSingleton<IReadinessDetail, KillSwitchReadinessDetail>();
+        builder.Services.AddFairwayReconciliation(settings);
         builder.Services.AddSingleton<TournamentRepository>();
         builder.Services.AddSingleton<ContestRepository>();
         builder.Services.AddSingleton<ContestConfigValidation>();
@@ -134,6 +142,17 @@ public static class FairwayHost
         builder.Services.AddSingleton<ContestFieldService>();
         builder.Services.AddSingleton<ContestLifecycleService>();
         builder.Services.AddScoped<LifecycleClockJob>();
+        builder.Services.AddSingleton<IngestionEventStore>();
+        builder.Services.AddSingleton<StandingsService>();
+        builder.Services.AddSingleton<ReplayService>();
+        builder.Services.AddHostedService<IngestionLagCollector>();
+        if ((settings.Role & HostRole.Worker) != 0)
+        {
+            ProviderClient.Register(builder.Services, settings);
+            builder.Services.AddScoped<IngestionService>();
+            builder.Services.AddScoped<IngestionPollJob>();
+            builder.Services.AddScoped<IngestionSchedulerJob>();
+        }
         if ((settings.Role & HostRole.Worker) != 0) builder.Services.AddHostedService<RecurringJobsRegistration>();
 
         var app = builder.Build();
@@ -143,6 +162,7 @@ public static class FairwayHost
             : ctx.Request.Path.StartsWithSegments("/healthz") || ctx.Request.Path.StartsWithSegments("/readyz") || ctx.Request.Path.StartsWithSegments("/metrics")
                 ? Serilog.Events.LogEventLevel.Verbose : Serilog.Events.LogEventLevel.Information);
         app.UseProblemErrors();
+        app.UseKillSwitchProblems();
         app.UseHttpMetrics();
         if ((settings.Role & HostRole.Api) != 0)
         {
@@ -164,11 +184,17 @@ public static class FairwayHost
         var api = app.MapGroup("/api").RequireAuthorization();
         api.MapMe();
         api.MapPublicContests();
+        api.MapPublicIngestion();
 
         var admin = app.MapGroup("/api/admin").RequireAuthorization(Roles.AdminPolicy).ExcludeFromDescription();
         admin.MapJobProbe();
         admin.MapTournaments();
         admin.MapAdminContests();
+        admin.MapAdminIngestion();
         if (settings.TestClockEnabled) admin.MapTestClock();
+        admin.MapRecurringJobTrigger();
+        admin.MapKillSwitch();
+        admin.MapLedgerAdmin();
+        admin.MapReconciliation();
     }
 }

@@ -11,8 +11,16 @@ public static class SettlementCalculator
     public static EngineResult<SettlementResult> Settle(SettlementRules rules, Leaderboard lb, IReadOnlyList<SettlementEntry> entries) =>
         Settle(rules, lb, entries, "rules", "entries");
 
+    /// <summary>
+    /// Live standings: the same ranking and prize rules as <see cref="Settle"/> applied to the current
+    /// leaderboard, except that a contest with fewer entries than paid places is still ranked (the
+    /// prizes of unoccupied places are simply not projected). Never used to move money.
+    /// </summary>
+    public static EngineResult<SettlementResult> Project(SettlementRules rules, Leaderboard lb, IReadOnlyList<SettlementEntry> entries) =>
+        Settle(rules, lb, entries, "rules", "entries", requireFullAllocation: false);
+
     internal static EngineResult<SettlementResult> Settle(
-        SettlementRules rules, Leaderboard lb, IReadOnlyList<SettlementEntry> entries, string rulesPath, string entriesPath)
+        SettlementRules rules, Leaderboard lb, IReadOnlyList<SettlementEntry> entries, string rulesPath, string entriesPath, bool requireFullAllocation = true)
     {
         ArgumentNullException.ThrowIfNull(rules);
         ArgumentNullException.ThrowIfNull(lb);
@@ -25,7 +33,7 @@ public static class SettlementCalculator
         {
             sink.Add(JsonPath.Field(rulesPath, "entry_fee"), ErrorCodes.PoolOverflow, "entry_fee × number of entries does not fit in a 64-bit amount.");
         }
-        if (sink.Count == 0 && entries.Count > 0)
+        if (sink.Count == 0 && entries.Count > 0 && requireFullAllocation)
         {
             // A paid place nobody occupies would leave money unallocated, breaking prizes + rake == gross.
             // Hosts cancel under-filled contests (min_entries >= paid places), so reaching this is a host bug.
@@ -54,10 +62,10 @@ public static class SettlementCalculator
             return EngineResult<SettlementResult>.Failure(sink.Errors);
         }
 
-        return EngineResult<SettlementResult>.Success(Compute(rules, entries, entryScores));
+        return EngineResult<SettlementResult>.Success(Compute(rules, entries, entryScores, requireFullAllocation));
     }
 
-    private static SettlementResult Compute(SettlementRules rules, IReadOnlyList<SettlementEntry> entries, long[] entryScores)
+    private static SettlementResult Compute(SettlementRules rules, IReadOnlyList<SettlementEntry> entries, long[] entryScores, bool requireFullAllocation)
     {
         var gross = checked(rules.EntryFee * entries.Count);
         var rake = (long)((Int128)gross * rules.RakeBps / PayoutTableRules.FullBps);
@@ -99,7 +107,7 @@ public static class SettlementCalculator
         }
 
         var paid = settled.Sum(e => e.Prize);
-        if (paid + rake != gross)
+        if (requireFullAllocation && paid + rake != gross)
         {
             throw new InvalidOperationException($"Settlement invariant broken: prizes {paid} + rake {rake} != gross {gross}.");
         }

@@ -80,6 +80,16 @@ public sealed class ContestRepository
         return new ActiveConfig(v.Version, v.Hash, parsed.Value);
     }
 
+    /// <summary>A specific stored config version, parsed by the engine (replays use the version that was recorded).</summary>
+    public async Task<ActiveConfig?> ConfigVersionAsync(NpgsqlConnection c, string contestId, int version)
+    {
+        var v = await c.QuerySingleOrDefaultAsync<ConfigVersionRow>($"SELECT {VersionColumns} FROM contest_config_versions WHERE contest_id = @contestId AND version = @version", new { contestId, version });
+        if (v is null) return null;
+        var parsed = ContestConfigValidator.Validate(v.ConfigText);
+        return parsed.IsSuccess ? new ActiveConfig(v.Version, v.Hash, parsed.Value)
+            : throw new InvalidOperationException($"stored config {contestId} v{version} no longer validates");
+    }
+
     public Task<long> CountEntriesAsync(NpgsqlConnection c, string contestId, string status, NpgsqlTransaction? tx = null) =>
         c.ExecuteScalarAsync<long>("SELECT count(*) FROM entries WHERE contest_id = @contestId AND status = @status", new { contestId, status }, tx);
 }

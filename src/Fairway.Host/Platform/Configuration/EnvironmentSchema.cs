@@ -23,6 +23,11 @@ public static class EnvironmentSchema
     public const string StripeWebhookSecret = "STRIPE_WEBHOOK_SECRET";
     public const string IngestionEndpointUrl = "INGESTION_ENDPOINT_URL";
     public const string IngestionApiKey = "INGESTION_API_KEY";
+    public const string IngestionLivePollSeconds = "INGESTION_LIVE_POLL_SECONDS";
+    public const string IngestionIdlePollSeconds = "INGESTION_IDLE_POLL_SECONDS";
+    public const string IngestionFailureThresholdSeconds = "INGESTION_FAILURE_THRESHOLD_SECONDS";
+    public const string IngestionHttpTimeoutSeconds = "INGESTION_HTTP_TIMEOUT_SECONDS";
+    public const string CrashPoints = "FAIRWAY_CRASH_POINTS";
 
     public static IReadOnlyList<EnvironmentVariable> All { get; } =
     [
@@ -78,5 +83,25 @@ public static class EnvironmentSchema
         new(IngestionApiKey, VariableType.String, Required: true, Secret: true, HostRole.Worker,
             "CHANGE_ME",
             "API key for the golf data provider."),
+        new(IngestionLivePollSeconds, VariableType.Integer, Required: false, Secret: false, HostRole.Worker,
+            "15",
+            "Polling cadence while a tournament is live (the provider caches live leaderboards for seconds).",
+            Default: "15", Min: 5, Max: 300),
+        new(IngestionIdlePollSeconds, VariableType.Integer, Required: false, Secret: false, HostRole.Worker,
+            "300",
+            "Polling cadence before and after play (the provider caches these for minutes).",
+            Default: "300", Min: 60, Max: 3600),
+        new(IngestionFailureThresholdSeconds, VariableType.Integer, Required: false, Secret: false, HostRole.All,
+            "3600",
+            "How long ingestion may go without a successful fetch before it is reported failing (metric ingestion_failing, error log). Never changes contest state.",
+            Default: "3600", Min: 60, Max: 86400),
+        new(IngestionHttpTimeoutSeconds, VariableType.Integer, Required: false, Secret: false, HostRole.Worker,
+            "10",
+            "Timeout of one provider HTTP attempt; retries with backoff and jitter and a circuit breaker wrap it.",
+            Default: "10", Min: 1, Max: 120),
+        new(CrashPoints, VariableType.String, Required: false, Secret: false, HostRole.All,
+            "ledger.after_postings_before_commit",
+            "Crash-recovery tests only: comma-separated crash point names; a process reaching a listed point logs one line and fails fast (no commit, no clean-up). Refused when FAIRWAY_PRODUCTION=true.",
+            Default: ""),
     ];
 }

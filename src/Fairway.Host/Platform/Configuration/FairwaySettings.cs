@@ -22,4 +22,8 @@ public sealed record FairwaySettings
     public required string StripeWebhookSecret { get; init; }
     public required Uri IngestionEndpoint { get; init; }
     public required string IngestionApiKey { get; init; }
+    public TimeSpan IngestionLivePoll { get; init; } = TimeSpan.FromSeconds(15);
+    public TimeSpan IngestionIdlePoll { get; init; } = TimeSpan.FromSeconds(300);
+    public TimeSpan IngestionFailureThreshold { get; init; } = TimeSpan.FromSeconds(3600);
+    public TimeSpan IngestionHttpTimeout { get; init; } = TimeSpan.FromSeconds(10);
 }

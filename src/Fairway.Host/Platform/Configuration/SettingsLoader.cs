@@ -40,12 +40,16 @@ public static class SettingsLoader
             errors.Add($"{EnvironmentSchema.JwtSigningKey}: one of {EnvironmentSchema.JwtSigningKey} or {EnvironmentSchema.OidcAuthority} is required to validate tokens");
         if (production && Bool(EnvironmentSchema.TestClockEnabled))
             errors.Add($"{EnvironmentSchema.TestClockEnabled}: must not be true when {EnvironmentSchema.Production}=true");
+        if (production && values.TryGetValue(EnvironmentSchema.CrashPoints, out var crashPoints) && crashPoints.Length > 0)
+            errors.Add($"{EnvironmentSchema.CrashPoints}: must be empty when {EnvironmentSchema.Production}=true");
         if (production && values.TryGetValue(EnvironmentSchema.OidcAuthority, out var authority) && !authority.StartsWith("https://", StringComparison.Ordinal))
             errors.Add($"{EnvironmentSchema.OidcAuthority}: must be https:// when {EnvironmentSchema.Production}=true");
 
         if (errors.Count > 0) return new Result(null, errors);
 
         string? Get(string name) => values.GetValueOrDefault(name);
+        // Variables of other roles are not loaded; their documented defaults stand in (never used by this role).
+        TimeSpan Seconds(string name, int fallback) => TimeSpan.FromSeconds(Get(name) is { } s ? long.Parse(s, CultureInfo.InvariantCulture) : fallback);
         DatabaseUrl.TryParse(Get(EnvironmentSchema.DatabaseUrl), out var cs, out _);
         var settings = new FairwaySettings
         {
@@ -64,8 +68,12 @@ public static class SettingsLoader
             StripeApiKey = Get(EnvironmentSchema.StripeApiKey)!,
             StripeApiBase = new Uri(Get(EnvironmentSchema.StripeApiBase)!),
             StripeWebhookSecret = Get(EnvironmentSchema.StripeWebhookSecret) ?? "",
-            IngestionEndpoint = Get(EnvironmentSchema.IngestionEndpointUrl) is { } u ? new Uri(u) : new Uri("about:blank"),
+            IngestionEndpoint = new Uri(Get(EnvironmentSchema.IngestionEndpointUrl)!),
             IngestionApiKey = Get(EnvironmentSchema.IngestionApiKey) ?? "",
+            IngestionLivePoll = Seconds(EnvironmentSchema.IngestionLivePollSeconds, 15),
+            IngestionIdlePoll = Seconds(EnvironmentSchema.IngestionIdlePollSeconds, 300),
+            IngestionFailureThreshold = Seconds(EnvironmentSchema.IngestionFailureThresholdSeconds, 3600),
+            IngestionHttpTimeout = Seconds(EnvironmentSchema.IngestionHttpTimeoutSeconds, 10),
         };
         return new Result(settings, errors);
     }

@@ -1,4 +1,5 @@
 using Fairway.Host.Contests;
+using Fairway.Host.Ingestion;
 using Hangfire;
 
 namespace Fairway.Host.Platform.Jobs;
@@ -14,7 +15,8 @@ public sealed class RecurringJobsRegistration(IRecurringJobManager recurring, IL
     {
         var options = new RecurringJobOptions { TimeZone = TimeZoneInfo.Utc };
         recurring.AddOrUpdate<LifecycleClockJob>(LifecycleClockJob.RecurringId, JobQueues.Default, j => j.RunAsync(), LifecycleClockJob.Cron, options);
-        log.LogInformation("Recurring jobs registered: {Jobs}", LifecycleClockJob.RecurringId);
+        recurring.AddOrUpdate<IngestionSchedulerJob>(IngestionSchedulerJob.RecurringId, JobQueues.Default, j => j.RunAsync(), IngestionSchedulerJob.Cron, options);
+        log.LogInformation("Recurring jobs registered: {Jobs}", string.Join(", ", LifecycleClockJob.RecurringId, IngestionSchedulerJob.RecurringId));
         return Task.CompletedTask;
     }
 

@@ -1,0 +1,110 @@
+using System.Text;
+using System.Text.Json;
+using Dapper;
+using Fairway.Engine.Golf;
+using Fairway.Host.Platform.Auth;
+using Fairway.Host.Platform.Http;
+using Fairway.Host.Platform.Jobs;
+using Hangfire;
+using Npgsql;
+
+namespace Fairway.Host.Ingestion;
+
+public sealed record StandingsEntryView(string EntryId, string UserId, int Rank, long Score, long ProjectedPrize);
+public sealed record StandingsView(string ContestId, long AsOfEventId, DateTimeOffset AsOfFetchedAt, string? ProviderStatus, int ConfigVersion, string OutputHash,
+    long Gross, long Rake, long Net, int TotalEntries, int Offset, IReadOnlyList<StandingsEntryView> Entries);
+public sealed record LeaderboardRoundView(int Sequence, long Strokes, int Thru);
+public sealed record LeaderboardPlayerView(string Id, string? Status, IReadOnlyList<LeaderboardRoundView> Rounds);
+public sealed record TournamentLeaderboardView(string TournamentId, long AsOfEventId, DateTimeOffset AsOfFetchedAt, string ProviderStatus, IReadOnlyList<LeaderboardPlayerView> Players);
+public sealed record IngestionStatusView(string TournamentId, string ProviderEventId, DateTimeOffset? LastFetchAt, string? LastFetchOutcome,
+    long? LastAcceptedEventId, DateTimeOffset? LastAcceptedAt, string? ProviderStatus, long? LagSeconds, long RejectedCount, long FetchFailedCount, long AnomalyCount);
+
+public static class IngestionEndpoints
+{
+    public static void MapPublicIngestion(this RouteGroupBuilder api)
+    {
+        api.MapGet("/contests/{id}/standings", async (string id, int? limit, int? offset, NpgsqlDataSource db, CancellationToken ct) =>
+        {
+            var n = Math.Clamp(limit ?? 100, 1, 500);
+            var skip = Math.Max(0, offset ?? 0);
+            await using var c = await db.OpenConnectionAsync(ct);
+            var row = await c.QuerySingleOrDefaultAsync<(long EventId, DateTime FetchedAt, string? Status, int Version, string Hash, string Result)?>("""
+                SELECT s.ingestion_event_id, e.fetched_at, e.provider_status, s.config_version, s.output_hash, s.result::text
+                FROM contest_standings s JOIN ingestion_events e ON e.id = s.ingestion_event_id WHERE s.contest_id = @id
+                """, new { id });
+            if (row is not { } r) return Problems.Result(404, "STANDINGS_NOT_AVAILABLE", $"No standings for contest '{id}' yet (no accepted leaderboard).");
+            using var doc = JsonDocument.Parse(r.Result);
+            var all = doc.RootElement.GetProperty("entries");
+            var entries = all.EnumerateArray().Skip(skip).Take(n).Select(e => new StandingsEntryView(
+                e.GetProperty("id").GetString()!, e.GetProperty("user_id").GetString()!, e.GetProperty("rank").GetInt32(), e.GetProperty("score").GetInt64(), e.GetProperty("prize").GetInt64())).ToList();
+            return Results.Ok(new StandingsView(id, r.EventId, new DateTimeOffset(DateTime.SpecifyKind(r.FetchedAt, DateTimeKind.Utc)), r.Status, r.Version, r.Hash,
+                doc.RootElement.GetProperty("gross").GetInt64(), doc.RootElement.GetProperty("rake").GetInt64(), doc.RootElement.GetProperty("net").GetInt64(),
+                all.GetArrayLength(), skip, entries));
+        }).AllowAnonymous().WithName("GetContestStandings").WithTags("Contests").Produces<StandingsView>().ProducesProblem(404, Problems.ContentType);
+
+        api.MapGet("/tournaments/{id}/leaderboard", async (string id, NpgsqlDataSource db, IngestionEventStore events, CancellationToken ct) =>
+        {
+            await using var c = await db.OpenConnectionAsync(ct);
+            var last = await events.LastAcceptedAsync(c, id);
+            if (last is null) return Problems.Result(404, "LEADERBOARD_NOT_AVAILABLE", $"No accepted leaderboard for tournament '{id}' yet.");
+            var lb = LeaderboardParser.Parse(Encoding.UTF8.GetString((await events.BodyAsync(c, last.PayloadHash!))!)).Value;
+            var players = lb.Players.OrderBy(p => p.Id, StringComparer.Ordinal).Select(p => new LeaderboardPlayerView(p.Id, p.Status?.ToString(),
+                p.Rounds.OrderBy(x => x.Sequence).Select(x => new LeaderboardRoundView(x.Sequence, x.Strokes, x.Thru)).ToList())).ToList();
+            return Results.Ok(new TournamentLeaderboardView(id, last.Id, last.FetchedAt, lb.Status.ToString().ToLowerInvariant(), players));
+        }).AllowAnonymous().WithName("GetTournamentLeaderboard").WithTags("Tournaments").Produces<TournamentLeaderboardView>().ProducesProblem(404, Problems.ContentType);
+    }
+
+    public static void MapAdminIngestion(this RouteGroupBuilder admin)
+    {
+        admin.MapGet("/ingestion/status", async (NpgsqlDataSource db, TimeProvider clock, CancellationToken ct) =>
+        {
+            await using var c = await db.OpenConnectionAsync(ct);
+            var rows = await c.QueryAsync<(string Id, string Pe, DateTime? LastFetch, string? LastOutcome, long? AcceptedId, DateTime? AcceptedAt, string? Status, DateTime? LastOk, long Rejected, long Failed, long Anomalies)>("""
+                SELECT t.id, t.provider_event_id,
+                       last.fetched_at, last.outcome,
+                       acc.id, acc.fetched_at, ok.provider_status, ok.fetched_at,
+                       (SELECT count(*) FROM ingestion_events e WHERE e.tournament_id = t.id AND e.outcome = 'rejected'),
+                       (SELECT count(*) FROM ingestion_events e WHERE e.tournament_id = t.id AND e.outcome = 'fetch_failed'),
+                       (SELECT coalesce(sum(jsonb_array_length(e.anomalies)), 0) FROM ingestion_events e WHERE e.tournament_id = t.id)
+                FROM tournaments t
+                LEFT JOIN LATERAL (SELECT fetched_at, outcome FROM ingestion_events e WHERE e.tournament_id = t.id ORDER BY id DESC LIMIT 1) last ON true
+                LEFT JOIN LATERAL (SELECT id, fetched_at FROM ingestion_events e WHERE e.tournament_id = t.id AND outcome = 'accepted' ORDER BY id DESC LIMIT 1) acc ON true
+                LEFT JOIN LATERAL (SELECT provider_status, fetched_at FROM ingestion_events e WHERE e.tournament_id = t.id AND outcome IN ('accepted', 'duplicate') ORDER BY id DESC LIMIT 1) ok ON true
+                ORDER BY t.id LIMIT 500
+                """);
+            var now = clock.GetUtcNow();
+            static DateTimeOffset? Utc(DateTime? d) => d is { } v ? new DateTimeOffset(DateTime.SpecifyKind(v, DateTimeKind.Utc)) : null;
+            return Results.Ok(rows.Select(r => new IngestionStatusView(r.Id, r.Pe, Utc(r.LastFetch), r.LastOutcome, r.AcceptedId, Utc(r.AcceptedAt), r.Status,
+                Utc(r.LastOk) is { } ok ? (long)Math.Max(0, (now - ok).TotalSeconds) : null, r.Rejected, r.Failed, r.Anomalies)));
+        });
+
+        admin.MapGet("/ingestion/tournaments/{id}/events", async (string id, string? outcome, long? after, int? limit, NpgsqlDataSource db, IngestionEventStore events, CancellationToken ct) =>
+        {
+            var n = Math.Clamp(limit ?? 50, 1, 500);
+            await using var c = await db.OpenConnectionAsync(ct);
+            var rows = await events.ListAsync(c, id, outcome, after, n + 1);
+            return Results.Ok(Page.Of(rows.Select(e => new
+            {
+                id = e.Id, fetched_at = e.FetchedAt, http_status = e.HttpStatus, transport_error = e.TransportError, payload_hash = e.PayloadHash,
+                outcome = e.Outcome, provider_status = e.ProviderStatus, duration_ms = e.DurationMs,
+                errors = JsonDocument.Parse(e.Errors).RootElement, anomalies = JsonDocument.Parse(e.Anomalies).RootElement,
+            }).ToList(), n, e => e.id.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        });
+
+        admin.MapPost("/ingestion/tournaments/{id}/poll", async (string id, int? wait_seconds, IBackgroundJobClient jobs, JobStorage storage, NpgsqlDataSource db, IngestionEventStore events, CancellationToken ct) =>
+        {
+            if (wait_seconds is < 0 or > JobWaiter.MaxWaitSeconds)
+                return Problems.Result(400, "VALIDATION_FAILED", "The request is invalid.", errors: [new ProblemError("wait_seconds", "OUT_OF_RANGE", $"0..{JobWaiter.MaxWaitSeconds}")]);
+            var jobId = jobs.Enqueue<IngestionPollJob>(j => j.RunAsync(id));
+            var (state, final) = await JobWaiter.WaitAsync(storage, jobId, TimeSpan.FromSeconds(wait_seconds ?? 60));
+            await using var c = await db.OpenConnectionAsync(ct);
+            var latest = (await c.QueryAsync<long>("SELECT id FROM ingestion_events WHERE tournament_id = @id ORDER BY id DESC LIMIT 1", new { id })).FirstOrDefault();
+            var ev = latest == 0 ? null : await events.GetAsync(c, latest);
+            var body = new { job_id = jobId, job_state = state, latest_event = ev is null ? null : new { id = ev.Id, outcome = ev.Outcome, provider_status = ev.ProviderStatus, errors = JsonDocument.Parse(ev.Errors).RootElement, anomalies = JsonDocument.Parse(ev.Anomalies).RootElement } };
+            return final ? Results.Ok(body) : Results.Accepted((string?)null, body);
+        });
+
+        admin.MapPost("/ingestion/tournaments/{id}/replay", async (string id, long? after, int? limit, HttpContext http, ReplayService replay, CancellationToken ct) =>
+            Results.Ok(await replay.ReplayAsync(id, after, limit ?? ReplayService.MaxEventsPerCall, Actors.Of(http.User), ct)));
+    }
+}

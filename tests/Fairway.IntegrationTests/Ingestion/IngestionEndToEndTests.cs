@@ -1,0 +1,207 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Dapper;
+using Fairway.IntegrationTests.Infrastructure;
+
+namespace Fairway.IntegrationTests.Ingestion;
+
+public sealed class IngestionWorldFixture : IAsyncLifetime
+{
+    public IngestionWorld World { get; private set; } = null!;
+    public async Task InitializeAsync() => World = await IngestionWorld.StartAsync();
+    public async Task DisposeAsync() => await World.DisposeAsync();
+}
+
+/// <summary>
+/// Ingestion against the provider sandbox over real HTTP, with real API and worker processes and a
+/// real database, under the test clock. The tests of this class share one calendar that only moves
+/// forward, so each creates its own tournament starting after "now".
+/// </summary>
+public sealed class IngestionEndToEndTests(IngestionWorldFixture fixture) : IClassFixture<IngestionWorldFixture>
+{
+    IngestionWorld W => fixture.World;
+
+    async Task<JsonElement> Standings(string contest) => JsonDocument.Parse(await W.Admin.GetStringAsync($"/api/contests/{contest}/standings?limit=500")).RootElement;
+
+    async Task<List<JsonElement>> Transitions(string contest) =>
+        JsonDocument.Parse(await W.Admin.GetStringAsync($"/api/admin/contests/{contest}/transitions")).RootElement.EnumerateArray()
+            .Where(e => e.GetProperty("action").GetString() == "contest.transition").ToList();
+
+    [Fact]
+    public async Task A_full_four_round_tournament_with_a_cut_drives_the_contest_to_complete_with_audited_evidence()
+    {
+        var (t, c, truth) = await W.CreateContestAsync(seed: 11);
+        Assert.Equal("accepted", (await W.PollAsync(t)).GetProperty("outcome").GetString());
+        Assert.Equal("SCHEDULED", await W.StateAsync(c));
+
+        var firstTee = IngestionWorld.At(truth, "rounds", "0", "start");
+        await W.SetTimeAsync(firstTee.AddHours(-1).AddSeconds(-1));
+        await W.TriggerAsync("contest-lifecycle-clock");
+        Assert.Equal("SCHEDULED", await W.StateAsync(c));
+        await W.SetTimeAsync(firstTee.AddHours(-1));
+        await W.TriggerAsync("contest-lifecycle-clock");
+        Assert.Equal("LOCKED", await W.StateAsync(c));
+
+        await W.SetTimeAsync(firstTee.AddHours(2));
+        var live = await W.PollAsync(t);
+        Assert.Equal("inprogress", live.GetProperty("provider_status").GetString());
+        Assert.Equal("LIVE", await W.StateAsync(c));
+        Assert.Equal(live.GetProperty("id").GetInt64(), (await Standings(c)).GetProperty("as_of_event_id").GetInt64());
+
+        for (var round = 0; round < 4; round++)
+        {
+            await W.SetTimeAsync(IngestionWorld.At(truth, "rounds", round.ToString(), "end").AddMinutes(1));
+            Assert.Equal("accepted", (await W.PollAsync(t)).GetProperty("outcome").GetString());
+        }
+        // Play is over but not official: `complete` alone never completes the contest.
+        Assert.Equal("complete", (await Standings(c)).GetProperty("provider_status").GetString());
+        Assert.Equal("LIVE", await W.StateAsync(c));
+        Assert.Equal("duplicate", (await W.PollAsync(t)).GetProperty("outcome").GetString());
+
+        await W.SetTimeAsync(IngestionWorld.At(truth, "closed_at").AddMinutes(1));
+        var closed = await W.PollAsync(t);
+        Assert.Equal("closed", closed.GetProperty("provider_status").GetString());
+        Assert.Equal("COMPLETE", await W.StateAsync(c));
+
+        var trail = await Transitions(c);
+        Assert.Equal(["LOCKED", "LIVE", "COMPLETE"], trail.Select(e => e.GetProperty("after").GetProperty("state").GetString()));
+        Assert.Equal(["system:lifecycle-clock", "system:ingestion", "system:ingestion"], trail.Select(e => e.GetProperty("actor").GetString()));
+        Assert.Equal(live.GetProperty("id").GetInt64(), trail[1].GetProperty("evidence").GetProperty("ingestion_event_id").GetInt64());
+        Assert.Equal(closed.GetProperty("id").GetInt64(), trail[2].GetProperty("evidence").GetProperty("ingestion_event_id").GetInt64());
+        Assert.Equal("closed", trail[2].GetProperty("evidence").GetProperty("provider_status").GetString());
+
+        // Final standings: the cut golfers score the configured strokes for rounds they did not play.
+        var final = await Standings(c);
+        Assert.Equal(3, final.GetProperty("total_entries").GetInt32());
+        Assert.Equal(final.GetProperty("net").GetInt64(), final.GetProperty("entries").EnumerateArray().Sum(e => e.GetProperty("projected_prize").GetInt64()));
+
+        var replay = JsonDocument.Parse(await (await W.Admin.PostAsync($"/api/admin/ingestion/tournaments/{t}/replay", null)).Content.ReadAsStringAsync()).RootElement;
+        Assert.True(replay.GetProperty("matches").GetInt32() >= 6);
+        Assert.Equal(0, replay.GetProperty("mismatches").GetInt32());
+    }
+
+    [Fact]
+    public async Task Every_malformed_payload_is_stored_as_rejected_and_moves_nothing()
+    {
+        var (t, c, truth) = await W.CreateContestAsync(seed: 12);
+        await W.SetTimeAsync(IngestionWorld.At(truth, "rounds", "0", "start").AddHours(-1));
+        await W.TriggerAsync("contest-lifecycle-clock");
+        await W.SetTimeAsync(IngestionWorld.At(truth, "rounds", "0", "start").AddHours(3));
+        Assert.Equal("accepted", (await W.PollAsync(t)).GetProperty("outcome").GetString());
+        Assert.Equal("LIVE", await W.StateAsync(c));
+        var before = await Standings(c);
+
+        var kinds = new[] { "float_strokes", "negative_strokes", "missing_player_id", "duplicate_player", "round_beyond_count", "thru_out_of_range",
+            "unknown_player_status", "unknown_tournament_status", "truncated_json" };
+        foreach (var kind in kinds)
+        {
+            await W.Provider.FaultAsync(new { kind, count = 1 });
+            var ev = await W.PollAsync(t);
+            Assert.True(ev.GetProperty("outcome").GetString() == "rejected", $"{kind}: {ev}");
+            Assert.True(ev.GetProperty("errors").GetArrayLength() > 0, kind);
+        }
+        Assert.Equal("LIVE", await W.StateAsync(c));
+        var after = await Standings(c);
+        Assert.Equal(before.GetProperty("as_of_event_id").GetInt64(), after.GetProperty("as_of_event_id").GetInt64());
+        Assert.Equal(before.GetProperty("output_hash").GetString(), after.GetProperty("output_hash").GetString());
+
+        await using var db = await TestDatabases.OpenAsync(W.DatabaseUrl);
+        var rejected = await db.QueryAsync<(string Errors, string? Hash)>("SELECT errors::text, payload_hash FROM ingestion_events WHERE tournament_id = @t AND outcome = 'rejected' ORDER BY id", new { t });
+        Assert.Equal(kinds.Length, rejected.Count());
+        Assert.All(rejected, r => Assert.NotNull(r.Hash));
+        Assert.Contains(rejected, r => r.Errors.Contains("NOT_AN_INTEGER") || r.Errors.Contains("INTEGER"));
+        var metrics = await W.Worker.Client().GetStringAsync("/metrics");
+        Assert.Contains($"ingestion_rejected_total{{tournament=\"{t}\"}} {kinds.Length}", metrics);
+
+        // A stale repeat of an earlier payload is recognised and rejected too.
+        await W.SetTimeAsync(W.Now.AddHours(1));
+        Assert.Equal("accepted", (await W.PollAsync(t)).GetProperty("outcome").GetString());
+        await W.Provider.FaultAsync(new { kind = "stale_repeat", count = 1, as_of = IngestionWorld.At(truth, "rounds", "0", "start").AddHours(3).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'") });
+        var stale = await W.PollAsync(t);
+        Assert.Equal("rejected", stale.GetProperty("outcome").GetString());
+        Assert.True(stale.GetProperty("anomalies").GetArrayLength() > 0);
+    }
+
+    [Fact]
+    public async Task An_outage_moves_nothing_and_lag_grows_then_polling_recovers()
+    {
+        var (t, c, truth) = await W.CreateContestAsync(seed: 13);
+        await W.SetTimeAsync(IngestionWorld.At(truth, "rounds", "0", "start").AddHours(-1));
+        await W.TriggerAsync("contest-lifecycle-clock");
+        await W.SetTimeAsync(IngestionWorld.At(truth, "rounds", "0", "start").AddHours(1));
+        Assert.Equal("accepted", (await W.PollAsync(t)).GetProperty("outcome").GetString());
+
+        await W.Provider.FaultAsync(new { kind = "http_503", count = 1000 });
+        await W.SetTimeAsync(W.Now.AddHours(2));
+        Assert.Equal("fetch_failed", (await W.PollAsync(t)).GetProperty("outcome").GetString());
+        Assert.Equal("LIVE", await W.StateAsync(c));
+        var status = JsonDocument.Parse(await W.Admin.GetStringAsync("/api/admin/ingestion/status")).RootElement.EnumerateArray().Single(s => s.GetProperty("tournament_id").GetString() == t);
+        Assert.True(status.GetProperty("lag_seconds").GetInt64() >= 7200);
+        Assert.Equal("fetch_failed", status.GetProperty("last_fetch_outcome").GetString());
+        var metrics = await W.Api.Client().GetStringAsync("/metrics");
+        Assert.Contains($"ingestion_failing{{tournament=\"{t}\"}} 1", metrics);
+
+        await W.Provider.ClearFaultsAsync();
+        await W.SetTimeAsync(W.Now.AddMinutes(1));
+        // The circuit breaker may still be open for a few seconds after the outage: polling resumes by itself.
+        string outcome = "";
+        for (var i = 0; i < 10 && outcome != "accepted"; i++)
+        {
+            outcome = (await W.PollAsync(t)).GetProperty("outcome").GetString()!;
+            if (outcome != "accepted") await Task.Delay(2000);
+        }
+        Assert.Equal("accepted", outcome);
+        Assert.Contains($"ingestion_failing{{tournament=\"{t}\"}} 0", await W.Api.Client().GetStringAsync("/metrics"));
+    }
+
+    [Fact]
+    public async Task A_correction_is_a_new_event_that_changes_standings_and_replay_still_matches()
+    {
+        var (t, c, truth) = await W.CreateContestAsync(seed: 14);
+        await W.SetTimeAsync(IngestionWorld.At(truth, "rounds", "0", "start").AddHours(-1));
+        await W.TriggerAsync("contest-lifecycle-clock");
+        await W.SetTimeAsync(IngestionWorld.At(truth, "rounds", "0", "end").AddMinutes(5));
+        var first = await W.PollAsync(t);
+        var before = await Standings(c);
+
+        // A golfer of entry 0 (the first field golfer) gets 4 more strokes on the completed round 1.
+        var entryGolfer = truth.GetProperty("players")[0].GetProperty("id").GetString();
+        var correction = await W.Provider.Control.PostAsJsonAsync($"/_control/tournaments/{truth.GetProperty("id").GetString()}/corrections",
+            new { player_id = entryGolfer, round = 1, strokes = truth.GetProperty("players")[0].GetProperty("rounds")[0].GetProperty("strokes").GetInt32() + 4 });
+        Assert.True(correction.IsSuccessStatusCode, await correction.Content.ReadAsStringAsync());
+        await W.SetTimeAsync(W.Now.AddMinutes(1));
+        var second = await W.PollAsync(t);
+        Assert.Equal("accepted", second.GetProperty("outcome").GetString());
+        var after = await Standings(c);
+        Assert.NotEqual(before.GetProperty("output_hash").GetString(), after.GetProperty("output_hash").GetString());
+        long ScoreOf(JsonElement s) => s.GetProperty("entries").EnumerateArray().Single(e => e.GetProperty("entry_id").GetString() == $"{c}-e0").GetProperty("score").GetInt64();
+        Assert.Equal(ScoreOf(before) + 4, ScoreOf(after));
+
+        var events = JsonDocument.Parse(await W.Admin.GetStringAsync($"/api/admin/ingestion/tournaments/{t}/events?outcome=accepted")).RootElement.GetProperty("data").EnumerateArray().ToList();
+        Assert.Contains(events, e => e.GetProperty("id").GetInt64() == first.GetProperty("id").GetInt64());
+        Assert.NotEqual(events.First(e => e.GetProperty("id").GetInt64() == first.GetProperty("id").GetInt64()).GetProperty("payload_hash").GetString(),
+            events.First(e => e.GetProperty("id").GetInt64() == second.GetProperty("id").GetInt64()).GetProperty("payload_hash").GetString());
+
+        var replay = JsonDocument.Parse(await (await W.Admin.PostAsync($"/api/admin/ingestion/tournaments/{t}/replay", null)).Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(0, replay.GetProperty("mismatches").GetInt32());
+        Assert.True(replay.GetProperty("matches").GetInt32() >= 2);
+    }
+
+    [Fact]
+    public async Task Provider_cancellation_cancels_the_contest()
+    {
+        var (t, c, truth) = await W.CreateContestAsync(seed: 15);
+        await W.SetTimeAsync(IngestionWorld.At(truth, "rounds", "0", "start").AddHours(-1));
+        await W.TriggerAsync("contest-lifecycle-clock");
+        await W.SetTimeAsync(W.Now.AddHours(2));
+        await W.PollAsync(t);
+        Assert.Equal("LIVE", await W.StateAsync(c));
+        (await W.Provider.Control.PostAsync($"/_control/tournaments/{truth.GetProperty("id").GetString()}/cancel", null)).EnsureSuccessStatusCode();
+        await W.SetTimeAsync(W.Now.AddMinutes(5));
+        Assert.Equal("cancelled", (await W.PollAsync(t)).GetProperty("provider_status").GetString());
+        Assert.Equal("CANCELLED", await W.StateAsync(c));
+        var last = (await Transitions(c)).Last();
+        Assert.Equal("system:ingestion", last.GetProperty("actor").GetString());
+        Assert.Equal("provider cancelled the tournament", last.GetProperty("reason").GetString());
+    }
+}
