@@ -24,7 +24,8 @@ public sealed class AdminApiClient : IDisposable
         return new AdminApiClient(http);
     }
 
-    public async Task<int> SendAsync(HttpMethod method, string path, object? body = null, bool requireAuth = true)
+    /// <summary>Sends, prints the response, and returns 0 on success; <paramref name="judge"/> may turn a 2xx body into a failure exit code.</summary>
+    public async Task<int> SendAsync(HttpMethod method, string path, object? body = null, bool requireAuth = true, Func<JsonElement, int>? judge = null)
     {
         if (requireAuth && http.DefaultRequestHeaders.Authorization is null)
             return CliOutput.Error(CliOutput.Usage, "FAIRWAY_API_TOKEN is not set (an admin bearer token)");
@@ -38,7 +39,8 @@ public sealed class AdminApiClient : IDisposable
         {
             var text = await response.Content.ReadAsStringAsync();
             Console.WriteLine(Pretty(text));
-            if (response.IsSuccessStatusCode) return CliOutput.Ok;
+            if (response.IsSuccessStatusCode)
+                return judge is null ? CliOutput.Ok : judge(JsonDocument.Parse(text).RootElement);
             Console.Error.WriteLine($"fairway: {method} {path} -> {(int)response.StatusCode}");
             return CliOutput.Failed;
         }
