@@ -7,6 +7,8 @@ root.Add(TokenCommand.Build());
 root.Add(AdminCommands.Jobs());
 root.Add(AdminCommands.Health());
 root.Add(AdminCommands.Clock());
+root.Add(KillSwitchCommands.Build());
 root.Add(SettlementCommands.Build());
 root.Add(ContestCommands.Build());
+root.Add(IngestionCommands.Build());
 return await root.Parse(args).InvokeAsync();

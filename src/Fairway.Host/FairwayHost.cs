@@ -29,12 +29,14 @@ namespace Fairway.Host;
 /// <summary>
 /// One executable, three roles: <c>--role api</c> serves HTTP, <c>--role worker</c> runs background
 /// jobs, <c>--role all</c> (default) does both. Exit codes: 0 clean shutdown, 2 bad arguments or
-/// configuration, 3 persistence unavailable (database unreachable or schema not the expected version).
+/// configuration, 3 persistence unavailable (database unreachable or schema not the expected version), 4 any
+/// other start-up failure (e.g. the listen address is in use).
 /// </summary>
 public static class FairwayHost
 {
     public const int ExitConfiguration = 2;
     public const int ExitPersistence = 3;
+    public const int ExitStartup = 4;
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -60,13 +62,21 @@ public static class FairwayHost
         if (StartupGuard.Check(settings.DatabaseConnectionString) is { } persistenceError)
             return Fail(ExitPersistence, "refusing to start: " + persistenceError);
 
-        var app = Build(settings);
+        WebApplication app;
+        try { app = Build(settings); }
+        catch (Exception e) { return Fail(ExitStartup, $"start-up failed: {e.GetType().Name}: {e.Message}"); }
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Fairway.Host");
         app.Lifetime.ApplicationStopping.Register(() => log.LogInformation("Shutdown requested: no new work is accepted; in-flight requests and jobs have {Timeout} to finish", settings.ShutdownTimeout));
         log.LogInformation("Fairway host starting: role {Role}, listening on {ListenUrl}, schema version {SchemaVersion}, test clock {TestClock}",
             HostRoles.Name(role), settings.ListenUrl, SchemaMigrator.ExpectedVersion, settings.TestClockEnabled ? "ENABLED" : "off");
         app.Lifetime.ApplicationStopped.Register(() => log.LogInformation("Fairway host stopped cleanly"));
-        await app.RunAsync();
+        try { await app.RunAsync(); }
+        catch (Exception e) when (e is IOException or InvalidOperationException or NpgsqlException)
+        {
+            // e.g. the listen address is taken: the process must not linger half-started.
+            log.LogCritical(e, "Fairway host failed: {Error}", e.Message);
+            return Fail(ExitStartup, $"host failed: {e.GetType().Name}: {e.Message}");
+        }
         return 0;
     }
 

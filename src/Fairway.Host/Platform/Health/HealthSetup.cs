@@ -25,20 +25,38 @@ public static class HealthSetup
 
     public static void MapFairwayHealth(this WebApplication app)
     {
-        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteAsync }).AllowAnonymous();
-        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag), ResponseWriter = WriteAsync }).AllowAnonymous();
+        // Liveness answers without touching any dependency: a process that answers is alive.
+        app.MapGet("/healthz", () => Results.Json(new { status = "alive" })).AllowAnonymous().ExcludeFromDescription();
+        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag), ResponseWriter = WriteReadyAsync }).AllowAnonymous();
     }
 
-    static Task WriteAsync(HttpContext context, HealthReport report)
+    static Task WriteAsync(HttpContext context, HealthReport report) => WriteAsync(context, report, details: null);
+
+    /// <summary>/readyz also shows each registered <see cref="IReadinessDetail"/> (e.g. the kill-switch); details never change readiness.</summary>
+    static async Task WriteReadyAsync(HttpContext context, HealthReport report)
+    {
+        var details = new Dictionary<string, object?>(StringComparer.Ordinal);
+        foreach (var detail in context.RequestServices.GetServices<IReadinessDetail>())
+        {
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+            cts.CancelAfter(CheckTimeout);
+            try { details[detail.Name] = await detail.ReadAsync(cts.Token); }
+            catch (Exception e) { details[detail.Name] = new { error = $"unavailable: {e.Message}" }; }
+        }
+        await WriteAsync(context, report, details);
+    }
+
+    static Task WriteAsync(HttpContext context, HealthReport report, Dictionary<string, object?>? details)
     {
         context.Response.ContentType = "application/json";
-        var body = new
+        var body = new Dictionary<string, object?>(StringComparer.Ordinal)
         {
-            status = report.Status == HealthStatus.Healthy ? "ready" : "not_ready",
-            checks = report.Entries.OrderBy(e => e.Key, StringComparer.Ordinal).ToDictionary(
+            ["status"] = report.Status == HealthStatus.Healthy ? "ready" : "not_ready",
+            ["checks"] = report.Entries.OrderBy(e => e.Key, StringComparer.Ordinal).ToDictionary(
                 e => e.Key,
                 e => new { status = e.Value.Status == HealthStatus.Healthy ? "ok" : "failed", detail = e.Value.Description }),
         };
+        foreach (var (name, value) in details ?? []) body[name] = value;
         return context.Response.WriteAsync(JsonSerializer.Serialize(body));
     }
 
@@ -87,4 +105,14 @@ public static class HealthSetup
             catch (Exception e) { return HealthCheckResult.Unhealthy($"job storage unreachable: {e.Message}"); }
         }
     }
+}
+
+/// <summary>
+/// Informational state shown in the /readyz body under <see cref="Name"/> (registered by capabilities,
+/// so Platform never depends on them). It never affects readiness; a failed read shows as an error.
+/// </summary>
+public interface IReadinessDetail
+{
+    string Name { get; }
+    Task<object?> ReadAsync(CancellationToken ct);
 }

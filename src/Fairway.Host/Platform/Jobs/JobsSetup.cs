@@ -39,7 +39,8 @@ public static class JobsSetup
                 o.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}";
                 o.WorkerCount = settings.WorkerCount;
                 o.Queues = JobQueues.All;
-                // In-flight jobs get the whole shutdown window to finish before they are cancelled.
+                // In-flight jobs get the shutdown window less one second (half of it when it is 1 s) before their
+                // cancellation token fires; the remainder lets Hangfire record their state before the host exits.
                 o.StopTimeout = settings.ShutdownTimeout - TimeSpan.FromSeconds(Math.Min(1, settings.ShutdownTimeout.TotalSeconds / 2));
                 o.ShutdownTimeout = settings.ShutdownTimeout;
                 o.SchedulePollingInterval = TimeSpan.FromSeconds(1);

@@ -1,5 +1,6 @@
 using Fairway.Host.Contests;
 using Fairway.Host.Ingestion;
+using Fairway.Host.Operations.Reconciliation;
 using Hangfire;
 
 namespace Fairway.Host.Platform.Jobs;
@@ -16,7 +17,8 @@ public sealed class RecurringJobsRegistration(IRecurringJobManager recurring, IL
         var options = new RecurringJobOptions { TimeZone = TimeZoneInfo.Utc };
         recurring.AddOrUpdate<LifecycleClockJob>(LifecycleClockJob.RecurringId, JobQueues.Default, j => j.RunAsync(), LifecycleClockJob.Cron, options);
         recurring.AddOrUpdate<IngestionSchedulerJob>(IngestionSchedulerJob.RecurringId, JobQueues.Default, j => j.RunAsync(), IngestionSchedulerJob.Cron, options);
-        log.LogInformation("Recurring jobs registered: {Jobs}", string.Join(", ", LifecycleClockJob.RecurringId, IngestionSchedulerJob.RecurringId));
+        recurring.AddOrUpdate<ReconciliationJob>(ReconciliationJob.RecurringJobId, JobQueues.Default, j => j.RunAsync(CancellationToken.None), ReconciliationJob.Cron, options);
+        log.LogInformation("Recurring jobs registered: {Jobs}", string.Join(", ", LifecycleClockJob.RecurringId, IngestionSchedulerJob.RecurringId, ReconciliationJob.RecurringJobId));
         return Task.CompletedTask;
     }
 

@@ -1,0 +1,40 @@
+using Fairway.Host.Platform.Configuration;
+using Fairway.Host.Platform.Http;
+using Hangfire;
+
+namespace Fairway.Host.Operations.Reconciliation;
+
+/// <summary>The Hangfire job that runs the ledger reconciliation (recurring, every 15 minutes).</summary>
+public sealed class ReconciliationJob(ReconciliationService service)
+{
+    public const string RecurringJobId = "ledger-reconciliation";
+    public const string Cron = "*/15 * * * *";
+
+    // A failed run is not retried by Hangfire: the next scheduled run is at most 15 minutes away, and a
+    // run that cannot read the ledger fails loudly (job state Failed, logged).
+    [AutomaticRetry(Attempts = 0)]
+    [DisableConcurrentExecution(timeoutInSeconds: 600)]
+    public async Task RunAsync(CancellationToken ct) => await service.RunAsync(ReconciliationService.Actor, ct);
+}
+
+public static class ReconciliationSetup
+{
+    public static void AddFairwayReconciliation(this IServiceCollection services, FairwaySettings settings)
+    {
+        services.AddSingleton<ReconciliationService>();
+        services.AddScoped<ReconciliationJob>();
+    }
+
+    public static void MapReconciliation(this RouteGroupBuilder admin)
+    {
+        admin.MapGet("/reconciliation/runs", async (int? limit, ReconciliationService service, CancellationToken ct) =>
+        {
+            if (limit is < 1 or > 200)
+                return Problems.Result(400, "VALIDATION_FAILED", "The request is invalid.",
+                    errors: [new ProblemError("limit", "OUT_OF_RANGE", "limit must be between 1 and 200")]);
+            return Results.Ok(new { runs = await service.RecentRunsAsync(limit ?? 20, ct) });
+        });
+        admin.MapPost("/reconciliation/run", async (HttpContext http, ReconciliationService service, CancellationToken ct) =>
+            Results.Ok(await service.RunAsync(Platform.Auth.Actors.Of(http.User), ct)));
+    }
+}

@@ -1,0 +1,36 @@
+using Fairway.Host.Platform.Http;
+using Fairway.Host.Platform.Jobs;
+using Hangfire;
+
+namespace Fairway.Host.Operations;
+
+public sealed record RecurringJobTriggerResult(string RecurringJobId, string JobId, string? State);
+
+/// <summary>
+/// <c>POST /api/admin/jobs/recurring/{id}/trigger?wait_seconds=</c>: runs a recurring job now (ops,
+/// tests and the simulation; Hangfire's own schedule runs on real time). With <c>wait_seconds</c>
+/// (0..120) the call waits until the created job is Succeeded, Failed or Deleted.
+/// </summary>
+public static class RecurringJobEndpoints
+{
+    public static void MapRecurringJobTrigger(this RouteGroupBuilder admin)
+    {
+        admin.MapPost("/jobs/recurring/{id}/trigger", async (string id, int? wait_seconds, IRecurringJobManagerV2 manager, JobStorage storage, ILoggerFactory logs, HttpContext http) =>
+        {
+            if (wait_seconds is < 0 or > JobWaiter.MaxWaitSeconds)
+                return Problems.Result(400, "VALIDATION_FAILED", "The request is invalid.",
+                    errors: [new ProblemError("wait_seconds", "OUT_OF_RANGE", "wait_seconds must be between 0 and 120")]);
+            using (var connection = storage.GetConnection())
+                if (connection.GetAllEntriesFromHash($"recurring-job:{id}") is not { Count: > 0 })
+                    return Problems.Result(404, "RECURRING_JOB_NOT_FOUND", "No such recurring job.", $"no recurring job '{id}' is registered (workers register them at start-up)");
+            var jobId = manager.TriggerJob(id);
+            if (jobId is null)
+                return Problems.Result(404, "RECURRING_JOB_NOT_FOUND", "No such recurring job.", $"recurring job '{id}' could not be triggered");
+            logs.CreateLogger("Fairway.Operations").LogInformation("Recurring job {RecurringJobId} triggered by {Actor}: job {JobId}", id, Platform.Auth.Actors.Of(http.User), jobId);
+
+            var (state, final) = await JobWaiter.WaitAsync(storage, jobId, TimeSpan.FromSeconds(wait_seconds ?? 0));
+            var result = new RecurringJobTriggerResult(id, jobId, state);
+            return final ? Results.Ok(result) : Results.Accepted((string?)null, result);
+        });
+    }
+}
