@@ -1,9 +1,13 @@
 -- Fairway schema snapshot: what the FluentMigrator migrations produce (public schema; Hangfire's schema excluded).
--- Schema version: 202611230002
+-- Schema version: 202611230010
 -- Generated: 2026-11-23 by `fairway db snapshot`
 -- Changes (migrations applied, oldest first):
 --   202611230001 foundation: audit_events (append-only), job_probe_results, test_clock
 --   202611230002 runbook_executions (append-only)
+--   202611230003 golf and contests: tournaments, contests, contest_config_versions, contest_fields, scoring_audits, entries
+--   202611230004 ingestion: ingestion_payloads, ingestion_events (append-only), contest_standings (derived)
+--   202611230005 ledger: ledger_accounts, ledger_entries and ledger_postings (append-only), fairway_post_journal_entry
+--   202611230010 kill_switch (engaged on a fresh deployment), reconciliation_runs (append-only)
 
 --
 -- PostgreSQL database dump
@@ -19,6 +23,208 @@ SET check_function_bodies = false;
 SET xmloption = content;
 SET client_min_messages = warning;
 SET row_security = off;
+
+--
+-- Name: fairway_ledger_accounts_guard(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.fairway_ledger_accounts_guard() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP = 'DELETE' OR NEW.id IS DISTINCT FROM OLD.id OR NEW.kind IS DISTINCT FROM OLD.kind
+       OR NEW.contest_id IS DISTINCT FROM OLD.contest_id OR NEW.user_id IS DISTINCT FROM OLD.user_id
+       OR NEW.currency IS DISTINCT FROM OLD.currency OR NEW.created_at IS DISTINCT FROM OLD.created_at THEN
+        RAISE EXCEPTION 'ledger_accounts: % refused (only the balance may change)', TG_OP
+            USING ERRCODE = 'FWA01';
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+--
+-- Name: fairway_ledger_check_entry(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.fairway_ledger_check_entry() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_entry bigint;
+    v_count bigint;
+    v_sum numeric;
+    v_foreign bigint;
+BEGIN
+    IF TG_TABLE_NAME = 'ledger_postings' THEN v_entry := NEW.entry_id; ELSE v_entry := NEW.id; END IF;
+    SELECT count(*), coalesce(sum(p.amount), 0), count(*) FILTER (WHERE a.currency <> e.currency)
+      INTO v_count, v_sum, v_foreign
+      FROM ledger_entries e
+      LEFT JOIN ledger_postings p ON p.entry_id = e.id
+      LEFT JOIN ledger_accounts a ON a.id = p.account_id
+     WHERE e.id = v_entry AND p.id IS NOT NULL;
+    IF v_count < 2 THEN
+        RAISE EXCEPTION 'LEDGER_IMBALANCE: journal entry % has % posting(s); at least 2 are required', v_entry, v_count
+            USING ERRCODE = 'FWL02';
+    END IF;
+    IF v_sum <> 0 THEN
+        RAISE EXCEPTION 'LEDGER_IMBALANCE: journal entry % postings sum to %, not 0', v_entry, v_sum
+            USING ERRCODE = 'FWL02';
+    END IF;
+    IF v_foreign > 0 THEN
+        RAISE EXCEPTION 'LEDGER_ACCOUNT_MISMATCH: journal entry % posts to % account(s) of another currency', v_entry, v_foreign
+            USING ERRCODE = 'FWL05';
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: fairway_post_journal_entry(text, text, text, timestamp with time zone, text, text, text, text, jsonb); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.fairway_post_journal_entry(p_idempotency_key text, p_kind text, p_currency text, p_occurred_at timestamp with time zone, p_cause_type text, p_cause_id text, p_description text, p_correlation_id text, p_postings jsonb) RETURNS TABLE(entry_id bigint, created boolean)
+    LANGUAGE plpgsql
+    AS $_$
+#variable_conflict use_column
+DECLARE
+    v_posting jsonb;
+    v_account text;
+    v_kind text;
+    v_contest text;
+    v_user text;
+    v_amount numeric;
+    v_expected text;
+    v_sum numeric := 0;
+    v_hash text;
+    v_entry bigint;
+    v_existing_hash text;
+    v_row record;
+BEGIN
+    IF p_idempotency_key IS NULL OR length(p_idempotency_key) NOT BETWEEN 1 AND 200 THEN
+        RAISE EXCEPTION 'LEDGER_INVALID: idempotency key must be 1..200 characters' USING ERRCODE = 'FWL01';
+    END IF;
+    IF p_kind IS NULL OR p_kind !~ '^[a-z][a-z0-9_.]{0,99}$' THEN
+        RAISE EXCEPTION 'LEDGER_INVALID: entry kind % must match ^[a-z][a-z0-9_.]{0,99}$', p_kind USING ERRCODE = 'FWL01';
+    END IF;
+    IF p_currency IS NULL OR p_currency !~ '^[a-z]{3}$' THEN
+        RAISE EXCEPTION 'LEDGER_INVALID: currency % must be three lowercase letters', p_currency USING ERRCODE = 'FWL01';
+    END IF;
+    IF p_occurred_at IS NULL OR coalesce(length(p_cause_type), 0) = 0 OR coalesce(length(p_cause_id), 0) = 0 THEN
+        RAISE EXCEPTION 'LEDGER_INVALID: occurred_at, cause_type and cause_id are required' USING ERRCODE = 'FWL01';
+    END IF;
+    IF p_postings IS NULL OR jsonb_typeof(p_postings) <> 'array' OR jsonb_array_length(p_postings) < 2 THEN
+        RAISE EXCEPTION 'LEDGER_INVALID: a journal entry needs at least two postings' USING ERRCODE = 'FWL01';
+    END IF;
+
+    FOR v_posting IN SELECT value FROM jsonb_array_elements(p_postings) LOOP
+        IF jsonb_typeof(v_posting) <> 'object' OR jsonb_typeof(v_posting->'account') IS DISTINCT FROM 'string'
+           OR jsonb_typeof(v_posting->'kind') IS DISTINCT FROM 'string'
+           OR coalesce(jsonb_typeof(v_posting->'contest_id'), 'null') NOT IN ('string', 'null')
+           OR coalesce(jsonb_typeof(v_posting->'user_id'), 'null') NOT IN ('string', 'null') THEN
+            RAISE EXCEPTION 'LEDGER_INVALID: malformed posting %', v_posting USING ERRCODE = 'FWL01';
+        END IF;
+        IF jsonb_typeof(v_posting->'amount') IS DISTINCT FROM 'number' THEN
+            RAISE EXCEPTION 'LEDGER_INVALID: posting % has no numeric amount', v_posting USING ERRCODE = 'FWL01';
+        END IF;
+        v_amount := (v_posting->>'amount')::numeric;
+        IF v_amount = 0 OR v_amount <> trunc(v_amount) OR abs(v_amount) > 9223372036854775807 THEN
+            RAISE EXCEPTION 'LEDGER_INVALID: posting amount % must be a non-zero integer (minor units)', v_amount USING ERRCODE = 'FWL01';
+        END IF;
+        v_account := v_posting->>'account';
+        v_kind := v_posting->>'kind';
+        v_contest := v_posting->>'contest_id';
+        v_user := v_posting->>'user_id';
+        v_expected := CASE v_kind
+            WHEN 'stripe_clearing'  THEN CASE WHEN v_contest IS NULL AND v_user IS NULL THEN 'clearing:' || p_currency END
+            WHEN 'contest_escrow'   THEN CASE WHEN v_user IS NULL THEN 'escrow:' || v_contest END
+            WHEN 'winnings_payable' THEN CASE WHEN v_contest IS NULL THEN 'payable:' || v_user || ':' || p_currency END
+            WHEN 'platform_revenue' THEN CASE WHEN v_contest IS NULL AND v_user IS NULL THEN 'revenue:' || p_currency END
+            WHEN 'refunds'          THEN CASE WHEN v_contest IS NULL AND v_user IS NULL THEN 'refunds:' || p_currency END
+        END;
+        IF v_expected IS NULL OR v_expected <> v_account THEN
+            RAISE EXCEPTION 'LEDGER_INVALID: account % does not follow the id convention of kind % (expected %)', v_account, v_kind, coalesce(v_expected, '<invalid kind/contest/user combination>')
+                USING ERRCODE = 'FWL01';
+        END IF;
+        v_sum := v_sum + v_amount;
+    END LOOP;
+
+    IF (SELECT count(DISTINCT value->>'account') FROM jsonb_array_elements(p_postings)) <> jsonb_array_length(p_postings) THEN
+        RAISE EXCEPTION 'LEDGER_INVALID: an account appears more than once in one entry (net the amounts first)' USING ERRCODE = 'FWL01';
+    END IF;
+    IF v_sum <> 0 THEN
+        RAISE EXCEPTION 'LEDGER_IMBALANCE: postings of % sum to %, not 0', p_idempotency_key, v_sum USING ERRCODE = 'FWL02';
+    END IF;
+
+    -- Canonical content: kind, currency, cause and the postings sorted by account. jsonb's text form
+    -- is deterministic (keys ordered), so equal content always gives the same hash.
+    SELECT encode(sha256(convert_to(jsonb_build_object(
+               'kind', p_kind, 'currency', p_currency, 'cause_type', p_cause_type, 'cause_id', p_cause_id,
+               'postings', (SELECT jsonb_agg(jsonb_build_object(
+                                    'account', e->>'account', 'kind', e->>'kind', 'contest_id', e->>'contest_id',
+                                    'user_id', e->>'user_id', 'amount', (e->>'amount')::numeric::bigint)
+                                ORDER BY e->>'account')
+                              FROM jsonb_array_elements(p_postings) e))::text, 'UTF8')), 'hex')
+      INTO v_hash;
+
+    -- Idempotency: the unique key is claimed first; a concurrent caller with the same key waits here
+    -- until the first commits (then sees its entry) or rolls back (then writes its own).
+    SELECT le.id, le.content_hash INTO v_entry, v_existing_hash FROM ledger_entries le WHERE le.idempotency_key = p_idempotency_key;
+    IF NOT FOUND THEN
+        INSERT INTO ledger_entries (idempotency_key, kind, currency, occurred_at, cause_type, cause_id, description, correlation_id, content_hash)
+        VALUES (p_idempotency_key, p_kind, p_currency, p_occurred_at, p_cause_type, p_cause_id, p_description, p_correlation_id, v_hash)
+        ON CONFLICT (idempotency_key) DO NOTHING
+        RETURNING id INTO v_entry;
+        IF v_entry IS NULL THEN
+            SELECT le.id, le.content_hash INTO v_entry, v_existing_hash FROM ledger_entries le WHERE le.idempotency_key = p_idempotency_key;
+        ELSE
+            v_existing_hash := NULL;
+        END IF;
+    END IF;
+    IF v_existing_hash IS NOT NULL THEN
+        IF v_existing_hash <> v_hash THEN
+            RAISE EXCEPTION 'IDEMPOTENCY_CONFLICT: idempotency key % already names journal entry % with different content', p_idempotency_key, v_entry
+                USING ERRCODE = 'FWL04';
+        END IF;
+        RETURN QUERY SELECT v_entry, false;
+        RETURN;
+    END IF;
+
+    -- Missing accounts are created, then every affected account is locked in id order (no deadlocks).
+    INSERT INTO ledger_accounts (id, kind, contest_id, user_id, currency, balance, created_at)
+    SELECT e->>'account', e->>'kind', e->>'contest_id', e->>'user_id', p_currency, 0, p_occurred_at
+      FROM jsonb_array_elements(p_postings) e
+     ORDER BY e->>'account'
+    ON CONFLICT (id) DO NOTHING;
+
+    FOR v_row IN
+        SELECT a.id, a.kind, a.currency, a.balance, (e->>'amount')::numeric::bigint AS amount
+          FROM ledger_accounts a JOIN jsonb_array_elements(p_postings) e ON e->>'account' = a.id
+         ORDER BY a.id
+           FOR UPDATE OF a
+    LOOP
+        IF v_row.currency <> p_currency THEN
+            RAISE EXCEPTION 'LEDGER_ACCOUNT_MISMATCH: account % is in %, the entry is in %', v_row.id, v_row.currency, p_currency
+                USING ERRCODE = 'FWL05';
+        END IF;
+        IF v_row.kind = 'contest_escrow' AND v_row.balance + v_row.amount < 0 THEN
+            RAISE EXCEPTION 'ESCROW_NEGATIVE: escrow % holds %, posting % would take it below zero', v_row.id, v_row.balance, v_row.amount
+                USING ERRCODE = 'FWL03';
+        END IF;
+    END LOOP;
+
+    INSERT INTO ledger_postings (entry_id, account_id, amount)
+    SELECT v_entry, e->>'account', (e->>'amount')::numeric::bigint
+      FROM jsonb_array_elements(p_postings) e
+     ORDER BY e->>'account';
+
+    UPDATE ledger_accounts a
+       SET balance = a.balance + (e->>'amount')::numeric::bigint
+      FROM jsonb_array_elements(p_postings) e
+     WHERE a.id = e->>'account';
+
+    RETURN QUERY SELECT v_entry, true;
+END
+$_$;
 
 --
 -- Name: fairway_refuse_mutation(); Type: FUNCTION; Schema: public; Owner: -
@@ -84,6 +290,147 @@ ALTER TABLE public.audit_events ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY
 );
 
 --
+-- Name: contest_config_versions; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.contest_config_versions (
+    contest_id text NOT NULL,
+    version integer NOT NULL,
+    config_text text NOT NULL,
+    hash text NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    published_at timestamp with time zone NOT NULL,
+    published_by text NOT NULL,
+    CONSTRAINT contest_config_versions_hash_check CHECK ((hash ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT contest_config_versions_version_check CHECK ((version >= 1))
+);
+
+--
+-- Name: contest_fields; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.contest_fields (
+    id bigint NOT NULL,
+    contest_id text NOT NULL,
+    source text NOT NULL,
+    primary_field jsonb NOT NULL,
+    alternates jsonb NOT NULL,
+    hash text NOT NULL,
+    selected_at timestamp with time zone NOT NULL,
+    selected_by text NOT NULL,
+    CONSTRAINT contest_fields_hash_check CHECK ((hash ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT contest_fields_source_check CHECK ((source = ANY (ARRAY['static_import'::text, 'provider_sync'::text])))
+);
+
+--
+-- Name: contest_fields_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.contest_fields ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.contest_fields_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: contest_standings; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.contest_standings (
+    contest_id text NOT NULL,
+    ingestion_event_id bigint NOT NULL,
+    config_version integer NOT NULL,
+    entry_set_hash text NOT NULL,
+    output_hash text NOT NULL,
+    computed_at timestamp with time zone NOT NULL,
+    result jsonb NOT NULL
+);
+
+--
+-- Name: contests; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.contests (
+    id text NOT NULL,
+    tournament_id text NOT NULL,
+    name text NOT NULL,
+    state text NOT NULL,
+    active_config_version integer NOT NULL,
+    lock_time timestamp with time zone NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    state_changed_at timestamp with time zone NOT NULL,
+    CONSTRAINT contests_active_config_version_check CHECK ((active_config_version >= 1)),
+    CONSTRAINT contests_id_check CHECK ((id ~ '^[a-z0-9][a-z0-9-]{2,63}$'::text)),
+    CONSTRAINT contests_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
+    CONSTRAINT contests_state_check CHECK ((state = ANY (ARRAY['SCHEDULED'::text, 'LOCKED'::text, 'LIVE'::text, 'COMPLETE'::text, 'CANCELLED'::text, 'ERROR'::text])))
+);
+
+--
+-- Name: entries; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.entries (
+    id text NOT NULL,
+    contest_id text NOT NULL,
+    user_id text NOT NULL,
+    golfers jsonb NOT NULL,
+    status text NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    updated_at timestamp with time zone NOT NULL,
+    CONSTRAINT entries_id_check CHECK (((length(id) >= 1) AND (length(id) <= 64))),
+    CONSTRAINT entries_status_check CHECK ((status = ANY (ARRAY['PENDING_PAYMENT'::text, 'ACTIVE'::text, 'VOID'::text, 'REFUNDED'::text, 'PAYMENT_FAILED'::text]))),
+    CONSTRAINT entries_user_id_check CHECK (((length(user_id) >= 1) AND (length(user_id) <= 200)))
+);
+
+--
+-- Name: ingestion_events; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.ingestion_events (
+    id bigint NOT NULL,
+    tournament_id text NOT NULL,
+    fetched_at timestamp with time zone NOT NULL,
+    http_status integer,
+    transport_error text,
+    payload_hash text,
+    schema_version integer NOT NULL,
+    outcome text NOT NULL,
+    errors jsonb NOT NULL,
+    anomalies jsonb NOT NULL,
+    provider_status text,
+    duration_ms integer NOT NULL,
+    CONSTRAINT ingestion_events_duration_ms_check CHECK ((duration_ms >= 0)),
+    CONSTRAINT ingestion_events_outcome_check CHECK ((outcome = ANY (ARRAY['accepted'::text, 'duplicate'::text, 'rejected'::text, 'fetch_failed'::text])))
+);
+
+--
+-- Name: ingestion_events_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.ingestion_events ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.ingestion_events_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: ingestion_payloads; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.ingestion_payloads (
+    payload_hash text NOT NULL,
+    body bytea NOT NULL,
+    first_seen_at timestamp with time zone NOT NULL,
+    CONSTRAINT ingestion_payloads_payload_hash_check CHECK ((payload_hash ~ '^[0-9a-f]{64}$'::text))
+);
+
+--
 -- Name: job_probe_results; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -93,6 +440,143 @@ CREATE TABLE public.job_probe_results (
     executed_by_server text NOT NULL,
     executed_by_pid integer NOT NULL,
     executed_at timestamp with time zone NOT NULL
+);
+
+--
+-- Name: kill_switch; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.kill_switch (
+    id smallint NOT NULL,
+    engaged boolean NOT NULL,
+    changed_at timestamp with time zone NOT NULL,
+    changed_by text NOT NULL,
+    reason text NOT NULL,
+    CONSTRAINT kill_switch_changed_by_check CHECK (((length(changed_by) >= 1) AND (length(changed_by) <= 200))),
+    CONSTRAINT kill_switch_id_check CHECK ((id = 1)),
+    CONSTRAINT kill_switch_reason_check CHECK (((length(reason) >= 1) AND (length(reason) <= 2000)))
+);
+
+--
+-- Name: ledger_accounts; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.ledger_accounts (
+    id text NOT NULL,
+    kind text NOT NULL,
+    contest_id text,
+    user_id text,
+    currency character(3) NOT NULL,
+    balance bigint DEFAULT 0 NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    CONSTRAINT ledger_accounts_contest_id_check CHECK (((length(contest_id) >= 1) AND (length(contest_id) <= 200))),
+    CONSTRAINT ledger_accounts_currency_check CHECK ((currency ~ '^[a-z]{3}$'::text)),
+    CONSTRAINT ledger_accounts_escrow_not_negative CHECK (((kind <> 'contest_escrow'::text) OR (balance >= 0))),
+    CONSTRAINT ledger_accounts_id_check CHECK (((length(id) >= 1) AND (length(id) <= 300))),
+    CONSTRAINT ledger_accounts_id_convention CHECK (
+CASE kind
+    WHEN 'stripe_clearing'::text THEN ((id = ('clearing:'::text || (currency)::text)) AND (contest_id IS NULL) AND (user_id IS NULL))
+    WHEN 'contest_escrow'::text THEN ((contest_id IS NOT NULL) AND (id = ('escrow:'::text || contest_id)) AND (user_id IS NULL))
+    WHEN 'winnings_payable'::text THEN ((user_id IS NOT NULL) AND (id = ((('payable:'::text || user_id) || ':'::text) || (currency)::text)) AND (contest_id IS NULL))
+    WHEN 'platform_revenue'::text THEN ((id = ('revenue:'::text || (currency)::text)) AND (contest_id IS NULL) AND (user_id IS NULL))
+    WHEN 'refunds'::text THEN ((id = ('refunds:'::text || (currency)::text)) AND (contest_id IS NULL) AND (user_id IS NULL))
+    ELSE NULL::boolean
+END),
+    CONSTRAINT ledger_accounts_kind_check CHECK ((kind = ANY (ARRAY['stripe_clearing'::text, 'contest_escrow'::text, 'winnings_payable'::text, 'platform_revenue'::text, 'refunds'::text]))),
+    CONSTRAINT ledger_accounts_user_id_check CHECK (((length(user_id) >= 1) AND (length(user_id) <= 200)))
+);
+
+--
+-- Name: ledger_entries; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.ledger_entries (
+    id bigint NOT NULL,
+    idempotency_key text NOT NULL,
+    kind text NOT NULL,
+    currency character(3) NOT NULL,
+    occurred_at timestamp with time zone NOT NULL,
+    cause_type text NOT NULL,
+    cause_id text NOT NULL,
+    description text,
+    correlation_id text,
+    content_hash text NOT NULL,
+    CONSTRAINT ledger_entries_cause_id_check CHECK (((length(cause_id) >= 1) AND (length(cause_id) <= 200))),
+    CONSTRAINT ledger_entries_cause_type_check CHECK (((length(cause_type) >= 1) AND (length(cause_type) <= 100))),
+    CONSTRAINT ledger_entries_content_hash_check CHECK ((content_hash ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT ledger_entries_currency_check CHECK ((currency ~ '^[a-z]{3}$'::text)),
+    CONSTRAINT ledger_entries_description_check CHECK ((length(description) <= 2000)),
+    CONSTRAINT ledger_entries_idempotency_key_check CHECK (((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 200))),
+    CONSTRAINT ledger_entries_kind_check CHECK ((kind ~ '^[a-z][a-z0-9_.]{0,99}$'::text))
+);
+
+--
+-- Name: ledger_entries_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.ledger_entries ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.ledger_entries_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: ledger_postings; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.ledger_postings (
+    id bigint NOT NULL,
+    entry_id bigint NOT NULL,
+    account_id text NOT NULL,
+    amount bigint NOT NULL,
+    CONSTRAINT ledger_postings_amount_check CHECK ((amount <> 0))
+);
+
+--
+-- Name: ledger_postings_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.ledger_postings ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.ledger_postings_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: reconciliation_runs; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.reconciliation_runs (
+    id bigint NOT NULL,
+    started_at timestamp with time zone NOT NULL,
+    finished_at timestamp with time zone NOT NULL,
+    triggered_by text NOT NULL,
+    checks text[] NOT NULL,
+    violation_count integer NOT NULL,
+    violations jsonb NOT NULL,
+    correlation_id text,
+    CONSTRAINT reconciliation_runs_triggered_by_check CHECK (((length(triggered_by) >= 1) AND (length(triggered_by) <= 200))),
+    CONSTRAINT reconciliation_runs_violation_count_check CHECK ((violation_count >= 0)),
+    CONSTRAINT reconciliation_runs_violations_check CHECK ((jsonb_typeof(violations) = 'array'::text))
+);
+
+--
+-- Name: reconciliation_runs_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.reconciliation_runs ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.reconciliation_runs_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
 );
 
 --
@@ -129,6 +613,39 @@ ALTER TABLE public.runbook_executions ALTER COLUMN id ADD GENERATED ALWAYS AS ID
 );
 
 --
+-- Name: scoring_audits; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.scoring_audits (
+    id bigint NOT NULL,
+    contest_id text NOT NULL,
+    config_version integer NOT NULL,
+    purpose text NOT NULL,
+    leaderboard_event_id bigint,
+    leaderboard_hash text NOT NULL,
+    entry_set_hash text NOT NULL,
+    output_hash text NOT NULL,
+    computed_at timestamp with time zone NOT NULL,
+    CONSTRAINT scoring_audits_entry_set_hash_check CHECK ((entry_set_hash ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT scoring_audits_leaderboard_hash_check CHECK ((leaderboard_hash ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT scoring_audits_output_hash_check CHECK ((output_hash ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT scoring_audits_purpose_check CHECK ((purpose = ANY (ARRAY['standings'::text, 'settlement'::text, 'replay'::text])))
+);
+
+--
+-- Name: scoring_audits_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.scoring_audits ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.scoring_audits_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: test_clock; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -139,11 +656,74 @@ CREATE TABLE public.test_clock (
 );
 
 --
+-- Name: tournaments; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.tournaments (
+    id text NOT NULL,
+    provider_event_id text NOT NULL,
+    name text NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    CONSTRAINT tournaments_id_check CHECK ((id ~ '^[a-z0-9][a-z0-9-]{2,63}$'::text)),
+    CONSTRAINT tournaments_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
+    CONSTRAINT tournaments_provider_event_id_check CHECK (((length(provider_event_id) >= 1) AND (length(provider_event_id) <= 200)))
+);
+
+--
 -- Name: audit_events audit_events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.audit_events
     ADD CONSTRAINT audit_events_pkey PRIMARY KEY (id);
+
+--
+-- Name: contest_config_versions contest_config_versions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.contest_config_versions
+    ADD CONSTRAINT contest_config_versions_pkey PRIMARY KEY (contest_id, version);
+
+--
+-- Name: contest_fields contest_fields_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.contest_fields
+    ADD CONSTRAINT contest_fields_pkey PRIMARY KEY (id);
+
+--
+-- Name: contest_standings contest_standings_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.contest_standings
+    ADD CONSTRAINT contest_standings_pkey PRIMARY KEY (contest_id);
+
+--
+-- Name: contests contests_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.contests
+    ADD CONSTRAINT contests_pkey PRIMARY KEY (id);
+
+--
+-- Name: entries entries_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.entries
+    ADD CONSTRAINT entries_pkey PRIMARY KEY (id);
+
+--
+-- Name: ingestion_events ingestion_events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.ingestion_events
+    ADD CONSTRAINT ingestion_events_pkey PRIMARY KEY (id);
+
+--
+-- Name: ingestion_payloads ingestion_payloads_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.ingestion_payloads
+    ADD CONSTRAINT ingestion_payloads_pkey PRIMARY KEY (payload_hash);
 
 --
 -- Name: job_probe_results job_probe_results_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -153,6 +733,48 @@ ALTER TABLE ONLY public.job_probe_results
     ADD CONSTRAINT job_probe_results_pkey PRIMARY KEY (probe_id);
 
 --
+-- Name: kill_switch kill_switch_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.kill_switch
+    ADD CONSTRAINT kill_switch_pkey PRIMARY KEY (id);
+
+--
+-- Name: ledger_accounts ledger_accounts_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.ledger_accounts
+    ADD CONSTRAINT ledger_accounts_pkey PRIMARY KEY (id);
+
+--
+-- Name: ledger_entries ledger_entries_idempotency_key_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.ledger_entries
+    ADD CONSTRAINT ledger_entries_idempotency_key_key UNIQUE (idempotency_key);
+
+--
+-- Name: ledger_entries ledger_entries_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.ledger_entries
+    ADD CONSTRAINT ledger_entries_pkey PRIMARY KEY (id);
+
+--
+-- Name: ledger_postings ledger_postings_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.ledger_postings
+    ADD CONSTRAINT ledger_postings_pkey PRIMARY KEY (id);
+
+--
+-- Name: reconciliation_runs reconciliation_runs_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.reconciliation_runs
+    ADD CONSTRAINT reconciliation_runs_pkey PRIMARY KEY (id);
+
+--
 -- Name: runbook_executions runbook_executions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -160,11 +782,32 @@ ALTER TABLE ONLY public.runbook_executions
     ADD CONSTRAINT runbook_executions_pkey PRIMARY KEY (id);
 
 --
+-- Name: scoring_audits scoring_audits_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.scoring_audits
+    ADD CONSTRAINT scoring_audits_pkey PRIMARY KEY (id);
+
+--
 -- Name: test_clock test_clock_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.test_clock
     ADD CONSTRAINT test_clock_pkey PRIMARY KEY (id);
+
+--
+-- Name: tournaments tournaments_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.tournaments
+    ADD CONSTRAINT tournaments_pkey PRIMARY KEY (id);
+
+--
+-- Name: tournaments tournaments_provider_event_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.tournaments
+    ADD CONSTRAINT tournaments_provider_event_id_key UNIQUE (provider_event_id);
 
 --
 -- Name: UC_Version; Type: INDEX; Schema: public; Owner: -
@@ -185,10 +828,106 @@ CREATE INDEX audit_events_entity_idx ON public.audit_events USING btree (entity_
 CREATE INDEX audit_events_occurred_idx ON public.audit_events USING btree (occurred_at, id);
 
 --
+-- Name: contest_fields_contest_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX contest_fields_contest_idx ON public.contest_fields USING btree (contest_id, id);
+
+--
+-- Name: contests_state_lock_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX contests_state_lock_idx ON public.contests USING btree (state, lock_time);
+
+--
+-- Name: contests_tournament_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX contests_tournament_idx ON public.contests USING btree (tournament_id);
+
+--
+-- Name: entries_contest_status_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX entries_contest_status_idx ON public.entries USING btree (contest_id, status);
+
+--
+-- Name: entries_user_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX entries_user_idx ON public.entries USING btree (user_id, created_at);
+
+--
+-- Name: ingestion_events_accepted_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX ingestion_events_accepted_idx ON public.ingestion_events USING btree (tournament_id, id) WHERE (outcome = ANY (ARRAY['accepted'::text, 'duplicate'::text]));
+
+--
+-- Name: ingestion_events_tournament_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX ingestion_events_tournament_idx ON public.ingestion_events USING btree (tournament_id, id);
+
+--
+-- Name: ledger_accounts_contest_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX ledger_accounts_contest_idx ON public.ledger_accounts USING btree (contest_id) WHERE (contest_id IS NOT NULL);
+
+--
+-- Name: ledger_accounts_kind_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX ledger_accounts_kind_idx ON public.ledger_accounts USING btree (kind, id);
+
+--
+-- Name: ledger_accounts_user_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX ledger_accounts_user_idx ON public.ledger_accounts USING btree (user_id) WHERE (user_id IS NOT NULL);
+
+--
+-- Name: ledger_entries_cause_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX ledger_entries_cause_idx ON public.ledger_entries USING btree (cause_type, cause_id, id);
+
+--
+-- Name: ledger_postings_account_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX ledger_postings_account_idx ON public.ledger_postings USING btree (account_id, id);
+
+--
+-- Name: ledger_postings_entry_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX ledger_postings_entry_idx ON public.ledger_postings USING btree (entry_id);
+
+--
+-- Name: reconciliation_runs_started_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX reconciliation_runs_started_idx ON public.reconciliation_runs USING btree (started_at, id);
+
+--
 -- Name: runbook_executions_runbook_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX runbook_executions_runbook_idx ON public.runbook_executions USING btree (runbook, id);
+
+--
+-- Name: scoring_audits_contest_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX scoring_audits_contest_idx ON public.scoring_audits USING btree (contest_id, id);
+
+--
+-- Name: scoring_audits_event_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX scoring_audits_event_idx ON public.scoring_audits USING btree (leaderboard_event_id);
 
 --
 -- Name: audit_events audit_events_append_only_row; Type: TRIGGER; Schema: public; Owner: -
@@ -203,6 +942,54 @@ CREATE TRIGGER audit_events_append_only_row BEFORE DELETE OR UPDATE ON public.au
 CREATE TRIGGER audit_events_append_only_truncate BEFORE TRUNCATE ON public.audit_events FOR EACH STATEMENT EXECUTE FUNCTION public.fairway_refuse_mutation();
 
 --
+-- Name: contest_config_versions contest_config_versions_append_only_row; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER contest_config_versions_append_only_row BEFORE DELETE OR UPDATE ON public.contest_config_versions FOR EACH ROW EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: contest_config_versions contest_config_versions_append_only_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER contest_config_versions_append_only_truncate BEFORE TRUNCATE ON public.contest_config_versions FOR EACH STATEMENT EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: contest_fields contest_fields_append_only_row; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER contest_fields_append_only_row BEFORE DELETE OR UPDATE ON public.contest_fields FOR EACH ROW EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: contest_fields contest_fields_append_only_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER contest_fields_append_only_truncate BEFORE TRUNCATE ON public.contest_fields FOR EACH STATEMENT EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: ingestion_events ingestion_events_append_only_row; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER ingestion_events_append_only_row BEFORE DELETE OR UPDATE ON public.ingestion_events FOR EACH ROW EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: ingestion_events ingestion_events_append_only_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER ingestion_events_append_only_truncate BEFORE TRUNCATE ON public.ingestion_events FOR EACH STATEMENT EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: ingestion_payloads ingestion_payloads_append_only_row; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER ingestion_payloads_append_only_row BEFORE DELETE OR UPDATE ON public.ingestion_payloads FOR EACH ROW EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: ingestion_payloads ingestion_payloads_append_only_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER ingestion_payloads_append_only_truncate BEFORE TRUNCATE ON public.ingestion_payloads FOR EACH STATEMENT EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
 -- Name: job_probe_results job_probe_results_append_only_row; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -215,6 +1002,78 @@ CREATE TRIGGER job_probe_results_append_only_row BEFORE DELETE OR UPDATE ON publ
 CREATE TRIGGER job_probe_results_append_only_truncate BEFORE TRUNCATE ON public.job_probe_results FOR EACH STATEMENT EXECUTE FUNCTION public.fairway_refuse_mutation();
 
 --
+-- Name: kill_switch kill_switch_no_delete; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER kill_switch_no_delete BEFORE DELETE ON public.kill_switch FOR EACH ROW EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: kill_switch kill_switch_no_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER kill_switch_no_truncate BEFORE TRUNCATE ON public.kill_switch FOR EACH STATEMENT EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: ledger_accounts ledger_accounts_guard_row; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER ledger_accounts_guard_row BEFORE DELETE OR UPDATE ON public.ledger_accounts FOR EACH ROW EXECUTE FUNCTION public.fairway_ledger_accounts_guard();
+
+--
+-- Name: ledger_accounts ledger_accounts_guard_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER ledger_accounts_guard_truncate BEFORE TRUNCATE ON public.ledger_accounts FOR EACH STATEMENT EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: ledger_entries ledger_entries_append_only_row; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER ledger_entries_append_only_row BEFORE DELETE OR UPDATE ON public.ledger_entries FOR EACH ROW EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: ledger_entries ledger_entries_append_only_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER ledger_entries_append_only_truncate BEFORE TRUNCATE ON public.ledger_entries FOR EACH STATEMENT EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: ledger_entries ledger_entries_have_postings; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE CONSTRAINT TRIGGER ledger_entries_have_postings AFTER INSERT ON public.ledger_entries DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.fairway_ledger_check_entry();
+
+--
+-- Name: ledger_postings ledger_postings_append_only_row; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER ledger_postings_append_only_row BEFORE DELETE OR UPDATE ON public.ledger_postings FOR EACH ROW EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: ledger_postings ledger_postings_append_only_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER ledger_postings_append_only_truncate BEFORE TRUNCATE ON public.ledger_postings FOR EACH STATEMENT EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: ledger_postings ledger_postings_entry_balanced; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE CONSTRAINT TRIGGER ledger_postings_entry_balanced AFTER INSERT ON public.ledger_postings DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.fairway_ledger_check_entry();
+
+--
+-- Name: reconciliation_runs reconciliation_runs_append_only_row; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER reconciliation_runs_append_only_row BEFORE DELETE OR UPDATE ON public.reconciliation_runs FOR EACH ROW EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: reconciliation_runs reconciliation_runs_append_only_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER reconciliation_runs_append_only_truncate BEFORE TRUNCATE ON public.reconciliation_runs FOR EACH STATEMENT EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
 -- Name: runbook_executions runbook_executions_append_only_row; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -225,6 +1084,102 @@ CREATE TRIGGER runbook_executions_append_only_row BEFORE DELETE OR UPDATE ON pub
 --
 
 CREATE TRIGGER runbook_executions_append_only_truncate BEFORE TRUNCATE ON public.runbook_executions FOR EACH STATEMENT EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: scoring_audits scoring_audits_append_only_row; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER scoring_audits_append_only_row BEFORE DELETE OR UPDATE ON public.scoring_audits FOR EACH ROW EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: scoring_audits scoring_audits_append_only_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER scoring_audits_append_only_truncate BEFORE TRUNCATE ON public.scoring_audits FOR EACH STATEMENT EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: contest_config_versions contest_config_versions_contest_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.contest_config_versions
+    ADD CONSTRAINT contest_config_versions_contest_id_fkey FOREIGN KEY (contest_id) REFERENCES public.contests(id);
+
+--
+-- Name: contest_fields contest_fields_contest_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.contest_fields
+    ADD CONSTRAINT contest_fields_contest_id_fkey FOREIGN KEY (contest_id) REFERENCES public.contests(id);
+
+--
+-- Name: contest_standings contest_standings_contest_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.contest_standings
+    ADD CONSTRAINT contest_standings_contest_id_fkey FOREIGN KEY (contest_id) REFERENCES public.contests(id);
+
+--
+-- Name: contest_standings contest_standings_ingestion_event_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.contest_standings
+    ADD CONSTRAINT contest_standings_ingestion_event_id_fkey FOREIGN KEY (ingestion_event_id) REFERENCES public.ingestion_events(id);
+
+--
+-- Name: contests contests_tournament_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.contests
+    ADD CONSTRAINT contests_tournament_id_fkey FOREIGN KEY (tournament_id) REFERENCES public.tournaments(id);
+
+--
+-- Name: entries entries_contest_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.entries
+    ADD CONSTRAINT entries_contest_id_fkey FOREIGN KEY (contest_id) REFERENCES public.contests(id);
+
+--
+-- Name: ingestion_events ingestion_events_payload_hash_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.ingestion_events
+    ADD CONSTRAINT ingestion_events_payload_hash_fkey FOREIGN KEY (payload_hash) REFERENCES public.ingestion_payloads(payload_hash);
+
+--
+-- Name: ingestion_events ingestion_events_tournament_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.ingestion_events
+    ADD CONSTRAINT ingestion_events_tournament_id_fkey FOREIGN KEY (tournament_id) REFERENCES public.tournaments(id);
+
+--
+-- Name: ledger_postings ledger_postings_account_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.ledger_postings
+    ADD CONSTRAINT ledger_postings_account_id_fkey FOREIGN KEY (account_id) REFERENCES public.ledger_accounts(id);
+
+--
+-- Name: ledger_postings ledger_postings_entry_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.ledger_postings
+    ADD CONSTRAINT ledger_postings_entry_id_fkey FOREIGN KEY (entry_id) REFERENCES public.ledger_entries(id);
+
+--
+-- Name: scoring_audits scoring_audits_contest_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.scoring_audits
+    ADD CONSTRAINT scoring_audits_contest_id_fkey FOREIGN KEY (contest_id) REFERENCES public.contests(id);
+
+--
+-- Name: scoring_audits scoring_audits_event_fk; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.scoring_audits
+    ADD CONSTRAINT scoring_audits_event_fk FOREIGN KEY (leaderboard_event_id) REFERENCES public.ingestion_events(id);
 
 --
 -- PostgreSQL database dump complete
