@@ -12,7 +12,18 @@ public static class AdminCommands
         var probe = new Command("probe", "Enqueue a probe job through the API and show which worker process ran it.") { delay, wait };
         probe.SetAction(parse => Call(c => c.SendAsync(HttpMethod.Post, "/api/admin/jobs/probes",
             new { delay_ms = parse.GetValue(delay), wait_seconds = parse.GetValue(wait) })));
-        return new Command("jobs", "Background jobs.") { probe };
+        var list = new Command("list", "Recurring jobs: schedule, last and next run, and whether they are paused.");
+        list.SetAction(_ => Call(c => c.SendAsync(HttpMethod.Get, "/api/admin/jobs/recurring")));
+        var id = new Argument<string>("recurring-job") { Description = "Recurring job id, e.g. payout-scheduler." };
+        var reason = new Option<string>("--reason") { Description = "Why (recorded in the audit trail).", Required = true };
+        var pause = new Command("pause", "Pause one recurring job on every worker (holds across restarts) without the kill-switch.") { id, reason };
+        pause.SetAction(p => Call(c => c.SendAsync(HttpMethod.Post, $"/api/admin/jobs/recurring/{Uri.EscapeDataString(p.GetValue(id)!)}/pause", new { reason = p.GetValue(reason) })));
+        var resume = new Command("resume", "Resume a paused recurring job.") { id, reason };
+        resume.SetAction(p => Call(c => c.SendAsync(HttpMethod.Post, $"/api/admin/jobs/recurring/{Uri.EscapeDataString(p.GetValue(id)!)}/resume", new { reason = p.GetValue(reason) })));
+        var trigger = new Command("trigger", "Run a recurring job now in a worker and wait (up to 120 s) for its result.") { id };
+        trigger.SetAction(p => Call(c => c.SendAsync(HttpMethod.Post, $"/api/admin/jobs/recurring/{Uri.EscapeDataString(p.GetValue(id)!)}/trigger?wait_seconds=120",
+            judge: r => r.GetProperty("state").GetString() == "Succeeded" ? CliOutput.Ok : CliOutput.Failed)));
+        return new Command("jobs", "Background jobs.") { probe, list, pause, resume, trigger };
     }
 
     public static Command Health()

@@ -1,10 +1,19 @@
 using Fairway.Host.Platform.Http;
 using Fairway.Host.Platform.Jobs;
+using FluentValidation;
 using Hangfire;
 
 namespace Fairway.Host.Operations;
 
 public sealed record RecurringJobTriggerResult(string RecurringJobId, string JobId, string? State);
+public sealed record RecurringJobPauseRequest(string? Reason);
+public sealed record RecurringJobView(string Id, string Cron, DateTime? NextExecution, DateTime? LastExecution, string? LastJobState, RecurringJobPause? Pause);
+
+public sealed class RecurringJobPauseRequestValidator : AbstractValidator<RecurringJobPauseRequest>
+{
+    public RecurringJobPauseRequestValidator() =>
+        RuleFor(r => r.Reason).NotEmpty().WithErrorCode("REQUIRED").Length(3, 500).WithErrorCode("OUT_OF_RANGE");
+}
 
 /// <summary>
 /// <c>POST /api/admin/jobs/recurring/{id}/trigger?wait_seconds=</c>: runs a recurring job now (ops,
@@ -15,7 +24,7 @@ public static class RecurringJobEndpoints
 {
     public static void MapRecurringJobTrigger(this RouteGroupBuilder admin)
     {
-        admin.MapPost("/jobs/recurring/{id}/trigger", async (string id, int? wait_seconds, IRecurringJobManagerV2 manager, JobStorage storage, ILoggerFactory logs, HttpContext http) =>
+        admin.MapPost("/jobs/recurring/{id}/trigger", async (string id, int? wait_seconds, IRecurringJobManagerV2 manager, JobStorage storage, RecurringJobPauses pauses, ILoggerFactory logs, HttpContext http) =>
         {
             if (wait_seconds is < 0 or > JobWaiter.MaxWaitSeconds)
                 return Problems.Result(400, "VALIDATION_FAILED", "The request is invalid.",
@@ -23,6 +32,8 @@ public static class RecurringJobEndpoints
             using (var connection = storage.GetConnection())
                 if (connection.GetAllEntriesFromHash($"recurring-job:{id}") is not { Count: > 0 })
                     return Problems.Result(404, "RECURRING_JOB_NOT_FOUND", "No such recurring job.", $"no recurring job '{id}' is registered (workers register them at start-up)");
+            if (pauses.IsPaused(id))
+                return Problems.Result(409, "RECURRING_JOB_PAUSED", "The recurring job is paused.", $"resume it first: fairway jobs resume {id} --reason ...");
             var jobId = manager.TriggerJob(id);
             if (jobId is null)
                 return Problems.Result(404, "RECURRING_JOB_NOT_FOUND", "No such recurring job.", $"recurring job '{id}' could not be triggered");
@@ -32,5 +43,23 @@ public static class RecurringJobEndpoints
             var result = new RecurringJobTriggerResult(id, jobId, state);
             return final ? Results.Ok(result) : Results.Accepted((string?)null, result);
         });
+    }
+
+    /// <summary>List, pause and resume recurring jobs (a pause holds across workers and restarts; the schedule stays registered).</summary>
+    public static void MapRecurringJobControl(this RouteGroupBuilder admin)
+    {
+        admin.MapGet("/jobs/recurring", async (JobStorage storage, RecurringJobPauses pauses, CancellationToken ct) =>
+        {
+            var paused = (await pauses.ListAsync(ct)).ToDictionary(p => p.RecurringJobId);
+            using var connection = storage.GetConnection();
+            return Results.Ok(Hangfire.Storage.StorageConnectionExtensions.GetRecurringJobs(connection).OrderBy(j => j.Id, StringComparer.Ordinal)
+                .Select(j => new RecurringJobView(j.Id, j.Cron, j.NextExecution, j.LastExecution, j.LastJobState, paused.GetValueOrDefault(j.Id))));
+        });
+        admin.MapPost("/jobs/recurring/{id}/pause", async (string id, RecurringJobPauseRequest body, RecurringJobPauses pauses, HttpContext http, CancellationToken ct) =>
+            Results.Ok(new { recurring_job_id = id, paused = true, changed = await pauses.SetAsync(id, true, Platform.Auth.Actors.Of(http.User), body.Reason!, ct) }))
+            .Validate<RecurringJobPauseRequest>();
+        admin.MapPost("/jobs/recurring/{id}/resume", async (string id, RecurringJobPauseRequest body, RecurringJobPauses pauses, HttpContext http, CancellationToken ct) =>
+            Results.Ok(new { recurring_job_id = id, paused = false, changed = await pauses.SetAsync(id, false, Platform.Auth.Actors.Of(http.User), body.Reason!, ct) }))
+            .Validate<RecurringJobPauseRequest>();
     }
 }

@@ -30,6 +30,8 @@ public sealed class IngestionWorld : IAsyncDisposable
         var api = FairwayHostProcess.StartAsync("api", db, Configure, testClock: true);
         var worker = FairwayHostProcess.StartAsync("worker", db, Configure, testClock: true);
         var world = new IngestionWorld { DatabaseUrl = db, Provider = provider, Api = await api, Worker = await worker, Admin = (await api).Client(TestAuth.Admin) };
+        // The tests poll explicitly at chosen instants; the real-time scheduler would poll in between.
+        (await world.Admin.PostAsJsonAsync("/api/admin/jobs/recurring/ingestion-scheduler/pause", new { reason = "tests poll explicitly" })).EnsureSuccessStatusCode();
         await world.SetTimeAsync(T0);
         return world;
     }

@@ -15,11 +15,13 @@ public static class JobsSetup
 {
     public static void AddFairwayJobs(this IServiceCollection services, FairwaySettings settings)
     {
-        services.AddHangfire(cfg => cfg
+        services.AddSingleton<RecurringJobPauses>();
+        services.AddHangfire((sp, cfg) => cfg
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()
             .UseRecommendedSerializerSettings()
             .UseFilter(new CorrelationJobFilter())
+            .UseFilter(new RecurringJobPauseFilter(sp.GetRequiredService<RecurringJobPauses>, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Fairway.Jobs")))
             // Failed jobs are retried by Hangfire itself with its backoff, a bounded number of times.
             .UseFilter(new AutomaticRetryAttribute { Attempts = 10 })
             .UsePostgreSqlStorage(o => o.UseNpgsqlConnection(settings.DatabaseConnectionString), new PostgreSqlStorageOptions
