@@ -1,5 +1,5 @@
 -- Fairway schema snapshot: what the FluentMigrator migrations produce (public schema; Hangfire's schema excluded).
--- Schema version: 202611230010
+-- Schema version: 202611230011
 -- Generated: 2026-11-23 by `fairway db snapshot`
 -- Changes (migrations applied, oldest first):
 --   202611230001 foundation: audit_events (append-only), job_probe_results, test_clock
@@ -7,7 +7,11 @@
 --   202611230003 golf and contests: tournaments, contests, contest_config_versions, contest_fields, scoring_audits, entries
 --   202611230004 ingestion: ingestion_payloads, ingestion_events (append-only), contest_standings (derived)
 --   202611230005 ledger: ledger_accounts, ledger_entries and ledger_postings (append-only), fairway_post_journal_entry
+--   202611230006 payments: entries payment columns, payments, refunds, stripe_webhook_events and stripe_webhook_processing (append-only), user_stripe_accounts, disputes
+--   202611230007 settlement: settlements, settlement_results, settlement_runs (append-only), settlement_requests, settlement_correction_checks (append-only)
+--   202611230008 payouts: payout_jobs, payout_transfers, payout_transfer_attempts (append-only), payout_scheduler_runs (append-only)
 --   202611230010 kill_switch (engaged on a fresh deployment), reconciliation_runs (append-only)
+--   202611230011 recurring_job_pauses
 
 --
 -- PostgreSQL database dump
@@ -369,6 +373,30 @@ CREATE TABLE public.contests (
 );
 
 --
+-- Name: disputes; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.disputes (
+    id text NOT NULL,
+    payment_intent_id text NOT NULL,
+    entry_id text,
+    charge_id text,
+    amount bigint NOT NULL,
+    currency character(3) NOT NULL,
+    status text NOT NULL,
+    reason text,
+    loss_ledger text,
+    created_at timestamp with time zone NOT NULL,
+    updated_at timestamp with time zone NOT NULL,
+    CONSTRAINT disputes_amount_check CHECK ((amount > 0)),
+    CONSTRAINT disputes_currency_check CHECK ((currency ~ '^[a-z]{3}$'::text)),
+    CONSTRAINT disputes_id_check CHECK ((id ~ '^dp_'::text)),
+    CONSTRAINT disputes_loss_ledger_check CHECK ((loss_ledger = ANY (ARRAY['posted'::text, 'not_posted'::text]))),
+    CONSTRAINT disputes_payment_intent_id_check CHECK ((payment_intent_id ~ '^pi_'::text)),
+    CONSTRAINT disputes_status_check CHECK (((length(status) >= 1) AND (length(status) <= 100)))
+);
+
+--
 -- Name: entries; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -380,7 +408,15 @@ CREATE TABLE public.entries (
     status text NOT NULL,
     created_at timestamp with time zone NOT NULL,
     updated_at timestamp with time zone NOT NULL,
+    entry_fee bigint,
+    currency character(3),
+    client_idempotency_key text,
+    request_hash text,
+    CONSTRAINT entries_client_idempotency_key_check CHECK (((length(client_idempotency_key) >= 1) AND (length(client_idempotency_key) <= 100))),
+    CONSTRAINT entries_currency_check CHECK ((currency ~ '^[a-z]{3}$'::text)),
+    CONSTRAINT entries_entry_fee_check CHECK ((entry_fee > 0)),
     CONSTRAINT entries_id_check CHECK (((length(id) >= 1) AND (length(id) <= 64))),
+    CONSTRAINT entries_request_hash_check CHECK ((request_hash ~ '^[0-9a-f]{64}$'::text)),
     CONSTRAINT entries_status_check CHECK ((status = ANY (ARRAY['PENDING_PAYMENT'::text, 'ACTIVE'::text, 'VOID'::text, 'REFUNDED'::text, 'PAYMENT_FAILED'::text]))),
     CONSTRAINT entries_user_id_check CHECK (((length(user_id) >= 1) AND (length(user_id) <= 200)))
 );
@@ -549,6 +585,166 @@ ALTER TABLE public.ledger_postings ALTER COLUMN id ADD GENERATED ALWAYS AS IDENT
 );
 
 --
+-- Name: payments; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.payments (
+    entry_id text NOT NULL,
+    payment_intent_id text NOT NULL,
+    amount bigint NOT NULL,
+    currency character(3) NOT NULL,
+    status text NOT NULL,
+    last_error text,
+    created_at timestamp with time zone NOT NULL,
+    updated_at timestamp with time zone NOT NULL,
+    CONSTRAINT payments_amount_check CHECK ((amount > 0)),
+    CONSTRAINT payments_currency_check CHECK ((currency ~ '^[a-z]{3}$'::text)),
+    CONSTRAINT payments_last_error_check CHECK ((length(last_error) <= 2000)),
+    CONSTRAINT payments_payment_intent_id_check CHECK ((payment_intent_id ~ '^pi_[A-Za-z0-9_]{1,200}$'::text)),
+    CONSTRAINT payments_status_check CHECK ((status = ANY (ARRAY['PENDING'::text, 'SUCCEEDED'::text, 'FAILED'::text, 'CANCELED'::text])))
+);
+
+--
+-- Name: payout_jobs; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.payout_jobs (
+    id bigint NOT NULL,
+    settlement_id bigint NOT NULL,
+    contest_id text NOT NULL,
+    status text NOT NULL,
+    hold_reason text,
+    created_at timestamp with time zone NOT NULL,
+    updated_at timestamp with time zone NOT NULL,
+    completed_at timestamp with time zone,
+    transfer_count integer NOT NULL,
+    total_amount bigint NOT NULL,
+    completed_count integer,
+    failed_count integer,
+    CONSTRAINT payout_jobs_check CHECK (((status = 'held'::text) = (hold_reason IS NOT NULL))),
+    CONSTRAINT payout_jobs_check1 CHECK (((status = 'complete'::text) = (completed_at IS NOT NULL))),
+    CONSTRAINT payout_jobs_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'processing'::text, 'held'::text, 'complete'::text]))),
+    CONSTRAINT payout_jobs_total_amount_check CHECK ((total_amount >= 0)),
+    CONSTRAINT payout_jobs_transfer_count_check CHECK ((transfer_count >= 0))
+);
+
+--
+-- Name: payout_jobs_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.payout_jobs ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.payout_jobs_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: payout_scheduler_runs; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.payout_scheduler_runs (
+    id bigint NOT NULL,
+    started_at timestamp with time zone NOT NULL,
+    finished_at timestamp with time zone NOT NULL,
+    outcome text NOT NULL,
+    triggered_by text NOT NULL,
+    worker text NOT NULL,
+    attempted integer NOT NULL,
+    completed integer NOT NULL,
+    retryable integer NOT NULL,
+    failed_terminal integer NOT NULL,
+    jobs_completed integer NOT NULL,
+    error text,
+    correlation_id text,
+    CONSTRAINT payout_scheduler_runs_outcome_check CHECK ((outcome = ANY (ARRAY['ok'::text, 'kill_switch_engaged'::text, 'failed'::text])))
+);
+
+--
+-- Name: payout_scheduler_runs_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.payout_scheduler_runs ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.payout_scheduler_runs_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: payout_transfer_attempts; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.payout_transfer_attempts (
+    transfer_id bigint NOT NULL,
+    attempt integer NOT NULL,
+    started_at timestamp with time zone NOT NULL,
+    finished_at timestamp with time zone NOT NULL,
+    outcome text NOT NULL,
+    error_class text,
+    error text,
+    stripe_transfer_id text,
+    idempotency_key text NOT NULL,
+    ledger_entry_id bigint,
+    http_status integer,
+    worker text NOT NULL,
+    correlation_id text,
+    CONSTRAINT payout_transfer_attempts_attempt_check CHECK ((attempt >= 1)),
+    CONSTRAINT payout_transfer_attempts_check CHECK (((outcome = 'completed'::text) = (ledger_entry_id IS NOT NULL))),
+    CONSTRAINT payout_transfer_attempts_outcome_check CHECK ((outcome = ANY (ARRAY['completed'::text, 'retryable'::text, 'failed_terminal'::text])))
+);
+
+--
+-- Name: payout_transfers; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.payout_transfers (
+    id bigint NOT NULL,
+    payout_job_id bigint NOT NULL,
+    contest_id text NOT NULL,
+    user_id text NOT NULL,
+    amount bigint NOT NULL,
+    currency text NOT NULL,
+    status text NOT NULL,
+    attempt_count integer DEFAULT 0 NOT NULL,
+    max_attempts integer NOT NULL,
+    next_attempt_at timestamp with time zone NOT NULL,
+    stripe_transfer_id text,
+    destination text,
+    failure_reason text,
+    last_error text,
+    last_error_class text,
+    ledger_entry_id bigint,
+    created_at timestamp with time zone NOT NULL,
+    updated_at timestamp with time zone NOT NULL,
+    completed_at timestamp with time zone,
+    CONSTRAINT payout_transfers_amount_check CHECK ((amount > 0)),
+    CONSTRAINT payout_transfers_attempt_count_check CHECK ((attempt_count >= 0)),
+    CONSTRAINT payout_transfers_check CHECK (((status = 'completed'::text) = ((stripe_transfer_id IS NOT NULL) AND (ledger_entry_id IS NOT NULL)))),
+    CONSTRAINT payout_transfers_check1 CHECK (((status <> 'failed_terminal'::text) OR (failure_reason IS NOT NULL))),
+    CONSTRAINT payout_transfers_currency_check CHECK ((currency ~ '^[a-z]{3}$'::text)),
+    CONSTRAINT payout_transfers_max_attempts_check CHECK ((max_attempts >= 1)),
+    CONSTRAINT payout_transfers_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'processing'::text, 'retryable'::text, 'completed'::text, 'failed_terminal'::text])))
+);
+
+--
+-- Name: payout_transfers_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.payout_transfers ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.payout_transfers_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: reconciliation_runs; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -577,6 +773,48 @@ ALTER TABLE public.reconciliation_runs ALTER COLUMN id ADD GENERATED ALWAYS AS I
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
+);
+
+--
+-- Name: recurring_job_pauses; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.recurring_job_pauses (
+    recurring_job_id text NOT NULL,
+    paused_at timestamp with time zone NOT NULL,
+    paused_by text NOT NULL,
+    reason text NOT NULL,
+    CONSTRAINT recurring_job_pauses_reason_check CHECK (((length(reason) >= 3) AND (length(reason) <= 500))),
+    CONSTRAINT recurring_job_pauses_recurring_job_id_check CHECK (((length(recurring_job_id) >= 1) AND (length(recurring_job_id) <= 100)))
+);
+
+--
+-- Name: refunds; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.refunds (
+    id text NOT NULL,
+    entry_id text NOT NULL,
+    payment_intent_id text NOT NULL,
+    amount bigint NOT NULL,
+    currency character(3) NOT NULL,
+    reason text NOT NULL,
+    status text NOT NULL,
+    stripe_refund_id text,
+    failure_reason text,
+    requested_by text NOT NULL,
+    requested_at timestamp with time zone NOT NULL,
+    updated_at timestamp with time zone NOT NULL,
+    CONSTRAINT refunds_amount_check CHECK ((amount > 0)),
+    CONSTRAINT refunds_currency_check CHECK ((currency ~ '^[a-z]{3}$'::text)),
+    CONSTRAINT refunds_failure_reason_check CHECK ((length(failure_reason) <= 2000)),
+    CONSTRAINT refunds_id_check CHECK ((id ~ '^rf_'::text)),
+    CONSTRAINT refunds_id_follows_entry CHECK ((id = ('rf_'::text || entry_id))),
+    CONSTRAINT refunds_reason_check CHECK (((length(reason) >= 1) AND (length(reason) <= 500))),
+    CONSTRAINT refunds_requested_by_check CHECK (((length(requested_by) >= 1) AND (length(requested_by) <= 200))),
+    CONSTRAINT refunds_settled_has_stripe_id CHECK (((status <> ALL (ARRAY['SUBMITTED'::text, 'SUCCEEDED'::text])) OR (stripe_refund_id IS NOT NULL))),
+    CONSTRAINT refunds_status_check CHECK ((status = ANY (ARRAY['REQUESTED'::text, 'SUBMITTED'::text, 'SUCCEEDED'::text, 'FAILED'::text]))),
+    CONSTRAINT refunds_stripe_refund_id_check CHECK ((stripe_refund_id ~ '^re_'::text))
 );
 
 --
@@ -646,6 +884,189 @@ ALTER TABLE public.scoring_audits ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTI
 );
 
 --
+-- Name: settlement_correction_checks; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.settlement_correction_checks (
+    id bigint NOT NULL,
+    settlement_id bigint NOT NULL,
+    contest_id text NOT NULL,
+    ingestion_event_id bigint NOT NULL,
+    leaderboard_hash text NOT NULL,
+    settled_output_hash text NOT NULL,
+    corrected_output_hash text NOT NULL,
+    outcome text NOT NULL,
+    action text,
+    checked_at timestamp with time zone NOT NULL,
+    CONSTRAINT settlement_correction_checks_action_check CHECK ((action = ANY (ARRAY['payouts_held'::text, 'recorded_only'::text]))),
+    CONSTRAINT settlement_correction_checks_check CHECK (((outcome = 'mismatch'::text) = (action IS NOT NULL))),
+    CONSTRAINT settlement_correction_checks_outcome_check CHECK ((outcome = ANY (ARRAY['match'::text, 'mismatch'::text])))
+);
+
+--
+-- Name: settlement_correction_checks_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.settlement_correction_checks ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.settlement_correction_checks_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: settlement_requests; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.settlement_requests (
+    contest_id text NOT NULL,
+    first_enqueued_at timestamp with time zone NOT NULL,
+    last_enqueued_at timestamp with time zone NOT NULL,
+    enqueue_count integer NOT NULL,
+    last_job_id text,
+    CONSTRAINT settlement_requests_enqueue_count_check CHECK ((enqueue_count >= 1))
+);
+
+--
+-- Name: settlement_results; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.settlement_results (
+    settlement_id bigint NOT NULL,
+    entry_id text NOT NULL,
+    user_id text NOT NULL,
+    golfers jsonb NOT NULL,
+    rank integer NOT NULL,
+    score bigint NOT NULL,
+    prize bigint NOT NULL,
+    CONSTRAINT settlement_results_prize_check CHECK ((prize >= 0)),
+    CONSTRAINT settlement_results_rank_check CHECK ((rank >= 1))
+);
+
+--
+-- Name: settlement_runs; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.settlement_runs (
+    id bigint NOT NULL,
+    contest_id text NOT NULL,
+    started_at timestamp with time zone NOT NULL,
+    finished_at timestamp with time zone NOT NULL,
+    outcome text NOT NULL,
+    settlement_id bigint,
+    error_code text,
+    error_json jsonb,
+    triggered_by text NOT NULL,
+    correlation_id text,
+    CONSTRAINT settlement_runs_check CHECK (((outcome = 'failed'::text) = (error_code IS NOT NULL))),
+    CONSTRAINT settlement_runs_outcome_check CHECK ((outcome = ANY (ARRAY['settled'::text, 'failed'::text])))
+);
+
+--
+-- Name: settlement_runs_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.settlement_runs ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.settlement_runs_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: settlements; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.settlements (
+    id bigint NOT NULL,
+    contest_id text NOT NULL,
+    config_version integer NOT NULL,
+    config_hash text NOT NULL,
+    leaderboard_event_id bigint NOT NULL,
+    leaderboard_hash text NOT NULL,
+    complete_event_id bigint NOT NULL,
+    entry_set_hash text NOT NULL,
+    entry_count integer NOT NULL,
+    output_hash text NOT NULL,
+    gross bigint NOT NULL,
+    rake bigint NOT NULL,
+    net bigint NOT NULL,
+    currency text NOT NULL,
+    winners integer NOT NULL,
+    started_at timestamp with time zone NOT NULL,
+    committed_at timestamp with time zone NOT NULL,
+    load_ms integer NOT NULL,
+    compute_ms integer NOT NULL,
+    persist_ms integer NOT NULL,
+    settled_by text NOT NULL,
+    correlation_id text,
+    CONSTRAINT settlements_check CHECK (((rake + net) = gross)),
+    CONSTRAINT settlements_compute_ms_check CHECK ((compute_ms >= 0)),
+    CONSTRAINT settlements_config_hash_check CHECK ((config_hash ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT settlements_config_version_check CHECK ((config_version >= 1)),
+    CONSTRAINT settlements_currency_check CHECK ((currency ~ '^[a-z]{3}$'::text)),
+    CONSTRAINT settlements_entry_count_check CHECK ((entry_count >= 0)),
+    CONSTRAINT settlements_entry_set_hash_check CHECK ((entry_set_hash ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT settlements_gross_check CHECK ((gross >= 0)),
+    CONSTRAINT settlements_load_ms_check CHECK ((load_ms >= 0)),
+    CONSTRAINT settlements_net_check CHECK ((net >= 0)),
+    CONSTRAINT settlements_output_hash_check CHECK ((output_hash ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT settlements_persist_ms_check CHECK ((persist_ms >= 0)),
+    CONSTRAINT settlements_rake_check CHECK ((rake >= 0)),
+    CONSTRAINT settlements_winners_check CHECK ((winners >= 0))
+);
+
+--
+-- Name: settlements_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.settlements_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: settlements_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.settlements_id_seq OWNED BY public.settlements.id;
+
+--
+-- Name: stripe_webhook_events; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.stripe_webhook_events (
+    event_id text NOT NULL,
+    type text NOT NULL,
+    api_version text,
+    stripe_created bigint NOT NULL,
+    livemode boolean NOT NULL,
+    payload text NOT NULL,
+    received_at timestamp with time zone NOT NULL,
+    CONSTRAINT stripe_webhook_events_event_id_check CHECK (((event_id ~ '^evt_'::text) AND (length(event_id) <= 255))),
+    CONSTRAINT stripe_webhook_events_type_check CHECK (((length(type) >= 1) AND (length(type) <= 200)))
+);
+
+--
+-- Name: stripe_webhook_processing; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.stripe_webhook_processing (
+    event_id text NOT NULL,
+    processed_at timestamp with time zone NOT NULL,
+    outcome text NOT NULL,
+    detail text,
+    CONSTRAINT stripe_webhook_processing_detail_check CHECK ((length(detail) <= 2000)),
+    CONSTRAINT stripe_webhook_processing_outcome_check CHECK ((outcome = ANY (ARRAY['applied'::text, 'ignored'::text, 'superseded'::text])))
+);
+
+--
 -- Name: test_clock; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -668,6 +1089,29 @@ CREATE TABLE public.tournaments (
     CONSTRAINT tournaments_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
     CONSTRAINT tournaments_provider_event_id_check CHECK (((length(provider_event_id) >= 1) AND (length(provider_event_id) <= 200)))
 );
+
+--
+-- Name: user_stripe_accounts; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.user_stripe_accounts (
+    user_id text NOT NULL,
+    stripe_account_id text NOT NULL,
+    charges_enabled boolean NOT NULL,
+    payouts_enabled boolean NOT NULL,
+    details_submitted boolean NOT NULL,
+    stripe_state_created bigint NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    updated_at timestamp with time zone NOT NULL,
+    CONSTRAINT user_stripe_accounts_stripe_account_id_check CHECK ((stripe_account_id ~ '^acct_'::text)),
+    CONSTRAINT user_stripe_accounts_user_id_check CHECK (((length(user_id) >= 1) AND (length(user_id) <= 200)))
+);
+
+--
+-- Name: settlements id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.settlements ALTER COLUMN id SET DEFAULT nextval('public.settlements_id_seq'::regclass);
 
 --
 -- Name: audit_events audit_events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -705,11 +1149,25 @@ ALTER TABLE ONLY public.contests
     ADD CONSTRAINT contests_pkey PRIMARY KEY (id);
 
 --
+-- Name: disputes disputes_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.disputes
+    ADD CONSTRAINT disputes_pkey PRIMARY KEY (id);
+
+--
 -- Name: entries entries_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.entries
     ADD CONSTRAINT entries_pkey PRIMARY KEY (id);
+
+--
+-- Name: entries entries_user_idempotency_key_unique; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.entries
+    ADD CONSTRAINT entries_user_idempotency_key_unique UNIQUE (user_id, client_idempotency_key);
 
 --
 -- Name: ingestion_events ingestion_events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -768,11 +1226,109 @@ ALTER TABLE ONLY public.ledger_postings
     ADD CONSTRAINT ledger_postings_pkey PRIMARY KEY (id);
 
 --
+-- Name: payments payments_payment_intent_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.payments
+    ADD CONSTRAINT payments_payment_intent_id_key UNIQUE (payment_intent_id);
+
+--
+-- Name: payments payments_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.payments
+    ADD CONSTRAINT payments_pkey PRIMARY KEY (entry_id);
+
+--
+-- Name: payout_jobs payout_jobs_contest_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.payout_jobs
+    ADD CONSTRAINT payout_jobs_contest_id_key UNIQUE (contest_id);
+
+--
+-- Name: payout_jobs payout_jobs_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.payout_jobs
+    ADD CONSTRAINT payout_jobs_pkey PRIMARY KEY (id);
+
+--
+-- Name: payout_jobs payout_jobs_settlement_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.payout_jobs
+    ADD CONSTRAINT payout_jobs_settlement_id_key UNIQUE (settlement_id);
+
+--
+-- Name: payout_scheduler_runs payout_scheduler_runs_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.payout_scheduler_runs
+    ADD CONSTRAINT payout_scheduler_runs_pkey PRIMARY KEY (id);
+
+--
+-- Name: payout_transfer_attempts payout_transfer_attempts_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.payout_transfer_attempts
+    ADD CONSTRAINT payout_transfer_attempts_pkey PRIMARY KEY (transfer_id, attempt);
+
+--
+-- Name: payout_transfers payout_transfers_contest_id_user_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.payout_transfers
+    ADD CONSTRAINT payout_transfers_contest_id_user_id_key UNIQUE (contest_id, user_id);
+
+--
+-- Name: payout_transfers payout_transfers_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.payout_transfers
+    ADD CONSTRAINT payout_transfers_pkey PRIMARY KEY (id);
+
+--
+-- Name: payout_transfers payout_transfers_stripe_transfer_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.payout_transfers
+    ADD CONSTRAINT payout_transfers_stripe_transfer_id_key UNIQUE (stripe_transfer_id);
+
+--
 -- Name: reconciliation_runs reconciliation_runs_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.reconciliation_runs
     ADD CONSTRAINT reconciliation_runs_pkey PRIMARY KEY (id);
+
+--
+-- Name: recurring_job_pauses recurring_job_pauses_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.recurring_job_pauses
+    ADD CONSTRAINT recurring_job_pauses_pkey PRIMARY KEY (recurring_job_id);
+
+--
+-- Name: refunds refunds_entry_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.refunds
+    ADD CONSTRAINT refunds_entry_id_key UNIQUE (entry_id);
+
+--
+-- Name: refunds refunds_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.refunds
+    ADD CONSTRAINT refunds_pkey PRIMARY KEY (id);
+
+--
+-- Name: refunds refunds_stripe_refund_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.refunds
+    ADD CONSTRAINT refunds_stripe_refund_id_key UNIQUE (stripe_refund_id);
 
 --
 -- Name: runbook_executions runbook_executions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -787,6 +1343,69 @@ ALTER TABLE ONLY public.runbook_executions
 
 ALTER TABLE ONLY public.scoring_audits
     ADD CONSTRAINT scoring_audits_pkey PRIMARY KEY (id);
+
+--
+-- Name: settlement_correction_checks settlement_correction_checks_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.settlement_correction_checks
+    ADD CONSTRAINT settlement_correction_checks_pkey PRIMARY KEY (id);
+
+--
+-- Name: settlement_correction_checks settlement_correction_checks_settlement_id_ingestion_event__key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.settlement_correction_checks
+    ADD CONSTRAINT settlement_correction_checks_settlement_id_ingestion_event__key UNIQUE (settlement_id, ingestion_event_id);
+
+--
+-- Name: settlement_requests settlement_requests_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.settlement_requests
+    ADD CONSTRAINT settlement_requests_pkey PRIMARY KEY (contest_id);
+
+--
+-- Name: settlement_results settlement_results_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.settlement_results
+    ADD CONSTRAINT settlement_results_pkey PRIMARY KEY (settlement_id, entry_id);
+
+--
+-- Name: settlement_runs settlement_runs_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.settlement_runs
+    ADD CONSTRAINT settlement_runs_pkey PRIMARY KEY (id);
+
+--
+-- Name: settlements settlements_contest_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.settlements
+    ADD CONSTRAINT settlements_contest_id_key UNIQUE (contest_id);
+
+--
+-- Name: settlements settlements_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.settlements
+    ADD CONSTRAINT settlements_pkey PRIMARY KEY (id);
+
+--
+-- Name: stripe_webhook_events stripe_webhook_events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.stripe_webhook_events
+    ADD CONSTRAINT stripe_webhook_events_pkey PRIMARY KEY (event_id);
+
+--
+-- Name: stripe_webhook_processing stripe_webhook_processing_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.stripe_webhook_processing
+    ADD CONSTRAINT stripe_webhook_processing_pkey PRIMARY KEY (event_id);
 
 --
 -- Name: test_clock test_clock_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -808,6 +1427,20 @@ ALTER TABLE ONLY public.tournaments
 
 ALTER TABLE ONLY public.tournaments
     ADD CONSTRAINT tournaments_provider_event_id_key UNIQUE (provider_event_id);
+
+--
+-- Name: user_stripe_accounts user_stripe_accounts_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.user_stripe_accounts
+    ADD CONSTRAINT user_stripe_accounts_pkey PRIMARY KEY (user_id);
+
+--
+-- Name: user_stripe_accounts user_stripe_accounts_stripe_account_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.user_stripe_accounts
+    ADD CONSTRAINT user_stripe_accounts_stripe_account_id_key UNIQUE (stripe_account_id);
 
 --
 -- Name: UC_Version; Type: INDEX; Schema: public; Owner: -
@@ -846,10 +1479,22 @@ CREATE INDEX contests_state_lock_idx ON public.contests USING btree (state, lock
 CREATE INDEX contests_tournament_idx ON public.contests USING btree (tournament_id);
 
 --
+-- Name: disputes_payment_intent_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX disputes_payment_intent_idx ON public.disputes USING btree (payment_intent_id);
+
+--
 -- Name: entries_contest_status_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX entries_contest_status_idx ON public.entries USING btree (contest_id, status);
+
+--
+-- Name: entries_pending_created_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX entries_pending_created_idx ON public.entries USING btree (created_at) WHERE (status = 'PENDING_PAYMENT'::text);
 
 --
 -- Name: entries_user_idx; Type: INDEX; Schema: public; Owner: -
@@ -906,10 +1551,40 @@ CREATE INDEX ledger_postings_account_idx ON public.ledger_postings USING btree (
 CREATE INDEX ledger_postings_entry_idx ON public.ledger_postings USING btree (entry_id);
 
 --
+-- Name: payments_status_updated_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX payments_status_updated_idx ON public.payments USING btree (status, updated_at);
+
+--
+-- Name: payout_jobs_open_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX payout_jobs_open_idx ON public.payout_jobs USING btree (status) WHERE (status <> 'complete'::text);
+
+--
+-- Name: payout_transfers_due_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX payout_transfers_due_idx ON public.payout_transfers USING btree (next_attempt_at, id) WHERE ((status = ANY (ARRAY['pending'::text, 'retryable'::text])) AND (stripe_transfer_id IS NULL));
+
+--
+-- Name: payout_transfers_job_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX payout_transfers_job_idx ON public.payout_transfers USING btree (payout_job_id, status);
+
+--
 -- Name: reconciliation_runs_started_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX reconciliation_runs_started_idx ON public.reconciliation_runs USING btree (started_at, id);
+
+--
+-- Name: refunds_status_updated_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX refunds_status_updated_idx ON public.refunds USING btree (status, updated_at);
 
 --
 -- Name: runbook_executions_runbook_idx; Type: INDEX; Schema: public; Owner: -
@@ -928,6 +1603,24 @@ CREATE INDEX scoring_audits_contest_idx ON public.scoring_audits USING btree (co
 --
 
 CREATE INDEX scoring_audits_event_idx ON public.scoring_audits USING btree (leaderboard_event_id);
+
+--
+-- Name: settlement_results_winners_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX settlement_results_winners_idx ON public.settlement_results USING btree (settlement_id, user_id) WHERE (prize > 0);
+
+--
+-- Name: settlement_runs_contest_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX settlement_runs_contest_idx ON public.settlement_runs USING btree (contest_id, id);
+
+--
+-- Name: stripe_webhook_events_received_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX stripe_webhook_events_received_idx ON public.stripe_webhook_events USING btree (received_at, event_id);
 
 --
 -- Name: audit_events audit_events_append_only_row; Type: TRIGGER; Schema: public; Owner: -
@@ -1062,6 +1755,30 @@ CREATE TRIGGER ledger_postings_append_only_truncate BEFORE TRUNCATE ON public.le
 CREATE CONSTRAINT TRIGGER ledger_postings_entry_balanced AFTER INSERT ON public.ledger_postings DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.fairway_ledger_check_entry();
 
 --
+-- Name: payout_scheduler_runs payout_scheduler_runs_append_only_row; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER payout_scheduler_runs_append_only_row BEFORE DELETE OR UPDATE ON public.payout_scheduler_runs FOR EACH ROW EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: payout_scheduler_runs payout_scheduler_runs_append_only_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER payout_scheduler_runs_append_only_truncate BEFORE TRUNCATE ON public.payout_scheduler_runs FOR EACH STATEMENT EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: payout_transfer_attempts payout_transfer_attempts_append_only_row; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER payout_transfer_attempts_append_only_row BEFORE DELETE OR UPDATE ON public.payout_transfer_attempts FOR EACH ROW EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: payout_transfer_attempts payout_transfer_attempts_append_only_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER payout_transfer_attempts_append_only_truncate BEFORE TRUNCATE ON public.payout_transfer_attempts FOR EACH STATEMENT EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
 -- Name: reconciliation_runs reconciliation_runs_append_only_row; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -1096,6 +1813,78 @@ CREATE TRIGGER scoring_audits_append_only_row BEFORE DELETE OR UPDATE ON public.
 --
 
 CREATE TRIGGER scoring_audits_append_only_truncate BEFORE TRUNCATE ON public.scoring_audits FOR EACH STATEMENT EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: settlement_correction_checks settlement_correction_checks_append_only_row; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER settlement_correction_checks_append_only_row BEFORE DELETE OR UPDATE ON public.settlement_correction_checks FOR EACH ROW EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: settlement_correction_checks settlement_correction_checks_append_only_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER settlement_correction_checks_append_only_truncate BEFORE TRUNCATE ON public.settlement_correction_checks FOR EACH STATEMENT EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: settlement_results settlement_results_append_only_row; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER settlement_results_append_only_row BEFORE DELETE OR UPDATE ON public.settlement_results FOR EACH ROW EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: settlement_results settlement_results_append_only_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER settlement_results_append_only_truncate BEFORE TRUNCATE ON public.settlement_results FOR EACH STATEMENT EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: settlement_runs settlement_runs_append_only_row; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER settlement_runs_append_only_row BEFORE DELETE OR UPDATE ON public.settlement_runs FOR EACH ROW EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: settlement_runs settlement_runs_append_only_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER settlement_runs_append_only_truncate BEFORE TRUNCATE ON public.settlement_runs FOR EACH STATEMENT EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: settlements settlements_append_only_row; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER settlements_append_only_row BEFORE DELETE OR UPDATE ON public.settlements FOR EACH ROW EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: settlements settlements_append_only_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER settlements_append_only_truncate BEFORE TRUNCATE ON public.settlements FOR EACH STATEMENT EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: stripe_webhook_events stripe_webhook_events_append_only_row; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER stripe_webhook_events_append_only_row BEFORE DELETE OR UPDATE ON public.stripe_webhook_events FOR EACH ROW EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: stripe_webhook_events stripe_webhook_events_append_only_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER stripe_webhook_events_append_only_truncate BEFORE TRUNCATE ON public.stripe_webhook_events FOR EACH STATEMENT EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: stripe_webhook_processing stripe_webhook_processing_append_only_row; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER stripe_webhook_processing_append_only_row BEFORE DELETE OR UPDATE ON public.stripe_webhook_processing FOR EACH ROW EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: stripe_webhook_processing stripe_webhook_processing_append_only_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER stripe_webhook_processing_append_only_truncate BEFORE TRUNCATE ON public.stripe_webhook_processing FOR EACH STATEMENT EXECUTE FUNCTION public.fairway_refuse_mutation();
 
 --
 -- Name: contest_config_versions contest_config_versions_contest_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -1133,6 +1922,13 @@ ALTER TABLE ONLY public.contests
     ADD CONSTRAINT contests_tournament_id_fkey FOREIGN KEY (tournament_id) REFERENCES public.tournaments(id);
 
 --
+-- Name: disputes disputes_entry_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.disputes
+    ADD CONSTRAINT disputes_entry_id_fkey FOREIGN KEY (entry_id) REFERENCES public.entries(id);
+
+--
 -- Name: entries entries_contest_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1168,6 +1964,62 @@ ALTER TABLE ONLY public.ledger_postings
     ADD CONSTRAINT ledger_postings_entry_id_fkey FOREIGN KEY (entry_id) REFERENCES public.ledger_entries(id);
 
 --
+-- Name: payments payments_entry_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.payments
+    ADD CONSTRAINT payments_entry_id_fkey FOREIGN KEY (entry_id) REFERENCES public.entries(id);
+
+--
+-- Name: payout_jobs payout_jobs_contest_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.payout_jobs
+    ADD CONSTRAINT payout_jobs_contest_id_fkey FOREIGN KEY (contest_id) REFERENCES public.contests(id);
+
+--
+-- Name: payout_jobs payout_jobs_settlement_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.payout_jobs
+    ADD CONSTRAINT payout_jobs_settlement_id_fkey FOREIGN KEY (settlement_id) REFERENCES public.settlements(id);
+
+--
+-- Name: payout_transfer_attempts payout_transfer_attempts_transfer_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.payout_transfer_attempts
+    ADD CONSTRAINT payout_transfer_attempts_transfer_id_fkey FOREIGN KEY (transfer_id) REFERENCES public.payout_transfers(id);
+
+--
+-- Name: payout_transfers payout_transfers_contest_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.payout_transfers
+    ADD CONSTRAINT payout_transfers_contest_id_fkey FOREIGN KEY (contest_id) REFERENCES public.contests(id);
+
+--
+-- Name: payout_transfers payout_transfers_payout_job_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.payout_transfers
+    ADD CONSTRAINT payout_transfers_payout_job_id_fkey FOREIGN KEY (payout_job_id) REFERENCES public.payout_jobs(id);
+
+--
+-- Name: refunds refunds_entry_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.refunds
+    ADD CONSTRAINT refunds_entry_id_fkey FOREIGN KEY (entry_id) REFERENCES public.payments(entry_id);
+
+--
+-- Name: refunds refunds_payment_intent_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.refunds
+    ADD CONSTRAINT refunds_payment_intent_id_fkey FOREIGN KEY (payment_intent_id) REFERENCES public.payments(payment_intent_id);
+
+--
 -- Name: scoring_audits scoring_audits_contest_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1180,6 +2032,90 @@ ALTER TABLE ONLY public.scoring_audits
 
 ALTER TABLE ONLY public.scoring_audits
     ADD CONSTRAINT scoring_audits_event_fk FOREIGN KEY (leaderboard_event_id) REFERENCES public.ingestion_events(id);
+
+--
+-- Name: settlement_correction_checks settlement_correction_checks_contest_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.settlement_correction_checks
+    ADD CONSTRAINT settlement_correction_checks_contest_id_fkey FOREIGN KEY (contest_id) REFERENCES public.contests(id);
+
+--
+-- Name: settlement_correction_checks settlement_correction_checks_ingestion_event_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.settlement_correction_checks
+    ADD CONSTRAINT settlement_correction_checks_ingestion_event_id_fkey FOREIGN KEY (ingestion_event_id) REFERENCES public.ingestion_events(id);
+
+--
+-- Name: settlement_correction_checks settlement_correction_checks_settlement_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.settlement_correction_checks
+    ADD CONSTRAINT settlement_correction_checks_settlement_id_fkey FOREIGN KEY (settlement_id) REFERENCES public.settlements(id);
+
+--
+-- Name: settlement_requests settlement_requests_contest_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.settlement_requests
+    ADD CONSTRAINT settlement_requests_contest_id_fkey FOREIGN KEY (contest_id) REFERENCES public.contests(id);
+
+--
+-- Name: settlement_results settlement_results_settlement_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.settlement_results
+    ADD CONSTRAINT settlement_results_settlement_id_fkey FOREIGN KEY (settlement_id) REFERENCES public.settlements(id) DEFERRABLE INITIALLY DEFERRED;
+
+--
+-- Name: settlement_runs settlement_runs_contest_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.settlement_runs
+    ADD CONSTRAINT settlement_runs_contest_id_fkey FOREIGN KEY (contest_id) REFERENCES public.contests(id);
+
+--
+-- Name: settlement_runs settlement_runs_settlement_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.settlement_runs
+    ADD CONSTRAINT settlement_runs_settlement_id_fkey FOREIGN KEY (settlement_id) REFERENCES public.settlements(id) DEFERRABLE INITIALLY DEFERRED;
+
+--
+-- Name: settlements settlements_complete_event_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.settlements
+    ADD CONSTRAINT settlements_complete_event_id_fkey FOREIGN KEY (complete_event_id) REFERENCES public.ingestion_events(id);
+
+--
+-- Name: settlements settlements_contest_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.settlements
+    ADD CONSTRAINT settlements_contest_id_fkey FOREIGN KEY (contest_id) REFERENCES public.contests(id);
+
+--
+-- Name: settlements settlements_leaderboard_event_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.settlements
+    ADD CONSTRAINT settlements_leaderboard_event_id_fkey FOREIGN KEY (leaderboard_event_id) REFERENCES public.ingestion_events(id);
+
+--
+-- Name: settlements settlements_leaderboard_hash_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.settlements
+    ADD CONSTRAINT settlements_leaderboard_hash_fkey FOREIGN KEY (leaderboard_hash) REFERENCES public.ingestion_payloads(payload_hash);
+
+--
+-- Name: stripe_webhook_processing stripe_webhook_processing_event_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.stripe_webhook_processing
+    ADD CONSTRAINT stripe_webhook_processing_event_id_fkey FOREIGN KEY (event_id) REFERENCES public.stripe_webhook_events(event_id);
 
 --
 -- PostgreSQL database dump complete

@@ -1,9 +1,13 @@
 using System.CommandLine;
+using System.Net.Http.Headers;
 using Fairway.Engine.Settlement;
 
 namespace Fairway.Cli;
 
-/// <summary>`fairway settlement replay &lt;bundle.json&gt;`: recomputes a settlement offline with the pure engine.</summary>
+/// <summary>
+/// `fairway settlement replay &lt;bundle.json&gt;` recomputes a settlement offline with the pure engine;
+/// `fairway settlement show|export &lt;contest&gt;` read a stored settlement through the admin API.
+/// </summary>
 public static class SettlementCommands
 {
     public static Command Build()
@@ -24,6 +28,47 @@ public static class SettlementCommands
             Console.Out.Write('\n');
             return CliOutput.Ok;
         });
-        return new Command("settlement", "Settlement tools.") { replay };
+
+        var contest = new Argument<string>("contest") { Description = "Contest id." };
+        var limit = new Option<int>("--limit") { Description = "Show at most this many results, best first (0..1000).", DefaultValueFactory = _ => 20 };
+        var show = new Command("show", "A contest's settlement: hashes, totals, timings, top results, every failed attempt, correction checks and the payout job.") { contest, limit };
+        show.SetAction(p => AdminCall.Run(c => c.SendAsync(HttpMethod.Get, $"/api/admin/settlements/{Uri.EscapeDataString(p.GetValue(contest)!)}?limit={p.GetValue(limit)}")));
+
+        var exportContest = new Argument<string>("contest") { Description = "Contest id." };
+        var output = new Option<FileInfo?>("--output") { Description = "Write the bundle to this file instead of standard output." };
+        var export = new Command("export", "Write the settlement bundle of a settled contest, rebuilt from the database (config version, stored leaderboard payload, settled entries); `fairway settlement replay` on it reproduces the stored output_hash.") { exportContest, output };
+        export.SetAction(async p => await ExportAsync(p.GetValue(exportContest)!, p.GetValue(output)));
+
+        return new Command("settlement", "Settlement tools.") { replay, show, export };
+    }
+
+    static async Task<int> ExportAsync(string contestId, FileInfo? output)
+    {
+        var url = CliOutput.Env("FAIRWAY_API_URL");
+        if (url is null || !Uri.TryCreate(url, UriKind.Absolute, out var baseUri)) return CliOutput.Error(CliOutput.Usage, "FAIRWAY_API_URL is not set to an absolute URL");
+        if (CliOutput.Env("FAIRWAY_API_TOKEN") is not { } token) return CliOutput.Error(CliOutput.Usage, "FAIRWAY_API_TOKEN is not set (an admin bearer token)");
+        using var http = new HttpClient { BaseAddress = baseUri, Timeout = TimeSpan.FromSeconds(300) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        var path = $"/api/admin/settlements/{Uri.EscapeDataString(contestId)}/bundle";
+        HttpResponseMessage response;
+        try { response = await http.GetAsync(path); }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { return CliOutput.Error(CliOutput.Failed, $"GET {path}: {e.Message}"); }
+        using (response)
+        {
+            var text = await response.Content.ReadAsStringAsync();
+            if (!response.IsSuccessStatusCode)
+            {
+                Console.Error.WriteLine(text);
+                return CliOutput.Error(CliOutput.Failed, $"GET {path} -> {(int)response.StatusCode}");
+            }
+            // The bundle's bytes exactly as served (canonical JSON), so its replay is byte-for-byte reproducible.
+            if (output is null) { Console.Out.Write(text); Console.Out.Write('\n'); }
+            else
+            {
+                await File.WriteAllTextAsync(output.FullName, text);
+                Console.Error.WriteLine($"fairway: settlement bundle of {contestId} written to {output.FullName} ({text.Length} characters)");
+            }
+            return CliOutput.Ok;
+        }
     }
 }

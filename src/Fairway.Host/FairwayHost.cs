@@ -7,6 +7,8 @@ using Fairway.Host.Ledger;
 using Fairway.Host.Operations;
 using Fairway.Host.Operations.KillSwitch;
 using Fairway.Host.Operations.Reconciliation;
+using Fairway.Host.Payouts;
+using Fairway.Host.Payments;
 using Fairway.Host.Platform.Audit;
 using Fairway.Host.Platform.Auth;
 using Fairway.Host.Platform.Configuration;
@@ -17,6 +19,7 @@ using Fairway.Host.Platform.Http;
 using Fairway.Host.Platform.Jobs;
 using Fairway.Host.Platform.Telemetry;
 using Fairway.Host.Platform.Time;
+using Fairway.Host.Settlement;
 using Fairway.Migrations;
 using FluentValidation;
 using Npgsql;
@@ -156,6 +159,9 @@ public static class FairwayHost
         builder.Services.AddSingleton<StandingsService>();
         builder.Services.AddSingleton<ReplayService>();
         builder.Services.AddHostedService<IngestionLagCollector>();
+        builder.Services.AddFairwaySettlement(settings);
+        builder.Services.AddFairwayPayouts(settings);
+        builder.Services.AddFairwayPayments(settings);
         if ((settings.Role & HostRole.Worker) != 0)
         {
             ProviderClient.Register(builder.Services, settings);
@@ -189,12 +195,14 @@ public static class FairwayHost
     static void MapApi(WebApplication app, FairwaySettings settings)
     {
         app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
+        app.MapStripeWebhook();
         app.MapJobsDashboard();
 
         var api = app.MapGroup("/api").RequireAuthorization();
         api.MapMe();
         api.MapPublicContests();
         api.MapPublicIngestion();
+        api.MapPlayerPayments();
 
         var admin = app.MapGroup("/api/admin").RequireAuthorization(Roles.AdminPolicy).ExcludeFromDescription();
         admin.MapJobProbe();
@@ -203,8 +211,12 @@ public static class FairwayHost
         admin.MapAdminIngestion();
         if (settings.TestClockEnabled) admin.MapTestClock();
         admin.MapRecurringJobTrigger();
+        admin.MapRecurringJobControl();
         admin.MapKillSwitch();
         admin.MapLedgerAdmin();
         admin.MapReconciliation();
+        admin.MapSettlementsAdmin();
+        admin.MapPayoutsAdmin();
+        admin.MapAdminPayments();
     }
 }

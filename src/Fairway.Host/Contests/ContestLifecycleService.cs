@@ -39,7 +39,8 @@ public sealed record TerminalEvidence
 /// (actor, reason, evidence). A refused transition writes nothing; repeating a transition that
 /// already happened is a no-op (seed 002 CT5). Payment state never drives it.
 /// </summary>
-public sealed class ContestLifecycleService(NpgsqlDataSource db, ContestRepository contests, AuditWriter audit, TimeProvider clock, ILogger<ContestLifecycleService> log)
+public sealed class ContestLifecycleService(NpgsqlDataSource db, ContestRepository contests, AuditWriter audit, TimeProvider clock, ILogger<ContestLifecycleService> log,
+    Hangfire.IBackgroundJobClient? jobs = null)
 {
     public const string SystemClockActor = "system:lifecycle-clock";
     public const string IngestionActor = "system:ingestion";
@@ -149,7 +150,22 @@ public sealed class ContestLifecycleService(NpgsqlDataSource db, ContestReposito
         await tx.CommitAsync(ct);
         ContestMetrics.Transitions.WithLabels(ContestStates.Name(from), ContestStates.Name(to)).Inc();
         log.LogInformation("Contest {ContestId} moved {From} -> {To} by {Actor}: {Reason}", row.Id, ContestStates.Name(from), ContestStates.Name(to), actor, reason);
+        if (to == ContestState.Cancelled) ScheduleCancellationRefunds(row.Id);
         return new TransitionResult(row.Id, from, to, TransitionOutcome.Moved, auditId);
+    }
+
+    /// <summary>
+    /// After a CANCELLED transition has committed: every paid entry is refunded by the payments capability's job.
+    /// A failed enqueue loses nothing: the payment sweeper refunds paid entries of CANCELLED contests too.
+    /// </summary>
+    void ScheduleCancellationRefunds(string contestId)
+    {
+        if (jobs is null) return;
+        try { Hangfire.BackgroundJobClientExtensions.Enqueue<Payments.CancellationRefundsJob>(jobs, j => j.RunAsync(contestId, CancellationToken.None)); }
+        catch (Exception e)
+        {
+            log.LogError(e, "Contest {ContestId} is CANCELLED but its refunds job could not be enqueued; the payment sweeper will request the refunds", contestId);
+        }
     }
 
     ContestTransitionException Refused(ContestState to, string code, string message)

@@ -20,20 +20,24 @@ public sealed record PollResult(string TournamentId, long? EventId, string Outco
 public sealed class IngestionService(
     NpgsqlDataSource db, ProviderClient provider, IngestionEventStore events, TournamentRepository tournaments, ContestRepository contests,
     ContestLifecycleService lifecycle, StandingsService standings, ContestFieldService fields, FairwaySettings settings, TimeProvider clock,
-    ILogger<IngestionService> log)
+    ILogger<IngestionService> log, Settlement.SettlementCorrectionService corrections)
 {
     static readonly ProviderPayloadValidator Validator = new();
     public const string StalePayload = "STALE_PAYLOAD";
 
     public sealed record TrackedContest(string Id, ContestState State, ActiveConfig Config);
 
-    /// <summary>Contests of a tournament that ingestion still serves (not COMPLETE, not CANCELLED).</summary>
+    /// <summary>
+    /// Contests of a tournament that ingestion still serves: not finished, or COMPLETE and still watched for
+    /// provider corrections (unsettled, or settled within SETTLEMENT_CORRECTION_WINDOW_SECONDS; see Settlement/).
+    /// </summary>
     public async Task<IReadOnlyList<TrackedContest>> TrackedContestsAsync(NpgsqlConnection c, string tournamentId)
     {
         var rows = await contests.ListAsync(c, null, tournamentId, 1000, null);
         var result = new List<TrackedContest>();
-        foreach (var r in rows.Where(r => r.State is "SCHEDULED" or "LOCKED" or "LIVE" or "ERROR"))
-            result.Add(new TrackedContest(r.Id, ContestStates.Parse(r.State), await contests.ActiveConfigAsync(c, r.Id)));
+        foreach (var r in rows)
+            if (r.State is "SCHEDULED" or "LOCKED" or "LIVE" or "ERROR" || (r.State == "COMPLETE" && await corrections.WatchesAsync(c, r.Id)))
+                result.Add(new TrackedContest(r.Id, ContestStates.Parse(r.State), await contests.ActiveConfigAsync(c, r.Id)));
         return result;
     }
 
@@ -156,6 +160,9 @@ public sealed class IngestionService(
                     var evidence = TerminalEvidence.FromLeaderboard(eventId, hash, lb, contest.Config.Config.RoundCount)!;
                     await lifecycle.CompleteAsync(contest.Id, evidence, ct: ct);
                 }
+                // A leaderboard accepted after settlement is compared with it (never applied to it); see Settlement/.
+                if (contest.State == ContestState.Complete)
+                    await corrections.CheckAsync(contest.Id, eventId, hash, lb, ct);
             }
             catch (Exception e) when (e is ContestTransitionException or NpgsqlException)
             {

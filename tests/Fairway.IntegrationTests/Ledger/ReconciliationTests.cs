@@ -33,7 +33,10 @@ public sealed class ReconciliationTests
 
         Assert.Equal(0, run.ViolationCount);
         Assert.Empty(run.Violations);
-        Assert.Equal(["entry_balanced", "account_balance_matches_postings", "escrow_not_negative", "posting_currency_matches_entry"], run.Checks);
+        // Every registered check ran, including the ledger's own four (payments, settlement and payouts add theirs).
+        Assert.Equal(t.Reconciliation.CheckNames, run.Checks);
+        Assert.Subset(run.Checks.ToHashSet(), new HashSet<string> { "entry_balanced", "account_balance_matches_postings", "escrow_not_negative", "posting_currency_matches_entry",
+            "escrow_matches_payments", "payment_has_ledger_entry", "refund_has_ledger_entry", "ledger_entry_has_cause" });
         Assert.False(run.KillSwitchEngagedByThisRun);
         Assert.False((await t.KillSwitch.ReadAsync()).Engaged);
         var stored = Assert.Single(await t.Reconciliation.RecentRunsAsync(5));

@@ -42,6 +42,14 @@ public sealed class ReconciliationService(NpgsqlDataSource db, KillSwitch.KillSw
         ("account_balance_matches_postings", BalancesMatchPostingsAsync),
         ("escrow_not_negative", EscrowNotNegativeAsync),
         ("posting_currency_matches_entry", PostingCurrencyMatchesEntryAsync),
+        // Payments (money in): the ledger against the business records that caused it.
+        ("escrow_matches_payments", EscrowMatchesPaymentsAsync),
+        ("payment_has_ledger_entry", PaymentHasLedgerEntryAsync),
+        ("refund_has_ledger_entry", RefundHasLedgerEntryAsync),
+        ("ledger_entry_has_cause", LedgerEntryHasCauseAsync),
+        // Money out: settlement and payouts.
+        ("payout_completed_has_stripe_id_and_ledger_entry", PayoutCompletedHasStripeIdAndLedgerEntryAsync),
+        ("winnings_payable_matches_settlements_and_payouts", WinningsPayableMatchesAsync),
     ];
 
     public IReadOnlyList<string> CheckNames => Checks.Select(c => c.Name).ToList();
@@ -159,6 +167,115 @@ public sealed class ReconciliationService(NpgsqlDataSource db, KillSwitch.KillSw
               JOIN ledger_accounts a ON a.id = p.account_id
              WHERE a.currency <> e.currency
              ORDER BY p.id
+             LIMIT @limit
+            """, ct);
+
+    /// <summary>
+    /// Each contest's escrow (sum of its postings) equals SUCCEEDED payments − SUCCEEDED refunds − disputes lost while the fee
+    /// was in escrow − settlement releases (postings of entries of kind <c>settlement_release</c>). Any other movement of an
+    /// escrow is a violation. Over the contests of the contests table.
+    /// </summary>
+    static Task<IReadOnlyList<ReconciliationViolation>> EscrowMatchesPaymentsAsync(NpgsqlConnection c, NpgsqlTransaction tx, CancellationToken ct) =>
+        QueryAsync(c, tx, "escrow_matches_payments", """
+            WITH paid AS (SELECT e.contest_id, sum(p.amount) AS v FROM payments p JOIN entries e ON e.id = p.entry_id WHERE p.status = 'SUCCEEDED' GROUP BY e.contest_id),
+                 refunded AS (SELECT e.contest_id, sum(r.amount) AS v FROM refunds r JOIN entries e ON e.id = r.entry_id WHERE r.status = 'SUCCEEDED' GROUP BY e.contest_id),
+                 lost AS (SELECT e.contest_id, sum(LEAST(d.amount, p.amount)) AS v FROM disputes d JOIN entries e ON e.id = d.entry_id JOIN payments p ON p.entry_id = d.entry_id
+                           WHERE d.loss_ledger = 'posted' GROUP BY e.contest_id),
+                 released AS (SELECT a.contest_id, -sum(lp.amount) AS v FROM ledger_postings lp JOIN ledger_entries le ON le.id = lp.entry_id JOIN ledger_accounts a ON a.id = lp.account_id
+                               WHERE a.kind = 'contest_escrow' AND le.kind = 'settlement_release' GROUP BY a.contest_id),
+                 held AS (SELECT a.contest_id, sum(lp.amount) AS v FROM ledger_accounts a JOIN ledger_postings lp ON lp.account_id = a.id WHERE a.kind = 'contest_escrow' GROUP BY a.contest_id)
+            SELECT k.id, format('escrow of contest %s holds %s by its postings; payments %s − refunds %s − disputes lost %s − releases %s = %s',
+                   k.id, coalesce(held.v, 0), coalesce(paid.v, 0), coalesce(refunded.v, 0), coalesce(lost.v, 0), coalesce(released.v, 0),
+                   coalesce(paid.v, 0) - coalesce(refunded.v, 0) - coalesce(lost.v, 0) - coalesce(released.v, 0))
+              FROM contests k
+              LEFT JOIN paid ON paid.contest_id = k.id LEFT JOIN refunded ON refunded.contest_id = k.id LEFT JOIN lost ON lost.contest_id = k.id
+              LEFT JOIN released ON released.contest_id = k.id LEFT JOIN held ON held.contest_id = k.id
+             WHERE coalesce(held.v, 0) <> coalesce(paid.v, 0) - coalesce(refunded.v, 0) - coalesce(lost.v, 0) - coalesce(released.v, 0)
+             ORDER BY k.id
+             LIMIT @limit
+            """, ct);
+
+    /// <summary>Every SUCCEEDED payment has its entry <c>payment:&lt;pi&gt;:succeeded</c>, moving exactly its amount into its contest's escrow.</summary>
+    static Task<IReadOnlyList<ReconciliationViolation>> PaymentHasLedgerEntryAsync(NpgsqlConnection c, NpgsqlTransaction tx, CancellationToken ct) =>
+        QueryAsync(c, tx, "payment_has_ledger_entry", """
+            SELECT p.payment_intent_id, format('payment %s of entry %s (%s %s) is SUCCEEDED; its ledger entry %s', p.payment_intent_id, p.entry_id, p.amount, trim(p.currency),
+                   CASE WHEN le.id IS NULL THEN 'is missing' ELSE format('moves %s into escrow:%s', coalesce(lp.amount, 0), e.contest_id) END)
+              FROM payments p JOIN entries e ON e.id = p.entry_id
+              LEFT JOIN ledger_entries le ON le.idempotency_key = 'payment:' || p.payment_intent_id || ':succeeded'
+              LEFT JOIN ledger_postings lp ON lp.entry_id = le.id AND lp.account_id = 'escrow:' || e.contest_id
+             WHERE p.status = 'SUCCEEDED' AND (le.id IS NULL OR lp.amount IS DISTINCT FROM p.amount)
+             ORDER BY p.payment_intent_id
+             LIMIT @limit
+            """, ct);
+
+    /// <summary>Every SUCCEEDED refund has its entry <c>refund:&lt;re&gt;:succeeded</c>, moving exactly its amount out of its contest's escrow.</summary>
+    static Task<IReadOnlyList<ReconciliationViolation>> RefundHasLedgerEntryAsync(NpgsqlConnection c, NpgsqlTransaction tx, CancellationToken ct) =>
+        QueryAsync(c, tx, "refund_has_ledger_entry", """
+            SELECT r.id, format('refund %s (%s) of entry %s (%s) is SUCCEEDED; its ledger entry %s', r.id, r.stripe_refund_id, r.entry_id, r.amount,
+                   CASE WHEN le.id IS NULL THEN 'is missing' ELSE format('moves %s on escrow:%s', coalesce(lp.amount, 0), e.contest_id) END)
+              FROM refunds r JOIN entries e ON e.id = r.entry_id
+              LEFT JOIN ledger_entries le ON le.idempotency_key = 'refund:' || r.stripe_refund_id || ':succeeded'
+              LEFT JOIN ledger_postings lp ON lp.entry_id = le.id AND lp.account_id = 'escrow:' || e.contest_id
+             WHERE r.status = 'SUCCEEDED' AND (le.id IS NULL OR lp.amount IS DISTINCT FROM -r.amount)
+             ORDER BY r.id
+             LIMIT @limit
+            """, ct);
+
+    /// <summary>
+    /// No ledger entry lacks its cause: an entry caused by a payment names a SUCCEEDED payment (and is its entry-fee capture), one caused
+    /// by a refund a SUCCEEDED refund, one caused by a dispute a dispute whose loss was posted.
+    /// </summary>
+    static Task<IReadOnlyList<ReconciliationViolation>> LedgerEntryHasCauseAsync(NpgsqlConnection c, NpgsqlTransaction tx, CancellationToken ct) =>
+        QueryAsync(c, tx, "ledger_entry_has_cause", """
+            SELECT le.id::text, format('ledger entry %s (%s, kind %s) names %s %s, which %s', le.id, le.idempotency_key, le.kind, le.cause_type, le.cause_id,
+                   CASE le.cause_type
+                        WHEN 'payment' THEN CASE WHEN p.payment_intent_id IS NULL THEN 'does not exist' ELSE format('is %s (key or kind does not match)', p.status) END
+                        WHEN 'refund' THEN CASE WHEN r.id IS NULL THEN 'does not exist' ELSE format('is %s (key or kind does not match)', r.status) END
+                        ELSE CASE WHEN d.id IS NULL THEN 'does not exist' ELSE format('has loss_ledger %s (key or kind does not match)', coalesce(d.loss_ledger, 'null')) END
+                   END)
+              FROM ledger_entries le
+              LEFT JOIN payments p ON le.cause_type = 'payment' AND p.payment_intent_id = le.cause_id
+              LEFT JOIN refunds r ON le.cause_type = 'refund' AND r.stripe_refund_id = le.cause_id
+              LEFT JOIN disputes d ON le.cause_type = 'dispute' AND d.id = le.cause_id
+             WHERE (le.cause_type = 'payment' AND (p.status IS DISTINCT FROM 'SUCCEEDED' OR le.kind <> 'entry_fee.captured' OR le.idempotency_key <> 'payment:' || le.cause_id || ':succeeded'))
+                OR (le.cause_type = 'refund' AND (r.status IS DISTINCT FROM 'SUCCEEDED' OR le.kind <> 'refund.settled' OR le.idempotency_key <> 'refund:' || le.cause_id || ':succeeded'))
+                OR (le.cause_type = 'dispute' AND (d.loss_ledger IS DISTINCT FROM 'posted' OR le.kind <> 'dispute.lost' OR le.idempotency_key <> 'dispute:' || le.cause_id || ':lost'))
+             ORDER BY le.id
+             LIMIT @limit
+            """, ct);
+
+    /// <summary>
+    /// Every completed payout transfer has its Stripe transfer id and its ledger entry <c>payout:&lt;id&gt;:completed</c>, which moves
+    /// exactly its amount out of the winner's payable account (and that entry is the one the transfer names).
+    /// </summary>
+    static Task<IReadOnlyList<ReconciliationViolation>> PayoutCompletedHasStripeIdAndLedgerEntryAsync(NpgsqlConnection c, NpgsqlTransaction tx, CancellationToken ct) =>
+        QueryAsync(c, tx, "payout_completed_has_stripe_id_and_ledger_entry", """
+            SELECT t.id::text, format('payout transfer %s (contest %s, user %s, %s %s) is completed; Stripe transfer %s; ledger entry %s',
+                   t.id, t.contest_id, t.user_id, t.amount, t.currency, coalesce(t.stripe_transfer_id, 'MISSING'),
+                   CASE WHEN le.id IS NULL THEN 'MISSING' ELSE format('%s moves %s on payable:%s:%s (transfer names entry %s)', le.id, coalesce(lp.amount, 0), t.user_id, t.currency, t.ledger_entry_id) END)
+              FROM payout_transfers t
+              LEFT JOIN ledger_entries le ON le.idempotency_key = 'payout:' || t.id || ':completed'
+              LEFT JOIN ledger_postings lp ON lp.entry_id = le.id AND lp.account_id = 'payable:' || t.user_id || ':' || t.currency
+             WHERE t.status = 'completed'
+               AND (t.stripe_transfer_id IS NULL OR le.id IS NULL OR lp.amount IS DISTINCT FROM -t.amount OR t.ledger_entry_id IS DISTINCT FROM le.id)
+             ORDER BY t.id
+             LIMIT @limit
+            """, ct);
+
+    /// <summary>Every winnings payable account holds exactly its settlement credits minus its completed payout transfers.</summary>
+    static Task<IReadOnlyList<ReconciliationViolation>> WinningsPayableMatchesAsync(NpgsqlConnection c, NpgsqlTransaction tx, CancellationToken ct) =>
+        QueryAsync(c, tx, "winnings_payable_matches_settlements_and_payouts", """
+            WITH credits AS (SELECT 'payable:' || r.user_id || ':' || s.currency AS account_id, sum(r.prize) AS v
+                               FROM settlement_results r JOIN settlements s ON s.id = r.settlement_id WHERE r.prize > 0 GROUP BY 1),
+                 paid AS (SELECT 'payable:' || user_id || ':' || currency AS account_id, sum(amount) AS v FROM payout_transfers WHERE status = 'completed' GROUP BY 1),
+                 held AS (SELECT a.id AS account_id, sum(lp.amount) AS v FROM ledger_accounts a JOIN ledger_postings lp ON lp.account_id = a.id
+                           WHERE a.kind = 'winnings_payable' GROUP BY a.id)
+            SELECT coalesce(held.account_id, credits.account_id, paid.account_id),
+                   format('payable holds %s by its postings; settlement credits %s − completed transfers %s = %s',
+                          coalesce(held.v, 0), coalesce(credits.v, 0), coalesce(paid.v, 0), coalesce(credits.v, 0) - coalesce(paid.v, 0))
+              FROM held FULL JOIN credits ON credits.account_id = held.account_id FULL JOIN paid ON paid.account_id = coalesce(held.account_id, credits.account_id)
+             WHERE coalesce(held.v, 0) <> coalesce(credits.v, 0) - coalesce(paid.v, 0)
+             ORDER BY 1
              LIMIT @limit
             """, ct);
 

@@ -21,6 +21,12 @@ public static class EnvironmentSchema
     public const string StripeApiKey = "STRIPE_API_KEY";
     public const string StripeApiBase = "STRIPE_API_BASE";
     public const string StripeWebhookSecret = "STRIPE_WEBHOOK_SECRET";
+    public const string StripeWebhookToleranceSeconds = "STRIPE_WEBHOOK_TOLERANCE_SECONDS";
+    public const string StripeHttpTimeoutSeconds = "STRIPE_HTTP_TIMEOUT_SECONDS";
+    public const string StripeMaxNetworkRetries = "STRIPE_MAX_NETWORK_RETRIES";
+    public const string StripeConnectReturnUrl = "STRIPE_CONNECT_RETURN_URL";
+    public const string StripeConnectRefreshUrl = "STRIPE_CONNECT_REFRESH_URL";
+    public const string PaymentSweeperPendingAgeSeconds = "PAYMENT_SWEEPER_PENDING_AGE_SECONDS";
     public const string IngestionEndpointUrl = "INGESTION_ENDPOINT_URL";
     public const string IngestionApiKey = "INGESTION_API_KEY";
     public const string IngestionLivePollSeconds = "INGESTION_LIVE_POLL_SECONDS";
@@ -28,6 +34,14 @@ public static class EnvironmentSchema
     public const string IngestionFailureThresholdSeconds = "INGESTION_FAILURE_THRESHOLD_SECONDS";
     public const string IngestionHttpTimeoutSeconds = "INGESTION_HTTP_TIMEOUT_SECONDS";
     public const string CrashPoints = "FAIRWAY_CRASH_POINTS";
+    public const string SettlementCorrectionWindowSeconds = "SETTLEMENT_CORRECTION_WINDOW_SECONDS";
+    public const string PayoutSchedulerCron = "PAYOUT_SCHEDULER_CRON";
+    public const string PayoutMaxAttempts = "PAYOUT_MAX_ATTEMPTS";
+    public const string PayoutRetryBaseSeconds = "PAYOUT_RETRY_BASE_SECONDS";
+    public const string PayoutRetryMaxSeconds = "PAYOUT_RETRY_MAX_SECONDS";
+    public const string PayoutBatchSize = "PAYOUT_BATCH_SIZE";
+    public const string PayoutStripeTimeoutSeconds = "PAYOUT_STRIPE_TIMEOUT_SECONDS";
+    public const string PayoutStuckThresholdSeconds = "PAYOUT_STUCK_THRESHOLD_SECONDS";
 
     public static IReadOnlyList<EnvironmentVariable> All { get; } =
     [
@@ -77,6 +91,30 @@ public static class EnvironmentSchema
         new(StripeWebhookSecret, VariableType.String, Required: true, Secret: true, HostRole.Api,
             "whsec_CHANGE_ME",
             "Signing secret of the Stripe webhook endpoint; every webhook is verified with it before anything else."),
+        new(StripeWebhookToleranceSeconds, VariableType.Integer, Required: false, Secret: false, HostRole.Api,
+            "300",
+            "How old (seconds, by the signed timestamp) a Stripe webhook may be; older or future-dated deliveries are refused with 400 WEBHOOK_INVALID.",
+            Default: "300", Min: 10, Max: 3600),
+        new(StripeHttpTimeoutSeconds, VariableType.Integer, Required: false, Secret: false, HostRole.All,
+            "20",
+            "Timeout of one Stripe API HTTP attempt.",
+            Default: "20", Min: 1, Max: 120),
+        new(StripeMaxNetworkRetries, VariableType.Integer, Required: false, Secret: false, HostRole.All,
+            "1",
+            "Stripe.net's own retries of one call on 5xx and connection failures (same idempotency key); further retries are Hangfire's, with backoff.",
+            Default: "1", Min: 0, Max: 5),
+        new(StripeConnectReturnUrl, VariableType.Url, Required: false, Secret: false, HostRole.Api,
+            "https://app.fairway.example/payouts/return",
+            "Where Stripe sends a player after Connect onboarding (AccountLink return_url).",
+            Default: "https://app.fairway.example/payouts/return"),
+        new(StripeConnectRefreshUrl, VariableType.Url, Required: false, Secret: false, HostRole.Api,
+            "https://app.fairway.example/payouts/refresh",
+            "Where Stripe sends a player whose onboarding link expired (AccountLink refresh_url).",
+            Default: "https://app.fairway.example/payouts/refresh"),
+        new(PaymentSweeperPendingAgeSeconds, VariableType.Integer, Required: false, Secret: false, HostRole.Worker,
+            "900",
+            "The payment sweeper asks Stripe about payments, entries and refunds left pending longer than this (a lost webhook loses nothing).",
+            Default: "900", Min: 0, Max: 86400),
         new(IngestionEndpointUrl, VariableType.Url, Required: true, Secret: false, HostRole.All,
             "https://api.sportradar.com/golf/production/v3/en",
             "Base address of the golf data provider (Sportradar Golf v3), or the local provider sandbox. Workers poll `<this>/tournaments/<provider_event_id>/leaderboard.json`; the API refuses contest configs whose ingestion_endpoint is not that URL."),
@@ -103,5 +141,37 @@ public static class EnvironmentSchema
             "ledger.after_postings_before_commit",
             "Crash-recovery tests only: comma-separated crash point names; a process reaching a listed point logs one line and fails fast (no commit, no clean-up). Refused when FAIRWAY_PRODUCTION=true.",
             Default: ""),
+        new(SettlementCorrectionWindowSeconds, VariableType.Integer, Required: false, Secret: false, HostRole.Worker,
+            "259200",
+            "How long after a contest's settlement ingestion keeps polling its tournament to detect provider corrections (audited, score_audit_mismatches; payouts not yet attempted are held).",
+            Default: "259200", Min: 0, Max: 2592000),
+        new(PayoutSchedulerCron, VariableType.String, Required: false, Secret: false, HostRole.Worker,
+            "*/5 * * * *",
+            "Cron (UTC) of the recurring payout scheduler that executes pending and retryable payout transfers.",
+            Default: "*/5 * * * *"),
+        new(PayoutMaxAttempts, VariableType.Integer, Required: false, Secret: false, HostRole.All,
+            "5",
+            "Attempts a payout transfer gets before it ends failed_terminal (an admin retry grants the same budget again).",
+            Default: "5", Min: 1, Max: 50),
+        new(PayoutRetryBaseSeconds, VariableType.Integer, Required: false, Secret: false, HostRole.Worker,
+            "60",
+            "Backoff of a retryable payout transfer: base × 2^(attempt−1) plus up to one base of jitter, capped by PAYOUT_RETRY_MAX_SECONDS.",
+            Default: "60", Min: 1, Max: 86400),
+        new(PayoutRetryMaxSeconds, VariableType.Integer, Required: false, Secret: false, HostRole.Worker,
+            "3600",
+            "Upper bound of the payout retry backoff.",
+            Default: "3600", Min: 1, Max: 604800),
+        new(PayoutBatchSize, VariableType.Integer, Required: false, Secret: false, HostRole.Worker,
+            "2000",
+            "Most payout transfers one scheduler run attempts; the rest wait for the next run.",
+            Default: "2000", Min: 1, Max: 100000),
+        new(PayoutStripeTimeoutSeconds, VariableType.Integer, Required: false, Secret: false, HostRole.Worker,
+            "10",
+            "HTTP timeout of one Stripe transfer call (the transfer's database transaction stays open at most this long).",
+            Default: "10", Min: 1, Max: 60),
+        new(PayoutStuckThresholdSeconds, VariableType.Integer, Required: false, Secret: false, HostRole.All,
+            "3600",
+            "A payout transfer not terminal this long after creation is reported stuck (payout_transfers_stuck, payout diagnostics).",
+            Default: "3600", Min: 60, Max: 2592000),
     ];
 }

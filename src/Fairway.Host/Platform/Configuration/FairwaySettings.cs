@@ -20,10 +20,24 @@ public sealed record FairwaySettings
     public required string StripeApiKey { get; init; }
     public required Uri StripeApiBase { get; init; }
     public required string StripeWebhookSecret { get; init; }
+    public TimeSpan StripeWebhookTolerance { get; init; } = TimeSpan.FromSeconds(300);
+    public TimeSpan StripeHttpTimeout { get; init; } = TimeSpan.FromSeconds(20);
+    public int StripeMaxNetworkRetries { get; init; } = 1;
+    public Uri StripeConnectReturnUrl { get; init; } = new("https://app.fairway.example/payouts/return");
+    public Uri StripeConnectRefreshUrl { get; init; } = new("https://app.fairway.example/payouts/refresh");
+    public TimeSpan PaymentSweeperPendingAge { get; init; } = TimeSpan.FromSeconds(900);
     public required Uri IngestionEndpoint { get; init; }
     public required string IngestionApiKey { get; init; }
     public TimeSpan IngestionLivePoll { get; init; } = TimeSpan.FromSeconds(15);
     public TimeSpan IngestionIdlePoll { get; init; } = TimeSpan.FromSeconds(300);
     public TimeSpan IngestionFailureThreshold { get; init; } = TimeSpan.FromSeconds(3600);
     public TimeSpan IngestionHttpTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan SettlementCorrectionWindow { get; init; } = TimeSpan.FromSeconds(259200);
+    public string PayoutSchedulerCron { get; init; } = "*/5 * * * *";
+    public int PayoutMaxAttempts { get; init; } = 5;
+    public TimeSpan PayoutRetryBase { get; init; } = TimeSpan.FromSeconds(60);
+    public TimeSpan PayoutRetryMax { get; init; } = TimeSpan.FromSeconds(3600);
+    public int PayoutBatchSize { get; init; } = 2000;
+    public TimeSpan PayoutStripeTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan PayoutStuckThreshold { get; init; } = TimeSpan.FromSeconds(3600);
 }

@@ -45,6 +45,10 @@ public static class SettingsLoader
         if (production && values.TryGetValue(EnvironmentSchema.OidcAuthority, out var authority) && !authority.StartsWith("https://", StringComparison.Ordinal))
             errors.Add($"{EnvironmentSchema.OidcAuthority}: must be https:// when {EnvironmentSchema.Production}=true");
 
+        if (values.TryGetValue(EnvironmentSchema.PayoutSchedulerCron, out var payoutCron)
+            && !System.Text.RegularExpressions.Regex.IsMatch(payoutCron, @"^[0-9A-Za-z*/,?#LW-]+( [0-9A-Za-z*/,?#LW-]+){4,5}$"))
+            errors.Add($"{EnvironmentSchema.PayoutSchedulerCron}: malformed: must be a cron expression of 5 (or 6, with seconds) space-separated fields");
+
         if (errors.Count > 0) return new Result(null, errors);
 
         string? Get(string name) => values.GetValueOrDefault(name);
@@ -68,12 +72,26 @@ public static class SettingsLoader
             StripeApiKey = Get(EnvironmentSchema.StripeApiKey)!,
             StripeApiBase = new Uri(Get(EnvironmentSchema.StripeApiBase)!),
             StripeWebhookSecret = Get(EnvironmentSchema.StripeWebhookSecret) ?? "",
+            StripeWebhookTolerance = Seconds(EnvironmentSchema.StripeWebhookToleranceSeconds, 300),
+            StripeHttpTimeout = Seconds(EnvironmentSchema.StripeHttpTimeoutSeconds, 20),
+            StripeMaxNetworkRetries = Get(EnvironmentSchema.StripeMaxNetworkRetries) is { } retries ? int.Parse(retries, CultureInfo.InvariantCulture) : 1,
+            StripeConnectReturnUrl = new Uri(Get(EnvironmentSchema.StripeConnectReturnUrl) ?? "https://app.fairway.example/payouts/return"),
+            StripeConnectRefreshUrl = new Uri(Get(EnvironmentSchema.StripeConnectRefreshUrl) ?? "https://app.fairway.example/payouts/refresh"),
+            PaymentSweeperPendingAge = Seconds(EnvironmentSchema.PaymentSweeperPendingAgeSeconds, 900),
             IngestionEndpoint = new Uri(Get(EnvironmentSchema.IngestionEndpointUrl)!),
             IngestionApiKey = Get(EnvironmentSchema.IngestionApiKey) ?? "",
             IngestionLivePoll = Seconds(EnvironmentSchema.IngestionLivePollSeconds, 15),
             IngestionIdlePoll = Seconds(EnvironmentSchema.IngestionIdlePollSeconds, 300),
             IngestionFailureThreshold = Seconds(EnvironmentSchema.IngestionFailureThresholdSeconds, 3600),
             IngestionHttpTimeout = Seconds(EnvironmentSchema.IngestionHttpTimeoutSeconds, 10),
+            SettlementCorrectionWindow = Seconds(EnvironmentSchema.SettlementCorrectionWindowSeconds, 259200),
+            PayoutSchedulerCron = Get(EnvironmentSchema.PayoutSchedulerCron) ?? "*/5 * * * *",
+            PayoutMaxAttempts = int.Parse(Get(EnvironmentSchema.PayoutMaxAttempts) ?? "5", CultureInfo.InvariantCulture),
+            PayoutRetryBase = Seconds(EnvironmentSchema.PayoutRetryBaseSeconds, 60),
+            PayoutRetryMax = Seconds(EnvironmentSchema.PayoutRetryMaxSeconds, 3600),
+            PayoutBatchSize = int.Parse(Get(EnvironmentSchema.PayoutBatchSize) ?? "2000", CultureInfo.InvariantCulture),
+            PayoutStripeTimeout = Seconds(EnvironmentSchema.PayoutStripeTimeoutSeconds, 10),
+            PayoutStuckThreshold = Seconds(EnvironmentSchema.PayoutStuckThresholdSeconds, 3600),
         };
         return new Result(settings, errors);
     }

@@ -1,0 +1,38 @@
+using System.CommandLine;
+
+namespace Fairway.Cli;
+
+/// <summary>`fairway payouts status|show|transfer|retry|release` through the admin API (actions audited with the token's subject).</summary>
+public static class PayoutCommands
+{
+    public static Command Build()
+    {
+        var status = new Command("status", "Payout summary by status, stuck transfers, held jobs, the last scheduler runs and the kill-switch. Exit 1 when a transfer is stuck or the last run failed.");
+        status.SetAction(_ => AdminCall.Run(c => c.SendAsync(HttpMethod.Get, "/api/admin/payouts/status",
+            judge: r => r.GetProperty("stuck_count").GetInt64() > 0
+                        || (r.GetProperty("last_run").ValueKind == System.Text.Json.JsonValueKind.Object && r.GetProperty("last_run").GetProperty("outcome").GetString() == "failed")
+                ? CliOutput.Failed : CliOutput.Ok)));
+
+        var contest = new Argument<string>("contest") { Description = "Contest id." };
+        var show = new Command("show", "A contest's payout job and its transfers.") { contest };
+        show.SetAction(p => AdminCall.Run(c => c.SendAsync(HttpMethod.Get, $"/api/admin/payouts/contests/{Uri.EscapeDataString(p.GetValue(contest)!)}")));
+
+        var transferId = new Argument<long>("transfer") { Description = "Payout transfer id." };
+        var transfer = new Command("transfer", "One payout transfer with every attempt.") { transferId };
+        transfer.SetAction(p => AdminCall.Run(c => c.SendAsync(HttpMethod.Get, $"/api/admin/payouts/transfers/{p.GetValue(transferId)}")));
+
+        var retryId = new Argument<long>("transfer") { Description = "Payout transfer id (failed_terminal)." };
+        var retryReason = Reason();
+        var retry = new Command("retry", "Re-queue a failed_terminal transfer (e.g. after the player connected a Stripe account) with a fresh attempt budget; same idempotency key, refused if a Stripe transfer was ever recorded.") { retryId, retryReason };
+        retry.SetAction(p => AdminCall.Run(c => c.SendAsync(HttpMethod.Post, $"/api/admin/payouts/transfers/{p.GetValue(retryId)}/retry", new { reason = p.GetValue(retryReason) })));
+
+        var releaseContest = new Argument<string>("contest") { Description = "Contest id whose payout job is held." };
+        var releaseReason = Reason();
+        var release = new Command("release", "Release a payout job held after a provider correction (after review): its transfers are executed by the next scheduler run.") { releaseContest, releaseReason };
+        release.SetAction(p => AdminCall.Run(c => c.SendAsync(HttpMethod.Post, $"/api/admin/payouts/contests/{Uri.EscapeDataString(p.GetValue(releaseContest)!)}/release", new { reason = p.GetValue(releaseReason) })));
+
+        return new Command("payouts", "Automatic payouts to winners (Stripe transfers).") { status, show, transfer, retry, release };
+    }
+
+    static Option<string> Reason() => new("--reason") { Description = "Why (3..500 characters): who asked, incident or ticket. Recorded in the audit trail.", Required = true };
+}

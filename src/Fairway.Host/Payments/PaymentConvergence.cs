@@ -1,0 +1,270 @@
+using Dapper;
+using Fairway.Host.Contests;
+using Fairway.Host.Ledger;
+using Fairway.Host.Platform.Audit;
+using Fairway.Host.Platform.Faults;
+using Hangfire;
+using Npgsql;
+using Stripe;
+using KillSwitchService = Fairway.Host.Operations.KillSwitch.KillSwitch;
+
+namespace Fairway.Host.Payments;
+
+public static class ConvergenceOutcomes
+{
+    /// <summary>Local state changed.</summary>
+    public const string Applied = "applied";
+    /// <summary>Local state already matched Stripe (a duplicate, an older event, or an event overtaken by a newer one).</summary>
+    public const string Superseded = "superseded";
+    /// <summary>Not Fairway's object, or nothing Fairway acts on.</summary>
+    public const string Ignored = "ignored";
+}
+
+public sealed record ConvergenceResult(string PaymentIntentId, string Outcome, string Detail, IReadOnlyList<string> RefundsToExecute)
+{
+    public bool Changed => Outcome == ConvergenceOutcomes.Applied;
+}
+
+/// <summary>
+/// Moves local payment state to match Stripe's, never the other way round. Webhook payloads only say
+/// WHICH payment intent to look at: the payment intent and its refunds are retrieved from Stripe, and the
+/// difference is applied in ONE transaction together with the kill-switch check, the audit rows and the
+/// ledger entries. Because the target is Stripe's current state and every step is conditional on the local
+/// state, any order, repetition or loss of events converges to the same result (a refund seen before its
+/// success: the success is applied first, then the refund).
+/// Lock order (every money path): contest FOR SHARE → entry → payment → refund.
+/// </summary>
+public sealed class PaymentConvergence(
+    NpgsqlDataSource db, StripeGateway stripe, LedgerRepository ledger, KillSwitchService killSwitch, AuditWriter audit,
+    ContestRepository contests, TimeProvider clock, IBackgroundJobClient jobs, ILogger<PaymentConvergence> log)
+{
+    /// <summary>Crash point: every effect (state, audit, ledger, webhook processing row) is written, nothing committed.</summary>
+    public const string CrashAfterLedgerBeforeCommit = "payments.after_ledger_before_commit";
+    public const string Actor = "system:payments";
+
+    /// <summary>
+    /// Retrieves <paramref name="paymentIntentId"/> (and its refunds) from Stripe and applies the difference.
+    /// <paramref name="inTransaction"/> runs last inside the same transaction (the webhook processor records the
+    /// event as processed there). Throws <see cref="Operations.KillSwitch.KillSwitchEngagedException"/> when the
+    /// kill-switch is engaged (nothing written); Stripe errors propagate (callers retry).
+    /// </summary>
+    public async Task<ConvergenceResult> ConvergeAsync(string paymentIntentId, string actor,
+        Func<NpgsqlTransaction, ConvergenceResult, Task>? inTransaction = null, CancellationToken ct = default)
+    {
+        var pi = await stripe.GetPaymentIntentAsync(paymentIntentId, ct);
+        IReadOnlyList<Stripe.Refund> stripeRefunds = pi.Status == "succeeded" ? await stripe.ListRefundsAsync(paymentIntentId, ct) : [];
+
+        await using var c = await db.OpenConnectionAsync(ct);
+        await using var tx = await c.BeginTransactionAsync(ct);
+        await killSwitch.EnsureDisengagedAsync(tx, ct);
+        var result = await ApplyAsync(tx, pi, stripeRefunds, actor, ct);
+        if (inTransaction is not null) await inTransaction(tx, result);
+        if (result.Changed) CrashPoints.Hit(CrashAfterLedgerBeforeCommit);
+        await tx.CommitAsync(ct);
+        if (result.Changed)
+            log.LogInformation("Payment {PaymentIntentId} converged by {Actor}: {Detail}", paymentIntentId, actor, result.Detail);
+        foreach (var refundId in result.RefundsToExecute) jobs.Enqueue<RefundExecutionJob>(j => j.RunAsync(refundId, CancellationToken.None));
+        return result;
+    }
+
+    async Task<ConvergenceResult> ApplyAsync(NpgsqlTransaction tx, PaymentIntent pi, IReadOnlyList<Stripe.Refund> stripeRefunds, string actor, CancellationToken ct)
+    {
+        var c = tx.Connection!;
+        var now = clock.GetUtcNow();
+        ConvergenceResult Result(string outcome, string detail, IReadOnlyList<string>? refunds = null) => new(pi.Id, outcome, detail, refunds ?? []);
+
+        // Which entry? The recorded payment, else the metadata Fairway put on the intent when it created it.
+        var known = await PaymentStore.PaymentByIntentAsync(c, pi.Id, tx);
+        var entryId = known?.EntryId ?? (pi.Metadata is { } md && md.TryGetValue("entry_id", out var e) ? e : null);
+        if (entryId is null) return Result(ConvergenceOutcomes.Ignored, "not a Fairway payment intent (no entry_id metadata)");
+        var entryPeek = await PaymentStore.EntryAsync(c, entryId, tx);
+        if (entryPeek is null) return Result(ConvergenceOutcomes.Ignored, $"metadata names entry {entryId}, which does not exist");
+
+        // Locks in the one order every money path uses.
+        var contestState = await PaymentStore.ContestStateForShareAsync(tx, entryPeek.ContestId)
+            ?? throw new InvalidOperationException($"entry {entryId} names contest {entryPeek.ContestId}, which does not exist");
+        var entry = (await PaymentStore.EntryAsync(c, entryId, tx, forUpdate: true))!;
+        var payment = await PaymentStore.PaymentOfEntryAsync(c, entryId, tx, forUpdate: true);
+
+        var changes = new List<string>();
+        var refundsToExecute = new List<string>();
+        if (payment is null)
+        {
+            if (entry.EntryFee is null || entry.Currency is null)
+                return Result(ConvergenceOutcomes.Ignored, $"entry {entryId} has no recorded fee; not a payable entry");
+            payment = await PaymentStore.InsertPaymentAsync(tx, entryId, pi.Id, entry.EntryFee.Value, entry.Currency, now);
+            changes.Add("payment recorded");
+        }
+        if (payment.PaymentIntentId != pi.Id)
+        {
+            log.LogError("Payment intent {PaymentIntentId} names entry {EntryId}, which is paid by {RecordedIntent}: not applied", pi.Id, entryId, payment.PaymentIntentId);
+            return Result(ConvergenceOutcomes.Ignored, $"entry {entryId} is paid by {payment.PaymentIntentId}, not {pi.Id}");
+        }
+        // Amount validation: a discrepancy is never applied silently.
+        if (pi.Amount != payment.Amount || !string.Equals(pi.Currency, payment.Currency, StringComparison.Ordinal))
+        {
+            log.LogError("Payment intent {PaymentIntentId} is {StripeAmount} {StripeCurrency} at Stripe but {Amount} {Currency} for entry {EntryId}: AMOUNT_MISMATCH, not applied",
+                pi.Id, pi.Amount, pi.Currency, payment.Amount, payment.Currency, entryId);
+            return Result(ConvergenceOutcomes.Ignored, $"AMOUNT_MISMATCH: Stripe {pi.Amount} {pi.Currency}, Fairway {payment.Amount} {payment.Currency}");
+        }
+
+        switch (pi.Status)
+        {
+            case "succeeded" when payment.Status != PaymentStatuses.Succeeded:
+            {
+                await PaymentStore.SetPaymentStatusAsync(tx, entryId, PaymentStatuses.Succeeded, null, now);
+                await ledger.PostAsync(tx, JournalEntry.Movement(PaymentLedger.PaymentKey(pi.Id), PaymentLedger.EntryFeeCaptured, payment.Currency, now,
+                    "payment", pi.Id, LedgerAccountRef.Clearing(payment.Currency), LedgerAccountRef.Escrow(entry.ContestId), payment.Amount,
+                    $"entry fee of {entryId}"), ct);
+                await audit.WriteAsync(tx, new AuditEntry(actor, "payment.succeeded", "payment", pi.Id, "Stripe reports the payment intent succeeded",
+                    Before: new { status = payment.Status }, After: new { status = PaymentStatuses.Succeeded, amount = payment.Amount, currency = payment.Currency, entry_id = entryId }), ct);
+                PaymentMetrics.PaymentTransitions.WithLabels(PaymentStatuses.Succeeded).Inc();
+                payment = payment with { Status = PaymentStatuses.Succeeded };
+                changes.Add("payment SUCCEEDED, fee moved clearing → escrow");
+
+                if (entry.Status is EntryStatuses.PendingPayment or EntryStatuses.PaymentFailed)
+                {
+                    string? voidReason = null;
+                    if (contestState != ContestStates.Name(ContestState.Scheduled))
+                        voidReason = $"late payment: contest is {contestState}";
+                    else
+                    {
+                        var config = await contests.ActiveConfigAsync(c, entry.ContestId, tx);
+                        var active = await contests.CountEntriesAsync(c, entry.ContestId, EntryStatuses.Active, tx);
+                        if (active >= config.Config.Rules.MaxEntries) voidReason = $"contest full: {active} active entries = max_entries {config.Config.Rules.MaxEntries}";
+                    }
+                    if (voidReason is null)
+                    {
+                        await SetEntryAsync(tx, entry, EntryStatuses.Active, actor, "payment succeeded", now, ct);
+                        changes.Add("entry ACTIVE");
+                    }
+                    else
+                    {
+                        await SetEntryAsync(tx, entry, EntryStatuses.Void, actor, voidReason, now, ct);
+                        if (await RequestRefundAsync(tx, payment, voidReason, actor, now, ct)) refundsToExecute.Add(PaymentStore.RefundIdOf(entryId));
+                        changes.Add($"entry VOID and refund requested ({voidReason})");
+                    }
+                    entry = entry with { Status = voidReason is null ? EntryStatuses.Active : EntryStatuses.Void };
+                }
+                else if (entry.Status == EntryStatuses.Void && await PaymentStore.RefundOfEntryAsync(c, entryId, tx) is null)
+                {
+                    if (await RequestRefundAsync(tx, payment, "payment succeeded for a void entry", actor, now, ct)) refundsToExecute.Add(PaymentStore.RefundIdOf(entryId));
+                    changes.Add("refund requested (entry was void)");
+                }
+                break;
+            }
+            case "canceled" when payment.Status is PaymentStatuses.Pending or PaymentStatuses.Failed:
+                await PaymentStore.SetPaymentStatusAsync(tx, entryId, PaymentStatuses.Canceled, pi.CancellationReason, now);
+                await audit.WriteAsync(tx, new AuditEntry(actor, "payment.canceled", "payment", pi.Id, "Stripe reports the payment intent canceled",
+                    Before: new { status = payment.Status }, After: new { status = PaymentStatuses.Canceled, cancellation_reason = pi.CancellationReason }), ct);
+                PaymentMetrics.PaymentTransitions.WithLabels(PaymentStatuses.Canceled).Inc();
+                if (entry.Status is EntryStatuses.PendingPayment or EntryStatuses.PaymentFailed)
+                    await SetEntryAsync(tx, entry, EntryStatuses.Void, actor, "payment intent canceled", now, ct);
+                changes.Add("payment CANCELED, entry VOID");
+                break;
+            case "requires_payment_method" when pi.LastPaymentError is not null && payment.Status == PaymentStatuses.Pending:
+            {
+                var error = PaymentStore.Truncate($"{pi.LastPaymentError.Code}/{pi.LastPaymentError.DeclineCode}: {pi.LastPaymentError.Message}", 2000);
+                await PaymentStore.SetPaymentStatusAsync(tx, entryId, PaymentStatuses.Failed, error, now);
+                await audit.WriteAsync(tx, new AuditEntry(actor, "payment.failed", "payment", pi.Id, "Stripe reports the payment attempt failed",
+                    Before: new { status = payment.Status }, After: new { status = PaymentStatuses.Failed, last_error = error }), ct);
+                PaymentMetrics.PaymentTransitions.WithLabels(PaymentStatuses.Failed).Inc();
+                if (entry.Status == EntryStatuses.PendingPayment)
+                    await SetEntryAsync(tx, entry, EntryStatuses.PaymentFailed, actor, "payment failed: " + error, now, ct);
+                changes.Add("payment FAILED");
+                break;
+            }
+        }
+
+        if (payment.Status == PaymentStatuses.Succeeded && stripeRefunds.Count > 0)
+            await ApplyRefundsAsync(tx, entry, payment, stripeRefunds, actor, now, changes, ct);
+
+        return changes.Count > 0
+            ? Result(ConvergenceOutcomes.Applied, string.Join("; ", changes), refundsToExecute)
+            : Result(ConvergenceOutcomes.Superseded, $"local state already matches Stripe ({pi.Status})");
+    }
+
+    async Task ApplyRefundsAsync(NpgsqlTransaction tx, EntryRow entry, PaymentRow payment, IReadOnlyList<Stripe.Refund> stripeRefunds, string actor, DateTimeOffset now,
+        List<string> changes, CancellationToken ct)
+    {
+        var c = tx.Connection!;
+        foreach (var sr in stripeRefunds.OrderBy(r => r.Created).ThenBy(r => r.Id, StringComparer.Ordinal))
+        {
+            var local = await PaymentStore.RefundOfEntryAsync(c, entry.Id, tx, forUpdate: true);
+            if (local is null)
+            {
+                if (sr.Status is not ("succeeded" or "pending")) continue;
+                // A refund made at Stripe outside Fairway (e.g. the dashboard): recorded so the ledger follows reality.
+                await c.ExecuteAsync("""
+                    INSERT INTO refunds (id, entry_id, payment_intent_id, amount, currency, reason, status, stripe_refund_id, failure_reason, requested_by, requested_at, updated_at)
+                    VALUES (@id, @EntryId, @PaymentIntentId, @amount, @Currency, 'refunded at Stripe outside Fairway', 'SUBMITTED', @re, NULL, 'stripe', @now, @now)
+                    """, new { id = PaymentStore.RefundIdOf(entry.Id), payment.EntryId, payment.PaymentIntentId, amount = sr.Amount, payment.Currency, re = sr.Id, now }, tx);
+                log.LogWarning("Refund {StripeRefundId} of {PaymentIntentId} was made at Stripe outside Fairway; recorded", sr.Id, payment.PaymentIntentId);
+                local = (await PaymentStore.RefundOfEntryAsync(c, entry.Id, tx, forUpdate: true))!;
+                changes.Add($"external refund {sr.Id} recorded");
+            }
+            var ours = local.StripeRefundId == sr.Id
+                || (local.StripeRefundId is null && sr.Metadata is { } md && md.TryGetValue("refund_id", out var rid) && rid == local.Id);
+            if (!ours)
+            {
+                if (sr.Status is "succeeded" or "pending")
+                    log.LogError("Payment intent {PaymentIntentId} has a second refund {StripeRefundId} at Stripe besides {RefundId} ({RecordedStripeRefund}): not applied, needs an operator",
+                        payment.PaymentIntentId, sr.Id, local.Id, local.StripeRefundId);
+                continue;
+            }
+            if (sr.Amount != local.Amount)
+            {
+                log.LogError("Refund {StripeRefundId} is {StripeAmount} at Stripe but {Amount} for {RefundId}: AMOUNT_MISMATCH, not applied", sr.Id, sr.Amount, local.Amount, local.Id);
+                continue;
+            }
+            switch (sr.Status)
+            {
+                case "succeeded" when local.Status != RefundStatuses.Succeeded:
+                    await ledger.PostAsync(tx, JournalEntry.Movement(PaymentLedger.RefundKey(sr.Id), PaymentLedger.RefundSettled, payment.Currency, now,
+                        "refund", sr.Id, LedgerAccountRef.Escrow(entry.ContestId), LedgerAccountRef.Clearing(payment.Currency), sr.Amount,
+                        $"refund {local.Id} of entry {entry.Id}"), ct);
+                    await SetRefundAsync(tx, local, RefundStatuses.Succeeded, sr.Id, null, actor, "Stripe reports the refund succeeded", now, ct);
+                    if (entry.Status != EntryStatuses.Refunded)
+                        await SetEntryAsync(tx, entry, EntryStatuses.Refunded, actor, $"refund {sr.Id} succeeded", now, ct);
+                    changes.Add($"refund {sr.Id} SUCCEEDED, fee moved escrow → clearing");
+                    break;
+                case "pending" when local.Status == RefundStatuses.Requested:
+                    await SetRefundAsync(tx, local, RefundStatuses.Submitted, sr.Id, null, actor, "Stripe reports the refund pending", now, ct);
+                    changes.Add($"refund {sr.Id} SUBMITTED");
+                    break;
+                case "failed" or "canceled" when local.Status is RefundStatuses.Requested or RefundStatuses.Submitted:
+                    await SetRefundAsync(tx, local, RefundStatuses.Failed, sr.Id, sr.FailureReason ?? sr.Status, actor, "Stripe reports the refund " + sr.Status, now, ct);
+                    log.LogError("Refund {RefundId} ({StripeRefundId}) of entry {EntryId} FAILED at Stripe: {FailureReason}; the fee stays in escrow, an operator must act",
+                        local.Id, sr.Id, entry.Id, sr.FailureReason);
+                    changes.Add($"refund {sr.Id} FAILED");
+                    break;
+            }
+        }
+    }
+
+    async Task<bool> RequestRefundAsync(NpgsqlTransaction tx, PaymentRow payment, string reason, string actor, DateTimeOffset now, CancellationToken ct)
+    {
+        if (!await PaymentStore.InsertRefundRequestAsync(tx, payment, reason, actor, now)) return false;
+        await audit.WriteAsync(tx, new AuditEntry(actor, "refund.requested", "refund", PaymentStore.RefundIdOf(payment.EntryId), reason,
+            After: new { status = RefundStatuses.Requested, entry_id = payment.EntryId, payment_intent_id = payment.PaymentIntentId, amount = payment.Amount }), ct);
+        PaymentMetrics.Refunds.WithLabels("requested").Inc();
+        return true;
+    }
+
+    async Task SetEntryAsync(NpgsqlTransaction tx, EntryRow entry, string status, string actor, string reason, DateTimeOffset now, CancellationToken ct)
+    {
+        await PaymentStore.SetEntryStatusAsync(tx, entry.Id, status, now);
+        await audit.WriteAsync(tx, new AuditEntry(actor, "entry.status_changed", "entry", entry.Id, reason,
+            Before: new { status = entry.Status }, After: new { status }), ct);
+    }
+
+    async Task SetRefundAsync(NpgsqlTransaction tx, RefundRow refund, string status, string stripeRefundId, string? failure, string actor, string reason, DateTimeOffset now, CancellationToken ct)
+    {
+        await tx.Connection!.ExecuteAsync("""
+            UPDATE refunds SET status = @status, stripe_refund_id = @stripeRefundId, failure_reason = @failure, updated_at = @now WHERE id = @id
+            """, new { refund.Id, status, stripeRefundId, failure, now }, tx);
+        await audit.WriteAsync(tx, new AuditEntry(actor, "refund." + status.ToLowerInvariant(), "refund", refund.Id, reason,
+            Before: new { status = refund.Status, stripe_refund_id = refund.StripeRefundId }, After: new { status, stripe_refund_id = stripeRefundId, failure_reason = failure }), ct);
+        PaymentMetrics.Refunds.WithLabels(status.ToLowerInvariant()).Inc();
+    }
+}

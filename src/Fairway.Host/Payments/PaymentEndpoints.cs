@@ -1,0 +1,145 @@
+using Dapper;
+using Fairway.Host.Contests;
+using Fairway.Host.Ledger;
+using Fairway.Host.Platform.Auth;
+using Fairway.Host.Platform.Http;
+using FluentValidation;
+using Npgsql;
+
+namespace Fairway.Host.Payments;
+
+public sealed record CreateEntryRequest(IReadOnlyList<string>? Golfers);
+
+public sealed class CreateEntryRequestValidator : AbstractValidator<CreateEntryRequest>
+{
+    public CreateEntryRequestValidator()
+    {
+        RuleFor(r => r.Golfers).NotNull().WithErrorCode("REQUIRED");
+        RuleFor(r => r.Golfers!.Count).InclusiveBetween(1, 100).WithErrorCode("OUT_OF_RANGE").When(r => r.Golfers is not null).OverridePropertyName("golfers");
+        RuleForEach(r => r.Golfers).NotEmpty().WithErrorCode("REQUIRED").MaximumLength(100).WithErrorCode("TOO_LONG");
+    }
+}
+
+public sealed record RefundView(string Id, string EntryId, string PaymentIntentId, long Amount, string Currency, string Reason, string Status,
+    string? StripeRefundId, string? FailureReason, string RequestedBy, DateTimeOffset RequestedAt, DateTimeOffset UpdatedAt)
+{
+    public static RefundView Of(RefundRow r) => new(r.Id, r.EntryId, r.PaymentIntentId, r.Amount, r.Currency, r.Reason, r.Status, r.StripeRefundId,
+        r.FailureReason, r.RequestedBy, PaymentStore.Utc(r.RequestedAt), PaymentStore.Utc(r.UpdatedAt));
+}
+
+public sealed record WebhookEventView(string EventId, string Type, string? ApiVersion, long StripeCreated, DateTimeOffset ReceivedAt,
+    DateTimeOffset? ProcessedAt, string? Outcome, string? Detail);
+
+/// <summary>Routes of the payments capability (player routes under /api, admin routes under /api/admin).</summary>
+public static class PaymentEndpoints
+{
+    public const string IdempotencyHeader = "Idempotency-Key";
+    public const int MaxIdempotencyKeyLength = 100;
+
+    public static void MapPlayerPayments(this RouteGroupBuilder api)
+    {
+        api.MapPost("/contests/{id}/entries", async (string id, CreateEntryRequest body, HttpContext http, EntryService entries, CancellationToken ct) =>
+        {
+            string? key = null;
+            if (http.Request.Headers.TryGetValue(IdempotencyHeader, out var values))
+            {
+                key = values.ToString();
+                if (values.Count != 1 || key.Length is 0 or > MaxIdempotencyKeyLength || key.Any(ch => ch < 0x21 || ch > 0x7e))
+                    return Problems.Result(400, "VALIDATION_FAILED", "The request is invalid.",
+                        errors: [new ProblemError(IdempotencyHeader, "INVALID", $"{IdempotencyHeader} must be one value of 1 to {MaxIdempotencyKeyLength} printable ASCII characters")]);
+            }
+            var sub = Subject(http);
+            var r = await entries.CreateAsync(sub, Actors.Of(http.User), id, body.Golfers!, key, ct);
+            return r.Body is not null ? Results.Json(r.Body, statusCode: r.Status) : Problems.Result(r.Status, r.Code!, r.Title!, r.Detail, r.Errors);
+        }).Validate<CreateEntryRequest>().WithName("CreateEntry");
+
+        api.MapGet("/me/entries", async (int? limit, string? after, HttpContext http, NpgsqlDataSource db, CancellationToken ct) =>
+        {
+            if (limit is < 1 or > 100)
+                return Problems.Result(400, "VALIDATION_FAILED", "The request is invalid.", errors: [new ProblemError("limit", "OUT_OF_RANGE", "limit must be between 1 and 100")]);
+            var n = limit ?? 20;
+            await using var c = await db.OpenConnectionAsync(ct);
+            var rows = await PaymentStore.EntriesOfUserAsync(c, Subject(http), after, n + 1);
+            var payments = await PaymentStore.PaymentsOfEntriesAsync(c, rows.Select(r => r.Id).ToList());
+            var views = rows.Select(r => EntryService.ToView(r, payments.GetValueOrDefault(r.Id))).ToList();
+            return Results.Ok(Page.Of(views, n, v => v.Id));
+        }).WithName("ListMyEntries");
+
+        api.MapPost("/contests/{id}/entries/{entry}/refund", async (string id, string entry, HttpContext http, RefundService refunds, CancellationToken ct) =>
+            RefundResult(await refunds.RequestAsync(entry, "requested by the player", Actors.Of(http.User), ownerUserId: Subject(http), contestId: id, ct)))
+            .WithName("RequestEntryRefund");
+
+        api.MapPost("/me/payout-account", async (HttpContext http, PayoutAccountService accounts, CancellationToken ct) =>
+        {
+            var (view, created) = await accounts.EnsureWithOnboardingLinkAsync(Subject(http), Actors.Of(http.User), ct);
+            return Results.Json(view, statusCode: created ? 201 : 200);
+        }).WithName("StartPayoutOnboarding");
+
+        api.MapGet("/me/payout-account", async (HttpContext http, PayoutAccountService accounts, CancellationToken ct) =>
+            await accounts.GetAsync(Subject(http), ct) is { } view ? Results.Ok(view)
+                : Problems.Result(404, "PAYOUT_ACCOUNT_NOT_FOUND", "No payout account yet.", "POST /api/me/payout-account starts onboarding"))
+            .WithName("GetPayoutAccount");
+    }
+
+    public static void MapAdminPayments(this RouteGroupBuilder admin)
+    {
+        admin.MapPost("/entries/{entry}/refund", async (string entry, ReasonRequest body, HttpContext http, RefundService refunds, CancellationToken ct) =>
+            RefundResult(await refunds.RequestAsync(entry, body.Reason!.Trim(), Actors.Of(http.User), ownerUserId: null, contestId: null, ct)))
+            .Validate<ReasonRequest>();
+
+        admin.MapGet("/payments/{entry}", async (string entry, NpgsqlDataSource db, LedgerRepository ledger, CancellationToken ct) =>
+        {
+            await using var c = await db.OpenConnectionAsync(ct);
+            var e = await PaymentStore.EntryAsync(c, entry);
+            if (e is null) return Problems.Result(404, "ENTRY_NOT_FOUND", $"No entry '{entry}'.");
+            var p = await PaymentStore.PaymentOfEntryAsync(c, entry);
+            var r = await PaymentStore.RefundOfEntryAsync(c, entry);
+            var disputes = await c.QueryAsync<(string Id, string Status, long Amount, string? LossLedger)>(
+                "SELECT id, status, amount, loss_ledger FROM disputes WHERE entry_id = @entry ORDER BY id", new { entry });
+            var ledgerEntries = new List<LedgerEntryView>();
+            if (p is not null) ledgerEntries.AddRange(await ledger.EntriesByCauseAsync("payment", p.PaymentIntentId, ct: ct));
+            if (r?.StripeRefundId is { } re) ledgerEntries.AddRange(await ledger.EntriesByCauseAsync("refund", re, ct: ct));
+            foreach (var d in disputes) ledgerEntries.AddRange(await ledger.EntriesByCauseAsync("dispute", d.Id, ct: ct));
+            return Results.Ok(new
+            {
+                entry = EntryService.ToView(e, p),
+                refund = r is null ? null : RefundView.Of(r),
+                disputes = disputes.Select(d => new { id = d.Id, status = d.Status, amount = d.Amount, loss_ledger = d.LossLedger }),
+                ledger_entries = ledgerEntries,
+            });
+        });
+
+        admin.MapPost("/payments/{entry}/converge", async (string entry, HttpContext http, NpgsqlDataSource db, PaymentConvergence convergence, CancellationToken ct) =>
+        {
+            PaymentRow? p;
+            await using (var c = await db.OpenConnectionAsync(ct)) p = await PaymentStore.PaymentOfEntryAsync(c, entry);
+            if (p is null) return Problems.Result(404, "PAYMENT_NOT_FOUND", $"Entry '{entry}' has no payment intent.");
+            var r = await convergence.ConvergeAsync(p.PaymentIntentId, Actors.Of(http.User), ct: ct);
+            return Results.Ok(new { payment_intent_id = r.PaymentIntentId, outcome = r.Outcome, detail = r.Detail });
+        });
+
+        admin.MapGet("/stripe/webhooks", async (bool? unprocessed, int? limit, string? after, NpgsqlDataSource db, CancellationToken ct) =>
+        {
+            if (limit is < 1 or > 200)
+                return Problems.Result(400, "VALIDATION_FAILED", "The request is invalid.", errors: [new ProblemError("limit", "OUT_OF_RANGE", "limit must be between 1 and 200")]);
+            var n = limit ?? 50;
+            await using var c = await db.OpenConnectionAsync(ct);
+            var rows = (await c.QueryAsync<(string EventId, string Type, string? ApiVersion, long StripeCreated, DateTime ReceivedAt, DateTime? ProcessedAt, string? Outcome, string? Detail)>("""
+                SELECT e.event_id, e.type, e.api_version, e.stripe_created, e.received_at, p.processed_at, p.outcome, p.detail
+                  FROM stripe_webhook_events e LEFT JOIN stripe_webhook_processing p ON p.event_id = e.event_id
+                 WHERE (@unprocessed IS NOT TRUE OR p.event_id IS NULL) AND (@after::text IS NULL OR e.event_id > @after)
+                 ORDER BY e.event_id LIMIT @limit
+                """, new { unprocessed, after, limit = n + 1 })).ToList();
+            var views = rows.Select(r => new WebhookEventView(r.EventId, r.Type, r.ApiVersion, r.StripeCreated, PaymentStore.Utc(r.ReceivedAt),
+                r.ProcessedAt is { } at ? PaymentStore.Utc(at) : null, r.Outcome, r.Detail)).ToList();
+            return Results.Ok(Page.Of(views, n, v => v.EventId));
+        });
+    }
+
+    static IResult RefundResult(RefundOutcome r) => r.Refund is not null
+        ? Results.Json(RefundView.Of(r.Refund), statusCode: r.Status)
+        : Problems.Result(r.Status, r.Code!, r.Status == 404 ? "No such entry." : "The refund was refused.", r.Message);
+
+    static string Subject(HttpContext http) => http.User.FindFirst("sub")?.Value is { Length: > 0 } s ? s
+        : throw new InvalidOperationException("authenticated request without a subject");
+}

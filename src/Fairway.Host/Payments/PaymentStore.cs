@@ -1,0 +1,137 @@
+using Dapper;
+using Npgsql;
+
+namespace Fairway.Host.Payments;
+
+public static class PaymentStatuses
+{
+    public const string Pending = "PENDING";
+    public const string Succeeded = "SUCCEEDED";
+    public const string Failed = "FAILED";
+    public const string Canceled = "CANCELED";
+}
+
+public static class RefundStatuses
+{
+    public const string Requested = "REQUESTED";
+    public const string Submitted = "SUBMITTED";
+    public const string Succeeded = "SUCCEEDED";
+    public const string Failed = "FAILED";
+}
+
+public static class EntryStatuses
+{
+    public const string PendingPayment = "PENDING_PAYMENT";
+    public const string Active = "ACTIVE";
+    public const string Void = "VOID";
+    public const string Refunded = "REFUNDED";
+    public const string PaymentFailed = "PAYMENT_FAILED";
+}
+
+/// <summary>
+/// Ledger kinds and idempotency keys written by the payments capability. Reconciliation relies on them:
+/// an escrow moves only by these kinds and by <see cref="SettlementRelease"/> (written by settlement).
+/// </summary>
+public static class PaymentLedger
+{
+    public const string EntryFeeCaptured = "entry_fee.captured";
+    public const string RefundSettled = "refund.settled";
+    public const string DisputeLost = "dispute.lost";
+    /// <summary>The kind settlement must use for escrow → payable/revenue releases (reconciliation subtracts these).</summary>
+    public const string SettlementRelease = "settlement_release";
+
+    public static string PaymentKey(string paymentIntentId) => $"payment:{paymentIntentId}:succeeded";
+    public static string RefundKey(string stripeRefundId) => $"refund:{stripeRefundId}:succeeded";
+    public static string DisputeKey(string disputeId) => $"dispute:{disputeId}:lost";
+}
+
+public sealed record EntryRow(string Id, string ContestId, string UserId, string Golfers, string Status, long? EntryFee, string? Currency,
+    string? ClientIdempotencyKey, string? RequestHash, DateTime CreatedAt, DateTime UpdatedAt)
+{
+    public EntryRow() : this("", "", "", "[]", "", null, null, null, null, default, default) { }
+}
+
+public sealed record PaymentRow(string EntryId, string PaymentIntentId, long Amount, string Currency, string Status, string? LastError, DateTime CreatedAt, DateTime UpdatedAt)
+{
+    public PaymentRow() : this("", "", 0, "", "", null, default, default) { }
+}
+
+public sealed record RefundRow(string Id, string EntryId, string PaymentIntentId, long Amount, string Currency, string Reason, string Status,
+    string? StripeRefundId, string? FailureReason, string RequestedBy, DateTime RequestedAt, DateTime UpdatedAt)
+{
+    public RefundRow() : this("", "", "", 0, "", "", "", null, null, "", default, default) { }
+}
+
+/// <summary>Explicit SQL shared by the payment services. Every write takes the caller's transaction.</summary>
+public static class PaymentStore
+{
+    const string EntryColumns = "id AS Id, contest_id AS ContestId, user_id AS UserId, golfers::text AS Golfers, status AS Status, entry_fee AS EntryFee, " +
+        "trim(currency) AS Currency, client_idempotency_key AS ClientIdempotencyKey, request_hash AS RequestHash, created_at AS CreatedAt, updated_at AS UpdatedAt";
+    const string PaymentColumns = "entry_id AS EntryId, payment_intent_id AS PaymentIntentId, amount AS Amount, trim(currency) AS Currency, status AS Status, " +
+        "last_error AS LastError, created_at AS CreatedAt, updated_at AS UpdatedAt";
+    const string RefundColumns = "id AS Id, entry_id AS EntryId, payment_intent_id AS PaymentIntentId, amount AS Amount, trim(currency) AS Currency, reason AS Reason, " +
+        "status AS Status, stripe_refund_id AS StripeRefundId, failure_reason AS FailureReason, requested_by AS RequestedBy, requested_at AS RequestedAt, updated_at AS UpdatedAt";
+
+    public static Task<EntryRow?> EntryAsync(NpgsqlConnection c, string id, NpgsqlTransaction? tx = null, bool forUpdate = false) =>
+        c.QuerySingleOrDefaultAsync<EntryRow>($"SELECT {EntryColumns} FROM entries WHERE id = @id" + (forUpdate ? " FOR UPDATE" : ""), new { id }, tx);
+
+    public static Task<EntryRow?> EntryByClientKeyAsync(NpgsqlConnection c, string userId, string key, NpgsqlTransaction? tx = null) =>
+        c.QuerySingleOrDefaultAsync<EntryRow>($"SELECT {EntryColumns} FROM entries WHERE user_id = @userId AND client_idempotency_key = @key", new { userId, key }, tx);
+
+    public static async Task<IReadOnlyList<EntryRow>> EntriesOfUserAsync(NpgsqlConnection c, string userId, string? after, int limit) =>
+        (await c.QueryAsync<EntryRow>($"SELECT {EntryColumns} FROM entries WHERE user_id = @userId AND (@after::text IS NULL OR id > @after) ORDER BY id LIMIT @limit",
+            new { userId, after, limit })).ToList();
+
+    public static Task<PaymentRow?> PaymentOfEntryAsync(NpgsqlConnection c, string entryId, NpgsqlTransaction? tx = null, bool forUpdate = false) =>
+        c.QuerySingleOrDefaultAsync<PaymentRow>($"SELECT {PaymentColumns} FROM payments WHERE entry_id = @entryId" + (forUpdate ? " FOR UPDATE" : ""), new { entryId }, tx);
+
+    public static Task<PaymentRow?> PaymentByIntentAsync(NpgsqlConnection c, string paymentIntentId, NpgsqlTransaction? tx = null) =>
+        c.QuerySingleOrDefaultAsync<PaymentRow>($"SELECT {PaymentColumns} FROM payments WHERE payment_intent_id = @paymentIntentId", new { paymentIntentId }, tx);
+
+    public static async Task<IReadOnlyDictionary<string, PaymentRow>> PaymentsOfEntriesAsync(NpgsqlConnection c, IReadOnlyCollection<string> entryIds) =>
+        entryIds.Count == 0 ? new Dictionary<string, PaymentRow>()
+            : (await c.QueryAsync<PaymentRow>($"SELECT {PaymentColumns} FROM payments WHERE entry_id = ANY(@ids)", new { ids = entryIds.ToArray() })).ToDictionary(p => p.EntryId);
+
+    public static Task<RefundRow?> RefundOfEntryAsync(NpgsqlConnection c, string entryId, NpgsqlTransaction? tx = null, bool forUpdate = false) =>
+        c.QuerySingleOrDefaultAsync<RefundRow>($"SELECT {RefundColumns} FROM refunds WHERE entry_id = @entryId" + (forUpdate ? " FOR UPDATE" : ""), new { entryId }, tx);
+
+    public static Task<RefundRow?> RefundAsync(NpgsqlConnection c, string id, NpgsqlTransaction? tx = null) =>
+        c.QuerySingleOrDefaultAsync<RefundRow>($"SELECT {RefundColumns} FROM refunds WHERE id = @id", new { id }, tx);
+
+    /// <summary>The contest's state, read FOR SHARE: a lifecycle transition (FOR UPDATE) waits for this transaction, and vice versa.</summary>
+    public static Task<string?> ContestStateForShareAsync(NpgsqlTransaction tx, string contestId) =>
+        tx.Connection!.QuerySingleOrDefaultAsync<string?>("SELECT state FROM contests WHERE id = @contestId FOR SHARE", new { contestId }, tx);
+
+    public static Task SetEntryStatusAsync(NpgsqlTransaction tx, string entryId, string status, DateTimeOffset at) =>
+        tx.Connection!.ExecuteAsync("UPDATE entries SET status = @status, updated_at = @at WHERE id = @entryId", new { entryId, status, at }, tx);
+
+    public static Task SetPaymentStatusAsync(NpgsqlTransaction tx, string entryId, string status, string? lastError, DateTimeOffset at) =>
+        tx.Connection!.ExecuteAsync("UPDATE payments SET status = @status, last_error = @lastError, updated_at = @at WHERE entry_id = @entryId",
+            new { entryId, status, lastError, at }, tx);
+
+    /// <summary>Records the payment intent of an entry (once; a second call is a no-op). Returns the row now stored.</summary>
+    public static async Task<PaymentRow> InsertPaymentAsync(NpgsqlTransaction tx, string entryId, string paymentIntentId, long amount, string currency, DateTimeOffset at)
+    {
+        await tx.Connection!.ExecuteAsync("""
+            INSERT INTO payments (entry_id, payment_intent_id, amount, currency, status, last_error, created_at, updated_at)
+            VALUES (@entryId, @paymentIntentId, @amount, @currency, 'PENDING', NULL, @at, @at)
+            ON CONFLICT DO NOTHING
+            """, new { entryId, paymentIntentId, amount, currency, at }, tx);
+        return (await PaymentOfEntryAsync(tx.Connection!, entryId, tx))
+            ?? throw new InvalidOperationException($"payment intent {paymentIntentId} is already recorded for another entry than {entryId}");
+    }
+
+    /// <summary>Inserts the one refund of an entry in REQUESTED (no-op when the entry already has its refund). True when created now.</summary>
+    public static async Task<bool> InsertRefundRequestAsync(NpgsqlTransaction tx, PaymentRow payment, string reason, string actor, DateTimeOffset at) =>
+        await tx.Connection!.ExecuteAsync("""
+            INSERT INTO refunds (id, entry_id, payment_intent_id, amount, currency, reason, status, stripe_refund_id, failure_reason, requested_by, requested_at, updated_at)
+            VALUES ('rf_' || @EntryId, @EntryId, @PaymentIntentId, @Amount, @Currency, @reason, 'REQUESTED', NULL, NULL, @actor, @at, @at)
+            ON CONFLICT DO NOTHING
+            """, new { payment.EntryId, payment.PaymentIntentId, payment.Amount, payment.Currency, reason = Truncate(reason, 500), actor, at }, tx) == 1;
+
+    public static string RefundIdOf(string entryId) => "rf_" + entryId;
+
+    public static string Truncate(string s, int max) => s.Length <= max ? s : s[..max];
+
+    public static DateTimeOffset Utc(DateTime d) => new(DateTime.SpecifyKind(d, DateTimeKind.Utc));
+}

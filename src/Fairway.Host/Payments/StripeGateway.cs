@@ -1,0 +1,96 @@
+using System.Net;
+using Fairway.Host.Platform.Configuration;
+using Stripe;
+
+namespace Fairway.Host.Payments;
+
+/// <summary>
+/// Fairway's only door to Stripe: one <see cref="StripeClient"/> (explicit timeout, explicit small number of
+/// Stripe.net retries) and one method per call Fairway makes. Every POST carries an explicit deterministic
+/// idempotency key, so a retried call (by Stripe.net, by Hangfire, by the sweeper, by a client retrying its
+/// request) can never create a second object:
+/// PaymentIntent <c>entry:&lt;entry_id&gt;:payment</c>, Refund <c>refund:&lt;refund_id&gt;</c>, Express account
+/// <c>account:&lt;user_id&gt;</c>, AccountLink <c>account_link:&lt;account&gt;:&lt;unix minute&gt;</c> (links expire, so a new one is
+/// made at most once a minute; a retry within the minute gets the same link).
+/// </summary>
+public sealed class StripeGateway
+{
+    readonly StripeClient client;
+
+    public StripeGateway(FairwaySettings settings)
+    {
+        client = new StripeClient(new StripeClientOptions
+        {
+            ApiKey = settings.StripeApiKey,
+            ApiBase = settings.StripeApiBase.ToString().TrimEnd('/'),
+            HttpClient = new SystemNetHttpClient(
+                new HttpClient { Timeout = settings.StripeHttpTimeout },
+                maxNetworkRetries: settings.StripeMaxNetworkRetries),
+        });
+    }
+
+    public static string PaymentIntentKey(string entryId) => $"entry:{entryId}:payment";
+    public static string RefundKey(string refundId) => $"refund:{refundId}";
+    public static string AccountKey(string userId) => $"account:{userId}";
+
+    public Task<PaymentIntent> CreatePaymentIntentAsync(string entryId, string contestId, string userId, long amount, string currency, CancellationToken ct) =>
+        new PaymentIntentService(client).CreateAsync(new PaymentIntentCreateOptions
+        {
+            Amount = amount,
+            Currency = currency,
+            AutomaticPaymentMethods = new PaymentIntentAutomaticPaymentMethodsOptions { Enabled = true },
+            Description = $"Fairway entry {entryId} (contest {contestId})",
+            Metadata = new Dictionary<string, string> { ["entry_id"] = entryId, ["contest_id"] = contestId, ["user_id"] = userId },
+        }, new RequestOptions { IdempotencyKey = PaymentIntentKey(entryId) }, ct);
+
+    public Task<PaymentIntent> GetPaymentIntentAsync(string paymentIntentId, CancellationToken ct) =>
+        new PaymentIntentService(client).GetAsync(paymentIntentId, cancellationToken: ct);
+
+    /// <summary>Every refund Stripe has for a payment intent (Fairway makes at most one per entry; 100 is far beyond that).</summary>
+    public async Task<IReadOnlyList<Refund>> ListRefundsAsync(string paymentIntentId, CancellationToken ct) =>
+        (await new Stripe.RefundService(client).ListAsync(new RefundListOptions { PaymentIntent = paymentIntentId, Limit = 100 }, cancellationToken: ct)).Data;
+
+    public Task<Refund> CreateRefundAsync(string refundId, string entryId, string paymentIntentId, long amount, CancellationToken ct) =>
+        new Stripe.RefundService(client).CreateAsync(new RefundCreateOptions
+        {
+            PaymentIntent = paymentIntentId,
+            Amount = amount,
+            Reason = "requested_by_customer",
+            Metadata = new Dictionary<string, string> { ["refund_id"] = refundId, ["entry_id"] = entryId },
+        }, new RequestOptions { IdempotencyKey = RefundKey(refundId) }, ct);
+
+    public Task<Dispute> GetDisputeAsync(string disputeId, CancellationToken ct) =>
+        new Stripe.DisputeService(client).GetAsync(disputeId, cancellationToken: ct);
+
+    public Task<Account> CreateExpressAccountAsync(string userId, CancellationToken ct) =>
+        new AccountService(client).CreateAsync(new AccountCreateOptions
+        {
+            Type = "express",
+            Capabilities = new AccountCapabilitiesOptions { Transfers = new AccountCapabilitiesTransfersOptions { Requested = true } },
+            Metadata = new Dictionary<string, string> { ["user_id"] = userId },
+        }, new RequestOptions { IdempotencyKey = AccountKey(userId) }, ct);
+
+    public Task<Account> GetAccountAsync(string accountId, CancellationToken ct) =>
+        new AccountService(client).GetAsync(accountId, cancellationToken: ct);
+
+    public Task<AccountLink> CreateOnboardingLinkAsync(string accountId, Uri returnUrl, Uri refreshUrl, DateTimeOffset now, CancellationToken ct) =>
+        new AccountLinkService(client).CreateAsync(new AccountLinkCreateOptions
+        {
+            Account = accountId,
+            Type = "account_onboarding",
+            ReturnUrl = returnUrl.ToString(),
+            RefreshUrl = refreshUrl.ToString(),
+        }, new RequestOptions { IdempotencyKey = $"account_link:{accountId}:{now.ToUnixTimeSeconds() / 60}" }, ct);
+
+    /// <summary>
+    /// Transient: worth retrying later with the same idempotency key (Stripe 5xx, 429 incl. lock_timeout,
+    /// 409 idempotent request in progress, timeouts, connection failures). Everything else from Stripe is a
+    /// definite answer (permanent for that request).
+    /// </summary>
+    public static bool IsTransient(Exception e) => e switch
+    {
+        StripeException s => s.HttpStatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.Conflict || (int)s.HttpStatusCode >= 500 || (int)s.HttpStatusCode == 0,
+        HttpRequestException or TaskCanceledException or TimeoutException or IOException => true,
+        _ => false,
+    };
+}

@@ -1,0 +1,75 @@
+using Fairway.Host.Contests;
+using Fairway.Host.Platform.Auth;
+using Fairway.Host.Platform.Configuration;
+using Fairway.Host.Platform.Http;
+using Hangfire;
+
+namespace Fairway.Host.Payouts;
+
+/// <summary>The recurring payout scheduler (seed 003 BLOCKER 2). Registered by <c>RecurringJobsRegistration</c>.</summary>
+public sealed class PayoutSchedulerJob(PayoutJobService service)
+{
+    public const string RecurringId = "payout-scheduler";
+
+    // No DisableConcurrentExecution: concurrent runs (several workers, a slow run overlapping the next one) are
+    // safe by SKIP LOCKED, and the concurrency test runs two at once. A failed run is not retried by Hangfire:
+    // the next occurrence is the retry, and every transfer carries its own retry schedule.
+    [AutomaticRetry(Attempts = 0)]
+    public async Task RunAsync() => await service.RunAsync("system:payout-scheduler");
+}
+
+/// <summary>Admin routes of payouts (role admin): diagnostics, retry of a failed transfer, release of a held job.</summary>
+public static class PayoutEndpoints
+{
+    public static void MapPayoutsAdmin(this RouteGroupBuilder admin)
+    {
+        var payouts = admin.MapGroup("/payouts");
+
+        payouts.MapGet("/status", async (PayoutDiagnostics d, CancellationToken ct) => Results.Ok(await d.StatusAsync(ct)));
+
+        payouts.MapGet("/contests/{contestId}", async (string contestId, int? limit, PayoutDiagnostics d, CancellationToken ct) =>
+        {
+            if (limit is < 1 or > 1000) return OutOfRange("limit", "limit must be between 1 and 1000");
+            return await d.ContestAsync(contestId, limit ?? 200, ct) is { } r ? Results.Ok(r)
+                : Problems.Result(404, "PAYOUT_JOB_NOT_FOUND", "No payout job for this contest.", $"contest '{contestId}' has no payout job (not settled yet?)");
+        });
+
+        payouts.MapGet("/transfers/{transferId:long}", async (long transferId, PayoutDiagnostics d, CancellationToken ct) =>
+            await d.TransferAsync(transferId, ct) is { } r ? Results.Ok(r)
+                : Problems.Result(404, "PAYOUT_TRANSFER_NOT_FOUND", "No such payout transfer.", $"no payout transfer {transferId}"));
+
+        payouts.MapPost("/transfers/{transferId:long}/retry", async (long transferId, ReasonRequest body, HttpContext http, PayoutOrchestrationService o, CancellationToken ct) =>
+            await ActAsync(async () => Results.Ok(await o.RetryAsync(transferId, Actors.Of(http.User), body.Reason!.Trim(), ct))))
+            .Validate<ReasonRequest>();
+
+        payouts.MapPost("/contests/{contestId}/release", async (string contestId, ReasonRequest body, HttpContext http, PayoutOrchestrationService o, CancellationToken ct) =>
+            await ActAsync(async () => Results.Ok(await o.ReleaseAsync(contestId, Actors.Of(http.User), body.Reason!.Trim(), ct))))
+            .Validate<ReasonRequest>();
+    }
+
+    static async Task<IResult> ActAsync(Func<Task<IResult>> action)
+    {
+        try { return await action(); }
+        catch (PayoutActionException e) { return Problems.Result(e.Status, e.Code, "The payout action was refused.", e.Message); }
+    }
+
+    static IResult OutOfRange(string field, string message) =>
+        Problems.Result(400, "VALIDATION_FAILED", "The request is invalid.", errors: [new ProblemError(field, "OUT_OF_RANGE", message)]);
+}
+
+public static class PayoutSetup
+{
+    public static void AddFairwayPayouts(this IServiceCollection services, FairwaySettings settings)
+    {
+        services.AddSingleton<PayoutOrchestrationService>();
+        services.AddSingleton<PayoutDiagnostics>();
+        services.AddHostedService<PayoutStuckCollector>();
+        if ((settings.Role & HostRole.Worker) != 0)
+        {
+            services.AddSingleton<PayoutStripeGateway>();
+            services.AddSingleton<PayoutExecutionService>();
+            services.AddSingleton<PayoutJobService>();
+            services.AddScoped<PayoutSchedulerJob>();
+        }
+    }
+}

@@ -1,0 +1,100 @@
+namespace Fairway.Host.Settlement;
+
+/// <summary>A stored settlement (one per contest).</summary>
+public sealed record SettlementView
+{
+    public long Id { get; init; }
+    public string ContestId { get; init; } = "";
+    public int ConfigVersion { get; init; }
+    public string ConfigHash { get; init; } = "";
+    public long LeaderboardEventId { get; init; }
+    public string LeaderboardHash { get; init; } = "";
+    public long CompleteEventId { get; init; }
+    public string EntrySetHash { get; init; } = "";
+    public int EntryCount { get; init; }
+    public string OutputHash { get; init; } = "";
+    public long Gross { get; init; }
+    public long Rake { get; init; }
+    public long Net { get; init; }
+    public string Currency { get; init; } = "";
+    public int Winners { get; init; }
+    public DateTimeOffset StartedAt { get; init; }
+    public DateTimeOffset CommittedAt { get; init; }
+    public int LoadMs { get; init; }
+    public int ComputeMs { get; init; }
+    public int PersistMs { get; init; }
+    public string SettledBy { get; init; } = "";
+    public string? CorrelationId { get; init; }
+}
+
+/// <summary>One settled entry, with the roster it was settled on.</summary>
+public sealed record SettlementResultRow
+{
+    public string EntryId { get; init; } = "";
+    public string UserId { get; init; } = "";
+    public string Golfers { get; init; } = "[]";
+    public int Rank { get; init; }
+    public long Score { get; init; }
+    public long Prize { get; init; }
+}
+
+/// <summary>One settlement attempt that did something: the one that settled, or a failure with its error.</summary>
+public sealed record SettlementRunView
+{
+    public long Id { get; init; }
+    public DateTimeOffset StartedAt { get; init; }
+    public DateTimeOffset FinishedAt { get; init; }
+    public string Outcome { get; init; } = "";
+    public long? SettlementId { get; init; }
+    public string? ErrorCode { get; init; }
+    public string? ErrorJson { get; init; }
+    public string TriggeredBy { get; init; } = "";
+    public string? CorrelationId { get; init; }
+}
+
+/// <summary>A provider leaderboard accepted after settlement, recomputed and compared.</summary>
+public sealed record CorrectionCheckView
+{
+    public long Id { get; init; }
+    public long IngestionEventId { get; init; }
+    public string LeaderboardHash { get; init; } = "";
+    public string SettledOutputHash { get; init; } = "";
+    public string CorrectedOutputHash { get; init; } = "";
+    public string Outcome { get; init; } = "";
+    public string? Action { get; init; }
+    public DateTimeOffset CheckedAt { get; init; }
+}
+
+public enum SettleOutcome { Settled, AlreadySettled }
+
+public sealed record SettleResult(SettleOutcome Outcome, SettlementView Settlement);
+
+/// <summary>
+/// The contest cannot be settled now and nothing was attempted (not COMPLETE, hold not over, unknown
+/// contest). Not a failure: nothing is recorded and the job is not retried.
+/// </summary>
+public sealed class SettlementRefusedException(string code, string message) : Exception(message)
+{
+    public string Code { get; } = code;
+}
+
+/// <summary>A settlement attempt failed: nothing of it was written; the failure is recorded (run row, audit, log, metrics).</summary>
+public sealed class SettlementFailedException(string contestId, string code, string message, Exception? inner = null) : Exception(message, inner)
+{
+    public string ContestId { get; } = contestId;
+    public string Code { get; } = code;
+}
+
+/// <summary>Stable codes of settlement failures and refusals.</summary>
+public static class SettlementCodes
+{
+    public const string ContestNotFound = "CONTEST_NOT_FOUND";
+    public const string NotComplete = "CONTEST_NOT_COMPLETE";
+    public const string HoldNotOver = "SETTLEMENT_HOLD_NOT_OVER";
+    public const string CompleteEvidenceMissing = "COMPLETE_EVIDENCE_MISSING";
+    public const string LeaderboardNotFinal = "LEADERBOARD_NOT_FINAL";
+    public const string EngineRejected = "ENGINE_REJECTED";
+    public const string EscrowMismatch = "ESCROW_MISMATCH";
+    public const string KillSwitchActive = "KILL_SWITCH_ACTIVE";
+    public const string Unexpected = "UNEXPECTED_ERROR";
+}

@@ -1,0 +1,265 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using Dapper;
+using Fairway.Engine.Golf;
+using Fairway.Engine.Settlement;
+using Fairway.Host.Contests;
+using Fairway.Host.Ingestion;
+using Fairway.Host.Ledger;
+using Fairway.Host.Operations.KillSwitch;
+using Fairway.Host.Platform.Audit;
+using Fairway.Host.Platform.Faults;
+using Fairway.Host.Platform.Telemetry;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Fairway.Host.Settlement;
+
+/// <summary>
+/// Settles one COMPLETE contest whose hold is over, in ONE transaction: the settlement row (config version,
+/// leaderboard event and hash, entry-set hash, output hash, timings), every entry's result with the roster it
+/// was settled on, and the ledger release (escrow → winnings payable per winner, escrow → revenue for the
+/// rake), its scoring audit, its run row and its audit row. Pure (seed 000): no Stripe call, notification or
+/// lifecycle change happens here; the caller schedules the payout after commit.
+/// <para>
+/// One settlement per contest: a transaction-scoped advisory lock serialises concurrent runs, and the UNIQUE
+/// contest_id is the database's guarantee. A run that finds the contest settled returns the stored result and
+/// writes nothing. A failed run writes nothing of the settlement; the failure is recorded in its own
+/// transaction (settlement_runs with error_json, audit row), logged with context, counted, and rethrown so the
+/// job system retries it.
+/// </para>
+/// </summary>
+public sealed class SettlementService(
+    NpgsqlDataSource db, ContestRepository contests, SettlementRepository settlements, IngestionEventStore events, LedgerRepository ledger,
+    KillSwitch killSwitch, AuditWriter audit, TimeProvider clock, ILogger<SettlementService> log)
+{
+    public const string SystemActor = "system:settlement";
+    public const string LedgerKind = "settlement_release";
+
+    /// <summary>Crash point after every write of the settlement and before its commit.</summary>
+    public const string CrashBeforeCommit = "settlement.before_commit";
+
+    public static string PayableKey(string contestId, string userId) => $"settlement:{contestId}:payable:{userId}";
+    public static string RakeKey(string contestId) => $"settlement:{contestId}:rake";
+
+    /// <summary>Null when the contest may be settled now; otherwise why not (a refusal, not a failure).</summary>
+    public async Task<SettlementRefusedException?> CheckDueAsync(string contestId, CancellationToken ct = default)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        try
+        {
+            await DueAsync(c, null, contestId);
+            return null;
+        }
+        catch (SettlementRefusedException e) { return e; }
+    }
+
+    /// <summary>The contest row, its active config and its COMPLETE transition, when the hold is over; otherwise a refusal.</summary>
+    async Task<(ContestRow Contest, ActiveConfig Config, DateTimeOffset CompletedAt, long CompleteEventId)> DueAsync(NpgsqlConnection c, NpgsqlTransaction? tx, string contestId)
+    {
+        var contest = await contests.GetAsync(c, contestId, tx) ?? throw new SettlementRefusedException(SettlementCodes.ContestNotFound, $"no contest '{contestId}'");
+        if (contest.State != "COMPLETE")
+            throw new SettlementRefusedException(SettlementCodes.NotComplete, $"contest {contestId} is {contest.State}; only a COMPLETE contest is settled");
+        var config = await contests.ActiveConfigAsync(c, contestId, tx);
+        var complete = await settlements.CompleteTransitionAsync(c, contestId, tx)
+            ?? throw new SettlementRefusedException(SettlementCodes.CompleteEvidenceMissing, $"contest {contestId} is COMPLETE but its transition carries no ingestion event");
+        var due = complete.At.AddSeconds(config.Config.Rules.SettlementHoldSeconds);
+        var now = clock.GetUtcNow();
+        if (now < due)
+            throw new SettlementRefusedException(SettlementCodes.HoldNotOver, $"contest {contestId} completed at {complete.At:O}; its settlement hold of {config.Config.Rules.SettlementHoldSeconds} s ends at {due:O}; it is {now:O}");
+        return (contest, config, complete.At, complete.EventId);
+    }
+
+    public async Task<SettleResult> SettleAsync(string contestId, string triggeredBy, CancellationToken ct = default)
+    {
+        var startedAt = clock.GetUtcNow();
+        var total = Stopwatch.StartNew();
+        var stage = "start";
+        try
+        {
+            await using var c = await db.OpenConnectionAsync(ct);
+            await using var tx = await c.BeginTransactionAsync(ct);
+            await c.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_xact_lock(hashtext('settlement:' || @contestId))", new { contestId }, tx, cancellationToken: ct));
+            if (await settlements.ByContestAsync(c, contestId, tx) is { } existing)
+                return new SettleResult(SettleOutcome.AlreadySettled, existing);
+
+            stage = "load";
+            var (_, config, _, completeEventId) = await DueAsync(c, tx, contestId);
+            var contest = (await contests.GetAsync(c, contestId, tx))!;
+            // The latest accepted leaderboard at or after the COMPLETE evidence: a correction accepted during the
+            // hold is absorbed (that is what the hold is for). Accepted events after `closed` are `closed` too (a
+            // regression is an anomaly and rejected); it is checked again below.
+            var basis = await c.QuerySingleOrDefaultAsync<(long Id, string Hash)?>(new CommandDefinition("""
+                SELECT id, payload_hash FROM ingestion_events
+                 WHERE tournament_id = @tournamentId AND outcome = 'accepted' AND id >= @completeEventId
+                 ORDER BY id DESC LIMIT 1
+                """, new { tournamentId = contest.TournamentId, completeEventId }, tx, cancellationToken: ct))
+                ?? throw Fail(SettlementCodes.CompleteEvidenceMissing, $"the COMPLETE evidence event {completeEventId} of contest {contestId} is not an accepted event of tournament {contest.TournamentId}");
+            var body = await events.BodyAsync(c, basis.Hash, tx) ?? throw Fail(SettlementCodes.CompleteEvidenceMissing, $"payload {basis.Hash} is missing");
+            var leaderboardJson = Encoding.UTF8.GetString(body);
+            var parsed = LeaderboardParser.Parse(leaderboardJson);
+            if (!parsed.IsSuccess) throw Fail(SettlementCodes.LeaderboardNotFinal, $"stored leaderboard {basis.Id} no longer parses", parsed.Errors);
+            if (!LifecycleSignals.IsFinal(parsed.Value, config.Config.RoundCount))
+                throw Fail(SettlementCodes.LeaderboardNotFinal, $"leaderboard event {basis.Id} (status {parsed.Value.Status}) is not final");
+            var entries = await StandingsService.ActiveEntriesAsync(c, contestId, tx);
+            var entrySetHash = EntrySetHash.Of(entries);
+            var loadMs = (int)total.ElapsedMilliseconds;
+
+            stage = "compute";
+            var computeWatch = Stopwatch.StartNew();
+            var rules = SettlementRules.FromConfig(config.Config);
+            var settled = SettlementCalculator.Settle(rules, parsed.Value, entries);
+            if (!settled.IsSuccess) throw Fail(SettlementCodes.EngineRejected, $"the engine refused to settle contest {contestId}", settled.Errors);
+            var result = settled.Value;
+            var document = SettlementResultDocument.Build(result);
+            var computeMs = (int)computeWatch.ElapsedMilliseconds;
+
+            stage = "persist";
+            var persistWatch = Stopwatch.StartNew();
+            await killSwitch.EnsureDisengagedAsync(tx, ct);
+            var escrow = LedgerAccountRef.Escrow(contestId);
+            var escrowBalance = await c.ExecuteScalarAsync<long?>(new CommandDefinition(
+                "SELECT balance FROM ledger_accounts WHERE id = @id FOR UPDATE", new { id = escrow.Id }, tx, cancellationToken: ct)) ?? 0;
+            if (escrowBalance != result.Gross)
+                throw Fail(SettlementCodes.EscrowMismatch,
+                    $"escrow {escrow.Id} holds {escrowBalance} but {entries.Count} ACTIVE entries × entry fee {rules.EntryFee} = gross {result.Gross}; refusing to release",
+                    new { escrow_balance = escrowBalance, gross = result.Gross, active_entries = entries.Count, entry_fee = rules.EntryFee });
+
+            var settlementId = await c.ExecuteScalarAsync<long>(new CommandDefinition("SELECT nextval('settlements_id_seq')", transaction: tx, cancellationToken: ct));
+            var golfers = entries.ToDictionary(e => e.Id, e => e.Golfers, StringComparer.Ordinal);
+            await using (var writer = await c.BeginBinaryImportAsync(
+                "COPY settlement_results (settlement_id, entry_id, user_id, golfers, rank, score, prize) FROM STDIN (FORMAT BINARY)", ct))
+            {
+                foreach (var e in result.Entries)
+                {
+                    await writer.StartRowAsync(ct);
+                    await writer.WriteAsync(settlementId, NpgsqlDbType.Bigint, ct);
+                    await writer.WriteAsync(e.Id, NpgsqlDbType.Text, ct);
+                    await writer.WriteAsync(e.UserId, NpgsqlDbType.Text, ct);
+                    await writer.WriteAsync(JsonSerializer.Serialize(golfers[e.Id]), NpgsqlDbType.Jsonb, ct);
+                    await writer.WriteAsync(e.Rank, NpgsqlDbType.Integer, ct);
+                    await writer.WriteAsync(e.Score, NpgsqlDbType.Bigint, ct);
+                    await writer.WriteAsync(e.Prize, NpgsqlDbType.Bigint, ct);
+                }
+                await writer.CompleteAsync(ct);
+            }
+
+            var now = clock.GetUtcNow();
+            var winnings = result.Entries.Where(e => e.Prize > 0).GroupBy(e => e.UserId, StringComparer.Ordinal)
+                .Select(g => (UserId: g.Key, Amount: g.Sum(e => e.Prize))).OrderBy(w => w.UserId, StringComparer.Ordinal).ToList();
+            foreach (var (userId, amount) in winnings)
+                await ledger.PostAsync(tx, JournalEntry.Movement(PayableKey(contestId, userId), LedgerKind, rules.Currency, now, "settlement", contestId,
+                    escrow, LedgerAccountRef.Payable(userId, rules.Currency), amount, $"winnings of {userId} in contest {contestId}"), ct);
+            if (result.Rake > 0)
+                await ledger.PostAsync(tx, JournalEntry.Movement(RakeKey(contestId), LedgerKind, rules.Currency, now, "settlement", contestId,
+                    escrow, LedgerAccountRef.Revenue(rules.Currency), result.Rake, $"rake of contest {contestId}"), ct);
+
+            await c.ExecuteAsync(new CommandDefinition("""
+                INSERT INTO scoring_audits (contest_id, config_version, purpose, leaderboard_event_id, leaderboard_hash, entry_set_hash, output_hash, computed_at)
+                VALUES (@contestId, @version, 'settlement', @eventId, @hash, @entrySetHash, @outputHash, @now)
+                """, new { contestId, version = config.Version, eventId = basis.Id, hash = basis.Hash, entrySetHash, outputHash = document.OutputHash, now }, tx, cancellationToken: ct));
+
+            var persistMs = (int)persistWatch.ElapsedMilliseconds;
+            var view = new SettlementView
+            {
+                Id = settlementId, ContestId = contestId, ConfigVersion = config.Version, ConfigHash = config.Hash, LeaderboardEventId = basis.Id,
+                LeaderboardHash = basis.Hash, CompleteEventId = completeEventId, EntrySetHash = entrySetHash, EntryCount = entries.Count,
+                OutputHash = document.OutputHash, Gross = result.Gross, Rake = result.Rake, Net = result.Net, Currency = rules.Currency,
+                Winners = winnings.Count, StartedAt = startedAt, CommittedAt = now, LoadMs = loadMs, ComputeMs = computeMs, PersistMs = persistMs,
+                SettledBy = triggeredBy, CorrelationId = Correlation.Current,
+            };
+            await c.ExecuteAsync(new CommandDefinition("""
+                INSERT INTO settlements (id, contest_id, config_version, config_hash, leaderboard_event_id, leaderboard_hash, complete_event_id, entry_set_hash,
+                    entry_count, output_hash, gross, rake, net, currency, winners, started_at, committed_at, load_ms, compute_ms, persist_ms, settled_by, correlation_id)
+                VALUES (@Id, @ContestId, @ConfigVersion, @ConfigHash, @LeaderboardEventId, @LeaderboardHash, @CompleteEventId, @EntrySetHash,
+                    @EntryCount, @OutputHash, @Gross, @Rake, @Net, @Currency, @Winners, @StartedAt, @CommittedAt, @LoadMs, @ComputeMs, @PersistMs, @SettledBy, @CorrelationId)
+                """, view, tx, cancellationToken: ct));
+            await c.ExecuteAsync(new CommandDefinition("""
+                INSERT INTO settlement_runs (contest_id, started_at, finished_at, outcome, settlement_id, triggered_by, correlation_id)
+                VALUES (@contestId, @startedAt, @now, 'settled', @settlementId, @triggeredBy, @correlation)
+                """, new { contestId, startedAt, now, settlementId, triggeredBy, correlation = Correlation.Current }, tx, cancellationToken: ct));
+            await audit.WriteAsync(tx, new AuditEntry(triggeredBy, "settlement.committed", "settlement", contestId,
+                $"contest settled: {entries.Count} entries, gross {result.Gross}, rake {result.Rake}, {winnings.Count} winner(s)",
+                After: new { settlement_id = settlementId, output_hash = document.OutputHash, gross = result.Gross, rake = result.Rake, net = result.Net, winners = winnings.Count },
+                Evidence: new
+                {
+                    config_version = config.Version, config_hash = config.Hash, leaderboard_event_id = basis.Id, leaderboard_hash = basis.Hash,
+                    complete_event_id = completeEventId, entry_set_hash = entrySetHash, entry_count = entries.Count,
+                }), ct);
+            CrashPoints.Hit(CrashBeforeCommit);
+            await tx.CommitAsync(ct);
+
+            SettlementMetrics.Duration.Observe(total.Elapsed.TotalSeconds);
+            SettlementMetrics.Runs.WithLabels("settled").Inc();
+            SettlementMetrics.LastRunStatus.Set(1);
+            log.LogInformation("Contest {ContestId} settled: settlement {SettlementId}, {EntryCount} entries, gross {Gross}, rake {Rake}, {Winners} winner(s), output {OutputHash} (load {LoadMs} ms, compute {ComputeMs} ms, persist {PersistMs} ms)",
+                contestId, settlementId, entries.Count, result.Gross, result.Rake, winnings.Count, document.OutputHash, loadMs, computeMs, persistMs);
+            return new SettleResult(SettleOutcome.Settled, view);
+        }
+        catch (SettlementRefusedException) { throw; }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation && e.ConstraintName == "settlements_contest_id_key")
+        {
+            // Belt and braces behind the advisory lock: another run committed first; its result stands.
+            await using var c = await db.OpenConnectionAsync(ct);
+            return new SettleResult(SettleOutcome.AlreadySettled, (await settlements.ByContestAsync(c, contestId))!);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            var failure = e as SettlementFailedException ?? e switch
+            {
+                KillSwitchEngagedException k => new SettlementFailedException(contestId, SettlementCodes.KillSwitchActive, k.Message, k),
+                LedgerException l => new SettlementFailedException(contestId, l.Code, l.Message, l),
+                _ => new SettlementFailedException(contestId, SettlementCodes.Unexpected, $"{e.GetType().Name}: {e.Message}", e),
+            };
+            await RecordFailureAsync(contestId, startedAt, stage, triggeredBy, failure, total.Elapsed);
+            throw failure;
+        }
+
+        SettlementFailedException Fail(string code, string message, object? detail = null) =>
+            new(contestId, code, message, detail is null ? null : new SettlementDetailException(JsonSerializer.Serialize(detail)));
+    }
+
+    async Task RecordFailureAsync(string contestId, DateTimeOffset startedAt, string stage, string triggeredBy, SettlementFailedException failure, TimeSpan elapsed)
+    {
+        SettlementMetrics.Runs.WithLabels("failed").Inc();
+        SettlementMetrics.LastRunStatus.Set(0);
+        SettlementMetrics.Duration.Observe(elapsed.TotalSeconds);
+        log.LogError(failure.InnerException is SettlementDetailException ? null : failure.InnerException,
+            "Settlement of contest {ContestId} FAILED at stage {Stage} ({Code}): {Message}. Nothing was written; the job system retries it", contestId, stage, failure.Code, failure.Message);
+        var errorJson = JsonSerializer.Serialize(new
+        {
+            code = failure.Code,
+            message = failure.Message,
+            stage,
+            detail = failure.InnerException is SettlementDetailException d ? JsonDocument.Parse(d.Json).RootElement : (JsonElement?)null,
+            exception = failure.InnerException is { } inner and not SettlementDetailException ? inner.GetType().FullName : null,
+        });
+        try
+        {
+            await using var c = await db.OpenConnectionAsync();
+            await using var tx = await c.BeginTransactionAsync();
+            var finishedAt = clock.GetUtcNow();
+            await c.ExecuteAsync("""
+                INSERT INTO settlement_runs (contest_id, started_at, finished_at, outcome, error_code, error_json, triggered_by, correlation_id)
+                VALUES (@contestId, @startedAt, @finishedAt, 'failed', @code, @errorJson::jsonb, @triggeredBy, @correlation)
+                """, new { contestId, startedAt, finishedAt, code = failure.Code, errorJson, triggeredBy, correlation = Correlation.Current }, tx);
+            await audit.WriteAsync(tx, new AuditEntry(triggeredBy, "settlement.failed", "settlement", contestId,
+                $"settlement failed ({failure.Code}): {Truncate(failure.Message, 1500)}", Evidence: JsonDocument.Parse(errorJson).RootElement));
+            await tx.CommitAsync();
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+        {
+            // The database may be what failed; the log line above already carries the failure.
+            log.LogError(e, "Recording the failed settlement of contest {ContestId} failed too", contestId);
+        }
+    }
+
+    static string Truncate(string s, int max) => s.Length <= max ? s : s[..max];
+}
+
+/// <summary>Structured detail of a settlement failure (engine errors, escrow figures), carried to error_json.</summary>
+sealed class SettlementDetailException(string json) : Exception("settlement failure detail")
+{
+    public string Json { get; } = json;
+}

@@ -1,0 +1,77 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Fairway.Simulation;
+
+/// <summary>A child process whose output goes to a log file in the run directory.</summary>
+public sealed class ChildProcess : IDisposable
+{
+    readonly Process process;
+    readonly StreamWriter log;
+    public string Name { get; }
+    public int Pid => process.Id;
+    public bool HasExited => process.HasExited;
+
+    ChildProcess(string name, Process p, StreamWriter log) { Name = name; process = p; this.log = log; }
+
+    public static ChildProcess Start(string name, string logDir, string dll, IEnumerable<string> args, IReadOnlyDictionary<string, string> env)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(dll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in env) psi.Environment[k] = v;
+        var log = new StreamWriter(Path.Combine(logDir, name + ".log"), append: true) { AutoFlush = true };
+        var p = new Process { StartInfo = psi };
+        p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };
+        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };
+        p.Start();
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        return new ChildProcess(name, p, log);
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    static extern int kill(int pid, int sig);
+
+    /// <summary>SIGTERM, then wait (bounded) for a clean exit; returns the exit code.</summary>
+    public async Task<int> StopAsync(TimeSpan timeout)
+    {
+        if (process.HasExited) return process.ExitCode;
+        kill(process.Id, 15);
+        using var cts = new CancellationTokenSource(timeout);
+        try { await process.WaitForExitAsync(cts.Token); }
+        catch (OperationCanceledException) { process.Kill(true); await process.WaitForExitAsync(); return -1; }
+        return process.ExitCode;
+    }
+
+    /// <summary>SIGKILL: a crash, no clean-up.</summary>
+    public void Crash() { if (!process.HasExited) process.Kill(entireProcessTree: true); process.WaitForExit(); }
+
+    public void Dispose()
+    {
+        if (!process.HasExited) process.Kill(true);
+        process.Dispose();
+        lock (log) log.Dispose();
+    }
+
+    public static int FreePort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    public static async Task WaitHttpAsync(string url, TimeSpan timeout, ChildProcess owner)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed < timeout)
+        {
+            if (owner.HasExited) throw new InvalidOperationException($"{owner.Name} exited during start-up (see its log)");
+            try { if ((await http.GetAsync(url)).IsSuccessStatusCode) return; } catch (HttpRequestException) { } catch (TaskCanceledException) { }
+            await Task.Delay(200);
+        }
+        throw new TimeoutException($"{owner.Name} not ready at {url} within {timeout}");
+    }
+}

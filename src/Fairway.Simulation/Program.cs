@@ -1,0 +1,43 @@
+using System.Diagnostics;
+using Fairway.Simulation;
+
+// Usage: Fairway.Simulation --root <repo> --database-url <url> --run-dir <dir> [--seed N] [--players N]
+var opts = args.Select((a, i) => (a, i)).Where(x => x.a.StartsWith("--", StringComparison.Ordinal))
+    .ToDictionary(x => x.a[2..], x => x.i + 1 < args.Length ? args[x.i + 1] : "");
+string Need(string k) => opts.TryGetValue(k, out var v) && v.Length > 0 ? v : throw new ArgumentException($"--{k} is required");
+var seed = int.Parse(opts.GetValueOrDefault("seed", "20261123"), System.Globalization.CultureInfo.InvariantCulture);
+var players = int.Parse(opts.GetValueOrDefault("players", "30"), System.Globalization.CultureInfo.InvariantCulture);
+var root = Need("root");
+var runDir = Need("run-dir");
+Directory.CreateDirectory(runDir);
+var sw = Stopwatch.StartNew();
+var log = Console.Out;
+
+// The simulated calendar starts in the future of any clock the database has seen (the test clock never runs backwards).
+var t0 = new DateTimeOffset(DateTime.UtcNow.Year + 1, 6, 1, 0, 0, 0, TimeSpan.Zero);
+log.WriteLine($"seed {seed}, {players} players, calendar starts {t0:yyyy-MM-dd}, logs in {runDir}");
+await using var world = await World.StartAsync(root, Need("database-url"), runDir, t0);
+var season = new Season(world, seed, log);
+Verdict? verdict = null;
+try
+{
+    await season.PrepareAsync(players);
+    await season.EnterAsync();
+    await season.PlayAsync();
+    verdict = new Verdict(world, season, root, log);
+    await verdict.RunAsync();
+    var (apiExit, workerExit) = await world.StopHostsAsync();
+    verdict.Checks.Add(new Check("api and worker drain and exit 0 on SIGTERM", apiExit == 0 && workerExit == 0, $"api {apiExit}, worker {workerExit}"));
+}
+catch (Exception e) when (e is ApiException or InvalidOperationException or TimeoutException or HttpRequestException)
+{
+    log.WriteLine($"SIMULATION ABORTED: {e.Message}");
+    return 1;
+}
+
+log.WriteLine();
+foreach (var c in verdict.Checks) log.WriteLine($"{(c.Passed ? "ok  " : "FAIL")}  {c.Name}{(c.Passed || c.Detail.Length == 0 ? "" : " — " + c.Detail)}");
+var failed = verdict.Checks.Count(c => !c.Passed);
+log.WriteLine($"\n{verdict.Checks.Count - failed} checks passed, {failed} failed; simulated {season.Tournaments.Count} tournaments in {sw.Elapsed.TotalSeconds:F0} s");
+log.WriteLine(failed == 0 ? "SIMULATION PASSED" : "SIMULATION FAILED");
+return failed == 0 ? 0 : 1;

@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+
+namespace Fairway.Simulation;
+
+public sealed record Check(string Name, bool Passed, string Detail);
+
+/// <summary>
+/// The end of the run: a readable summary per contest and the invariants, all read through the admin
+/// API, the ops CLI (settlement replay) and the Stripe sandbox's counters — never the database.
+/// </summary>
+public sealed class Verdict(World w, Season season, string root, TextWriter log)
+{
+    public List<Check> Checks { get; } = [];
+
+    void Add(string name, bool passed, string detail) => Checks.Add(new Check(name, passed, detail));
+
+    static long Long(JsonElement e, string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetInt64() : 0;
+    static string? Str(JsonElement e, string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+    public async Task RunAsync()
+    {
+        var escrows = (await w.Admin.GetAsync("/api/admin/ledger/accounts?kind=contest_escrow&limit=200"));
+        var escrowRows = Rows(escrows);
+        var sb = new StringBuilder();
+        long failedTerminalTotal = 0, completedTransfers = 0;
+        foreach (var t in season.Tournaments)
+        foreach (var c in t.Contests)
+        {
+            var contest = await w.Admin.GetAsync($"/api/admin/contests/{c.Id}");
+            var state = Str(contest, "state");
+            var escrow = escrowRows.FirstOrDefault(a => Str(a, "contest_id") == c.Id);
+            var escrowBalance = escrow.ValueKind == JsonValueKind.Object ? Long(escrow, "balance") : 0;
+            Add($"{c.Id}: finished", state is "COMPLETE" or "CANCELLED", $"state {state}");
+            Add($"{c.Id}: escrow is zero", escrowBalance == 0, $"escrow balance {escrowBalance}");
+            sb.AppendLine($"\n{c.Id} ({c.Name}, fee {c.EntryFee}, roster {c.RosterSize}, rake {c.RakeBps} bps, min {c.MinEntries}): {state}");
+            if (state == "COMPLETE")
+            {
+                var s = await w.Admin.GetAsync($"/api/admin/settlements/{c.Id}?limit=1000");
+                var settlement = s.GetProperty("settlement");
+                var hash = Str(settlement, "output_hash");
+                sb.AppendLine($"  entries {Long(settlement, "entry_count")}  gross {Long(settlement, "gross")}  rake {Long(settlement, "rake")}  net {Long(settlement, "net")}  output_hash {hash?[..16]}…");
+                foreach (var r in s.GetProperty("results").EnumerateArray().Where(r => Long(r, "prize") > 0).Take(5))
+                    sb.AppendLine($"    rank {Long(r, "rank"),2}  {Str(r, "user_id"),-16} score {Long(r, "score"),4}  prize {Long(r, "prize")}");
+                var replayed = await ReplayAsync(c.Id);
+                Add($"{c.Id}: settlement replays to its hash", replayed == hash, $"stored {hash}, `fairway settlement replay` gives {replayed}");
+                var payouts = await w.Admin.GetAsync($"/api/admin/payouts/contests/{c.Id}?limit=1000");
+                var transfers = payouts.GetProperty("transfers").EnumerateArray().ToList();
+                var byStatus = transfers.GroupBy(x => Str(x, "status")).ToDictionary(g => g.Key ?? "?", g => g.Count());
+                sb.AppendLine($"  payout job {Str(payouts.GetProperty("job"), "status")}; transfers {string.Join(", ", byStatus.OrderBy(k => k.Key).Select(k => $"{k.Key} {k.Value}"))}");
+                Add($"{c.Id}: every transfer terminal", transfers.All(x => Str(x, "status") is "completed" or "failed_terminal"), string.Join(", ", byStatus.Select(k => $"{k.Key} {k.Value}")));
+                Add($"{c.Id}: completed transfers carry their Stripe id", transfers.Where(x => Str(x, "status") == "completed").All(x => Str(x, "stripe_transfer_id")?.StartsWith("tr_") == true), "");
+                failedTerminalTotal += transfers.Where(x => Str(x, "status") == "failed_terminal").Sum(x => Long(x, "amount"));
+                completedTransfers += transfers.Count(x => Str(x, "status") == "completed");
+            }
+            var trail = await w.Admin.GetAsync($"/api/admin/contests/{c.Id}/transitions");
+            sb.AppendLine($"  audit rows {trail.GetArrayLength()}: {string.Join(" -> ", trail.EnumerateArray().Where(e => Str(e, "action") == "contest.transition").Select(e => Str(e.GetProperty("after"), "state")))}");
+        }
+
+        var payables = Rows(await w.Admin.GetAsync("/api/admin/ledger/accounts?kind=winnings_payable&limit=200"));
+        var payableTotal = payables.Sum(a => Long(a, "balance"));
+        Add("winnings payable equals exactly the failed-terminal transfers", payableTotal == failedTerminalTotal, $"payable {payableTotal}, failed_terminal {failedTerminalTotal}");
+
+        var stats = await w.Stripe.GetAsync("/_sandbox/stats");
+        var perKey = stats.GetProperty("transfers_by_idempotency_key").EnumerateObject().ToList();
+        Add("no Stripe transfer was made twice", perKey.All(k => k.Value.GetInt64() == 1), $"{perKey.Count} idempotency keys, max {perKey.Select(k => k.Value.GetInt64()).DefaultIfEmpty(0).Max()} transfers per key");
+        Add("Stripe transfers equal completed payouts", Long(stats, "transfers_created") == completedTransfers, $"Stripe {Long(stats, "transfers_created")}, Fairway completed {completedTransfers}");
+
+        var reconciliation = await w.Admin.PostAsync("/api/admin/reconciliation/run");
+        Add("reconciliation finds no violation", Long(reconciliation, "violation_count") == 0, reconciliation.GetRawText().Length > 300 ? reconciliation.GetRawText()[..300] : reconciliation.GetRawText());
+        var kill = await w.Admin.GetAsync("/api/admin/kill-switch");
+        Add("the kill-switch was never tripped", kill.GetProperty("engaged").GetBoolean() == false, $"engaged {kill.GetProperty("engaged")}, last changed by {Str(kill, "changed_by")}");
+
+        log.WriteLine(sb.ToString());
+        log.WriteLine($"players {season.Players.Count}, entries {season.EntriesAttempted} ({season.PaymentsDeclined} declined, {season.RequestsRetried} retried requests), Stripe refunds {Long(stats, "refunds_created")}, Stripe transfers {Long(stats, "transfers_created")}, webhooks delivered {Long(stats.GetProperty("webhook_deliveries"), "succeeded")}");
+    }
+
+    static List<JsonElement> Rows(JsonElement page) =>
+        (page.ValueKind == JsonValueKind.Array ? page : page.TryGetProperty("data", out var d) ? d : page.GetProperty("accounts")).EnumerateArray().ToList();
+
+    /// <summary>The runbook's exact command: export the bundle, then `fairway settlement replay` it offline.</summary>
+    async Task<string?> ReplayAsync(string contestId)
+    {
+        var bundlePath = Path.Combine(w.RunDir, $"bundle-{contestId}.json");
+        var (status, body) = await w.Admin.TryAsync(HttpMethod.Get, $"/api/admin/settlements/{contestId}/bundle");
+        if (status != 200) return $"bundle export failed: {status}";
+        await File.WriteAllTextAsync(bundlePath, body.GetRawText());
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { Path.Combine(root, "src", "Fairway.Cli", "bin", "Release", "net10.0", "fairway.dll"), "settlement", "replay", bundlePath }) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var output = await p.StandardOutput.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        return p.ExitCode == 0 ? Str(JsonDocument.Parse(output).RootElement, "output_hash") : $"replay exited {p.ExitCode}: {await p.StandardError.ReadToEndAsync()}";
+    }
+}

@@ -1,0 +1,125 @@
+using System.Text.Json;
+
+namespace Fairway.Simulation;
+
+/// <summary>
+/// Everything the simulation runs: the Stripe sandbox, the provider sandbox, one API process and one
+/// worker process of Fairway against the database it was given, under the test clock. The simulation
+/// acts only through their HTTP APIs (Fairway's public and admin API, the sandboxes' control APIs).
+/// </summary>
+public sealed class World : IAsyncDisposable
+{
+    public const string StripeKey = "sk_test_simulation";
+    public const string WebhookSecret = "whsec_simulation_secret";
+    public const string ProviderKey = "provider-simulation-key";
+    public const string Issuer = "fairway-simulation";
+    public const string Audience = "fairway-api";
+
+    public required string RunDir { get; init; }
+    public required byte[] SigningKey { get; init; }
+    public required Uri ApiUrl { get; init; }
+    public required Uri StripeUrl { get; init; }
+    public required Uri ProviderUrl { get; init; }
+    public required Api Admin { get; init; }
+    public required Api Stripe { get; init; }
+    public required Api Provider { get; init; }
+    public required Dictionary<string, string> HostEnv { get; init; }
+    public required string HostDll { get; init; }
+    public ChildProcess? ApiProcess { get; set; }
+    public ChildProcess? WorkerProcess { get; set; }
+    public required ChildProcess StripeProcess { get; init; }
+    public required ChildProcess ProviderProcess { get; init; }
+    public DateTimeOffset Now { get; private set; }
+
+    public static async Task<World> StartAsync(string root, string databaseUrl, string runDir, DateTimeOffset t0)
+    {
+        string Dll(string project, string name) => Path.Combine(root, "src", project, "bin", "Release", "net10.0", name);
+        var key = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+        int apiPort = ChildProcess.FreePort(), workerPort = ChildProcess.FreePort(), stripePort = ChildProcess.FreePort(), providerPort = ChildProcess.FreePort();
+        var apiUrl = new Uri($"http://127.0.0.1:{apiPort}");
+
+        var stripe = ChildProcess.Start("stripe-sandbox", runDir, Dll("Fairway.StripeSandbox", "Fairway.StripeSandbox.dll"),
+            ["--urls", $"http://127.0.0.1:{stripePort}", "--api-key", StripeKey, "--webhook-url", $"{apiUrl}webhooks/stripe", "--webhook-secret", WebhookSecret],
+            new Dictionary<string, string>());
+        var provider = ChildProcess.Start("provider-sandbox", runDir, Dll("Fairway.ProviderSandbox", "Fairway.ProviderSandbox.dll"),
+            ["--urls", $"http://127.0.0.1:{providerPort}", "--api-key", ProviderKey, "--start-time", t0.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'"), "--log-requests", "false"],
+            new Dictionary<string, string>());
+        await ChildProcess.WaitHttpAsync($"http://127.0.0.1:{stripePort}/_sandbox/health", TimeSpan.FromSeconds(30), stripe);
+        await ChildProcess.WaitHttpAsync($"http://127.0.0.1:{providerPort}/_control/health", TimeSpan.FromSeconds(30), provider);
+
+        var env = new Dictionary<string, string>
+        {
+            ["DATABASE_URL"] = databaseUrl,
+            ["FAIRWAY_PRODUCTION"] = "false",
+            ["FAIRWAY_TEST_CLOCK_ENABLED"] = "true",
+            ["FAIRWAY_SHUTDOWN_TIMEOUT_SECONDS"] = "15",
+            ["FAIRWAY_WORKER_COUNT"] = "4",
+            ["FAIRWAY_LOG_LEVEL"] = "Information",
+            ["AUTH_JWT_ISSUER"] = Issuer,
+            ["AUTH_JWT_AUDIENCE"] = Audience,
+            ["AUTH_JWT_SIGNING_KEY"] = Convert.ToBase64String(key),
+            ["STRIPE_API_KEY"] = StripeKey,
+            ["STRIPE_API_BASE"] = $"http://127.0.0.1:{stripePort}",
+            ["STRIPE_WEBHOOK_SECRET"] = WebhookSecret,
+            ["INGESTION_ENDPOINT_URL"] = $"http://127.0.0.1:{providerPort}/golf/trial/v3/en",
+            ["INGESTION_API_KEY"] = ProviderKey,
+            ["INGESTION_HTTP_TIMEOUT_SECONDS"] = "3",
+        };
+        var world = new World
+        {
+            RunDir = runDir, SigningKey = key, ApiUrl = apiUrl, StripeUrl = new Uri($"http://127.0.0.1:{stripePort}"), ProviderUrl = new Uri($"http://127.0.0.1:{providerPort}"),
+            Admin = new Api(apiUrl, Api.Token(key, Issuer, Audience, "simulation-ops", admin: true)),
+            Stripe = new Api(new Uri($"http://127.0.0.1:{stripePort}"), null), Provider = new Api(new Uri($"http://127.0.0.1:{providerPort}"), null),
+            HostEnv = env, HostDll = Dll("Fairway.Host", "Fairway.Host.dll"), StripeProcess = stripe, ProviderProcess = provider,
+        };
+        world.ApiProcess = await world.StartHostAsync("api", apiPort);
+        world.WorkerProcess = await world.StartHostAsync("worker", workerPort);
+        await world.SetTimeAsync(t0);
+        return world;
+    }
+
+    public async Task<ChildProcess> StartHostAsync(string role, int port)
+    {
+        var env = new Dictionary<string, string>(HostEnv) { ["FAIRWAY_LISTEN_URL"] = $"http://127.0.0.1:{port}" };
+        var p = ChildProcess.Start(role, RunDir, HostDll, ["--role", role], env);
+        await ChildProcess.WaitHttpAsync($"http://127.0.0.1:{port}/readyz", TimeSpan.FromSeconds(60), p);
+        return p;
+    }
+
+    public Api Player(string userId) => new(ApiUrl, Api.Token(SigningKey, Issuer, Audience, userId, admin: false));
+
+    public async Task SetTimeAsync(DateTimeOffset now)
+    {
+        Now = now;
+        await Admin.PutAsync("/api/admin/test-clock", new { now });
+        await Provider.PutAsync("/_control/clock", new { now = now.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'") });
+    }
+
+    /// <summary>Runs a recurring job now in the worker and waits for it; the simulation drives every job explicitly.</summary>
+    public async Task TriggerAsync(string recurringJobId)
+    {
+        var r = await Admin.PostAsync($"/api/admin/jobs/recurring/{recurringJobId}/trigger?wait_seconds=120");
+        if (r.GetProperty("state").GetString() != "Succeeded") throw new ApiException($"recurring job {recurringJobId} ended {r.GetProperty("state")}");
+    }
+
+    public async Task<JsonElement> PollAsync(string tournamentId) =>
+        (await Admin.PostAsync($"/api/admin/ingestion/tournaments/{tournamentId}/poll?wait_seconds=120")).GetProperty("latest_event");
+
+    /// <summary>Waits (bounded) until the Stripe sandbox has delivered every webhook it holds.</summary>
+    public Task WebhooksDeliveredAsync() => Stripe.PostAsync("/_sandbox/webhooks/wait_idle", new { timeout_ms = 60000 });
+
+    /// <summary>SIGTERM both Fairway processes; returns their exit codes (0 = drained and stopped cleanly).</summary>
+    public async Task<(int Api, int Worker)> StopHostsAsync()
+    {
+        var api = ApiProcess is null ? 0 : await ApiProcess.StopAsync(TimeSpan.FromSeconds(30));
+        var worker = WorkerProcess is null ? 0 : await WorkerProcess.StopAsync(TimeSpan.FromSeconds(30));
+        return (api, worker);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var p in new[] { ApiProcess, WorkerProcess }) if (p is not null) { await p.StopAsync(TimeSpan.FromSeconds(20)); p.Dispose(); }
+        foreach (var p in new[] { StripeProcess, ProviderProcess }) { await p.StopAsync(TimeSpan.FromSeconds(10)); p.Dispose(); }
+        Admin.Dispose(); Stripe.Dispose(); Provider.Dispose();
+    }
+}

@@ -1,0 +1,273 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Dapper;
+using Fairway.Host.Ledger;
+using Fairway.IntegrationTests.Infrastructure;
+using Npgsql;
+
+namespace Fairway.IntegrationTests.Payments;
+
+/// <summary>
+/// Refunds and escrow returns: seed 002 E3 (a cancelled contest returns its escrow: every paid entry refunded,
+/// escrow back to zero) with retry and crash variants, W2 (escrow never below zero), W5 (a transient Stripe error
+/// retried with the same idempotency key creates one refund), late payment after lock, player and admin refunds.
+/// </summary>
+[Collection(PaymentsCollection.Name)]
+public sealed class RefundTests(PaymentsFixture f)
+{
+    static async Task<JsonElement> Json(HttpResponseMessage r) => JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement;
+
+    [Fact]
+    public async Task A_player_refund_while_scheduled_returns_the_fee_when_Stripe_confirms_and_repeating_it_is_the_same_refund()
+    {
+        var contest = await f.CreateContestAsync();
+        var player = PaymentsFixture.NewPlayer();
+        var (entry, pi) = await f.PaidEntryAsync(contest, player);
+        var refundsBefore = await f.StripeStatAsync("refunds_created");
+
+        using var http = f.Player(player);
+        using (var other = f.Player(PaymentsFixture.NewPlayer()))
+            Assert.Equal(HttpStatusCode.NotFound, (await other.PostAsync($"/api/contests/{contest}/entries/{entry}/refund", null)).StatusCode);
+        var first = await http.PostAsync($"/api/contests/{contest}/entries/{entry}/refund", null);
+        Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
+        Assert.Equal($"rf_{entry}", (await Json(first)).GetProperty("id").GetString());
+        var again = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => http.PostAsync($"/api/contests/{contest}/entries/{entry}/refund", null)));
+        Assert.All(again, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+
+        await PaymentsFixture.WaitUntilAsync(async () => await f.RefundStatusAsync(entry) == "SUCCEEDED", "refund SUCCEEDED");
+        await PaymentsFixture.WaitUntilAsync(async () => await f.EntryStatusAsync(entry) == "REFUNDED", "entry REFUNDED");
+        Assert.Equal(0, await f.EscrowAsync(contest));
+        Assert.Equal(refundsBefore + 1, await f.StripeStatAsync("refunds_created"));
+        Assert.Equal(1, await f.ScalarAsync<long>("SELECT count(*) FROM refunds WHERE entry_id = @entry", new { entry }));
+        Assert.Equal(1, await f.ScalarAsync<long>("SELECT count(*) FROM ledger_entries WHERE cause_type = 'refund' AND kind = 'refund.settled' AND idempotency_key LIKE 'refund:%' AND cause_id = (SELECT stripe_refund_id FROM refunds WHERE entry_id = @entry)", new { entry }));
+        await MoneyInvariants.AssertHoldAsync(f.DatabaseUrl);
+    }
+
+    [Fact]
+    public async Task Late_payment_after_lock_voids_the_entry_and_is_refunded_automatically()
+    {
+        var contest = await f.CreateContestAsync(minEntries: 2);
+        await f.PaidEntryAsync(contest);
+        await f.PaidEntryAsync(contest);
+        var (late, pi) = await f.NewEntryAsync(contest);
+        using (var admin = f.Admin())
+        {
+            var locked = await Json(await admin.PostAsJsonAsync($"/api/admin/contests/{contest}/lock", new { reason = "test: lock now" }));
+            Assert.Equal("LOCKED", locked.GetProperty("to").GetString());
+        }
+        // A player can no longer ask for a refund; new entries are refused.
+        Assert.Equal("CONTEST_NOT_OPEN", (await f.EnterAsync(PaymentsFixture.NewPlayer(), contest)).Body.GetProperty("code").GetString());
+
+        await f.Stripe.SucceedAsync(pi);
+        await PaymentsFixture.WaitUntilAsync(async () => await f.RefundStatusAsync(late) == "SUCCEEDED", "late payment refunded");
+        Assert.Equal("SUCCEEDED", await f.PaymentStatusAsync(late));
+        Assert.Equal("REFUNDED", await f.EntryStatusAsync(late));
+        Assert.Contains("late payment", await f.ScalarAsync<string>("SELECT reason FROM refunds WHERE entry_id = @late", new { late }));
+        Assert.Equal(1, await f.ScalarAsync<long>("SELECT count(*) FROM audit_events WHERE entity_id = @late AND action = 'entry.status_changed' AND after_state->>'status' = 'VOID'", new { late }));
+        // The late fee went in and out again: the escrow holds exactly the two entries that made the lock.
+        Assert.Equal(2 * PaymentsFixture.Fee, await f.EscrowAsync(contest));
+        Assert.Equal(2, await f.ScalarAsync<long>("SELECT count(*) FROM entries WHERE contest_id = @contest AND status = 'ACTIVE'", new { contest }));
+        await MoneyInvariants.AssertHoldAsync(f.DatabaseUrl);
+    }
+
+    [Fact]
+    public async Task E3_an_under_filled_contest_is_cancelled_at_lock_and_every_paid_entry_is_refunded_escrow_back_to_zero_retry_safe()
+    {
+        var contest = await f.CreateContestAsync(minEntries: 3);
+        var (a, _) = await f.PaidEntryAsync(contest);
+        var (b, _) = await f.PaidEntryAsync(contest);
+        var (pending, pendingPi) = await f.NewEntryAsync(contest);
+        Assert.Equal(2 * PaymentsFixture.Fee, await f.EscrowAsync(contest));
+        var refundsBefore = await f.StripeStatAsync("refunds_created");
+
+        using (var admin = f.Admin())
+        {
+            var r = await Json(await admin.PostAsJsonAsync($"/api/admin/contests/{contest}/lock", new { reason = "test: lock time" }));
+            Assert.Equal("CANCELLED", r.GetProperty("to").GetString());
+            // Retry variant: the cancellation repeated, concurrently with sweeps (which also refund cancelled contests).
+            var repeats = await Task.WhenAll(
+                admin.PostAsJsonAsync($"/api/admin/contests/{contest}/cancel", new { reason = "test: again" }),
+                admin.PostAsJsonAsync($"/api/admin/contests/{contest}/cancel", new { reason = "test: again" }));
+            Assert.All(repeats, x => Assert.Equal(HttpStatusCode.OK, x.StatusCode));
+        }
+        await Task.WhenAll(f.TriggerAsync("payment-sweeper"), f.TriggerAsync("payment-sweeper"));
+        await PaymentsFixture.WaitUntilAsync(async () => await f.RefundStatusAsync(a) == "SUCCEEDED" && await f.RefundStatusAsync(b) == "SUCCEEDED", "both refunds SUCCEEDED");
+        Assert.Equal(0, await f.EscrowAsync(contest));
+        Assert.Equal("REFUNDED", await f.EntryStatusAsync(a));
+        Assert.Equal("REFUNDED", await f.EntryStatusAsync(b));
+
+        // The pending entry pays after the cancellation: refunded automatically too.
+        await f.Stripe.SucceedAsync(pendingPi);
+        await PaymentsFixture.WaitUntilAsync(async () => await f.RefundStatusAsync(pending) == "SUCCEEDED", "late payment of the cancelled contest refunded");
+        await f.TriggerAsync("payment-sweeper");
+        Assert.Equal(0, await f.EscrowAsync(contest));
+        Assert.Equal(refundsBefore + 3, await f.StripeStatAsync("refunds_created"));
+        Assert.Equal(3, await f.ScalarAsync<long>("SELECT count(*) FROM refunds r JOIN entries e ON e.id = r.entry_id WHERE e.contest_id = @contest", new { contest }));
+        await MoneyInvariants.AssertHoldAsync(f.DatabaseUrl);
+    }
+
+    [Fact]
+    public async Task E3_crash_after_Stripe_created_the_refund_and_before_Fairway_recorded_it_gives_exactly_one_refund_after_restart()
+    {
+        var contest = await f.CreateContestAsync(minEntries: 2);
+        var (entry, pi) = await f.PaidEntryAsync(contest);
+        var refundsBefore = await f.StripeStatAsync("refunds_created");
+        await f.RestartWorkerAsync(crashPoints: "refunds.after_stripe_refund_before_record");
+        try
+        {
+            using (var admin = f.Admin())
+                (await admin.PostAsJsonAsync($"/api/admin/contests/{contest}/cancel", new { reason = "test: provider cancelled" })).EnsureSuccessStatusCode();
+            await f.Worker.Process.WaitForExitAsync(TimeSpan.FromSeconds(60));
+            Assert.Contains(f.Worker.Process.Stderr, l => l.Contains("refunds.after_stripe_refund_before_record"));
+            // Stripe did it; Fairway recorded none of it: no Stripe id, no ledger movement.
+            Assert.Equal(refundsBefore + 1, await f.StripeStatAsync("refunds_created"));
+            Assert.Equal("REQUESTED", await f.RefundStatusAsync(entry));
+            Assert.Equal(PaymentsFixture.Fee, await f.EscrowAsync(contest));
+            await MoneyInvariants.AssertHoldAsync(f.DatabaseUrl);
+        }
+        finally { await f.RestartWorkerAsync(); }
+
+        await f.TriggerAsync("payment-sweeper");
+        await f.TriggerAsync("stripe-webhook-drain");
+        await PaymentsFixture.WaitUntilAsync(async () => await f.RefundStatusAsync(entry) == "SUCCEEDED", "refund SUCCEEDED after restart");
+        await f.TriggerAsync("payment-sweeper");
+        Assert.Equal(refundsBefore + 1, await f.StripeStatAsync("refunds_created"));
+        Assert.Equal(0, await f.EscrowAsync(contest));
+        Assert.Equal("REFUNDED", await f.EntryStatusAsync(entry));
+        var re = await f.ScalarAsync<string>("SELECT stripe_refund_id FROM refunds WHERE entry_id = @entry", new { entry });
+        Assert.Equal(1, await f.LedgerEntriesAsync($"refund:{re}:succeeded"));
+        Assert.Equal(1, (int)(await f.Stripe.GetAsync($"/v1/refunds?payment_intent={pi}"))["data"]!.AsArray().Count);
+        await MoneyInvariants.AssertHoldAsync(f.DatabaseUrl);
+    }
+
+    [Fact]
+    public async Task W5_a_refund_whose_Stripe_answer_was_lost_is_retried_with_the_same_key_and_created_once()
+    {
+        var contest = await f.CreateContestAsync();
+        var (entry, pi) = await f.PaidEntryAsync(contest);
+        var refundsBefore = await f.StripeStatAsync("refunds_created");
+        // Stripe creates the refund but the answer is a 500 (twice: Stripe.net's own retry and the first Hangfire attempt).
+        await f.Stripe.PostAsync("/_sandbox/faults", new { method = "POST", path_prefix = "/v1/refunds", kind = "http_500", count = 2, after_commit = true });
+        try
+        {
+            using var admin = f.Admin();
+            var r = await admin.PostAsJsonAsync($"/api/admin/entries/{entry}/refund", new { reason = "test: customer asked, ticket T-1" });
+            Assert.Equal(HttpStatusCode.Accepted, r.StatusCode);
+            // The sweeper retries the REQUESTED refund at once (Hangfire's own retry would come later, same key).
+            await PaymentsFixture.WaitUntilAsync(async () =>
+            {
+                if (await f.RefundStatusAsync(entry) == "SUCCEEDED") return true;
+                await f.TriggerAsync("payment-sweeper");
+                return await f.RefundStatusAsync(entry) == "SUCCEEDED";
+            }, "refund SUCCEEDED", 90);
+        }
+        finally { await f.Stripe.SendAsync(HttpMethod.Delete, "/_sandbox/faults"); }
+        Assert.Equal(refundsBefore + 1, await f.StripeStatAsync("refunds_created"));
+        Assert.True((long)(await f.Stripe.StatsAsync())["idempotent_replays"]! >= 1);
+        Assert.Equal(0, await f.EscrowAsync(contest));
+        Assert.Equal("admin:ops-1", await f.ScalarAsync<string>("SELECT requested_by FROM refunds WHERE entry_id = @entry", new { entry }));
+        Assert.Equal(1, (int)(await f.Stripe.GetAsync($"/v1/refunds?payment_intent={pi}"))["data"]!.AsArray().Count);
+        await MoneyInvariants.AssertHoldAsync(f.DatabaseUrl);
+    }
+
+    [Fact]
+    public async Task W2_a_refund_that_would_take_escrow_below_zero_is_refused_by_the_ledger_and_retries_change_nothing()
+    {
+        var contest = await f.CreateContestAsync();
+        var (entry, pi) = await f.PaidEntryAsync(contest);
+        // The escrow is released (as settlement will do) before the refund is confirmed: nothing is left to return.
+        await using (var db = NpgsqlDataSource.Create(TestDatabases.ConnectionString(f.DatabaseUrl)))
+        await using (var c = await db.OpenConnectionAsync())
+        await using (var tx = await c.BeginTransactionAsync())
+        {
+            await new LedgerRepository(db).PostAsync(tx, JournalEntry.Movement($"settlement:{contest}:test", "settlement_release", "usd", DateTimeOffset.UtcNow,
+                "settlement", contest, LedgerAccountRef.Escrow(contest), LedgerAccountRef.Revenue("usd"), PaymentsFixture.Fee));
+            await tx.CommitAsync();
+        }
+        Assert.Equal(0, await f.EscrowAsync(contest));
+
+        using (var admin = f.Admin())
+            Assert.Equal(HttpStatusCode.Accepted, (await admin.PostAsJsonAsync($"/api/admin/entries/{entry}/refund", new { reason = "test: refund after release" })).StatusCode);
+        // Stripe refunds; Fairway refuses to post a negative escrow: the refund stays SUBMITTED, nothing moves.
+        await PaymentsFixture.WaitUntilAsync(async () => await f.RefundStatusAsync(entry) == "SUBMITTED", "refund SUBMITTED");
+        await f.Stripe.WaitIdleAsync();
+        await Task.Delay(1500);
+        // Retry: the drain and the sweeper try again (and again): still refused.
+        await f.TriggerAsync("stripe-webhook-drain");
+        await f.TriggerAsync("payment-sweeper");
+        Assert.Equal("SUBMITTED", await f.RefundStatusAsync(entry));
+        Assert.Equal(0, await f.EscrowAsync(contest));
+        Assert.Equal(0, await f.ScalarAsync<long>("SELECT count(*) FROM ledger_entries WHERE cause_type = 'refund' AND cause_id = (SELECT stripe_refund_id FROM refunds WHERE entry_id = @entry)", new { entry }));
+        Assert.Equal(0, await f.ScalarAsync<long>("SELECT count(*) FROM ledger_accounts WHERE kind = 'contest_escrow' AND balance < 0"));
+        // The refund events stay unprocessed (they are retried, never half-applied).
+        Assert.True(await f.ScalarAsync<long>("""
+            SELECT count(*) FROM stripe_webhook_events e WHERE e.type IN ('refund.created', 'charge.refunded') AND e.payload LIKE '%' || @pi || '%'
+               AND NOT EXISTS (SELECT 1 FROM stripe_webhook_processing p WHERE p.event_id = e.event_id)
+            """, new { pi }) >= 1);
+        var violations = await MoneyInvariants.ViolationsAsync(f.DatabaseUrl);
+        Assert.DoesNotContain(violations, v => v.Contains("below zero") || v.Contains("balances") || v.Contains(contest));
+
+        // Clean up for the tests that follow: mark the stuck refund FAILED as an operator would (out of band), so
+        // the sweeper stops retrying it, and mark its events processed.
+        await f.ExecAsync("UPDATE refunds SET status = 'FAILED', failure_reason = 'test: escrow released before refund' WHERE entry_id = @entry", new { entry });
+        await f.ExecAsync("""
+            INSERT INTO stripe_webhook_processing (event_id, processed_at, outcome, detail)
+            SELECT e.event_id, now(), 'ignored', 'test clean-up' FROM stripe_webhook_events e WHERE e.payload LIKE '%' || @pi || '%'
+            ON CONFLICT DO NOTHING
+            """, new { pi });
+        await MoneyInvariants.AssertHoldAsync(f.DatabaseUrl);
+    }
+
+    [Fact]
+    public async Task W2_crash_a_worker_killed_while_posting_a_refund_leaves_the_escrow_untouched_and_after_restart_it_is_exactly_zero()
+    {
+        var contest = await f.CreateContestAsync();
+        var (entry, _) = await f.PaidEntryAsync(contest);
+        await f.RestartWorkerAsync(crashPoints: "payments.after_ledger_before_commit");
+        try
+        {
+            using (var admin = f.Admin())
+                Assert.Equal(HttpStatusCode.Accepted, (await admin.PostAsJsonAsync($"/api/admin/entries/{entry}/refund", new { reason = "test: crash while refunding" })).StatusCode);
+            await f.Worker.Process.WaitForExitAsync(TimeSpan.FromSeconds(60));
+            Assert.Contains(f.Worker.Process.Stderr, l => l.Contains("payments.after_ledger_before_commit"));
+            Assert.NotEqual("SUCCEEDED", await f.RefundStatusAsync(entry));
+            Assert.Equal(PaymentsFixture.Fee, await f.EscrowAsync(contest));
+            Assert.Equal(0, await f.ScalarAsync<long>("SELECT count(*) FROM ledger_entries WHERE kind = 'refund.settled' AND description LIKE '%' || @entry", new { entry }));
+            await MoneyInvariants.AssertHoldAsync(f.DatabaseUrl);
+        }
+        finally { await f.RestartWorkerAsync(); }
+
+        await f.TriggerAsync("stripe-webhook-drain");
+        await f.TriggerAsync("payment-sweeper");
+        await PaymentsFixture.WaitUntilAsync(async () => await f.RefundStatusAsync(entry) == "SUCCEEDED", "refund SUCCEEDED after restart");
+        // Retry: asking again returns the same refund and moves nothing.
+        using (var admin = f.Admin())
+            Assert.Equal(HttpStatusCode.OK, (await admin.PostAsJsonAsync($"/api/admin/entries/{entry}/refund", new { reason = "test: again" })).StatusCode);
+        await f.TriggerAsync("payment-sweeper");
+        Assert.Equal(0, await f.EscrowAsync(contest));
+        Assert.Equal(1, await f.ScalarAsync<long>("SELECT count(*) FROM ledger_entries WHERE kind = 'refund.settled' AND description LIKE '%' || @entry", new { entry }));
+        await MoneyInvariants.AssertHoldAsync(f.DatabaseUrl);
+    }
+
+    [Fact]
+    public async Task A_lost_dispute_takes_the_fee_out_of_escrow_once_and_voids_the_entry()
+    {
+        var contest = await f.CreateContestAsync();
+        var (entry, pi) = await f.PaidEntryAsync(contest);
+        var charge = (string?)(await f.Stripe.GetAsync($"/v1/payment_intents/{pi}"))["latest_charge"];
+        var dp = await f.Stripe.PostAsync($"/_sandbox/charges/{charge}/dispute", new { amount = PaymentsFixture.Fee, reason = "fraudulent" });
+        var dpId = (string)dp["id"]!;
+        await PaymentsFixture.WaitUntilAsync(async () => await f.ScalarAsync<string?>("SELECT status FROM disputes WHERE id = @dpId", new { dpId }) == "needs_response", "dispute recorded");
+        Assert.Equal(PaymentsFixture.Fee, await f.EscrowAsync(contest));
+
+        await f.Stripe.PostAsync("/_sandbox/webhooks/duplicate", new { count = 1 });
+        await f.Stripe.PostAsync($"/_sandbox/disputes/{dpId}/close", new { status = "lost" });
+        await PaymentsFixture.WaitUntilAsync(async () => await f.ScalarAsync<string?>("SELECT loss_ledger FROM disputes WHERE id = @dpId", new { dpId }) == "posted", "loss posted");
+        await f.Stripe.WaitIdleAsync();
+        Assert.Equal(1, await f.LedgerEntriesAsync($"dispute:{dpId}:lost"));
+        Assert.Equal(0, await f.EscrowAsync(contest));
+        Assert.Equal("VOID", await f.EntryStatusAsync(entry));
+        await MoneyInvariants.AssertHoldAsync(f.DatabaseUrl);
+    }
+}

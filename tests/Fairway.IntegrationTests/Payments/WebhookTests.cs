@@ -1,0 +1,276 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Fairway.IntegrationTests.Infrastructure;
+
+namespace Fairway.IntegrationTests.Payments;
+
+/// <summary>
+/// The Stripe webhook endpoint and its processing: verification first (forged signature, expired timestamp →
+/// 400 WEBHOOK_INVALID, nothing stored), idempotency by event id (seed 002 W3/W5: duplicates and concurrent
+/// deliveries have one effect), atomicity under a crash (W4: the worker killed after the ledger posting and
+/// before commit → nothing, then everything once after restart), any order (refund before success), and a lost
+/// webhook healed by the sweeper.
+/// </summary>
+[Collection(PaymentsCollection.Name)]
+public sealed class WebhookTests(PaymentsFixture f)
+{
+    async Task<HttpResponseMessage> DeliverAsync(string body, string signature)
+    {
+        using var http = f.Api.Client();
+        using var req = new HttpRequestMessage(HttpMethod.Post, "/webhooks/stripe") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        req.Headers.TryAddWithoutValidation("Stripe-Signature", signature);
+        return await http.SendAsync(req);
+    }
+
+    async Task<double> InvalidCounterAsync()
+    {
+        using var http = f.Api.Client();
+        var line = (await http.GetStringAsync("/metrics")).Split('\n').FirstOrDefault(l => l.StartsWith("stripe_webhook_invalid_total "));
+        return line is null ? 0 : double.Parse(line.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    [Fact]
+    public async Task A_forged_signature_is_refused_with_400_WEBHOOK_INVALID_and_nothing_is_stored()
+    {
+        var contest = await f.CreateContestAsync();
+        var (entry, pi) = await f.NewEntryAsync(contest);
+        await f.Stripe.PostAsync("/_sandbox/webhooks/pause");
+        try
+        {
+            await f.Stripe.SucceedAsync(pi);
+            var evt = await f.Stripe.EventAsync("payment_intent.succeeded", pi);
+            var body = evt.ToJsonString();
+            var invalidBefore = await InvalidCounterAsync();
+
+            var forged = await DeliverAsync(body, StripeSandboxProcess.Sign(body, DateTimeOffset.UtcNow, "whsec_forged"));
+            Assert.Equal(HttpStatusCode.BadRequest, forged.StatusCode);
+            Assert.Equal("WEBHOOK_INVALID", JsonDocument.Parse(await forged.Content.ReadAsStringAsync()).RootElement.GetProperty("code").GetString());
+            var tampered = await DeliverAsync(body.Replace("\"succeeded\"", "\"canceled\""), StripeSandboxProcess.Sign(body, DateTimeOffset.UtcNow));
+            Assert.Equal(HttpStatusCode.BadRequest, tampered.StatusCode);
+            Assert.Equal(HttpStatusCode.BadRequest, (await DeliverAsync(body, "")).StatusCode);
+
+            Assert.Equal(0, await f.StoredEventsAsync("payment_intent.succeeded", pi));
+            Assert.Equal("PENDING", await f.PaymentStatusAsync(entry));
+            Assert.True(await InvalidCounterAsync() >= invalidBefore + 3);
+        }
+        finally { await f.Stripe.PostAsync("/_sandbox/webhooks/resume"); }
+        await PaymentsFixture.WaitUntilAsync(async () => await f.EntryStatusAsync(entry) == "ACTIVE", "genuine delivery applied");
+        await MoneyInvariants.AssertHoldAsync(f.DatabaseUrl);
+    }
+
+    [Fact]
+    public async Task An_expired_timestamp_is_refused_and_nothing_is_stored_and_the_sweeper_still_converges()
+    {
+        var contest = await f.CreateContestAsync();
+        var (entry, pi) = await f.NewEntryAsync(contest);
+        // One attempt only, signed by a sandbox clock 10 minutes behind (tolerance 300 s).
+        await f.Stripe.SendAsync(HttpMethod.Put, "/_sandbox/webhooks/retry", new { max_attempts = 1, initial_backoff_ms = 100, max_backoff_ms = 1000, timeout_ms = 10000 });
+        await f.Stripe.SendAsync(HttpMethod.Put, "/_sandbox/clock", new { offset_seconds = -600 });
+        try
+        {
+            await f.Stripe.SucceedAsync(pi);
+            await f.Stripe.WaitIdleAsync();
+            var deliveries = await f.Stripe.GetAsync("/_sandbox/webhooks/deliveries?limit=100");
+            var evt = await f.Stripe.EventAsync("payment_intent.succeeded", pi);
+            var attempts = deliveries["data"]!.AsArray().Where(d => (string?)d!["event_id"] == (string?)evt["id"]).ToList();
+            Assert.NotEmpty(attempts);
+            Assert.All(attempts, a => Assert.Equal(400, (int)a!["status_code"]!));
+            Assert.Equal(0, await f.StoredEventsAsync("payment_intent.succeeded", pi));
+
+            // Our own delivery of the same body signed 10 minutes ago: refused as well.
+            var body = evt.ToJsonString();
+            Assert.Equal(HttpStatusCode.BadRequest, (await DeliverAsync(body, StripeSandboxProcess.Sign(body, DateTimeOffset.UtcNow.AddMinutes(-10)))).StatusCode);
+            Assert.Equal(0, await f.StoredEventsAsync("payment_intent.succeeded", pi));
+            Assert.Equal("PENDING", await f.PaymentStatusAsync(entry));
+        }
+        finally
+        {
+            await f.Stripe.SendAsync(HttpMethod.Put, "/_sandbox/clock", new { real = true });
+            await f.Stripe.SendAsync(HttpMethod.Put, "/_sandbox/webhooks/retry", new { max_attempts = 8, initial_backoff_ms = 100, max_backoff_ms = 1000, timeout_ms = 10000 });
+        }
+        await f.TriggerAsync("payment-sweeper");
+        Assert.Equal("ACTIVE", await f.EntryStatusAsync(entry));
+        Assert.Equal(PaymentsFixture.Fee, await f.EscrowAsync(contest));
+        await MoneyInvariants.AssertHoldAsync(f.DatabaseUrl);
+    }
+
+    [Fact]
+    public async Task W3_W5_the_same_event_delivered_concurrently_and_again_is_stored_once_processed_once_and_posted_once()
+    {
+        var contest = await f.CreateContestAsync();
+        var (entry, pi) = await f.NewEntryAsync(contest);
+        await f.Stripe.PostAsync("/_sandbox/webhooks/pause");
+        string body;
+        try
+        {
+            await f.Stripe.SucceedAsync(pi);
+            body = (await f.Stripe.EventAsync("payment_intent.succeeded", pi)).ToJsonString();
+            var responses = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => DeliverAsync(body, StripeSandboxProcess.Sign(body, DateTimeOffset.UtcNow))));
+            Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+            var duplicates = 0;
+            foreach (var r in responses)
+                if (JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.GetProperty("duplicate").GetBoolean()) duplicates++;
+            Assert.Equal(7, duplicates);
+        }
+        finally { await f.Stripe.PostAsync("/_sandbox/webhooks/resume"); }
+        await PaymentsFixture.WaitUntilAsync(async () => await f.EntryStatusAsync(entry) == "ACTIVE", "entry ACTIVE");
+        await f.Stripe.WaitIdleAsync();
+        // And once more, after processing.
+        Assert.Equal(HttpStatusCode.OK, (await DeliverAsync(body, StripeSandboxProcess.Sign(body, DateTimeOffset.UtcNow))).StatusCode);
+        await Task.Delay(1500);
+
+        Assert.Equal(1, await f.StoredEventsAsync("payment_intent.succeeded", pi));
+        Assert.Equal(1, await f.ProcessedEventsAsync("payment_intent.succeeded", pi));
+        Assert.Equal(1, await f.LedgerEntriesAsync($"payment:{pi}:succeeded"));
+        Assert.Equal(PaymentsFixture.Fee, await f.EscrowAsync(contest));
+        Assert.Equal(1, await f.ScalarAsync<long>("SELECT count(*) FROM audit_events WHERE entity_id = @pi AND action = 'payment.succeeded'", new { pi }));
+        await MoneyInvariants.AssertHoldAsync(f.DatabaseUrl);
+    }
+
+    [Fact]
+    public async Task W4_a_worker_killed_after_the_ledger_posting_and_before_commit_leaves_nothing_and_after_restart_everything_happens_once()
+    {
+        var contest = await f.CreateContestAsync();
+        var (entry, pi) = await f.NewEntryAsync(contest);
+        await f.RestartWorkerAsync(crashPoints: "payments.after_ledger_before_commit");
+        try
+        {
+            await f.Stripe.SucceedAsync(pi);
+            await f.Worker.Process.WaitForExitAsync(TimeSpan.FromSeconds(60));
+            Assert.Contains(f.Worker.Process.Stderr, l => l.Contains("payments.after_ledger_before_commit"));
+
+            // None of the step: no payment change, no entry change, no ledger entry, no processing row; the event itself is stored.
+            Assert.Equal(1, await f.StoredEventsAsync("payment_intent.succeeded", pi));
+            Assert.Equal(0, await f.ProcessedEventsAsync("payment_intent.succeeded", pi));
+            Assert.Equal("PENDING", await f.PaymentStatusAsync(entry));
+            Assert.Equal("PENDING_PAYMENT", await f.EntryStatusAsync(entry));
+            Assert.Equal(0, await f.LedgerEntriesAsync($"payment:{pi}:succeeded"));
+            Assert.Equal(0, await f.EscrowAsync(contest));
+            await MoneyInvariants.AssertHoldAsync(f.DatabaseUrl);
+        }
+        finally { await f.RestartWorkerAsync(); }
+
+        // A fresh worker: the drain job processes the stored event; retrying it (the sandbox redelivers) changes nothing.
+        await f.TriggerAsync("stripe-webhook-drain");
+        await PaymentsFixture.WaitUntilAsync(async () => await f.EntryStatusAsync(entry) == "ACTIVE", "entry ACTIVE after restart");
+        var evt = await f.Stripe.EventAsync("payment_intent.succeeded", pi);
+        await f.Stripe.PostAsync($"/_sandbox/events/{(string?)evt["id"]}/redeliver");
+        await f.Stripe.WaitIdleAsync();
+        await f.TriggerAsync("stripe-webhook-drain");
+
+        Assert.Equal("SUCCEEDED", await f.PaymentStatusAsync(entry));
+        Assert.Equal(1, await f.LedgerEntriesAsync($"payment:{pi}:succeeded"));
+        Assert.Equal(1, await f.ProcessedEventsAsync("payment_intent.succeeded", pi));
+        Assert.Equal(PaymentsFixture.Fee, await f.EscrowAsync(contest));
+        await MoneyInvariants.AssertHoldAsync(f.DatabaseUrl);
+    }
+
+    [Fact]
+    public async Task An_API_killed_after_storing_a_webhook_and_before_enqueueing_its_job_loses_nothing()
+    {
+        var contest = await f.CreateContestAsync();
+        var (entry, pi) = await f.NewEntryAsync(contest);
+        await f.RestartApiAsync(crashPoints: "webhooks.after_store_before_enqueue");
+        string stored;
+        try
+        {
+            await f.Stripe.SucceedAsync(pi);
+            await f.Api.Process.WaitForExitAsync(TimeSpan.FromSeconds(60));
+            Assert.Contains(f.Api.Process.Stderr, l => l.Contains("webhooks.after_store_before_enqueue"));
+            // The first verified event was stored (all of that step) and never enqueued (none of the next).
+            stored = await f.ScalarAsync<string>("SELECT event_id FROM stripe_webhook_events e WHERE e.payload LIKE '%' || @pi || '%' AND e.type <> 'payment_intent.created'", new { pi });
+            Assert.Equal(0, await f.ScalarAsync<long>("SELECT count(*) FROM stripe_webhook_processing WHERE event_id = @stored", new { stored }));
+            Assert.Equal("PENDING", await f.PaymentStatusAsync(entry));
+        }
+        finally { await f.RestartApiAsync(); }
+        await f.Stripe.WaitIdleAsync();
+        // The drain processes the stored event; the sweeper covers deliveries Stripe gave up on while the API was down.
+        await f.TriggerAsync("stripe-webhook-drain");
+        await f.TriggerAsync("payment-sweeper");
+        Assert.Equal(1, await f.ScalarAsync<long>("SELECT count(*) FROM stripe_webhook_processing WHERE event_id = @stored", new { stored }));
+        await PaymentsFixture.WaitUntilAsync(async () => await f.EntryStatusAsync(entry) == "ACTIVE", "entry ACTIVE");
+        Assert.Equal(1, await f.LedgerEntriesAsync($"payment:{pi}:succeeded"));
+        Assert.Equal(PaymentsFixture.Fee, await f.EscrowAsync(contest));
+        await MoneyInvariants.AssertHoldAsync(f.DatabaseUrl);
+    }
+
+    [Fact]
+    public async Task A_refund_seen_before_the_success_it_refunds_converges_to_success_then_refund()
+    {
+        var contest = await f.CreateContestAsync();
+        var (entry, pi) = await f.NewEntryAsync(contest);
+        // Hold the next four events (charge.succeeded, payment_intent.succeeded, refund.created, charge.refunded) and deliver them newest first.
+        await f.Stripe.PostAsync("/_sandbox/webhooks/reorder", new { count = 4 });
+        await f.Stripe.SucceedAsync(pi);
+        // A refund made at Stripe directly (e.g. the dashboard).
+        using (var form = new FormUrlEncodedContent(new Dictionary<string, string> { ["payment_intent"] = pi }))
+            (await f.Stripe.Http.PostAsync("/v1/refunds", form)).EnsureSuccessStatusCode();
+        await f.Stripe.WaitIdleAsync();
+        await PaymentsFixture.WaitUntilAsync(async () => await f.ScalarAsync<long>("""
+            SELECT count(*) FROM stripe_webhook_events e JOIN stripe_webhook_processing p ON p.event_id = e.event_id
+             WHERE e.payload LIKE '%' || @pi || '%' AND e.type IN ('payment_intent.succeeded', 'refund.created', 'charge.refunded')
+            """, new { pi }) == 3, "all three events processed");
+
+        Assert.Equal("SUCCEEDED", await f.PaymentStatusAsync(entry));
+        Assert.Equal("SUCCEEDED", await f.RefundStatusAsync(entry));
+        Assert.Equal("REFUNDED", await f.EntryStatusAsync(entry));
+        Assert.Equal(1, await f.LedgerEntriesAsync($"payment:{pi}:succeeded"));
+        var re = await f.ScalarAsync<string>("SELECT stripe_refund_id FROM refunds WHERE entry_id = @entry", new { entry });
+        Assert.Equal(1, await f.LedgerEntriesAsync($"refund:{re}:succeeded"));
+        Assert.Equal(0, await f.EscrowAsync(contest));
+        // Whichever event was processed first converged to Stripe's state (success, then refund) in one transaction;
+        // the others found nothing left to do.
+        var outcomes = (await f.ScalarAsync<string>("""
+            SELECT string_agg(p.outcome, ',' ORDER BY p.outcome) FROM stripe_webhook_events e
+              JOIN stripe_webhook_processing p ON p.event_id = e.event_id
+             WHERE e.payload LIKE '%' || @pi || '%' AND e.type IN ('payment_intent.succeeded', 'refund.created', 'charge.refunded')
+            """, new { pi }));
+        Assert.Equal("applied,superseded,superseded", outcomes);
+        await MoneyInvariants.AssertHoldAsync(f.DatabaseUrl);
+    }
+
+    [Fact]
+    public async Task A_lost_webhook_is_healed_by_the_sweeper_without_any_delivery()
+    {
+        var contest = await f.CreateContestAsync();
+        var (entry, pi) = await f.NewEntryAsync(contest);
+        await f.Stripe.PostAsync("/_sandbox/webhooks/drop", new { count = 2 }); // charge.succeeded and payment_intent.succeeded
+        await f.Stripe.SucceedAsync(pi);
+        await f.Stripe.WaitIdleAsync();
+        await Task.Delay(1000);
+        Assert.Equal(0, await f.StoredEventsAsync("payment_intent.succeeded", pi));
+        Assert.Equal("PENDING", await f.PaymentStatusAsync(entry));
+
+        await f.TriggerAsync("payment-sweeper");
+        Assert.Equal("SUCCEEDED", await f.PaymentStatusAsync(entry));
+        Assert.Equal("ACTIVE", await f.EntryStatusAsync(entry));
+        Assert.Equal(PaymentsFixture.Fee, await f.EscrowAsync(contest));
+        // Sweeping again (retry) changes nothing.
+        await f.TriggerAsync("payment-sweeper");
+        Assert.Equal(1, await f.LedgerEntriesAsync($"payment:{pi}:succeeded"));
+        await MoneyInvariants.AssertHoldAsync(f.DatabaseUrl);
+    }
+
+    [Fact]
+    public async Task A_failed_payment_marks_the_entry_and_a_later_success_still_wins()
+    {
+        var contest = await f.CreateContestAsync();
+        var (entry, pi) = await f.NewEntryAsync(contest);
+        await f.Stripe.FailAsync(pi);
+        await PaymentsFixture.WaitUntilAsync(async () => await f.EntryStatusAsync(entry) == "PAYMENT_FAILED", "entry PAYMENT_FAILED");
+        Assert.Equal("FAILED", await f.PaymentStatusAsync(entry));
+        Assert.Contains("insufficient_funds", await f.ScalarAsync<string>("SELECT last_error FROM payments WHERE entry_id = @entry", new { entry }));
+        Assert.Equal(0, await f.EscrowAsync(contest));
+
+        await f.Stripe.SucceedAsync(pi);
+        await PaymentsFixture.WaitUntilAsync(async () => await f.EntryStatusAsync(entry) == "ACTIVE", "entry ACTIVE");
+        Assert.Equal(PaymentsFixture.Fee, await f.EscrowAsync(contest));
+        // Unhandled types are stored and explicitly ignored.
+        Assert.True(await f.ScalarAsync<long>("""
+            SELECT count(*) FROM stripe_webhook_events e JOIN stripe_webhook_processing p ON p.event_id = e.event_id
+             WHERE e.type = 'charge.succeeded' AND p.outcome = 'ignored' AND e.payload LIKE '%' || @pi || '%'
+            """, new { pi }) == 1);
+        await MoneyInvariants.AssertHoldAsync(f.DatabaseUrl);
+    }
+}

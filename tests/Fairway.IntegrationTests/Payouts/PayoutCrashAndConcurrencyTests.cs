@@ -1,0 +1,122 @@
+using Fairway.Host.Payouts;
+using Fairway.IntegrationTests.Infrastructure;
+using Fairway.IntegrationTests.Settlement;
+
+namespace Fairway.IntegrationTests.Payouts;
+
+/// <summary>
+/// Crash variants (seed 002 PJ5, E5 for payouts, PJ1/PJ2 crash variants): a worker process killed for real
+/// (<c>FAIRWAY_CRASH_POINTS=payout.after_stripe_before_commit</c> → FailFast) between Stripe's answer and the
+/// database commit; and two worker processes running the scheduler at once over 1,000 transfers. Each test owns
+/// its world, because it controls which worker processes exist.
+/// </summary>
+public sealed class PayoutCrashAndConcurrencyTests
+{
+    [Fact]
+    public async Task PJ5_a_worker_killed_after_the_Stripe_transfer_and_before_the_commit_leaves_the_transfer_due_and_the_restarted_worker_reuses_the_key()
+    {
+        await using var w = await MoneyOutWorld.StartAsync();
+        var s = await w.SeedCompleteContestAsync(entries: 3, holdSeconds: 0, tie: true);
+        await w.ConnectAccountsAsync(s.Users);
+        await w.SettleNowAsync(s.ContestId);
+        w.StopWorkers();
+
+        var crashing = await w.StartWorkerAsync(e => e["FAIRWAY_CRASH_POINTS"] = PayoutExecutionService.CrashAfterStripeBeforeCommit);
+        Assert.NotEqual("Succeeded", await w.TriggerAsync(PayoutSchedulerJob.RecurringId, waitSeconds: 0));
+        Assert.NotEqual(0, await crashing.Process.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains(crashing.Process.Stderr, l => l.Contains(PayoutExecutionService.CrashAfterStripeBeforeCommit));
+        w.StopWorkers();
+
+        // Stripe made exactly one transfer; Fairway rolled the whole attempt back.
+        var byKey = await w.TransfersByKeyAsync();
+        var transfers = await w.TransfersAsync(s.ContestId);
+        var crashed = Assert.Single(transfers, t => byKey.GetValueOrDefault(PayoutStripeGateway.IdempotencyKey(t.Id)) == 1);
+        Assert.All(transfers, t => Assert.Equal(("pending", 0, (string?)null), (t.Status, t.AttemptCount, t.StripeTransferId)));
+        Assert.Equal(0, await w.ScalarAsync<long>("SELECT count(*) FROM payout_transfer_attempts a JOIN payout_transfers t ON t.id = a.transfer_id WHERE t.contest_id = @c", new { c = s.ContestId }));
+        Assert.Equal(0, await w.ScalarAsync<long>("SELECT count(*) FROM ledger_entries WHERE cause_type = 'payout_transfer'"));
+        Assert.Equal(900, await w.BalanceAsync(Fairway.Host.Ledger.LedgerAccountRef.Payable(crashed.UserId, "usd").Id));
+
+        await w.StartWorkerAsync();
+        await w.RunPayoutSchedulerAsync();
+        var after = await w.TransfersAsync(s.ContestId);
+        Assert.All(after, t => Assert.Equal("completed", t.Status));
+        Assert.Equal(1, (await w.TransfersByKeyAsync())[PayoutStripeGateway.IdempotencyKey(crashed.Id)]);
+        Assert.True((await w.Stripe.StatsAsync())["idempotent_replays"]!.GetValue<long>() >= 1);
+        var atStripe = await w.Stripe.GetAsync($"/v1/transfers?transfer_group={s.ContestId}&limit=100");
+        Assert.Equal(3, atStripe["data"]!.AsArray().Count);
+        Assert.Contains(after.Single(t => t.Id == crashed.Id).StripeTransferId, atStripe["data"]!.AsArray().Select(t => (string?)t!["id"]));
+        await w.AssertPaidOutAsync(s.ContestId);
+        await w.AssertReconciledAsync();
+    }
+
+    [Fact]
+    public async Task PJ3_PJ4_crash_variant_a_worker_killed_during_a_retry_keeps_the_first_attempt_and_the_restarted_worker_pays_once()
+    {
+        await using var w = await MoneyOutWorld.StartAsync();
+        var s = await w.SeedCompleteContestAsync(entries: 2, holdSeconds: 0, tie: true);
+        await w.ConnectAccountsAsync(s.Users);
+        await w.SettleNowAsync(s.ContestId);
+        await w.FaultAsync("http_503", count: -1);
+        await w.RunPayoutSchedulerAsync();
+        await w.ClearFaultsAsync();
+        Assert.All(await w.TransfersAsync(s.ContestId), t => Assert.Equal(("retryable", 1), (t.Status, t.AttemptCount)));
+        w.StopWorkers();
+
+        await w.AdvanceAsync(TimeSpan.FromHours(2));
+        var crashing = await w.StartWorkerAsync(e => e["FAIRWAY_CRASH_POINTS"] = PayoutExecutionService.CrashAfterStripeBeforeCommit);
+        await w.TriggerAsync(PayoutSchedulerJob.RecurringId, waitSeconds: 0);
+        Assert.NotEqual(0, await crashing.Process.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        w.StopWorkers();
+        // The retry's attempt 2 is rolled back; attempt 1 (committed before) stays.
+        Assert.All(await w.TransfersAsync(s.ContestId), t => Assert.Equal(("retryable", 1), (t.Status, t.AttemptCount)));
+        Assert.Equal(2, await w.ScalarAsync<long>("SELECT count(*) FROM payout_transfer_attempts a JOIN payout_transfers t ON t.id = a.transfer_id WHERE t.contest_id = @c", new { c = s.ContestId }));
+        Assert.Equal(1, (await w.TransfersByKeyAsync()).Values.Sum());
+
+        await w.StartWorkerAsync();
+        await w.RunPayoutSchedulerAsync();
+        var done = await w.TransfersAsync(s.ContestId);
+        Assert.All(done, t => Assert.Equal(("completed", 2), (t.Status, t.AttemptCount)));
+        var byKey = await w.TransfersByKeyAsync();
+        Assert.All(done, t => Assert.Equal(1, byKey[PayoutStripeGateway.IdempotencyKey(t.Id)]));
+        await w.AssertPaidOutAsync(s.ContestId);
+        await w.AssertReconciledAsync();
+    }
+
+    [Fact]
+    public async Task Two_worker_processes_running_the_scheduler_at_once_over_1000_transfers_make_no_duplicate_Stripe_transfer()
+    {
+        await using var w = await MoneyOutWorld.StartAsync();
+        var s = await w.SeedCompleteContestAsync(entries: 1000, holdSeconds: 0, tie: true);
+        await w.ConnectAccountsAsync(s.Users);
+        await w.SettleNowAsync(s.ContestId);
+        Assert.Equal(1000, (await w.TransfersAsync(s.ContestId)).Count);
+        w.StopWorkers();
+        // One Hangfire worker per process: while one process runs a scheduler job, the other job must go to the other process.
+        var a = await w.StartWorkerAsync(e => e["FAIRWAY_WORKER_COUNT"] = "1");
+        var b = await w.StartWorkerAsync(e => e["FAIRWAY_WORKER_COUNT"] = "1");
+
+        var runs = await Task.WhenAll(w.TriggerAsync(PayoutSchedulerJob.RecurringId), w.TriggerAsync(PayoutSchedulerJob.RecurringId));
+        Assert.All(runs, r => Assert.Equal("Succeeded", r));
+        // Whatever a run did not reach (none, normally) is taken by one more run.
+        if ((await w.TransfersAsync(s.ContestId)).Any(t => !PayoutTransferStatuses.Terminal(t.Status))) await w.RunPayoutSchedulerAsync();
+
+        var transfers = await w.TransfersAsync(s.ContestId);
+        Assert.All(transfers, t => Assert.Equal(("completed", 1), (t.Status, t.AttemptCount)));
+        var byKey = await w.TransfersByKeyAsync();
+        Assert.Equal(1000, transfers.Count(t => byKey.GetValueOrDefault(PayoutStripeGateway.IdempotencyKey(t.Id)) == 1));
+        Assert.Empty(byKey.Where(k => k.Value != 1));
+        Assert.Equal(1000, (await w.Stripe.StatsAsync())["transfers_created"]!.GetValue<long>());
+        // Both processes really worked at the same time.
+        var workers = await w.QueryAsync<string>("SELECT DISTINCT worker FROM payout_transfer_attempts a JOIN payout_transfers t ON t.id = a.transfer_id WHERE t.contest_id = @c", new { c = s.ContestId });
+        Assert.Equal(2, workers.Count);
+        Assert.Contains(workers, x => x.EndsWith(":" + a.Process.Pid));
+        Assert.Contains(workers, x => x.EndsWith(":" + b.Process.Pid));
+        var overlapping = await w.ScalarAsync<long>("""
+            SELECT count(*) FROM payout_scheduler_runs r1 JOIN payout_scheduler_runs r2 ON r1.id < r2.id AND r1.worker <> r2.worker
+             WHERE r1.attempted > 0 AND r2.attempted > 0
+            """);
+        Assert.True(overlapping >= 1);
+        await w.AssertPaidOutAsync(s.ContestId);
+        await w.AssertReconciledAsync();
+    }
+}

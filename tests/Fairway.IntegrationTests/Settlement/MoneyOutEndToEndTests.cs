@@ -1,0 +1,212 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Fairway.Host.Ledger;
+using Fairway.Host.Payouts;
+using Fairway.Host.Settlement;
+using Fairway.IntegrationTests.Infrastructure;
+using Fairway.IntegrationTests.Payouts;
+
+namespace Fairway.IntegrationTests.Settlement;
+
+public sealed class ProviderMoneyOutWorldFixture : IAsyncLifetime
+{
+    public MoneyOutWorld World { get; private set; } = null!;
+    public async Task InitializeAsync() => World = await MoneyOutWorld.StartAsync(provider: true);
+    public async Task DisposeAsync() => await World.DisposeAsync();
+}
+
+/// <summary>
+/// The lifecycle driven by the provider sandbox (real ingestion on a real worker), then settlement and payouts
+/// with no human action: seed 003 BLOCKER 3 steps 2–9, and provider corrections after settlement (held before
+/// payouts ran, recorded only after). Paid entries are seeded as the payments capability leaves them; the lead
+/// adds the variant with entries paid through the public API.
+/// </summary>
+public sealed class MoneyOutEndToEndTests(ProviderMoneyOutWorldFixture fixture) : IClassFixture<ProviderMoneyOutWorldFixture>
+{
+    MoneyOutWorld W => fixture.World;
+
+    sealed record Played(string TournamentId, string ContestId, string SandboxId, JsonElement Truth, string[] Users, string[][] Rosters);
+
+    static DateTimeOffset At(JsonElement truth, params string[] path)
+    {
+        var e = truth.GetProperty("schedule");
+        foreach (var p in path) e = int.TryParse(p, out var i) ? e[i] : e.GetProperty(p);
+        return e.GetDateTimeOffset();
+    }
+
+    async Task<JsonElement> PollAsync(string tournamentId)
+    {
+        var r = await W.Admin.PostAsync($"/api/admin/ingestion/tournaments/{tournamentId}/poll?wait_seconds=90", null);
+        var text = await r.Content.ReadAsStringAsync();
+        Assert.True(r.IsSuccessStatusCode, text);
+        var body = JsonDocument.Parse(text).RootElement;
+        Assert.Equal("Succeeded", body.GetProperty("job_state").GetString());
+        return body.GetProperty("latest_event");
+    }
+
+    async Task<string> StateAsync(string contestId) =>
+        (await W.GetAsync($"/api/admin/contests/{contestId}")).GetProperty("state").GetString()!;
+
+    /// <summary>A sandbox tournament, a contest on it with <paramref name="entries"/> paid entries, played to COMPLETE through ingestion.</summary>
+    async Task<Played> PlayToCompleteAsync(int seed, int entries = 4)
+    {
+        var start = new DateTimeOffset(W.Now.UtcDateTime.Date, TimeSpan.Zero).AddDays(2).AddHours(12);
+        var sandboxId = "sr-" + Guid.NewGuid().ToString("N")[..10];
+        var truth = await W.Provider!.CreateTournamentAsync(new
+        {
+            id = sandboxId, seed, field_size = 30, round_count = 4, cut_after_round = 2, cut_keep = 15, withdrawals = 2, disqualifications = 1,
+            start = start.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'"), round_duration_minutes = 300, round_gap_minutes = 1140, official_delay_minutes = 60,
+        });
+        var (t, c) = (ContestSetup.NewId("t"), ContestSetup.NewId("c"));
+        (await W.Admin.PostAsJsonAsync("/api/admin/tournaments", new { id = t, provider_event_id = sandboxId, name = "Sandbox Open" })).EnsureSuccessStatusCode();
+        var config = ContestSetup.Config(t, c, sandboxId, start.AddHours(-1), minEntries: 2, rosterSize: 3, fieldSize: 30, ingestionBase: W.IngestionBase);
+        config["rules"]!["settlement_hold_seconds"] = 7200;
+        var created = await W.Admin.PostAsJsonAsync("/api/admin/contests", new { id = c, tournament_id = t, name = "Sandbox main", config });
+        Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
+        var players = truth.GetProperty("players").EnumerateArray().ToList();
+        (await W.Admin.PutAsJsonAsync($"/api/admin/contests/{c}/field", new
+        {
+            participants = players.Select(p => new { id = p.GetProperty("id").GetString(), name = p.GetProperty("last_name").GetString(), world_rank = p.GetProperty("world_rank").GetInt32() }).ToArray(),
+        })).EnsureSuccessStatusCode();
+        // Rosters of golfers who finish all four rounds, so a correction of any of their rounds is accepted.
+        var finishers = players.Where(p => p.GetProperty("final_status").ValueKind == JsonValueKind.Null).Select(p => p.GetProperty("id").GetString()!).ToArray();
+        var rosters = Enumerable.Range(0, entries).Select(i => new[] { finishers[i], finishers[(i + 5) % finishers.Length], finishers[(i + 10) % finishers.Length] }).ToArray();
+        var users = Enumerable.Range(0, entries).Select(i => $"player-{c}-{i}").ToArray();
+        await W.FundEntriesAsync(c, Enumerable.Range(0, entries).Select(i => ($"{c}-e{i}", users[i], rosters[i])).ToList(), 1000);
+
+        Assert.Equal("accepted", (await PollAsync(t)).GetProperty("outcome").GetString());
+        var firstTee = At(truth, "rounds", "0", "start");
+        await W.SetTimeAsync(firstTee.AddHours(-1));
+        Assert.Equal("Succeeded", await W.TriggerAsync("contest-lifecycle-clock"));
+        Assert.Equal("LOCKED", await StateAsync(c));
+        await W.SetTimeAsync(firstTee.AddHours(2));
+        await PollAsync(t);
+        Assert.Equal("LIVE", await StateAsync(c));
+        for (var round = 0; round < 4; round++)
+        {
+            await W.SetTimeAsync(At(truth, "rounds", round.ToString(), "end").AddMinutes(1));
+            await PollAsync(t);
+        }
+        await W.SetTimeAsync(At(truth, "closed_at").AddMinutes(1));
+        Assert.Equal("closed", (await PollAsync(t)).GetProperty("provider_status").GetString());
+        Assert.Equal("COMPLETE", await StateAsync(c));
+        return new Played(t, c, sandboxId, truth, users, rosters);
+    }
+
+    async Task SettleByTheSchedulerAsync(string contestId)
+    {
+        await W.AdvanceAsync(TimeSpan.FromSeconds(7200));
+        Assert.Equal("Succeeded", await W.TriggerAsync(SettlementSchedulerJob.RecurringId));
+        await W.WaitSettledAsync(contestId);
+    }
+
+    [Fact]
+    public async Task Seed_003_BLOCKER_3_provider_driven_contest_settles_pays_out_automatically_and_a_second_scheduler_run_creates_nothing()
+    {
+        var p = await PlayToCompleteAsync(seed: 31);
+        var payables = p.Users.Select(u => LedgerAccountRef.Payable(u, "usd").Id).ToArray();
+        // Every player but one connected a payout account.
+        await W.ConnectAccountsAsync(p.Users.Skip(1));
+
+        // 3. settlement (after the hold, no human action) and 4. the payout job, created automatically.
+        await SettleByTheSchedulerAsync(p.ContestId);
+        var settled = await W.SettlementAsync(p.ContestId);
+        Assert.Equal(4000, settled.GetProperty("settlement").GetProperty("gross").GetInt64());
+        var job = settled.GetProperty("payout_job");
+        Assert.Equal("pending", job.GetProperty("status").GetString());
+        var winners = settled.GetProperty("results").EnumerateArray().Where(r => r.GetProperty("prize").GetInt64() > 0).Select(r => r.GetProperty("user_id").GetString()).Distinct().Count();
+        Assert.Equal(winners, job.GetProperty("transfer_count").GetInt32());
+
+        // 5. the scheduler runs; 6. every transfer terminal; 7. Stripe ids; 8. ledger entries for all.
+        await W.RunPayoutSchedulerAsync();
+        await W.AssertPaidOutAsync(p.ContestId);
+        var transfers = await W.TransfersAsync(p.ContestId);
+        Assert.Equal(transfers.Where(t => t.UserId == p.Users[0]).Select(_ => "failed_terminal"), transfers.Where(t => t.UserId == p.Users[0]).Select(t => t.Status));
+
+        // 9. idempotency: the scheduler again creates no Stripe transfer and changes nothing.
+        var posts = await W.TransferPostsAsync();
+        var ledger = await W.ScalarAsync<long>("SELECT count(*) FROM ledger_entries");
+        await W.RunPayoutSchedulerAsync();
+        Assert.Equal(posts, await W.TransferPostsAsync());
+        Assert.Equal(ledger, await W.ScalarAsync<long>("SELECT count(*) FROM ledger_entries"));
+
+        // End state: the escrow is zero and winnings payable is exactly the failed-terminal amounts.
+        Assert.Equal(0, await W.BalanceAsync(LedgerAccountRef.Escrow(p.ContestId).Id));
+        Assert.Equal(transfers.Where(t => t.Status == "failed_terminal").Sum(t => t.Amount),
+            await W.ScalarAsync<long>("SELECT coalesce(sum(balance), 0)::bigint FROM ledger_accounts WHERE id = ANY(@payables)", new { payables }));
+        await W.AssertReconciledAsync();
+    }
+
+    [Fact]
+    public async Task A_provider_correction_after_settlement_is_detected_holds_payouts_not_yet_attempted_and_is_only_recorded_once_they_ran()
+    {
+        var p = await PlayToCompleteAsync(seed: 47);
+        await W.ConnectAccountsAsync(p.Users);
+        await SettleByTheSchedulerAsync(p.ContestId);
+        var settled = (await W.SettlementAsync(p.ContestId)).GetProperty("settlement");
+        var outputHash = settled.GetProperty("output_hash").GetString();
+
+        // Ingestion keeps polling the COMPLETE, settled contest's tournament: the provider corrects a round of a rostered golfer.
+        await W.Provider!.Control.PostAsJsonAsync($"/_control/tournaments/{p.SandboxId}/corrections", new { player_id = p.Rosters[0][0], round = 1, strokes = 90 });
+        await W.AdvanceAsync(TimeSpan.FromMinutes(10));
+        var corrected = await PollAsync(p.TournamentId);
+        Assert.Equal("accepted", corrected.GetProperty("outcome").GetString());
+
+        var shown = await W.SettlementAsync(p.ContestId);
+        var check = Assert.Single(shown.GetProperty("correction_checks").EnumerateArray());
+        Assert.Equal(("mismatch", "payouts_held", corrected.GetProperty("id").GetInt64()),
+            (check.GetProperty("outcome").GetString(), check.GetProperty("action").GetString(), check.GetProperty("ingestion_event_id").GetInt64()));
+        Assert.Equal(outputHash, check.GetProperty("settled_output_hash").GetString());
+        Assert.NotEqual(outputHash, check.GetProperty("corrected_output_hash").GetString());
+        // The settlement stands, unchanged; the payout job is held.
+        Assert.Equal(outputHash, shown.GetProperty("settlement").GetProperty("output_hash").GetString());
+        Assert.Equal(("held", "correction_detected"), (shown.GetProperty("payout_job").GetProperty("status").GetString(), shown.GetProperty("payout_job").GetProperty("hold_reason").GetString()));
+        var audit = await W.QueryAsync<string>("SELECT evidence::text FROM audit_events WHERE entity_type = 'settlement' AND entity_id = @c AND action = 'settlement.correction_detected'", new { c = p.ContestId });
+        var evidence = JsonDocument.Parse(Assert.Single(audit)).RootElement;
+        Assert.Equal((outputHash, corrected.GetProperty("id").GetInt64()), (evidence.GetProperty("settled_output_hash").GetString(), evidence.GetProperty("ingestion_event_id").GetInt64()));
+        Assert.Matches(@"score_audit_mismatches [1-9]", await W.Workers[0].Client().GetStringAsync("/metrics"));
+        // The same event seen again (a duplicate poll) is not checked twice.
+        await W.AdvanceAsync(TimeSpan.FromMinutes(10));
+        Assert.Equal("duplicate", (await PollAsync(p.TournamentId)).GetProperty("outcome").GetString());
+        Assert.Single((await W.SettlementAsync(p.ContestId)).GetProperty("correction_checks").EnumerateArray());
+
+        // Held: the scheduler does not touch it.
+        var posts = await W.TransferPostsAsync();
+        await W.RunPayoutSchedulerAsync();
+        Assert.Equal(posts, await W.TransferPostsAsync());
+        Assert.All(await W.TransfersAsync(p.ContestId), t => Assert.Equal(("pending", 0), (t.Status, t.AttemptCount)));
+
+        // An admin reviews and releases; the payouts run.
+        var release = await W.CliAsync("payouts", "release", p.ContestId, "--reason", "correction reviewed: settlement stands (ticket 7)");
+        Assert.True(release.ExitCode == 0, release.Stdout + release.Stderr);
+        await W.RunPayoutSchedulerAsync();
+        await W.AssertPaidOutAsync(p.ContestId);
+
+        // A second correction after the payouts ran: recorded and alerted only; nothing changes.
+        await W.Provider!.Control.PostAsJsonAsync($"/_control/tournaments/{p.SandboxId}/corrections", new { player_id = p.Rosters[1][0], round = 2, strokes = 91 });
+        await W.AdvanceAsync(TimeSpan.FromMinutes(10));
+        var late = await PollAsync(p.TournamentId);
+        Assert.Equal("accepted", late.GetProperty("outcome").GetString());
+        var checks = (await W.SettlementAsync(p.ContestId)).GetProperty("correction_checks").EnumerateArray().ToList();
+        Assert.Equal(2, checks.Count);
+        Assert.Equal(("mismatch", "recorded_only"), (checks[1].GetProperty("outcome").GetString(), checks[1].GetProperty("action").GetString()));
+        Assert.Equal("complete", await W.ScalarAsync<string>("SELECT status FROM payout_jobs WHERE contest_id = @c", new { c = p.ContestId }));
+        Assert.Equal(1, await W.ScalarAsync<long>("SELECT count(*) FROM settlements WHERE contest_id = @c", new { c = p.ContestId }));
+        await W.AssertPaidOutAsync(p.ContestId);
+
+        // The ingestion scheduler only polls unfinished contests; the correction watch keeps polling this finished one.
+        var events = await W.ScalarAsync<long>("SELECT count(*) FROM ingestion_events WHERE tournament_id = @t", new { t = p.TournamentId });
+        await W.AdvanceAsync(TimeSpan.FromMinutes(10));
+        Assert.Equal("Succeeded", await W.TriggerAsync(SettlementCorrectionWatchJob.RecurringId));
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        while (await W.ScalarAsync<long>("SELECT count(*) FROM ingestion_events WHERE tournament_id = @t", new { t = p.TournamentId }) == events && sw.Elapsed < TimeSpan.FromSeconds(30))
+            await Task.Delay(200);
+        Assert.Equal(events + 1, await W.ScalarAsync<long>("SELECT count(*) FROM ingestion_events WHERE tournament_id = @t", new { t = p.TournamentId }));
+
+        // After the correction window the tournament is no longer polled for this contest.
+        await W.AdvanceAsync(TimeSpan.FromHours(73));
+        var r = await W.Admin.PostAsync($"/api/admin/ingestion/tournaments/{p.TournamentId}/poll?wait_seconds=90", null);
+        Assert.True(r.IsSuccessStatusCode, await r.Content.ReadAsStringAsync());
+        Assert.Equal(events + 1, await W.ScalarAsync<long>("SELECT count(*) FROM ingestion_events WHERE tournament_id = @t", new { t = p.TournamentId }));
+    }
+}
