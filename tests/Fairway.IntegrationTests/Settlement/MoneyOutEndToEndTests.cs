@@ -48,7 +48,7 @@ public sealed class MoneyOutEndToEndTests(ProviderMoneyOutWorldFixture fixture) 
         (await W.GetAsync($"/api/admin/contests/{contestId}")).GetProperty("state").GetString()!;
 
     /// <summary>A sandbox tournament, a contest on it with <paramref name="entries"/> paid entries, played to COMPLETE through ingestion.</summary>
-    async Task<Played> PlayToCompleteAsync(int seed, int entries = 4)
+    async Task<Played> PlayToCompleteAsync(int seed, int entries = 4, bool payThroughApi = false)
     {
         var start = new DateTimeOffset(W.Now.UtcDateTime.Date, TimeSpan.Zero).AddDays(2).AddHours(12);
         var sandboxId = "sr-" + Guid.NewGuid().ToString("N")[..10];
@@ -72,7 +72,8 @@ public sealed class MoneyOutEndToEndTests(ProviderMoneyOutWorldFixture fixture) 
         var finishers = players.Where(p => p.GetProperty("final_status").ValueKind == JsonValueKind.Null).Select(p => p.GetProperty("id").GetString()!).ToArray();
         var rosters = Enumerable.Range(0, entries).Select(i => new[] { finishers[i], finishers[(i + 5) % finishers.Length], finishers[(i + 10) % finishers.Length] }).ToArray();
         var users = Enumerable.Range(0, entries).Select(i => $"player-{c}-{i}").ToArray();
-        await W.FundEntriesAsync(c, Enumerable.Range(0, entries).Select(i => ($"{c}-e{i}", users[i], rosters[i])).ToList(), 1000);
+        if (payThroughApi) await EnterAndPayThroughTheApiAsync(c, users, rosters);
+        else await W.FundEntriesAsync(c, Enumerable.Range(0, entries).Select(i => ($"{c}-e{i}", users[i], rosters[i])).ToList(), 1000);
 
         Assert.Equal("accepted", (await PollAsync(t)).GetProperty("outcome").GetString());
         var firstTee = At(truth, "rounds", "0", "start");
@@ -91,6 +92,72 @@ public sealed class MoneyOutEndToEndTests(ProviderMoneyOutWorldFixture fixture) 
         Assert.Equal("closed", (await PollAsync(t)).GetProperty("provider_status").GetString());
         Assert.Equal("COMPLETE", await StateAsync(c));
         return new Played(t, c, sandboxId, truth, users, rosters);
+    }
+
+    /// <summary>Players enter through the public API and pay at the Stripe sandbox; the signed webhooks make the entries ACTIVE.</summary>
+    async Task EnterAndPayThroughTheApiAsync(string contestId, string[] users, string[][] rosters)
+    {
+        await W.Stripe.PointWebhooksAtAsync(W.Api.BaseUrl);
+        for (var i = 0; i < users.Length; i++)
+        {
+            using var player = W.Api.Client(TestAuth.Player(users[i]));
+            var r = await player.PostAsJsonAsync($"/api/contests/{contestId}/entries", new { golfers = rosters[i] });
+            var text = await r.Content.ReadAsStringAsync();
+            Assert.True(r.StatusCode == System.Net.HttpStatusCode.Created, text);
+            await W.Stripe.SucceedAsync(JsonDocument.Parse(text).RootElement.GetProperty("payment").GetProperty("payment_intent_id").GetString()!);
+        }
+        await W.Stripe.WaitIdleAsync();
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        while (await W.ScalarAsync<long>("SELECT count(*) FROM entries WHERE contest_id = @contestId AND status = 'ACTIVE'", new { contestId }) < users.Length)
+        {
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(60), "paid entries did not become ACTIVE");
+            await Task.Delay(200);
+        }
+    }
+
+    /// <summary>Players start payout onboarding through the public API and complete it at the Stripe sandbox (account.updated webhooks).</summary>
+    async Task OnboardThroughTheApiAsync(IEnumerable<string> users)
+    {
+        foreach (var u in users)
+        {
+            using var player = W.Api.Client(TestAuth.Player(u));
+            var r = await player.PostAsync("/api/me/payout-account", null);
+            var text = await r.Content.ReadAsStringAsync();
+            Assert.True(r.IsSuccessStatusCode, text);
+            await W.Stripe.PostAsync($"/_sandbox/accounts/{JsonDocument.Parse(text).RootElement.GetProperty("stripe_account_id").GetString()}/complete_onboarding");
+        }
+        await W.Stripe.WaitIdleAsync();
+    }
+
+    [Fact]
+    public async Task Seed_003_BLOCKER_3_with_entries_paid_through_the_public_api_and_stripe_webhooks()
+    {
+        // 1. a contest with paid entries: players pay through the public API and the Stripe sandbox; 2. the provider drives the lifecycle.
+        var p = await PlayToCompleteAsync(seed: 33, payThroughApi: true);
+        Assert.Equal(4000, await W.BalanceAsync(LedgerAccountRef.Escrow(p.ContestId).Id));
+        await OnboardThroughTheApiAsync(p.Users.Skip(1));
+
+        // 3.-4. settlement after the hold and the payout job, both without human action.
+        await SettleByTheSchedulerAsync(p.ContestId);
+        Assert.Equal("pending", (await W.SettlementAsync(p.ContestId)).GetProperty("payout_job").GetProperty("status").GetString());
+
+        // 5.-8. the scheduler pays every winner who onboarded; the one who did not stays payable.
+        await W.RunPayoutSchedulerAsync();
+        await W.AssertPaidOutAsync(p.ContestId);
+        var transfers = await W.TransfersAsync(p.ContestId);
+        Assert.All(transfers.Where(t => t.UserId != p.Users[0]), t => Assert.Equal("completed", t.Status));
+
+        // 9. a second scheduler run makes no Stripe transfer.
+        var posts = await W.TransferPostsAsync();
+        await W.RunPayoutSchedulerAsync();
+        Assert.Equal(posts, await W.TransferPostsAsync());
+
+        Assert.Equal(0, await W.BalanceAsync(LedgerAccountRef.Escrow(p.ContestId).Id));
+        var payables = p.Users.Select(u => LedgerAccountRef.Payable(u, "usd").Id).ToArray();
+        Assert.Equal(transfers.Where(t => t.Status == "failed_terminal").Sum(t => t.Amount),
+            await W.ScalarAsync<long>("SELECT coalesce(sum(balance), 0)::bigint FROM ledger_accounts WHERE id = ANY(@payables)", new { payables }));
+        await W.AssertReconciledAsync();
+        await MoneyInvariants.AssertHoldAsync(W.DatabaseUrl);
     }
 
     async Task SettleByTheSchedulerAsync(string contestId)
