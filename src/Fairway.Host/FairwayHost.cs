@@ -40,6 +40,8 @@ public static class FairwayHost
     public const int ExitConfiguration = 2;
     public const int ExitPersistence = 3;
     public const int ExitStartup = 4;
+    /// <summary>Bounded: enough for bursts of blocking calls, far below the thread pool's own maximum.</summary>
+    const int MinPoolThreads = 64;
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -64,6 +66,11 @@ public static class FairwayHost
 
         if (StartupGuard.Check(settings.DatabaseConnectionString) is { } persistenceError)
             return Fail(ExitPersistence, "refusing to start: " + persistenceError);
+
+        // Hangfire's enqueue and Npgsql's synchronous paths (the test clock) block pool threads; on a
+        // 2-core machine the pool grows one thread at a time and a webhook burst stalls for seconds.
+        ThreadPool.GetMinThreads(out var minWorkers, out var minIo);
+        ThreadPool.SetMinThreads(Math.Max(minWorkers, MinPoolThreads), Math.Max(minIo, MinPoolThreads));
 
         WebApplication app;
         try { app = Build(settings); }
