@@ -49,6 +49,43 @@ public sealed class PayoutCrashAndConcurrencyTests
         await w.AssertReconciledAsync();
     }
 
+    /// <summary>
+    /// PJ6 crash variant: a worker dies between Stripe's transfer and the commit, ops engage the kill-switch
+    /// (the incident response), a restarted worker claims nothing while it is on, and once it is off the
+    /// payout completes by reusing the idempotency key: one Stripe transfer per payout, never two.
+    /// </summary>
+    [Fact]
+    public async Task PJ6_crash_variant_after_a_crash_the_engaged_kill_switch_holds_every_transfer_and_release_pays_each_exactly_once()
+    {
+        await using var w = await MoneyOutWorld.StartAsync();
+        var s = await w.SeedCompleteContestAsync(entries: 3, holdSeconds: 0, tie: true);
+        await w.ConnectAccountsAsync(s.Users);
+        await w.SettleNowAsync(s.ContestId);
+        w.StopWorkers();
+
+        var crashing = await w.StartWorkerAsync(e => e["FAIRWAY_CRASH_POINTS"] = PayoutExecutionService.CrashAfterStripeBeforeCommit);
+        Assert.NotEqual("Succeeded", await w.TriggerAsync(PayoutSchedulerJob.RecurringId, waitSeconds: 0));
+        Assert.NotEqual(0, await crashing.Process.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        w.StopWorkers();
+        var afterCrash = await w.TransfersByKeyAsync();
+        Assert.Equal(1, afterCrash.Values.Sum());
+
+        await w.KillSwitchAsync(true);
+        await w.StartWorkerAsync();
+        await w.RunPayoutSchedulerAsync();
+        Assert.All(await w.TransfersAsync(s.ContestId), t => Assert.Equal(("pending", 0, (string?)null), (t.Status, t.AttemptCount, t.StripeTransferId)));
+        Assert.Equal(afterCrash, await w.TransfersByKeyAsync());
+
+        await w.KillSwitchAsync(false);
+        await w.RunPayoutSchedulerAsync();
+        var paid = await w.TransfersAsync(s.ContestId);
+        Assert.All(paid, t => Assert.Equal("completed", t.Status));
+        var byKey = await w.TransfersByKeyAsync();
+        Assert.All(paid, t => Assert.Equal(1, byKey[PayoutStripeGateway.IdempotencyKey(t.Id)]));
+        await w.AssertPaidOutAsync(s.ContestId);
+        await w.AssertReconciledAsync();
+    }
+
     [Fact]
     public async Task PJ3_PJ4_crash_variant_a_worker_killed_during_a_retry_keeps_the_first_attempt_and_the_restarted_worker_pays_once()
     {
