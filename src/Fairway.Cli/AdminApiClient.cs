@@ -29,12 +29,20 @@ public sealed class AdminApiClient : IDisposable
     {
         if (requireAuth && http.DefaultRequestHeaders.Authorization is null)
             return CliOutput.Error(CliOutput.Usage, "FAIRWAY_API_TOKEN is not set (an admin bearer token)");
-        using var request = new HttpRequestMessage(method, path);
-        if (body is not null) request.Content = new StringContent(JsonSerializer.Serialize(body, JsonOptions), Encoding.UTF8, "application/json");
         HttpResponseMessage response;
-        try { response = await http.SendAsync(request); }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-        { return CliOutput.Error(CliOutput.Failed, $"{method} {path}: {e.Message}"); }
+        for (var attempt = 1; ; attempt++)
+        {
+            using var request = new HttpRequestMessage(method, path);
+            if (body is not null) request.Content = new StringContent(JsonSerializer.Serialize(body, JsonOptions), Encoding.UTF8, "application/json");
+            try { response = await http.SendAsync(request); }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            { return CliOutput.Error(CliOutput.Failed, $"{method} {path}: {e.Message}"); }
+            // The API asks for a retry only when the database was briefly unavailable (503 + Retry-After); at most 3 tries.
+            if ((int)response.StatusCode != 503 || response.Headers.RetryAfter?.Delta is not { } wait || attempt == 3) break;
+            response.Dispose();
+            Console.Error.WriteLine($"fairway: {method} {path} -> 503, retrying in {wait.TotalSeconds:F0} s");
+            await Task.Delay(wait);
+        }
         using (response)
         {
             var text = await response.Content.ReadAsStringAsync();

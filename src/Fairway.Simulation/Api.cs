@@ -27,8 +27,21 @@ public sealed class Api(Uri baseUrl, string? token) : IDisposable
     public Task<JsonElement> PostAsync(string path, object? body = null, IDictionary<string, string>? headers = null) => SendAsync(HttpMethod.Post, path, body, headers);
     public Task<JsonElement> PutAsync(string path, object body) => SendAsync(HttpMethod.Put, path, body);
 
-    /// <summary>Returns the status and body without throwing (for calls whose failure is part of the scenario).</summary>
+    /// <summary>
+    /// Returns the status and body without throwing (for calls whose failure is part of the scenario). A 503
+    /// with Retry-After (the database was briefly unavailable) is retried, at most 5 times.
+    /// </summary>
     public async Task<(int Status, JsonElement Body)> TryAsync(HttpMethod method, string path, object? body = null, IDictionary<string, string>? headers = null)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var (status, parsed, retryAfter) = await OnceAsync(method, path, body, headers);
+            if (status != 503 || retryAfter is null || attempt == 5) return (status, parsed);
+            await Task.Delay(retryAfter.Value);
+        }
+    }
+
+    async Task<(int Status, JsonElement Body, TimeSpan? RetryAfter)> OnceAsync(HttpMethod method, string path, object? body, IDictionary<string, string>? headers)
     {
         using var req = new HttpRequestMessage(method, path);
         if (body is not null) req.Content = JsonContent.Create(body, options: Json);
@@ -38,7 +51,7 @@ public sealed class Api(Uri baseUrl, string? token) : IDisposable
         JsonElement parsed;
         try { parsed = text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone(); }
         catch (JsonException) { parsed = JsonDocument.Parse(JsonSerializer.Serialize(new { raw = text })).RootElement.Clone(); }
-        return ((int)r.StatusCode, parsed);
+        return ((int)r.StatusCode, parsed, r.Headers.RetryAfter?.Delta);
     }
 
     async Task<JsonElement> SendAsync(HttpMethod method, string path, object? body, IDictionary<string, string>? headers = null)

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Fairway.Simulation;
 
-// Usage: Fairway.Simulation --root <repo> --database-url <url> --run-dir <dir> [--seed N] [--players N]
+// Usage: Fairway.Simulation --root <repo> --database-url <url> --run-dir <dir> [--seed N] [--players N] [--no-faults]
 var opts = args.Select((a, i) => (a, i)).Where(x => x.a.StartsWith("--", StringComparison.Ordinal))
     .ToDictionary(x => x.a[2..], x => x.i + 1 < args.Length ? args[x.i + 1] : "");
 string Need(string k) => opts.TryGetValue(k, out var v) && v.Length > 0 ? v : throw new ArgumentException($"--{k} is required");
@@ -17,7 +17,9 @@ var log = Console.Out;
 var t0 = new DateTimeOffset(DateTime.UtcNow.Year + 1, 6, 1, 0, 0, 0, TimeSpan.Zero);
 log.WriteLine($"seed {seed}, {players} players, calendar starts {t0:yyyy-MM-dd}, logs in {runDir}");
 await using var world = await World.StartAsync(root, Need("database-url"), runDir, t0);
-var season = new Season(world, seed, log);
+// PRODUCT.md §10: the main job runs with faults injected; --no-faults plays the same season without them.
+var faults = opts.ContainsKey("no-faults") ? null : new Faults(world, log);
+var season = new Season(world, seed, log, faults);
 Verdict? verdict = null;
 try
 {
@@ -38,6 +40,7 @@ catch (Exception e) when (e is ApiException or InvalidOperationException or Time
 log.WriteLine();
 foreach (var c in verdict.Checks) log.WriteLine($"{(c.Passed ? "ok  " : "FAIL")}  {c.Name}{(c.Passed || c.Detail.Length == 0 ? "" : " — " + c.Detail)}");
 var failed = verdict.Checks.Count(c => !c.Passed);
+if (faults is not null) log.WriteLine($"\n{faults.Injected.Count} faults injected:\n  " + string.Join("\n  ", faults.Injected));
 log.WriteLine($"\n{verdict.Checks.Count - failed} checks passed, {failed} failed; simulated {season.Tournaments.Count} tournaments in {sw.Elapsed.TotalSeconds:F0} s");
 log.WriteLine(failed == 0 ? "SIMULATION PASSED" : "SIMULATION FAILED");
 return failed == 0 ? 0 : 1;

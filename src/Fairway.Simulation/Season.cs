@@ -12,7 +12,7 @@ public sealed record PlayerPlan(string UserId, bool Onboards);
 /// decline, some requests are retried), the tournaments played out under the test clock, settlement
 /// and payouts, then the invariants. Everything is derived from the seed.
 /// </summary>
-public sealed class Season(World w, int seed, TextWriter log)
+public sealed class Season(World w, int seed, TextWriter log, Faults? faults = null)
 {
     readonly Random random = new(seed);
     public List<TournamentPlan> Tournaments { get; } = [];
@@ -93,6 +93,7 @@ public sealed class Season(World w, int seed, TextWriter log)
 
     public async Task EnterAsync()
     {
+        if (faults is not null) await faults.BeforeEntriesAsync();
         foreach (var t in Tournaments)
         foreach (var c in t.Contests)
         foreach (var p in Players)
@@ -138,8 +139,11 @@ public sealed class Season(World w, int seed, TextWriter log)
             stops.Add(t.FirstTee.AddDays(3).AddHours(6).AddMinutes(5));          // official (closed)
             stops.Add(t.FirstTee.AddDays(3).AddHours(6).AddMinutes(5).AddSeconds(3601)); // settlement hold over
         }
+        if (faults is not null) await faults.BeforePlayAsync(this);
+        var step = 0;
         foreach (var at in stops.Where(s => s > w.Now))
         {
+            if (faults is not null) await faults.AtStepAsync(++step);
             await w.SetTimeAsync(at);
             await w.TriggerAsync("contest-lifecycle-clock");
             foreach (var t in Tournaments) await w.PollAsync(t.Id);
@@ -147,10 +151,13 @@ public sealed class Season(World w, int seed, TextWriter log)
             await w.TriggerAsync("settlement-scheduler");
             await w.TriggerAsync("payout-scheduler");
         }
-        // Transient payout failures back off; give the scheduler a few more runs over the next hours.
+        // Transient failures back off (payouts) or delay a step (polls after an outage): a few more hours of the
+        // schedule, with every job run as its cron would, let everything converge.
         for (var i = 0; i < 4; i++)
         {
             await w.SetTimeAsync(w.Now.AddHours(1));
+            foreach (var t in Tournaments) await w.PollAsync(t.Id);
+            await w.TriggerAsync("settlement-scheduler");
             await w.TriggerAsync("payout-scheduler");
         }
         await w.WebhooksDeliveredAsync();

@@ -98,8 +98,15 @@ public sealed class World : IAsyncDisposable
     /// <summary>Runs a recurring job now in the worker and waits for it; the simulation drives every job explicitly.</summary>
     public async Task TriggerAsync(string recurringJobId)
     {
-        var r = await Admin.PostAsync($"/api/admin/jobs/recurring/{recurringJobId}/trigger?wait_seconds=120");
-        if (r.GetProperty("state").GetString() != "Succeeded") throw new ApiException($"recurring job {recurringJobId} ended {r.GetProperty("state")}");
+        // A run that failed (e.g. on the database restart) is retried as its next scheduled occurrence would be; bounded.
+        for (var attempt = 1; ; attempt++)
+        {
+            var r = await Admin.PostAsync($"/api/admin/jobs/recurring/{recurringJobId}/trigger?wait_seconds=120");
+            var state = r.GetProperty("state").GetString();
+            if (state == "Succeeded") return;
+            if (attempt == 3) throw new ApiException($"recurring job {recurringJobId} ended {state} three times");
+            Console.WriteLine($"    recurring job {recurringJobId} ended {state}; running it again");
+        }
     }
 
     public async Task<JsonElement> PollAsync(string tournamentId) =>

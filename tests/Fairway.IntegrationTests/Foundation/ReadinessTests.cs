@@ -36,6 +36,35 @@ public sealed class ReadinessTests
         Assert.False(host.Process.HasExited);
     }
 
+    [Fact]
+    public async Task After_a_database_restart_requests_never_fail_with_500_and_work_again_at_once()
+    {
+        using var cluster = PostgresCluster.Start();
+        var url = await TestDatabases.CreateEmptyAsync(cluster.AdminUrl);
+        SchemaMigrator.MigrateUp(TestDatabases.ConnectionString(url));
+        using var host = await FairwayHostProcess.StartAsync("all", url);
+        using var admin = host.Client(TestAuth.Admin);
+        // Fill the pools with connections that the restart will kill.
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => admin.GetAsync("/api/admin/contests")));
+
+        cluster.StopServer();
+        cluster.StartServer();
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 10; i++)
+        {
+            var r = await admin.GetAsync("/api/admin/contests");
+            statuses.Add(r.StatusCode);
+            if (r.StatusCode == HttpStatusCode.ServiceUnavailable)
+            {
+                Assert.Contains("DATABASE_UNAVAILABLE", await r.Content.ReadAsStringAsync());
+                Assert.NotNull(r.Headers.RetryAfter);
+            }
+        }
+        Assert.DoesNotContain(HttpStatusCode.InternalServerError, statuses);
+        // At most the first request meets a dead connection: the pools are cleared on it.
+        Assert.True(statuses.Skip(1).All(s => s == HttpStatusCode.OK), string.Join(", ", statuses));
+    }
+
     static async Task<JsonElement> PollAsync(HttpClient http, HttpStatusCode wanted)
     {
         var sw = System.Diagnostics.Stopwatch.StartNew();

@@ -17,6 +17,14 @@ public static class ErrorHandling
                 await Problems.WriteAsync(context, 400, "MALFORMED_REQUEST", "The request could not be read.", bad.Message);
                 return;
             }
+            if (Database.TransientDatabaseErrors.IsTransient(error))
+            {
+                Database.TransientDatabaseErrors.ClearPools(context.RequestServices.GetService<Npgsql.NpgsqlDataSource>());
+                log.LogWarning(error, "Transient database error on {Method} {Path}; pools cleared, client asked to retry", context.Request.Method, context.Request.Path.Value);
+                context.Response.Headers.RetryAfter = "1";
+                await Problems.WriteAsync(context, 503, "DATABASE_UNAVAILABLE", "The database was briefly unavailable; retry the request.");
+                return;
+            }
             log.LogError(error, "Unhandled error on {Method} {Path}", context.Request.Method, context.Request.Path.Value);
             await Problems.WriteAsync(context, 500, "INTERNAL_ERROR", "An unexpected error occurred; it has been logged with this correlation id.");
         }));
