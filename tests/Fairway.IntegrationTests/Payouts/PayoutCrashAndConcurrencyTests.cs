@@ -12,6 +12,19 @@ namespace Fairway.IntegrationTests.Payouts;
 /// </summary>
 public sealed class PayoutCrashAndConcurrencyTests
 {
+    /// <summary>
+    /// Starts a worker armed with the crash point between Stripe's answer and the commit, runs the payout
+    /// scheduler, and waits for the process to die there for real (FailFast); no worker is left running.
+    /// </summary>
+    static async Task CrashAWorkerBetweenStripeAndCommitAsync(MoneyOutWorld w)
+    {
+        var crashing = await w.StartWorkerAsync(e => e["FAIRWAY_CRASH_POINTS"] = PayoutExecutionService.CrashAfterStripeBeforeCommit);
+        Assert.NotEqual("Succeeded", await w.TriggerAsync(PayoutSchedulerJob.RecurringId, waitSeconds: 0));
+        Assert.NotEqual(0, await crashing.Process.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains(crashing.Process.Stderr, l => l.Contains(PayoutExecutionService.CrashAfterStripeBeforeCommit));
+        w.StopWorkers();
+    }
+
     [Fact]
     public async Task PJ5_a_worker_killed_after_the_Stripe_transfer_and_before_the_commit_leaves_the_transfer_due_and_the_restarted_worker_reuses_the_key()
     {
@@ -21,11 +34,7 @@ public sealed class PayoutCrashAndConcurrencyTests
         await w.SettleNowAsync(s.ContestId);
         w.StopWorkers();
 
-        var crashing = await w.StartWorkerAsync(e => e["FAIRWAY_CRASH_POINTS"] = PayoutExecutionService.CrashAfterStripeBeforeCommit);
-        Assert.NotEqual("Succeeded", await w.TriggerAsync(PayoutSchedulerJob.RecurringId, waitSeconds: 0));
-        Assert.NotEqual(0, await crashing.Process.WaitForExitAsync(TimeSpan.FromSeconds(60)));
-        Assert.Contains(crashing.Process.Stderr, l => l.Contains(PayoutExecutionService.CrashAfterStripeBeforeCommit));
-        w.StopWorkers();
+        await CrashAWorkerBetweenStripeAndCommitAsync(w);
 
         // Stripe made exactly one transfer; Fairway rolled the whole attempt back.
         var byKey = await w.TransfersByKeyAsync();
@@ -63,10 +72,7 @@ public sealed class PayoutCrashAndConcurrencyTests
         await w.SettleNowAsync(s.ContestId);
         w.StopWorkers();
 
-        var crashing = await w.StartWorkerAsync(e => e["FAIRWAY_CRASH_POINTS"] = PayoutExecutionService.CrashAfterStripeBeforeCommit);
-        Assert.NotEqual("Succeeded", await w.TriggerAsync(PayoutSchedulerJob.RecurringId, waitSeconds: 0));
-        Assert.NotEqual(0, await crashing.Process.WaitForExitAsync(TimeSpan.FromSeconds(60)));
-        w.StopWorkers();
+        await CrashAWorkerBetweenStripeAndCommitAsync(w);
         var afterCrash = await w.TransfersByKeyAsync();
         Assert.Equal(1, afterCrash.Values.Sum());
 
@@ -100,10 +106,7 @@ public sealed class PayoutCrashAndConcurrencyTests
         w.StopWorkers();
 
         await w.AdvanceAsync(TimeSpan.FromHours(2));
-        var crashing = await w.StartWorkerAsync(e => e["FAIRWAY_CRASH_POINTS"] = PayoutExecutionService.CrashAfterStripeBeforeCommit);
-        await w.TriggerAsync(PayoutSchedulerJob.RecurringId, waitSeconds: 0);
-        Assert.NotEqual(0, await crashing.Process.WaitForExitAsync(TimeSpan.FromSeconds(60)));
-        w.StopWorkers();
+        await CrashAWorkerBetweenStripeAndCommitAsync(w);
         // The retry's attempt 2 is rolled back; attempt 1 (committed before) stays.
         Assert.All(await w.TransfersAsync(s.ContestId), t => Assert.Equal(("retryable", 1), (t.Status, t.AttemptCount)));
         Assert.Equal(2, await w.ScalarAsync<long>("SELECT count(*) FROM payout_transfer_attempts a JOIN payout_transfers t ON t.id = a.transfer_id WHERE t.contest_id = @c", new { c = s.ContestId }));
