@@ -271,7 +271,7 @@ public sealed partial class SandboxState
 
     // ------------------------------------------------------------------ stats
 
-    public JsonObject Stats(JsonObject requestsByEndpoint, long replays, long conflicts, long faultsInjected)
+    public JsonObject Stats(JsonObject requestsByEndpoint, long replays, long conflicts, long faultsInjected, long keysPruned)
     {
         lock (Gate)
         {
@@ -297,6 +297,7 @@ public sealed partial class SandboxState
                 ["transfer_amount_by_destination"] = D(_transferAmountByDestination),
                 ["idempotent_replays"] = replays,
                 ["idempotency_conflicts"] = conflicts,
+                ["idempotency_keys_pruned"] = keysPruned,
                 ["faults_injected"] = faultsInjected,
                 ["events_created"] = _eventsCreated,
                 ["events_by_type"] = D(_eventsByType),

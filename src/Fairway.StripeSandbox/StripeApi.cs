@@ -11,9 +11,11 @@ namespace Fairway.StripeSandbox;
 public sealed class StripeApi
 {
     public const int MaxIdempotencyEntries = 50_000;
+    /// <summary>Stripe documents that keys may be pruned once they are at least 24 hours old (sandbox clock).</summary>
+    public static readonly TimeSpan IdempotencyKeyLifetime = TimeSpan.FromHours(24);
 
     sealed record ApiResponse(int Status, byte[] Body, bool Cacheable);
-    sealed record IdemEntry(string Method, string Path, string Fingerprint, int Status, byte[] Body);
+    sealed record IdemEntry(string Method, string Path, string Fingerprint, int Status, byte[] Body, long CreatedUnix);
 
     readonly SandboxState _state;
     readonly FaultRegistry _faults;
@@ -23,7 +25,7 @@ public sealed class StripeApi
     readonly Dictionary<string, IdemEntry> _idem = new(StringComparer.Ordinal);
     readonly Queue<string> _idemOrder = new();
     readonly Dictionary<string, long> _requests = new(StringComparer.Ordinal);
-    long _replays, _conflicts, _requestSeq;
+    long _replays, _conflicts, _requestSeq, _pruned;
 
     public StripeApi(SandboxState state, FaultRegistry faults, SandboxOptions options)
     {
@@ -32,6 +34,23 @@ public sealed class StripeApi
 
     public long Replays { get { lock (_lock) return _replays; } }
     public long Conflicts { get { lock (_lock) return _conflicts; } }
+    public long Pruned { get { lock (_lock) return _pruned; } }
+
+    /// <summary>
+    /// Forgets every idempotency key created at least <paramref name="olderThan"/> ago (sandbox clock), as Stripe may
+    /// once a key is 24 hours old; a request reusing a forgotten key is executed again. Returns how many were forgotten.
+    /// </summary>
+    public int Prune(TimeSpan olderThan)
+    {
+        var cutoff = _state.Clock.UnixNow - (long)olderThan.TotalSeconds;
+        lock (_lock)
+        {
+            var old = _idem.Where(kv => kv.Value.CreatedUnix <= cutoff).Select(kv => kv.Key).ToList();
+            foreach (var k in old) _idem.Remove(k);
+            _pruned += old.Count;
+            return old.Count;
+        }
+    }
 
     public JsonObject RequestsByEndpoint()
     {
@@ -47,7 +66,7 @@ public sealed class StripeApi
     {
         lock (_lock)
         {
-            _idem.Clear(); _idemOrder.Clear(); _requests.Clear(); _replays = 0; _conflicts = 0;
+            _idem.Clear(); _idemOrder.Clear(); _requests.Clear(); _replays = 0; _conflicts = 0; _pruned = 0;
         }
         _keyLocks.Clear();
     }
@@ -144,7 +163,17 @@ public sealed class StripeApi
             try
             {
                 IdemEntry? entry;
-                lock (_lock) _idem.TryGetValue(scope, out entry);
+                lock (_lock)
+                {
+                    _idem.TryGetValue(scope, out entry);
+                    // Past its lifetime the key is forgotten on use, as Stripe may: the request runs again.
+                    if (entry is not null && entry.CreatedUnix <= _state.Clock.UnixNow - (long)IdempotencyKeyLifetime.TotalSeconds)
+                    {
+                        _idem.Remove(scope);
+                        _pruned++;
+                        entry = null;
+                    }
+                }
                 var fingerprint = p.Fingerprint();
                 if (entry is not null)
                 {
@@ -169,7 +198,7 @@ public sealed class StripeApi
                     {
                         lock (_lock)
                         {
-                            _idem[scope] = new IdemEntry(method, path, fingerprint, resp.Status, resp.Body);
+                            _idem[scope] = new IdemEntry(method, path, fingerprint, resp.Status, resp.Body, _state.Clock.UnixNow);
                             _idemOrder.Enqueue(scope);
                             while (_idemOrder.Count > MaxIdempotencyEntries)
                             {

@@ -195,6 +195,14 @@ static class ControlApi
         }));
         g.MapDelete("/clock", () => { clock.UseRealTime(); return J(clock.Describe()); });
 
+        // ---- idempotency keys: forget the old ones now (Stripe may prune keys once they are 24 h old)
+        g.MapPost("/idempotency/prune", H((ctx, b) =>
+        {
+            var olderThan = Int(b, "older_than_seconds") ?? (long)StripeApi.IdempotencyKeyLifetime.TotalSeconds;
+            if (olderThan < 0) throw new BadRequestException("older_than_seconds must be >= 0");
+            return J(new JsonObject { ["pruned"] = api.Prune(TimeSpan.FromSeconds(olderThan)), ["older_than_seconds"] = olderThan });
+        }));
+
         // ---- webhooks
         g.MapGet("/webhook", () => J(hooks.Describe()));
         g.MapPut("/webhook", H((ctx, b) =>
@@ -301,7 +309,7 @@ static class ControlApi
         g.MapDelete("/faults/{id}", (string id) => faults.Remove(id) ? J(new JsonObject { ["deleted"] = id }) : Err(404, $"No such fault: '{id}'"));
 
         // ---- inspection
-        g.MapGet("/stats", () => J(state.Stats(api.RequestsByEndpoint(), api.Replays, api.Conflicts, faults.Injected)));
+        g.MapGet("/stats", () => J(state.Stats(api.RequestsByEndpoint(), api.Replays, api.Conflicts, faults.Injected, api.Pruned)));
         g.MapGet("/objects/{id}", (string id) => state.Peek(id) is { } o ? J(o) : Err(404, $"No such object: '{id}'"));
     }
 }

@@ -48,6 +48,32 @@ public class IdempotencyTests : SandboxTest
     }
 
     [Fact]
+    public async Task A_key_24_hours_old_is_forgotten_and_the_same_request_creates_a_second_object_as_at_Stripe()
+    {
+        var acct = await OnboardedAccount();
+        var svc = new TransferService(Client);
+        var opts = new RequestOptions { IdempotencyKey = "payout:42" };
+        TransferCreateOptions Transfer() => new() { Amount = 700, Currency = "usd", Destination = acct.Id, TransferGroup = "c-1" };
+        var first = await svc.CreateAsync(Transfer(), opts);
+        // Within 24 h of sandbox time the key replays.
+        await Control("PUT", "/_sandbox/clock", new { advance_seconds = 23 * 3600 });
+        Assert.Equal(first.Id, (await svc.CreateAsync(Transfer(), opts)).Id);
+        Assert.Equal(0, (long)(await Control("POST", "/_sandbox/idempotency/prune"))["pruned"]!);
+        // Past 24 h it is forgotten: the very same request makes a second transfer. (Fairway must never rely on the key alone.)
+        await Control("PUT", "/_sandbox/clock", new { advance_seconds = 2 * 3600 });
+        var second = await svc.CreateAsync(Transfer(), opts);
+        Assert.NotEqual(first.Id, second.Id);
+        var stats = await Stats();
+        Assert.Equal(2, (long)stats["transfers_by_idempotency_key"]!["payout:42"]!);
+        Assert.Equal(1, (long)stats["idempotency_keys_pruned"]!);
+
+        // The control forgets old keys at once, without waiting for their next use.
+        await svc.CreateAsync(Transfer(), new RequestOptions { IdempotencyKey = "payout:43" });
+        Assert.Equal(1, (long)(await Control("POST", "/_sandbox/idempotency/prune"))["pruned"]!); // the account's key, 25 h old
+        Assert.Equal(2, (long)(await Control("POST", "/_sandbox/idempotency/prune", new { older_than_seconds = 0 }))["pruned"]!);
+    }
+
+    [Fact]
     public async Task Same_key_different_params_is_an_idempotency_error_in_StripeNet()
     {
         var svc = new PaymentIntentService(Client);
