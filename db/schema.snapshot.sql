@@ -1,6 +1,6 @@
 -- Fairway schema snapshot: what the FluentMigrator migrations produce (public schema; Hangfire's schema excluded).
--- Schema version: 202611230011
--- Generated: 2026-11-23 by `fairway db snapshot`
+-- Schema version: 202611300001
+-- Generated: 2026-11-30 by `fairway db snapshot`
 -- Changes (migrations applied, oldest first):
 --   202611230001 foundation: audit_events (append-only), job_probe_results, test_clock
 --   202611230002 runbook_executions (append-only)
@@ -12,6 +12,7 @@
 --   202611230008 payouts: payout_jobs, payout_transfers, payout_transfer_attempts (append-only), payout_scheduler_runs (append-only)
 --   202611230010 kill_switch (engaged on a fresh deployment), reconciliation_runs (append-only)
 --   202611230011 recurring_job_pauses
+--   202611300001 money paths without dead ends: payout_transfer_sends, refund_sends, refund retries and funding, payment sweep schedule, stripe_webhook_attempt_log
 
 --
 -- PostgreSQL database dump
@@ -391,7 +392,7 @@ CREATE TABLE public.disputes (
     CONSTRAINT disputes_amount_check CHECK ((amount > 0)),
     CONSTRAINT disputes_currency_check CHECK ((currency ~ '^[a-z]{3}$'::text)),
     CONSTRAINT disputes_id_check CHECK ((id ~ '^dp_'::text)),
-    CONSTRAINT disputes_loss_ledger_check CHECK ((loss_ledger = ANY (ARRAY['posted'::text, 'not_posted'::text]))),
+    CONSTRAINT disputes_loss_ledger_check CHECK ((loss_ledger = ANY (ARRAY['posted'::text, 'posted_from_refunds'::text, 'not_posted'::text]))),
     CONSTRAINT disputes_payment_intent_id_check CHECK ((payment_intent_id ~ '^pi_'::text)),
     CONSTRAINT disputes_status_check CHECK (((length(status) >= 1) AND (length(status) <= 100)))
 );
@@ -597,11 +598,14 @@ CREATE TABLE public.payments (
     last_error text,
     created_at timestamp with time zone NOT NULL,
     updated_at timestamp with time zone NOT NULL,
+    sweep_count integer DEFAULT 0 NOT NULL,
+    next_sweep_at timestamp with time zone,
     CONSTRAINT payments_amount_check CHECK ((amount > 0)),
     CONSTRAINT payments_currency_check CHECK ((currency ~ '^[a-z]{3}$'::text)),
     CONSTRAINT payments_last_error_check CHECK ((length(last_error) <= 2000)),
     CONSTRAINT payments_payment_intent_id_check CHECK ((payment_intent_id ~ '^pi_[A-Za-z0-9_]{1,200}$'::text)),
-    CONSTRAINT payments_status_check CHECK ((status = ANY (ARRAY['PENDING'::text, 'SUCCEEDED'::text, 'FAILED'::text, 'CANCELED'::text])))
+    CONSTRAINT payments_status_check CHECK ((status = ANY (ARRAY['PENDING'::text, 'SUCCEEDED'::text, 'FAILED'::text, 'CANCELED'::text]))),
+    CONSTRAINT payments_sweep_count_check CHECK ((sweep_count >= 0))
 );
 
 --
@@ -699,6 +703,20 @@ CREATE TABLE public.payout_transfer_attempts (
 );
 
 --
+-- Name: payout_transfer_sends; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.payout_transfer_sends (
+    transfer_id bigint NOT NULL,
+    attempt integer NOT NULL,
+    sent_at timestamp with time zone NOT NULL,
+    idempotency_key text NOT NULL,
+    worker text NOT NULL,
+    correlation_id text,
+    CONSTRAINT payout_transfer_sends_attempt_check CHECK ((attempt >= 1))
+);
+
+--
 -- Name: payout_transfers; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -789,6 +807,20 @@ CREATE TABLE public.recurring_job_pauses (
 );
 
 --
+-- Name: refund_sends; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.refund_sends (
+    refund_id text NOT NULL,
+    attempt integer NOT NULL,
+    sent_at timestamp with time zone NOT NULL,
+    idempotency_key text NOT NULL,
+    worker text NOT NULL,
+    correlation_id text,
+    CONSTRAINT refund_sends_attempt_check CHECK ((attempt >= 1))
+);
+
+--
 -- Name: refunds; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -805,15 +837,22 @@ CREATE TABLE public.refunds (
     requested_by text NOT NULL,
     requested_at timestamp with time zone NOT NULL,
     updated_at timestamp with time zone NOT NULL,
+    funded_from text NOT NULL,
+    attempt_count integer DEFAULT 0 NOT NULL,
+    max_attempts integer DEFAULT 8 NOT NULL,
+    next_attempt_at timestamp with time zone,
     CONSTRAINT refunds_amount_check CHECK ((amount > 0)),
+    CONSTRAINT refunds_attempt_count_check CHECK ((attempt_count >= 0)),
     CONSTRAINT refunds_currency_check CHECK ((currency ~ '^[a-z]{3}$'::text)),
     CONSTRAINT refunds_failure_reason_check CHECK ((length(failure_reason) <= 2000)),
+    CONSTRAINT refunds_funded_from_check CHECK ((funded_from = ANY (ARRAY['escrow'::text, 'house'::text]))),
     CONSTRAINT refunds_id_check CHECK ((id ~ '^rf_'::text)),
     CONSTRAINT refunds_id_follows_entry CHECK ((id = ('rf_'::text || entry_id))),
+    CONSTRAINT refunds_max_attempts_check CHECK ((max_attempts >= 1)),
     CONSTRAINT refunds_reason_check CHECK (((length(reason) >= 1) AND (length(reason) <= 500))),
     CONSTRAINT refunds_requested_by_check CHECK (((length(requested_by) >= 1) AND (length(requested_by) <= 200))),
     CONSTRAINT refunds_settled_has_stripe_id CHECK (((status <> ALL (ARRAY['SUBMITTED'::text, 'SUCCEEDED'::text])) OR (stripe_refund_id IS NOT NULL))),
-    CONSTRAINT refunds_status_check CHECK ((status = ANY (ARRAY['REQUESTED'::text, 'SUBMITTED'::text, 'SUCCEEDED'::text, 'FAILED'::text]))),
+    CONSTRAINT refunds_status_check CHECK ((status = ANY (ARRAY['REQUESTED'::text, 'SUBMITTED'::text, 'SUCCEEDED'::text, 'FAILED'::text, 'CANCELED'::text]))),
     CONSTRAINT refunds_stripe_refund_id_check CHECK ((stripe_refund_id ~ '^re_'::text))
 );
 
@@ -1036,6 +1075,35 @@ CREATE SEQUENCE public.settlements_id_seq
 --
 
 ALTER SEQUENCE public.settlements_id_seq OWNED BY public.settlements.id;
+
+--
+-- Name: stripe_webhook_attempt_log; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.stripe_webhook_attempt_log (
+    id bigint NOT NULL,
+    event_id text NOT NULL,
+    kind text NOT NULL,
+    at timestamp with time zone NOT NULL,
+    actor text NOT NULL,
+    detail text,
+    correlation_id text,
+    CONSTRAINT stripe_webhook_attempt_log_detail_check CHECK ((length(detail) <= 2000)),
+    CONSTRAINT stripe_webhook_attempt_log_kind_check CHECK ((kind = ANY (ARRAY['failed'::text, 'parked'::text, 'replayed'::text])))
+);
+
+--
+-- Name: stripe_webhook_attempt_log_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.stripe_webhook_attempt_log ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.stripe_webhook_attempt_log_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
 
 --
 -- Name: stripe_webhook_events; Type: TABLE; Schema: public; Owner: -
@@ -1275,6 +1343,13 @@ ALTER TABLE ONLY public.payout_transfer_attempts
     ADD CONSTRAINT payout_transfer_attempts_pkey PRIMARY KEY (transfer_id, attempt);
 
 --
+-- Name: payout_transfer_sends payout_transfer_sends_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.payout_transfer_sends
+    ADD CONSTRAINT payout_transfer_sends_pkey PRIMARY KEY (transfer_id, attempt);
+
+--
 -- Name: payout_transfers payout_transfers_contest_id_user_id_key; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1308,6 +1383,13 @@ ALTER TABLE ONLY public.reconciliation_runs
 
 ALTER TABLE ONLY public.recurring_job_pauses
     ADD CONSTRAINT recurring_job_pauses_pkey PRIMARY KEY (recurring_job_id);
+
+--
+-- Name: refund_sends refund_sends_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.refund_sends
+    ADD CONSTRAINT refund_sends_pkey PRIMARY KEY (refund_id, attempt);
 
 --
 -- Name: refunds refunds_entry_id_key; Type: CONSTRAINT; Schema: public; Owner: -
@@ -1392,6 +1474,13 @@ ALTER TABLE ONLY public.settlements
 
 ALTER TABLE ONLY public.settlements
     ADD CONSTRAINT settlements_pkey PRIMARY KEY (id);
+
+--
+-- Name: stripe_webhook_attempt_log stripe_webhook_attempt_log_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.stripe_webhook_attempt_log
+    ADD CONSTRAINT stripe_webhook_attempt_log_pkey PRIMARY KEY (id);
 
 --
 -- Name: stripe_webhook_events stripe_webhook_events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -1557,6 +1646,12 @@ CREATE INDEX ledger_postings_entry_idx ON public.ledger_postings USING btree (en
 CREATE INDEX payments_status_updated_idx ON public.payments USING btree (status, updated_at);
 
 --
+-- Name: payments_sweep_due_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX payments_sweep_due_idx ON public.payments USING btree (next_sweep_at NULLS FIRST, entry_id) WHERE (status = ANY (ARRAY['PENDING'::text, 'FAILED'::text]));
+
+--
 -- Name: payout_jobs_open_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1579,6 +1674,12 @@ CREATE INDEX payout_transfers_job_idx ON public.payout_transfers USING btree (pa
 --
 
 CREATE INDEX reconciliation_runs_started_idx ON public.reconciliation_runs USING btree (started_at, id);
+
+--
+-- Name: refunds_due_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX refunds_due_idx ON public.refunds USING btree (next_attempt_at) WHERE (status = ANY (ARRAY['REQUESTED'::text, 'SUBMITTED'::text, 'FAILED'::text]));
 
 --
 -- Name: refunds_status_updated_idx; Type: INDEX; Schema: public; Owner: -
@@ -1615,6 +1716,12 @@ CREATE INDEX settlement_results_winners_idx ON public.settlement_results USING b
 --
 
 CREATE INDEX settlement_runs_contest_idx ON public.settlement_runs USING btree (contest_id, id);
+
+--
+-- Name: stripe_webhook_attempt_log_event_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX stripe_webhook_attempt_log_event_idx ON public.stripe_webhook_attempt_log USING btree (event_id, id);
 
 --
 -- Name: stripe_webhook_events_received_idx; Type: INDEX; Schema: public; Owner: -
@@ -1779,6 +1886,18 @@ CREATE TRIGGER payout_transfer_attempts_append_only_row BEFORE DELETE OR UPDATE 
 CREATE TRIGGER payout_transfer_attempts_append_only_truncate BEFORE TRUNCATE ON public.payout_transfer_attempts FOR EACH STATEMENT EXECUTE FUNCTION public.fairway_refuse_mutation();
 
 --
+-- Name: payout_transfer_sends payout_transfer_sends_append_only_row; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER payout_transfer_sends_append_only_row BEFORE DELETE OR UPDATE ON public.payout_transfer_sends FOR EACH ROW EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: payout_transfer_sends payout_transfer_sends_append_only_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER payout_transfer_sends_append_only_truncate BEFORE TRUNCATE ON public.payout_transfer_sends FOR EACH STATEMENT EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
 -- Name: reconciliation_runs reconciliation_runs_append_only_row; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -1789,6 +1908,18 @@ CREATE TRIGGER reconciliation_runs_append_only_row BEFORE DELETE OR UPDATE ON pu
 --
 
 CREATE TRIGGER reconciliation_runs_append_only_truncate BEFORE TRUNCATE ON public.reconciliation_runs FOR EACH STATEMENT EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: refund_sends refund_sends_append_only_row; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER refund_sends_append_only_row BEFORE DELETE OR UPDATE ON public.refund_sends FOR EACH ROW EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: refund_sends refund_sends_append_only_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER refund_sends_append_only_truncate BEFORE TRUNCATE ON public.refund_sends FOR EACH STATEMENT EXECUTE FUNCTION public.fairway_refuse_mutation();
 
 --
 -- Name: runbook_executions runbook_executions_append_only_row; Type: TRIGGER; Schema: public; Owner: -
@@ -1861,6 +1992,18 @@ CREATE TRIGGER settlements_append_only_row BEFORE DELETE OR UPDATE ON public.set
 --
 
 CREATE TRIGGER settlements_append_only_truncate BEFORE TRUNCATE ON public.settlements FOR EACH STATEMENT EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: stripe_webhook_attempt_log stripe_webhook_attempt_log_append_only_row; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER stripe_webhook_attempt_log_append_only_row BEFORE DELETE OR UPDATE ON public.stripe_webhook_attempt_log FOR EACH ROW EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: stripe_webhook_attempt_log stripe_webhook_attempt_log_append_only_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER stripe_webhook_attempt_log_append_only_truncate BEFORE TRUNCATE ON public.stripe_webhook_attempt_log FOR EACH STATEMENT EXECUTE FUNCTION public.fairway_refuse_mutation();
 
 --
 -- Name: stripe_webhook_events stripe_webhook_events_append_only_row; Type: TRIGGER; Schema: public; Owner: -
@@ -2109,6 +2252,13 @@ ALTER TABLE ONLY public.settlements
 
 ALTER TABLE ONLY public.settlements
     ADD CONSTRAINT settlements_leaderboard_hash_fkey FOREIGN KEY (leaderboard_hash) REFERENCES public.ingestion_payloads(payload_hash);
+
+--
+-- Name: stripe_webhook_attempt_log stripe_webhook_attempt_log_event_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.stripe_webhook_attempt_log
+    ADD CONSTRAINT stripe_webhook_attempt_log_event_id_fkey FOREIGN KEY (event_id) REFERENCES public.stripe_webhook_events(event_id);
 
 --
 -- Name: stripe_webhook_processing stripe_webhook_processing_event_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

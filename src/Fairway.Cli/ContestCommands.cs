@@ -26,7 +26,20 @@ public static class ContestCommands
         var cancel = new Command("cancel", "Cancel a contest; every paid entry is refunded.") { id, reason };
         cancel.SetAction(p => AdminCall.Run(c => c.SendAsync(HttpMethod.Post, $"/api/admin/contests/{Uri.EscapeDataString(p.GetValue(id)!)}/cancel", new { reason = p.GetValue(reason) })));
 
-        return new Command("contests", "Contests and their lifecycle.") { list, show, transitions, lockCmd, cancel };
+        var retrySettlement = new Option<bool>("--retry-settlement") { Description = "ERROR → COMPLETE and settle again now (the cause was fixed)." };
+        var cancelAndRefund = new Option<bool>("--cancel-and-refund") { Description = "ERROR → CANCELLED; every paid entry is refunded." };
+        var resolve = new Command("resolve", "Leave ERROR (runbook: contest in ERROR): exactly one of --retry-settlement or --cancel-and-refund, with a reason. Audited.")
+            { id, retrySettlement, cancelAndRefund, reason };
+        resolve.SetAction(p =>
+        {
+            var retry = p.GetValue(retrySettlement);
+            var cancelling = p.GetValue(cancelAndRefund);
+            if (retry == cancelling) return Task.FromResult(CliOutput.Error(CliOutput.Usage, "give exactly one of --retry-settlement or --cancel-and-refund"));
+            return AdminCall.Run(c => c.SendAsync(HttpMethod.Post, $"/api/admin/contests/{Uri.EscapeDataString(p.GetValue(id)!)}/resolve",
+                new { action = retry ? "retry_settlement" : "cancel_and_refund", reason = p.GetValue(reason) }));
+        });
+
+        return new Command("contests", "Contests and their lifecycle.") { list, show, transitions, lockCmd, cancel, resolve };
     }
 }
 

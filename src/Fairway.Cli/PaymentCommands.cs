@@ -21,6 +21,32 @@ public static class PaymentCommands
         webhooks.SetAction(p => AdminCall.Run(c => c.SendAsync(HttpMethod.Get,
             $"/api/admin/stripe/webhooks?limit={p.GetValue(limit)}" + (p.GetValue(unprocessed) ? "&unprocessed=true" : ""))));
 
-        return new Command("payments", "Entry payments, refunds and Stripe webhooks.") { refund, show, webhooks };
+        var retry = new Command("refund-retry", "Send a FAILED refund (refunds owed) to Stripe again, with a fresh attempt budget. Audited.") { entry, reason };
+        retry.SetAction(p => AdminCall.Run(c => c.SendAsync(HttpMethod.Post, $"/api/admin/entries/{Uri.EscapeDataString(p.GetValue(entry)!)}/refund/retry", new { reason = p.GetValue(reason) })));
+
+        var amount = new Option<long?>("--amount") { Description = "Minor units to refund (default: the whole fee)." };
+        var goodwill = new Command("goodwill-refund", "Refund a player once the contest is locked, paid by the house (revenue), never by the prize pool; the entry keeps its place. Audited.")
+            { entry, amount, reason };
+        goodwill.SetAction(p => AdminCall.Run(c => c.SendAsync(HttpMethod.Post, $"/api/admin/entries/{Uri.EscapeDataString(p.GetValue(entry)!)}/goodwill-refund",
+            new { amount = p.GetValue(amount), reason = p.GetValue(reason) })));
+
+        return new Command("payments", "Entry payments, refunds and Stripe webhooks.") { refund, retry, goodwill, show, webhooks };
+    }
+
+    /// <summary><c>fairway webhooks dead-letters|replay</c>: events parked after too many failed attempts.</summary>
+    public static Command Webhooks()
+    {
+        var limit = new Option<int>("--limit") { Description = "At most this many (1..200).", DefaultValueFactory = _ => 50 };
+        var deadLetters = new Command("dead-letters", "Webhook events parked after STRIPE_WEBHOOK_MAX_ATTEMPTS failed attempts, with their last error. Exit 1 when there is any.") { limit };
+        deadLetters.SetAction(p => AdminCall.Run(c => c.SendAsync(HttpMethod.Get, $"/api/admin/stripe/webhooks/dead-letters?limit={p.GetValue(limit)}",
+            judge: r => r.GetProperty("data").GetArrayLength() > 0 ? CliOutput.Failed : CliOutput.Ok)));
+
+        var eventId = new Argument<string>("event") { Description = "Stripe event id (evt_…)." };
+        var reason = new Option<string>("--reason") { Description = "Why (3..500 characters): recorded in the audit trail.", Required = true };
+        var replay = new Command("replay", "Take a parked event out of the dead letters and process it again (after fixing its cause). Audited.") { eventId, reason };
+        replay.SetAction(p => AdminCall.Run(c => c.SendAsync(HttpMethod.Post, $"/api/admin/stripe/webhooks/{Uri.EscapeDataString(p.GetValue(eventId)!)}/replay",
+            new { reason = p.GetValue(reason) })));
+
+        return new Command("webhooks", "Stripe webhook dead letters.") { deadLetters, replay };
     }
 }

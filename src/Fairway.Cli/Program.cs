@@ -9,6 +9,7 @@ root.Add(AdminCommands.Health());
 root.Add(AdminCommands.Clock());
 root.Add(KillSwitchCommands.Build());
 root.Add(PaymentCommands.Build());
+root.Add(PaymentCommands.Webhooks());
 root.Add(SettlementCommands.Build());
 root.Add(PayoutCommands.Build());
 root.Add(ContestCommands.Build());

@@ -162,6 +162,8 @@ public static class FairwayHost
         builder.Services.AddSingleton<ContestFieldService>();
         builder.Services.AddSingleton<ContestLifecycleService>();
         builder.Services.AddScoped<LifecycleClockJob>();
+        builder.Services.AddHostedService<ContestStateCollector>();
+        if ((settings.Role & HostRole.Worker) != 0) builder.Services.AddSingleton<IRecurringJobSet, ContestsRecurringJobs>();
         builder.Services.AddSingleton<IngestionEventStore>();
         builder.Services.AddSingleton<StandingsService>();
         builder.Services.AddSingleton<ReplayService>();
@@ -175,6 +177,7 @@ public static class FairwayHost
             builder.Services.AddScoped<IngestionService>();
             builder.Services.AddScoped<IngestionPollJob>();
             builder.Services.AddScoped<IngestionSchedulerJob>();
+            builder.Services.AddSingleton<IRecurringJobSet, IngestionRecurringJobs>();
         }
         if ((settings.Role & HostRole.Worker) != 0) builder.Services.AddHostedService<RecurringJobsRegistration>();
 

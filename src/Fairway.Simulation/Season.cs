@@ -146,6 +146,7 @@ public sealed class Season(World w, int seed, TextWriter log, Faults? faults = n
             if (faults is not null) await faults.AtStepAsync(++step);
             await w.SetTimeAsync(at);
             await w.TriggerAsync("contest-lifecycle-clock");
+            await w.TriggerAsync("payments-contest-closer");
             foreach (var t in Tournaments) await w.PollAsync(t.Id);
             await w.WebhooksDeliveredAsync();
             await w.TriggerAsync("settlement-scheduler");
@@ -161,6 +162,7 @@ public sealed class Season(World w, int seed, TextWriter log, Faults? faults = n
             await w.TriggerAsync("payout-scheduler");
         }
         await w.WebhooksDeliveredAsync();
+        await w.TriggerAsync("payments-contest-closer");
         await w.TriggerAsync("payment-sweeper");
         Say("every tournament played to its official end; settlement and payout jobs run");
     }

@@ -39,8 +39,7 @@ public sealed record TerminalEvidence
 /// (actor, reason, evidence). A refused transition writes nothing; repeating a transition that
 /// already happened is a no-op (seed 002 CT5). Payment state never drives it.
 /// </summary>
-public sealed class ContestLifecycleService(NpgsqlDataSource db, ContestRepository contests, AuditWriter audit, TimeProvider clock, ILogger<ContestLifecycleService> log,
-    Hangfire.IBackgroundJobClient? jobs = null)
+public sealed class ContestLifecycleService(NpgsqlDataSource db, ContestRepository contests, AuditWriter audit, TimeProvider clock, ILogger<ContestLifecycleService> log)
 {
     public const string SystemClockActor = "system:lifecycle-clock";
     public const string IngestionActor = "system:ingestion";
@@ -97,7 +96,10 @@ public sealed class ContestLifecycleService(NpgsqlDataSource db, ContestReposito
             new { ingestion_event_id = evidence.IngestionEventId, payload_hash = evidence.PayloadHash, provider_status = evidence.ProviderStatus }, ct);
     }
 
-    /// <summary>The provider cancelled the tournament, or an admin cancelled the contest: every paid entry is refunded.</summary>
+    /// <summary>
+    /// The provider cancelled the tournament, or an admin cancelled the contest. The payments capability refunds every paid
+    /// entry (its contest closer reads CANCELLED contests); the lifecycle knows nothing of payments.
+    /// </summary>
     public async Task<TransitionResult> CancelAsync(string contestId, string actor, string reason, object evidence, CancellationToken ct = default)
     {
         await using var c = await db.OpenConnectionAsync(ct);
@@ -117,6 +119,21 @@ public sealed class ContestLifecycleService(NpgsqlDataSource db, ContestReposito
         if (ContestStates.Parse(row.State) == ContestState.Error)
             return new TransitionResult(contestId, ContestState.Error, ContestState.Error, TransitionOutcome.AlreadyThere, null);
         return await MoveAsync(tx, row, ContestState.Error, actor, $"error: {cause}", evidence, ct);
+    }
+
+    /// <summary>
+    /// Leaves ERROR through an admin decision (a runbook's exit; reason required, audited): to COMPLETE to settle again, or to
+    /// CANCELLED to refund every paid entry. Refused (409 CONTEST_NOT_IN_ERROR) when the contest is not in ERROR.
+    /// </summary>
+    public async Task<TransitionResult> ResolveErrorAsync(string contestId, ContestState to, string actor, string reason, object evidence, CancellationToken ct = default)
+    {
+        if (to is not (ContestState.Complete or ContestState.Cancelled)) throw new ArgumentOutOfRangeException(nameof(to), to, "ERROR is resolved to COMPLETE or CANCELLED");
+        await using var c = await db.OpenConnectionAsync(ct);
+        await using var tx = await c.BeginTransactionAsync(ct);
+        var row = await contests.GetForUpdateAsync(tx, contestId) ?? throw NotFound(contestId);
+        if (ContestStates.Parse(row.State) != ContestState.Error)
+            throw Refused(to, "CONTEST_NOT_IN_ERROR", $"contest {contestId} is {row.State}; only a contest in ERROR is resolved");
+        return await MoveAsync(tx, row, to, actor, reason, evidence, ct);
     }
 
     /// <summary>Locks every contest whose lock time has come (bounded batch); called by the lifecycle clock job.</summary>
@@ -150,22 +167,7 @@ public sealed class ContestLifecycleService(NpgsqlDataSource db, ContestReposito
         await tx.CommitAsync(ct);
         ContestMetrics.Transitions.WithLabels(ContestStates.Name(from), ContestStates.Name(to)).Inc();
         log.LogInformation("Contest {ContestId} moved {From} -> {To} by {Actor}: {Reason}", row.Id, ContestStates.Name(from), ContestStates.Name(to), actor, reason);
-        if (to == ContestState.Cancelled) ScheduleCancellationRefunds(row.Id);
         return new TransitionResult(row.Id, from, to, TransitionOutcome.Moved, auditId);
-    }
-
-    /// <summary>
-    /// After a CANCELLED transition has committed: every paid entry is refunded by the payments capability's job.
-    /// A failed enqueue loses nothing: the payment sweeper refunds paid entries of CANCELLED contests too.
-    /// </summary>
-    void ScheduleCancellationRefunds(string contestId)
-    {
-        if (jobs is null) return;
-        try { Hangfire.BackgroundJobClientExtensions.Enqueue<Payments.CancellationRefundsJob>(jobs, j => j.RunAsync(contestId, CancellationToken.None)); }
-        catch (Exception e)
-        {
-            log.LogError(e, "Contest {ContestId} is CANCELLED but its refunds job could not be enqueued; the payment sweeper will request the refunds", contestId);
-        }
     }
 
     ContestTransitionException Refused(ContestState to, string code, string message)

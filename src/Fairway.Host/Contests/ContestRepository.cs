@@ -90,6 +90,10 @@ public sealed class ContestRepository
             : throw new InvalidOperationException($"stored config {contestId} v{version} no longer validates");
     }
 
+    /// <summary>Whether any entry (whatever its status) exists for the contest.</summary>
+    public Task<bool> HasEntriesAsync(NpgsqlConnection c, string contestId, NpgsqlTransaction? tx = null) =>
+        c.ExecuteScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM entries WHERE contest_id = @contestId)", new { contestId }, tx);
+
     public Task<long> CountEntriesAsync(NpgsqlConnection c, string contestId, string status, NpgsqlTransaction? tx = null) =>
         c.ExecuteScalarAsync<long>("SELECT count(*) FROM entries WHERE contest_id = @contestId AND status = @status", new { contestId, status }, tx);
 }

@@ -19,8 +19,9 @@ public static class ContestStates
     public static ContestState Parse(string s) => TryParse(s, out var st) ? st : throw new ArgumentException($"unknown contest state '{s}'");
 
     /// <summary>
-    /// The allowed transitions. COMPLETE and CANCELLED are terminal. ERROR is entered only for a
-    /// condition the system cannot resolve by itself and left only by an admin following a runbook.
+    /// The allowed transitions. CANCELLED is terminal; COMPLETE is left only for ERROR, when its settlement keeps failing
+    /// for a cause Fairway cannot resolve. ERROR is entered only for a condition the system cannot resolve by itself and
+    /// left only by an admin following a runbook.
     /// LOCKED → COMPLETE is not allowed: a tournament that finished while we saw nothing goes through LIVE.
     /// </summary>
     static readonly Dictionary<ContestState, ContestState[]> Allowed = new()
@@ -29,7 +30,7 @@ public static class ContestStates
         [ContestState.Locked] = [ContestState.Live, ContestState.Cancelled, ContestState.Error],
         [ContestState.Live] = [ContestState.Complete, ContestState.Cancelled, ContestState.Error],
         [ContestState.Error] = [ContestState.Locked, ContestState.Live, ContestState.Complete, ContestState.Cancelled],
-        [ContestState.Complete] = [],
+        [ContestState.Complete] = [ContestState.Error],
         [ContestState.Cancelled] = [],
     };
 

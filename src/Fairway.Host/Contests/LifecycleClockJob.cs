@@ -21,3 +21,13 @@ public sealed class LifecycleClockJob(ContestLifecycleService lifecycle, ILogger
                 string.Join(", ", results.Select(r => $"{r.ContestId} {ContestStates.Name(r.From)}->{ContestStates.Name(r.To)} ({r.Outcome})")));
     }
 }
+
+/// <summary>The Contests capability's recurring jobs.</summary>
+public sealed class ContestsRecurringJobs : Platform.Jobs.IRecurringJobSet
+{
+    public IReadOnlyList<string> Register(Hangfire.IRecurringJobManager recurring, Hangfire.RecurringJobOptions options)
+    {
+        Hangfire.RecurringJobManagerExtensions.AddOrUpdate<LifecycleClockJob>(recurring, LifecycleClockJob.RecurringId, Platform.Jobs.JobQueues.Default, j => j.RunAsync(), LifecycleClockJob.Cron, options);
+        return [LifecycleClockJob.RecurringId];
+    }
+}

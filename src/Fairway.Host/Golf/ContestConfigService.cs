@@ -14,9 +14,33 @@ public sealed record ConfigOutcome(int Status, string? Code, string? Message, IR
 }
 
 /// <summary>
+/// The money rules of a contest: what a player agrees to when paying (fee, currency, roster size, rake, payout table). Frozen
+/// once the contest has any entry; the other fields (dates, lock time, hold, field settings) may still change, audited.
+/// </summary>
+public static class FrozenMoneyRules
+{
+    public static IReadOnlyList<ProblemError> Changed(Fairway.Engine.Config.ContestRules before, Fairway.Engine.Config.ContestRules after)
+    {
+        var changed = new List<ProblemError>();
+        void Check(string field, object a, object b)
+        {
+            if (!Equals(a, b)) changed.Add(new ProblemError($"rules.{field}", "FROZEN", $"{field} is {a} and cannot change to {b} once the contest has entries"));
+        }
+        Check("entry_fee", before.EntryFee, after.EntryFee);
+        Check("currency", before.Currency, after.Currency);
+        Check("roster_size", before.RosterSize, after.RosterSize);
+        Check("rake_bps", before.RakeBps, after.RakeBps);
+        static string Table(Fairway.Engine.Config.ContestRules r) => string.Join(",", r.PayoutTable.Select(p => $"{p.Place}:{p.Bps}"));
+        Check("payout_table", Table(before), Table(after));
+        return changed;
+    }
+}
+
+/// <summary>
 /// Creates contests and publishes their config versions. Every publish is a new immutable, hashed
 /// version; publishing is allowed only while the contest is SCHEDULED (otherwise 409
-/// CONFIG_IMMUTABLE and nothing is written).
+/// CONFIG_IMMUTABLE and nothing is written), and once it has an entry its money rules are frozen (409
+/// CONFIG_MONEY_RULES_FROZEN, one error per field).
 /// </summary>
 public sealed class ContestConfigService(NpgsqlDataSource db, ContestRepository contests, TournamentRepository tournaments, ContestConfigValidation validation, AuditWriter audit, TimeProvider clock)
 {
@@ -73,6 +97,14 @@ public sealed class ContestConfigService(NpgsqlDataSource db, ContestRepository 
         var active = versions.Single(v => v.Version == row.ActiveConfigVersion);
         if (active.Hash == config.Hash())
             return new ConfigOutcome(200, null, null, [], active, row);
+        // The rules players paid under cannot change: once the contest has any entry (paid or pending), the money rules are frozen.
+        if (await contests.HasEntriesAsync(c, contestId, tx))
+        {
+            var frozen = FrozenMoneyRules.Changed((await contests.ActiveConfigAsync(c, contestId, tx)).Config.Rules, config.Rules);
+            if (frozen.Count > 0)
+                return ConfigOutcome.Fail(409, "CONFIG_MONEY_RULES_FROZEN",
+                    $"contest {contestId} has entries: its {string.Join(", ", frozen.Select(f => f.Field))} can no longer change (players paid under them)", frozen);
+        }
         var now = clock.GetUtcNow();
         var next = new ConfigVersionRow(contestId, versions.Max(v => v.Version) + 1, config.ToCanonicalJson(), config.Hash(), now, now, actor);
         await contests.InsertVersionAsync(tx, next);

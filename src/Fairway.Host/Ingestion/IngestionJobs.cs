@@ -99,3 +99,13 @@ public sealed class IngestionLagCollector(NpgsqlDataSource db, FairwaySettings s
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
+
+/// <summary>The Ingestion capability's recurring jobs.</summary>
+public sealed class IngestionRecurringJobs : Platform.Jobs.IRecurringJobSet
+{
+    public IReadOnlyList<string> Register(IRecurringJobManager recurring, RecurringJobOptions options)
+    {
+        recurring.AddOrUpdate<IngestionSchedulerJob>(IngestionSchedulerJob.RecurringId, Platform.Jobs.JobQueues.Default, j => j.RunAsync(), IngestionSchedulerJob.Cron, options);
+        return [IngestionSchedulerJob.RecurringId];
+    }
+}

@@ -12,16 +12,64 @@ public sealed record DisputeResult(string DisputeId, string Outcome, string Deta
 
 /// <summary>
 /// Disputes, converged like payments: the dispute is retrieved from Stripe (so a `created` arriving after
-/// `closed` cannot move it backwards) and recorded. A LOST dispute takes the fee out of the contest escrow
-/// (escrow → clearing, key <c>dispute:&lt;dp&gt;:lost</c>) and voids the entry — but only while the money is still
-/// in escrow: payment SUCCEEDED, no SUCCEEDED refund, and the contest not COMPLETE (a COMPLETE contest may
-/// be settled, its escrow released). Otherwise the loss is recorded as <c>not_posted</c> with an error log:
-/// an operator books the correction (seed 002: do not auto-fix what the system cannot attribute).
+/// `closed` cannot move it backwards) and recorded. A LOST dispute takes the money from where Fairway holds it
+/// (key <c>dispute:&lt;dp&gt;:lost</c>, see <see cref="PostLossAsync"/>): refunds owed (the entry's unpaid refund is
+/// canceled), or the contest escrow while its result is open (the entry is voided). Otherwise the loss is recorded as
+/// <c>not_posted</c> with an error log: an operator books a ledger correction (seed 002: do not auto-fix what the
+/// system cannot attribute).
 /// </summary>
 public sealed class DisputeService(
     NpgsqlDataSource db, StripeGateway stripe, PaymentConvergence payments, LedgerRepository ledger, KillSwitchService killSwitch,
     AuditWriter audit, TimeProvider clock, ILogger<DisputeService> log)
 {
+    /// <summary>
+    /// Where a lost dispute's money is taken from. Stripe has already taken it back from the platform; the ledger follows:
+    /// <list type="bullet">
+    /// <item>the entry's refund was decided but not paid (REQUESTED or FAILED): from refunds owed, and the refund is CANCELED —
+    /// the player got the money back through the dispute;</item>
+    /// <item>no refund, payment SUCCEEDED and the contest's result not yet determined (not COMPLETE or ERROR): from the escrow,
+    /// and the entry is voided (its fee left the prize pool);</item>
+    /// <item>otherwise (a refund in flight or paid, or a COMPLETE/ERROR contest): nothing is posted automatically (<c>not_posted</c>,
+    /// error log); an operator books it with a typed ledger correction.</item>
+    /// </list>
+    /// </summary>
+    async Task<(string LossLedger, string Detail)> PostLossAsync(NpgsqlTransaction tx, Stripe.Dispute dp, EntryRow entry, PaymentRow payment, string? contestState, string actor,
+        DateTimeOffset now, CancellationToken ct)
+    {
+        var c = tx.Connection!;
+        var refund = await PaymentStore.RefundOfEntryAsync(c, entry.Id, tx, forUpdate: true);
+        var amount = Math.Min(dp.Amount, payment.Amount);
+        // Whole refunds only: a dispute smaller than the refund owed leaves it to an operator (a partial dispute is rare and ambiguous).
+        if (refund is { Status: RefundStatuses.Requested or RefundStatuses.Failed } && payment.Status == PaymentStatuses.Succeeded && dp.Amount >= refund.Amount)
+        {
+            var fromRefunds = refund.Amount;
+            await ledger.PostAsync(tx, JournalEntry.Movement(PaymentLedger.DisputeKey(dp.Id), PaymentLedger.DisputeLost, payment.Currency, now,
+                "dispute", dp.Id, LedgerAccountRef.Refunds(payment.Currency), LedgerAccountRef.Clearing(payment.Currency), fromRefunds,
+                $"dispute {dp.Id} lost on entry {entry.Id}: its refund {refund.Id} was still owed"), ct);
+            await c.ExecuteAsync("UPDATE refunds SET status = 'CANCELED', failure_reason = @why, updated_at = @now WHERE id = @Id",
+                new { refund.Id, why = $"made moot by lost dispute {dp.Id}", now }, tx);
+            await audit.WriteAsync(tx, new AuditEntry(actor, "refund.canceled", "refund", refund.Id, $"dispute {dp.Id} lost: Stripe returned the money to the player",
+                Before: new { status = refund.Status }, After: new { status = RefundStatuses.Canceled }), ct);
+            return ("posted_from_refunds", $"loss {fromRefunds} moved refunds owed → clearing; refund {refund.Id} CANCELED");
+        }
+        if (refund is null && payment.Status == PaymentStatuses.Succeeded && contestState is not ("COMPLETE" or "ERROR"))
+        {
+            await ledger.PostAsync(tx, JournalEntry.Movement(PaymentLedger.DisputeKey(dp.Id), PaymentLedger.DisputeLost, payment.Currency, now,
+                "dispute", dp.Id, LedgerAccountRef.Escrow(entry.ContestId), LedgerAccountRef.Clearing(payment.Currency), amount,
+                $"dispute {dp.Id} lost on entry {entry.Id}"), ct);
+            if (entry.Status is EntryStatuses.Active or EntryStatuses.PendingPayment or EntryStatuses.PaymentFailed)
+            {
+                await PaymentStore.SetEntryStatusAsync(tx, entry.Id, EntryStatuses.Void, now);
+                await audit.WriteAsync(tx, new AuditEntry(actor, "entry.status_changed", "entry", entry.Id, $"dispute {dp.Id} lost: the fee left escrow",
+                    Before: new { status = entry.Status }, After: new { status = EntryStatuses.Void }), ct);
+            }
+            return ("posted", "loss moved escrow → clearing");
+        }
+        log.LogError("Dispute {DisputeId} LOST on entry {EntryId} but its fee is neither in escrow nor owed as a refund (payment {PaymentStatus}, refund {RefundStatus}, contest {ContestState}): no ledger entry posted; book it with a ledger correction",
+            dp.Id, entry.Id, payment.Status, refund?.Status, contestState);
+        return ("not_posted", "loss NOT posted (fee no longer in escrow)");
+    }
+
     public async Task<DisputeResult> ConvergeAsync(string disputeId, string actor, Func<NpgsqlTransaction, string, string, Task>? inTransaction, CancellationToken ct)
     {
         var dp = await stripe.GetDisputeAsync(disputeId, ct);
@@ -77,27 +125,10 @@ public sealed class DisputeService(
 
             if (dp.Status == "lost" && before?.LossLedger is null && payment is not null && entry is not null)
             {
-                var refund = await PaymentStore.RefundOfEntryAsync(c, entry.Id, tx, forUpdate: true);
-                var inEscrow = payment.Status == PaymentStatuses.Succeeded && refund?.Status != RefundStatuses.Succeeded
-                    && contestState != ContestStates.Name(ContestState.Complete);
-                if (inEscrow)
-                {
-                    await ledger.PostAsync(tx, JournalEntry.Movement(PaymentLedger.DisputeKey(dp.Id), PaymentLedger.DisputeLost, payment.Currency, now,
-                        "dispute", dp.Id, LedgerAccountRef.Escrow(entry.ContestId), LedgerAccountRef.Clearing(payment.Currency), Math.Min(dp.Amount, payment.Amount),
-                        $"dispute {dp.Id} lost on entry {entry.Id}"), ct);
-                    if (entry.Status is EntryStatuses.Active or EntryStatuses.PendingPayment or EntryStatuses.PaymentFailed)
-                    {
-                        await PaymentStore.SetEntryStatusAsync(tx, entry.Id, EntryStatuses.Void, now);
-                        await audit.WriteAsync(tx, new AuditEntry(actor, "entry.status_changed", "entry", entry.Id, $"dispute {dp.Id} lost: the fee left escrow",
-                            Before: new { status = entry.Status }, After: new { status = EntryStatuses.Void }), ct);
-                    }
-                }
-                else
-                    log.LogError("Dispute {DisputeId} LOST on entry {EntryId} but its fee is no longer in escrow (payment {PaymentStatus}, refund {RefundStatus}, contest {ContestState}): no ledger entry posted; an operator must book the loss",
-                        dp.Id, entry.Id, payment.Status, refund?.Status, contestState);
-                await c.ExecuteAsync("UPDATE disputes SET loss_ledger = @l, updated_at = @now WHERE id = @Id", new { dp.Id, l = inEscrow ? "posted" : "not_posted", now }, tx);
+                var (lossLedger, posted) = await PostLossAsync(tx, dp, entry, payment, contestState, actor, now, ct);
+                await c.ExecuteAsync("UPDATE disputes SET loss_ledger = @l, updated_at = @now WHERE id = @Id", new { dp.Id, l = lossLedger, now }, tx);
                 outcome = ConvergenceOutcomes.Applied;
-                detail += inEscrow ? ": loss moved escrow → clearing" : ": loss NOT posted (fee no longer in escrow)";
+                detail += ": " + posted;
             }
         }
         if (inTransaction is not null) await inTransaction(tx, outcome, detail);

@@ -35,7 +35,7 @@ public sealed record ConvergenceResult(string PaymentIntentId, string Outcome, s
 /// Lock order (every money path): contest FOR SHARE → entry → payment → refund.
 /// </summary>
 public sealed class PaymentConvergence(
-    NpgsqlDataSource db, StripeGateway stripe, LedgerRepository ledger, KillSwitchService killSwitch, AuditWriter audit,
+    NpgsqlDataSource db, StripeGateway stripe, LedgerRepository ledger, KillSwitchService killSwitch, AuditWriter audit, RefundRequests refundRequests,
     ContestRepository contests, TimeProvider clock, IBackgroundJobClient jobs, ILogger<PaymentConvergence> log)
 {
     /// <summary>Crash point: every effect (state, audit, ledger, webhook processing row) is written, nothing committed.</summary>
@@ -129,6 +129,10 @@ public sealed class PaymentConvergence(
                         voidReason = $"late payment: contest is {contestState}";
                     else
                     {
+                        // Seats: activations of one contest are serialised by a transaction-scoped advisory lock, so two
+                        // workers converging the last payments at once cannot both see a free seat (the contest row is only
+                        // held FOR SHARE here, which concurrent payments share). The loser's entry is voided and refunded.
+                        await c.ExecuteAsync("SELECT pg_advisory_xact_lock(hashtext('seats:' || @contest))", new { contest = entry.ContestId }, tx);
                         var config = await contests.ActiveConfigAsync(c, entry.ContestId, tx);
                         var active = await contests.CountEntriesAsync(c, entry.ContestId, EntryStatuses.Active, tx);
                         if (active >= config.Config.Rules.MaxEntries) voidReason = $"contest full: {active} active entries = max_entries {config.Config.Rules.MaxEntries}";
@@ -137,18 +141,21 @@ public sealed class PaymentConvergence(
                     {
                         await SetEntryAsync(tx, entry, EntryStatuses.Active, actor, "payment succeeded", now, ct);
                         changes.Add("entry ACTIVE");
+                        entry = entry with { Status = EntryStatuses.Active };
                     }
                     else
                     {
-                        await SetEntryAsync(tx, entry, EntryStatuses.Void, actor, voidReason, now, ct);
-                        if (await RequestRefundAsync(tx, payment, voidReason, actor, now, ct)) refundsToExecute.Add(PaymentStore.RefundIdOf(entryId));
+                        // The late or surplus fee went into escrow above and leaves it again at once, into refunds owed (the entry becomes VOID).
+                        if (await refundRequests.DecideAsync(tx, entry, payment, payment.Amount, RefundFunding.Escrow, voidReason, actor, now, ct))
+                            refundsToExecute.Add(PaymentStore.RefundIdOf(entryId));
                         changes.Add($"entry VOID and refund requested ({voidReason})");
+                        entry = entry with { Status = EntryStatuses.Void };
                     }
-                    entry = entry with { Status = voidReason is null ? EntryStatuses.Active : EntryStatuses.Void };
                 }
                 else if (entry.Status == EntryStatuses.Void && await PaymentStore.RefundOfEntryAsync(c, entryId, tx) is null)
                 {
-                    if (await RequestRefundAsync(tx, payment, "payment succeeded for a void entry", actor, now, ct)) refundsToExecute.Add(PaymentStore.RefundIdOf(entryId));
+                    if (await refundRequests.DecideAsync(tx, entry, payment, payment.Amount, RefundFunding.Escrow, "payment succeeded for a void entry", actor, now, ct))
+                        refundsToExecute.Add(PaymentStore.RefundIdOf(entryId));
                     changes.Add("refund requested (entry was void)");
                 }
                 break;
@@ -177,37 +184,44 @@ public sealed class PaymentConvergence(
         }
 
         if (payment.Status == PaymentStatuses.Succeeded && stripeRefunds.Count > 0)
-            await ApplyRefundsAsync(tx, entry, payment, stripeRefunds, actor, now, changes, ct);
+            await ApplyRefundsAsync(tx, entry, payment, contestState, stripeRefunds, actor, now, changes, ct);
 
         return changes.Count > 0
             ? Result(ConvergenceOutcomes.Applied, string.Join("; ", changes), refundsToExecute)
             : Result(ConvergenceOutcomes.Superseded, $"local state already matches Stripe ({pi.Status})");
     }
 
-    async Task ApplyRefundsAsync(NpgsqlTransaction tx, EntryRow entry, PaymentRow payment, IReadOnlyList<Stripe.Refund> stripeRefunds, string actor, DateTimeOffset now,
-        List<string> changes, CancellationToken ct)
+    /// <summary>
+    /// Applies Stripe's refunds of a payment to its one refund row. Stripe may hold several refunds of one row: earlier
+    /// sends that failed, and the live one. A refund is this row's when its id is recorded or its metadata names the row.
+    /// A live refund (pending or succeeded) the row does not record yet is adopted while the row is REQUESTED or FAILED;
+    /// a second live refund next to the recorded one is never applied (logged; reconciliation reports it).
+    /// A refund made at Stripe outside Fairway is decided here first (from escrow while the contest is SCHEDULED, from the
+    /// house once it is locked: the contest's escrow is never touched after lock).
+    /// </summary>
+    async Task ApplyRefundsAsync(NpgsqlTransaction tx, EntryRow entry, PaymentRow payment, string contestState, IReadOnlyList<Stripe.Refund> stripeRefunds, string actor,
+        DateTimeOffset now, List<string> changes, CancellationToken ct)
     {
         var c = tx.Connection!;
         foreach (var sr in stripeRefunds.OrderBy(r => r.Created).ThenBy(r => r.Id, StringComparer.Ordinal))
         {
+            var live = sr.Status is "succeeded" or "pending";
             var local = await PaymentStore.RefundOfEntryAsync(c, entry.Id, tx, forUpdate: true);
+            var external = false;
             if (local is null)
             {
-                if (sr.Status is not ("succeeded" or "pending")) continue;
-                // A refund made at Stripe outside Fairway (e.g. the dashboard): recorded so the ledger follows reality.
-                await c.ExecuteAsync("""
-                    INSERT INTO refunds (id, entry_id, payment_intent_id, amount, currency, reason, status, stripe_refund_id, failure_reason, requested_by, requested_at, updated_at)
-                    VALUES (@id, @EntryId, @PaymentIntentId, @amount, @Currency, 'refunded at Stripe outside Fairway', 'SUBMITTED', @re, NULL, 'stripe', @now, @now)
-                    """, new { id = PaymentStore.RefundIdOf(entry.Id), payment.EntryId, payment.PaymentIntentId, amount = sr.Amount, payment.Currency, re = sr.Id, now }, tx);
-                log.LogWarning("Refund {StripeRefundId} of {PaymentIntentId} was made at Stripe outside Fairway; recorded", sr.Id, payment.PaymentIntentId);
+                if (!live) continue;
+                var funding = contestState == ContestStates.Name(ContestState.Scheduled) ? RefundFunding.Escrow : RefundFunding.House;
+                await refundRequests.DecideAsync(tx, entry, payment, Math.Min(sr.Amount, payment.Amount), funding, $"refunded at Stripe outside Fairway ({sr.Id})", "stripe", now, ct);
+                log.LogWarning("Refund {StripeRefundId} of {PaymentIntentId} was made at Stripe outside Fairway; recorded, funded from {Funding}", sr.Id, payment.PaymentIntentId, funding);
                 local = (await PaymentStore.RefundOfEntryAsync(c, entry.Id, tx, forUpdate: true))!;
-                changes.Add($"external refund {sr.Id} recorded");
+                external = true;
+                changes.Add($"external refund {sr.Id} recorded ({funding})");
             }
-            var ours = local.StripeRefundId == sr.Id
-                || (local.StripeRefundId is null && sr.Metadata is { } md && md.TryGetValue("refund_id", out var rid) && rid == local.Id);
+            var ours = external || local.StripeRefundId == sr.Id || (sr.Metadata is { } md && md.TryGetValue("refund_id", out var rid) && rid == local.Id);
             if (!ours)
             {
-                if (sr.Status is "succeeded" or "pending")
+                if (live)
                     log.LogError("Payment intent {PaymentIntentId} has a second refund {StripeRefundId} at Stripe besides {RefundId} ({RecordedStripeRefund}): not applied, needs an operator",
                         payment.PaymentIntentId, sr.Id, local.Id, local.StripeRefundId);
                 continue;
@@ -217,38 +231,38 @@ public sealed class PaymentConvergence(
                 log.LogError("Refund {StripeRefundId} is {StripeAmount} at Stripe but {Amount} for {RefundId}: AMOUNT_MISMATCH, not applied", sr.Id, sr.Amount, local.Amount, local.Id);
                 continue;
             }
+            if (live && local.StripeRefundId != sr.Id)
+            {
+                if (local.Status is not (RefundStatuses.Requested or RefundStatuses.Failed))
+                {
+                    log.LogError("Refund {RefundId} has two live refunds at Stripe: {RecordedStripeRefund} (recorded) and {StripeRefundId}: the second is not applied, needs an operator",
+                        local.Id, local.StripeRefundId, sr.Id);
+                    continue;
+                }
+                await SetRefundAsync(tx, local, RefundStatuses.Submitted, sr.Id, null, null, actor, $"Stripe has refund {sr.Id} ({sr.Status}) for this refund", now, ct);
+                local = local with { Status = RefundStatuses.Submitted, StripeRefundId = sr.Id };
+                changes.Add($"refund {sr.Id} SUBMITTED");
+            }
             switch (sr.Status)
             {
-                case "succeeded" when local.Status != RefundStatuses.Succeeded:
+                case "succeeded" when local.Status != RefundStatuses.Succeeded && local.StripeRefundId == sr.Id:
                     await ledger.PostAsync(tx, JournalEntry.Movement(PaymentLedger.RefundKey(sr.Id), PaymentLedger.RefundSettled, payment.Currency, now,
-                        "refund", sr.Id, LedgerAccountRef.Escrow(entry.ContestId), LedgerAccountRef.Clearing(payment.Currency), sr.Amount,
+                        "refund", sr.Id, LedgerAccountRef.Refunds(payment.Currency), LedgerAccountRef.Clearing(payment.Currency), sr.Amount,
                         $"refund {local.Id} of entry {entry.Id}"), ct);
-                    await SetRefundAsync(tx, local, RefundStatuses.Succeeded, sr.Id, null, actor, "Stripe reports the refund succeeded", now, ct);
-                    if (entry.Status != EntryStatuses.Refunded)
+                    await SetRefundAsync(tx, local, RefundStatuses.Succeeded, sr.Id, null, null, actor, "Stripe reports the refund succeeded", now, ct);
+                    if (local.FundedFrom == RefundFunding.Escrow && entry.Status != EntryStatuses.Refunded)
                         await SetEntryAsync(tx, entry, EntryStatuses.Refunded, actor, $"refund {sr.Id} succeeded", now, ct);
-                    changes.Add($"refund {sr.Id} SUCCEEDED, fee moved escrow → clearing");
+                    changes.Add($"refund {sr.Id} SUCCEEDED, refunds owed → clearing");
                     break;
-                case "pending" when local.Status == RefundStatuses.Requested:
-                    await SetRefundAsync(tx, local, RefundStatuses.Submitted, sr.Id, null, actor, "Stripe reports the refund pending", now, ct);
-                    changes.Add($"refund {sr.Id} SUBMITTED");
-                    break;
-                case "failed" or "canceled" when local.Status is RefundStatuses.Requested or RefundStatuses.Submitted:
-                    await SetRefundAsync(tx, local, RefundStatuses.Failed, sr.Id, sr.FailureReason ?? sr.Status, actor, "Stripe reports the refund " + sr.Status, now, ct);
-                    log.LogError("Refund {RefundId} ({StripeRefundId}) of entry {EntryId} FAILED at Stripe: {FailureReason}; the fee stays in escrow, an operator must act",
-                        local.Id, sr.Id, entry.Id, sr.FailureReason);
+                case "failed" or "canceled" when local.StripeRefundId == sr.Id && local.Status is RefundStatuses.Requested or RefundStatuses.Submitted:
+                    var next = now + refundRequests.Backoff(local.AttemptCount);
+                    await SetRefundAsync(tx, local, RefundStatuses.Failed, sr.Id, sr.FailureReason ?? sr.Status, next, actor, "Stripe reports the refund " + sr.Status, now, ct);
+                    log.LogError("Refund {RefundId} ({StripeRefundId}) of entry {EntryId} FAILED at Stripe: {FailureReason}; the money stays in refunds owed and is sent again at {Next:O}",
+                        local.Id, sr.Id, entry.Id, sr.FailureReason, next);
                     changes.Add($"refund {sr.Id} FAILED");
                     break;
             }
         }
-    }
-
-    async Task<bool> RequestRefundAsync(NpgsqlTransaction tx, PaymentRow payment, string reason, string actor, DateTimeOffset now, CancellationToken ct)
-    {
-        if (!await PaymentStore.InsertRefundRequestAsync(tx, payment, reason, actor, now)) return false;
-        await audit.WriteAsync(tx, new AuditEntry(actor, "refund.requested", "refund", PaymentStore.RefundIdOf(payment.EntryId), reason,
-            After: new { status = RefundStatuses.Requested, entry_id = payment.EntryId, payment_intent_id = payment.PaymentIntentId, amount = payment.Amount }), ct);
-        PaymentMetrics.Refunds.WithLabels("requested").Inc();
-        return true;
     }
 
     async Task SetEntryAsync(NpgsqlTransaction tx, EntryRow entry, string status, string actor, string reason, DateTimeOffset now, CancellationToken ct)
@@ -258,13 +272,17 @@ public sealed class PaymentConvergence(
             Before: new { status = entry.Status }, After: new { status }), ct);
     }
 
-    async Task SetRefundAsync(NpgsqlTransaction tx, RefundRow refund, string status, string stripeRefundId, string? failure, string actor, string reason, DateTimeOffset now, CancellationToken ct)
+    async Task SetRefundAsync(NpgsqlTransaction tx, RefundRow refund, string status, string stripeRefundId, string? failure, DateTimeOffset? nextAttemptAt, string actor,
+        string reason, DateTimeOffset now, CancellationToken ct)
     {
         await tx.Connection!.ExecuteAsync("""
-            UPDATE refunds SET status = @status, stripe_refund_id = @stripeRefundId, failure_reason = @failure, updated_at = @now WHERE id = @id
-            """, new { refund.Id, status, stripeRefundId, failure, now }, tx);
+            UPDATE refunds SET status = @status, stripe_refund_id = @stripeRefundId, failure_reason = @failure, next_attempt_at = coalesce(@nextAttemptAt, next_attempt_at),
+                   updated_at = @now
+             WHERE id = @id
+            """, new { refund.Id, status, stripeRefundId, failure, nextAttemptAt, now }, tx);
         await audit.WriteAsync(tx, new AuditEntry(actor, "refund." + status.ToLowerInvariant(), "refund", refund.Id, reason,
             Before: new { status = refund.Status, stripe_refund_id = refund.StripeRefundId }, After: new { status, stripe_refund_id = stripeRefundId, failure_reason = failure }), ct);
         PaymentMetrics.Refunds.WithLabels(status.ToLowerInvariant()).Inc();
     }
+
 }

@@ -21,10 +21,23 @@ public sealed class CreateEntryRequestValidator : AbstractValidator<CreateEntryR
 }
 
 public sealed record RefundView(string Id, string EntryId, string PaymentIntentId, long Amount, string Currency, string Reason, string Status,
-    string? StripeRefundId, string? FailureReason, string RequestedBy, DateTimeOffset RequestedAt, DateTimeOffset UpdatedAt)
+    string? StripeRefundId, string? FailureReason, string RequestedBy, DateTimeOffset RequestedAt, DateTimeOffset UpdatedAt, string FundedFrom, int Attempts,
+    int MaxAttempts, DateTimeOffset? NextAttemptAt)
 {
     public static RefundView Of(RefundRow r) => new(r.Id, r.EntryId, r.PaymentIntentId, r.Amount, r.Currency, r.Reason, r.Status, r.StripeRefundId,
-        r.FailureReason, r.RequestedBy, PaymentStore.Utc(r.RequestedAt), PaymentStore.Utc(r.UpdatedAt));
+        r.FailureReason, r.RequestedBy, PaymentStore.Utc(r.RequestedAt), PaymentStore.Utc(r.UpdatedAt), r.FundedFrom, r.AttemptCount, r.MaxAttempts,
+        r.NextAttemptAt is { } n ? PaymentStore.Utc(n) : null);
+}
+
+public sealed record GoodwillRefundRequest(long? Amount, string? Reason);
+
+public sealed class GoodwillRefundRequestValidator : AbstractValidator<GoodwillRefundRequest>
+{
+    public GoodwillRefundRequestValidator()
+    {
+        RuleFor(r => r.Amount).GreaterThan(0).WithErrorCode("OUT_OF_RANGE").When(r => r.Amount is not null);
+        RuleFor(r => r.Reason).NotEmpty().WithErrorCode("REQUIRED").Length(3, 500).WithErrorCode("OUT_OF_RANGE");
+    }
 }
 
 public sealed record WebhookEventView(string EventId, string Type, string? ApiVersion, long StripeCreated, DateTimeOffset ReceivedAt,
@@ -87,6 +100,32 @@ public static class PaymentEndpoints
             RefundResult(await refunds.RequestAsync(entry, body.Reason!.Trim(), Actors.Of(http.User), ownerUserId: null, contestId: null, ct)))
             .Validate<ReasonRequest>();
 
+        // Once the contest is locked: a refund the house pays (revenue → refunds owed); the entry and the escrow are untouched.
+        admin.MapPost("/entries/{entry}/goodwill-refund", async (string entry, GoodwillRefundRequest body, HttpContext http, RefundService refunds, CancellationToken ct) =>
+            RefundResult(await refunds.GoodwillAsync(entry, body.Amount, body.Reason!.Trim(), Actors.Of(http.User), ct)))
+            .Validate<GoodwillRefundRequest>();
+
+        // Refunds owed: a FAILED refund gets a fresh send budget and is due now.
+        admin.MapPost("/entries/{entry}/refund/retry", async (string entry, ReasonRequest body, HttpContext http, RefundService refunds, CancellationToken ct) =>
+            RefundResult(await refunds.RetryAsync(entry, body.Reason!.Trim(), Actors.Of(http.User), ct)))
+            .Validate<ReasonRequest>();
+
+        admin.MapGet("/stripe/webhooks/dead-letters", async (int? limit, string? after, WebhookDeadLetters deadLetters, CancellationToken ct) =>
+        {
+            if (limit is < 1 or > WebhookDeadLetters.MaxPage)
+                return Problems.Result(400, "VALIDATION_FAILED", "The request is invalid.", errors: [new ProblemError("limit", "OUT_OF_RANGE", $"limit must be between 1 and {WebhookDeadLetters.MaxPage}")]);
+            var n = limit ?? 50;
+            var rows = await deadLetters.ListAsync(n + 1, after, ct);
+            return Results.Ok(Page.Of(rows.ToList(), n, v => v.EventId));
+        });
+
+        admin.MapPost("/stripe/webhooks/{eventId}/replay", async (string eventId, ReasonRequest body, HttpContext http, WebhookDeadLetters deadLetters, CancellationToken ct) =>
+        {
+            var (status, code, message, jobId) = await deadLetters.ReplayAsync(eventId, Actors.Of(http.User), body.Reason!.Trim(), ct);
+            return code is null ? Results.Json(new { event_id = eventId, replayed = true, job_id = jobId }, statusCode: status)
+                : Problems.Result(status, code, status == 404 ? "No such webhook event." : "The replay was refused.", message);
+        }).Validate<ReasonRequest>();
+
         admin.MapGet("/payments/{entry}", async (string entry, NpgsqlDataSource db, LedgerRepository ledger, CancellationToken ct) =>
         {
             await using var c = await db.OpenConnectionAsync(ct);
@@ -138,7 +177,7 @@ public static class PaymentEndpoints
 
     static IResult RefundResult(RefundOutcome r) => r.Refund is not null
         ? Results.Json(RefundView.Of(r.Refund), statusCode: r.Status)
-        : Problems.Result(r.Status, r.Code!, r.Status == 404 ? "No such entry." : "The refund was refused.", r.Message);
+        : Problems.Result(r.Status, r.Code!, r.Status == 404 ? "Not found." : "The refund was refused.", r.Message);
 
     static string Subject(HttpContext http) => http.User.FindFirst("sub")?.Value is { Length: > 0 } s ? s
         : throw new InvalidOperationException("authenticated request without a subject");

@@ -9,6 +9,19 @@ public static class PaymentMetrics
         "Stripe webhook events processed, by event type and outcome (applied, ignored, superseded, deferred_kill_switch).",
         new CounterConfiguration { LabelNames = ["type", "outcome"] });
 
+    public static readonly Counter WebhookFailures = Metrics.CreateCounter("stripe_webhook_failures_total",
+        "Failed processing attempts of stored Stripe webhook events (an exception while processing; the event is retried, then parked), by event type.",
+        new CounterConfiguration { LabelNames = ["type"] });
+
+    public static readonly Gauge WebhookDeadLetters = Metrics.CreateGauge("stripe_webhook_dead_letters",
+        "Stripe webhook events parked after STRIPE_WEBHOOK_MAX_ATTEMPTS failed attempts and not replayed (computed from the database at scrape time).");
+
+    public static readonly Gauge RefundsOwed = Metrics.CreateGauge("refunds_owed",
+        "Refunds decided whose money is still owed to players because Stripe failed them (status FAILED; computed from the database at scrape time).");
+
+    public static readonly Gauge RefundsOwedAmount = Metrics.CreateGauge("refunds_owed_amount",
+        "Minor units owed to players by FAILED refunds, by currency (computed from the database at scrape time).", new GaugeConfiguration { LabelNames = ["currency"] });
+
     public static readonly Counter WebhookInvalid = Metrics.CreateCounter("stripe_webhook_invalid_total",
         "Stripe webhook deliveries refused because the signature or timestamp did not verify (nothing stored).");
 

@@ -11,12 +11,25 @@ public static class PaymentStatuses
     public const string Canceled = "CANCELED";
 }
 
+/// <summary>
+/// REQUESTED (decided, not yet known to Stripe) → SUBMITTED (Stripe has a pending refund) → SUCCEEDED; FAILED (Stripe
+/// refused or failed it: the money is owed and the refund is retried with backoff, or by an admin); CANCELED (made moot,
+/// e.g. a lost dispute already took the money back).
+/// </summary>
 public static class RefundStatuses
 {
     public const string Requested = "REQUESTED";
     public const string Submitted = "SUBMITTED";
     public const string Succeeded = "SUCCEEDED";
     public const string Failed = "FAILED";
+    public const string Canceled = "CANCELED";
+}
+
+/// <summary>Where a refund's money comes from when it is decided: the contest's escrow, or the house (platform revenue).</summary>
+public static class RefundFunding
+{
+    public const string Escrow = "escrow";
+    public const string House = "house";
 }
 
 public static class EntryStatuses
@@ -35,6 +48,11 @@ public static class EntryStatuses
 public static class PaymentLedger
 {
     public const string EntryFeeCaptured = "entry_fee.captured";
+    /// <summary>An entry refund decided: escrow → refunds owed.</summary>
+    public const string RefundDecided = "refund.decided";
+    /// <summary>A goodwill refund decided, funded by the house: revenue → refunds owed.</summary>
+    public const string RefundGoodwillDecided = "refund.goodwill_decided";
+    /// <summary>Stripe settled a refund: refunds owed → clearing.</summary>
     public const string RefundSettled = "refund.settled";
     public const string DisputeLost = "dispute.lost";
     /// <summary>The kind settlement must use for escrow → payable/revenue releases (reconciliation subtracts these).</summary>
@@ -42,6 +60,9 @@ public static class PaymentLedger
 
     public static string PaymentKey(string paymentIntentId) => $"payment:{paymentIntentId}:succeeded";
     public static string RefundKey(string stripeRefundId) => $"refund:{stripeRefundId}:succeeded";
+    public static string RefundDecidedKey(string refundId) => $"refund:{refundId}:decided";
+    /// <summary>A dispute lost while its entry's refund was still owed: refunds owed → clearing.</summary>
+    public static string DisputeFromRefundsKey(string disputeId) => $"dispute:{disputeId}:lost";
     public static string DisputeKey(string disputeId) => $"dispute:{disputeId}:lost";
 }
 
@@ -57,9 +78,10 @@ public sealed record PaymentRow(string EntryId, string PaymentIntentId, long Amo
 }
 
 public sealed record RefundRow(string Id, string EntryId, string PaymentIntentId, long Amount, string Currency, string Reason, string Status,
-    string? StripeRefundId, string? FailureReason, string RequestedBy, DateTime RequestedAt, DateTime UpdatedAt)
+    string? StripeRefundId, string? FailureReason, string RequestedBy, DateTime RequestedAt, DateTime UpdatedAt, string FundedFrom, int AttemptCount,
+    int MaxAttempts, DateTime? NextAttemptAt)
 {
-    public RefundRow() : this("", "", "", 0, "", "", "", null, null, "", default, default) { }
+    public RefundRow() : this("", "", "", 0, "", "", "", null, null, "", default, default, RefundFunding.Escrow, 0, 1, null) { }
 }
 
 /// <summary>Explicit SQL shared by the payment services. Every write takes the caller's transaction.</summary>
@@ -69,8 +91,9 @@ public static class PaymentStore
         "trim(currency) AS Currency, client_idempotency_key AS ClientIdempotencyKey, request_hash AS RequestHash, created_at AS CreatedAt, updated_at AS UpdatedAt";
     const string PaymentColumns = "entry_id AS EntryId, payment_intent_id AS PaymentIntentId, amount AS Amount, trim(currency) AS Currency, status AS Status, " +
         "last_error AS LastError, created_at AS CreatedAt, updated_at AS UpdatedAt";
-    const string RefundColumns = "id AS Id, entry_id AS EntryId, payment_intent_id AS PaymentIntentId, amount AS Amount, trim(currency) AS Currency, reason AS Reason, " +
-        "status AS Status, stripe_refund_id AS StripeRefundId, failure_reason AS FailureReason, requested_by AS RequestedBy, requested_at AS RequestedAt, updated_at AS UpdatedAt";
+    public const string RefundColumns = "id AS Id, entry_id AS EntryId, payment_intent_id AS PaymentIntentId, amount AS Amount, trim(currency) AS Currency, reason AS Reason, " +
+        "status AS Status, stripe_refund_id AS StripeRefundId, failure_reason AS FailureReason, requested_by AS RequestedBy, requested_at AS RequestedAt, updated_at AS UpdatedAt, " +
+        "funded_from AS FundedFrom, attempt_count AS AttemptCount, max_attempts AS MaxAttempts, next_attempt_at AS NextAttemptAt";
 
     public static Task<EntryRow?> EntryAsync(NpgsqlConnection c, string id, NpgsqlTransaction? tx = null, bool forUpdate = false) =>
         c.QuerySingleOrDefaultAsync<EntryRow>($"SELECT {EntryColumns} FROM entries WHERE id = @id" + (forUpdate ? " FOR UPDATE" : ""), new { id }, tx);
@@ -95,8 +118,8 @@ public static class PaymentStore
     public static Task<RefundRow?> RefundOfEntryAsync(NpgsqlConnection c, string entryId, NpgsqlTransaction? tx = null, bool forUpdate = false) =>
         c.QuerySingleOrDefaultAsync<RefundRow>($"SELECT {RefundColumns} FROM refunds WHERE entry_id = @entryId" + (forUpdate ? " FOR UPDATE" : ""), new { entryId }, tx);
 
-    public static Task<RefundRow?> RefundAsync(NpgsqlConnection c, string id, NpgsqlTransaction? tx = null) =>
-        c.QuerySingleOrDefaultAsync<RefundRow>($"SELECT {RefundColumns} FROM refunds WHERE id = @id", new { id }, tx);
+    public static Task<RefundRow?> RefundAsync(NpgsqlConnection c, string id, NpgsqlTransaction? tx = null, bool forUpdate = false) =>
+        c.QuerySingleOrDefaultAsync<RefundRow>($"SELECT {RefundColumns} FROM refunds WHERE id = @id" + (forUpdate ? " FOR UPDATE" : ""), new { id }, tx);
 
     /// <summary>The contest's state, read FOR SHARE: a lifecycle transition (FOR UPDATE) waits for this transaction, and vice versa.</summary>
     public static Task<string?> ContestStateForShareAsync(NpgsqlTransaction tx, string contestId) =>
@@ -121,13 +144,15 @@ public static class PaymentStore
             ?? throw new InvalidOperationException($"payment intent {paymentIntentId} is already recorded for another entry than {entryId}");
     }
 
-    /// <summary>Inserts the one refund of an entry in REQUESTED (no-op when the entry already has its refund). True when created now.</summary>
-    public static async Task<bool> InsertRefundRequestAsync(NpgsqlTransaction tx, PaymentRow payment, string reason, string actor, DateTimeOffset at) =>
+    /// <summary>Inserts the one refund of an entry in REQUESTED, due now (no-op when the entry already has its refund). True when created now.</summary>
+    public static async Task<bool> InsertRefundRequestAsync(NpgsqlTransaction tx, PaymentRow payment, long amount, string fundedFrom, string reason, string actor,
+        int maxAttempts, DateTimeOffset at) =>
         await tx.Connection!.ExecuteAsync("""
-            INSERT INTO refunds (id, entry_id, payment_intent_id, amount, currency, reason, status, stripe_refund_id, failure_reason, requested_by, requested_at, updated_at)
-            VALUES ('rf_' || @EntryId, @EntryId, @PaymentIntentId, @Amount, @Currency, @reason, 'REQUESTED', NULL, NULL, @actor, @at, @at)
+            INSERT INTO refunds (id, entry_id, payment_intent_id, amount, currency, reason, status, stripe_refund_id, failure_reason, requested_by, requested_at, updated_at,
+                                 funded_from, attempt_count, max_attempts, next_attempt_at)
+            VALUES ('rf_' || @EntryId, @EntryId, @PaymentIntentId, @amount, @Currency, @reason, 'REQUESTED', NULL, NULL, @actor, @at, @at, @fundedFrom, 0, @maxAttempts, @at)
             ON CONFLICT DO NOTHING
-            """, new { payment.EntryId, payment.PaymentIntentId, payment.Amount, payment.Currency, reason = Truncate(reason, 500), actor, at }, tx) == 1;
+            """, new { payment.EntryId, payment.PaymentIntentId, amount, payment.Currency, reason = Truncate(reason, 500), actor, at, fundedFrom, maxAttempts }, tx) == 1;
 
     public static string RefundIdOf(string entryId) => "rf_" + entryId;
 

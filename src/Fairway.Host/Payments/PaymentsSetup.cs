@@ -18,7 +18,24 @@ public static class PaymentsSetup
         services.AddScoped<WebhookProcessingJob>();
         services.AddScoped<WebhookDrainJob>();
         services.AddScoped<RefundExecutionJob>();
-        services.AddScoped<CancellationRefundsJob>();
         services.AddScoped<PaymentSweeperJob>();
+        services.AddSingleton<ContestPaymentsCloser>();
+        services.AddScoped<ContestPaymentsCloserJob>();
+        services.AddSingleton<RefundRequests>();
+        services.AddSingleton<WebhookDeadLetters>();
+        services.AddHostedService<PaymentsStateCollector>();
+        if ((settings.Role & HostRole.Worker) != 0) services.AddSingleton<Platform.Jobs.IRecurringJobSet, PaymentsRecurringJobs>();
+    }
+}
+
+/// <summary>The Payments capability's recurring jobs.</summary>
+public sealed class PaymentsRecurringJobs : Platform.Jobs.IRecurringJobSet
+{
+    public IReadOnlyList<string> Register(Hangfire.IRecurringJobManager recurring, Hangfire.RecurringJobOptions options)
+    {
+        Hangfire.RecurringJobManagerExtensions.AddOrUpdate<WebhookDrainJob>(recurring, WebhookDrainJob.RecurringId, Platform.Jobs.JobQueues.Default, j => j.RunAsync(CancellationToken.None), WebhookDrainJob.Cron, options);
+        Hangfire.RecurringJobManagerExtensions.AddOrUpdate<PaymentSweeperJob>(recurring, PaymentSweeperJob.RecurringId, Platform.Jobs.JobQueues.Default, j => j.RunAsync(CancellationToken.None), PaymentSweeperJob.Cron, options);
+        Hangfire.RecurringJobManagerExtensions.AddOrUpdate<ContestPaymentsCloserJob>(recurring, ContestPaymentsCloserJob.RecurringId, Platform.Jobs.JobQueues.Default, j => j.RunAsync(CancellationToken.None), ContestPaymentsCloserJob.Cron, options);
+        return [WebhookDrainJob.RecurringId, PaymentSweeperJob.RecurringId, ContestPaymentsCloserJob.RecurringId];
     }
 }

@@ -1,7 +1,9 @@
 using Dapper;
 using Fairway.Host.Contests;
 using Fairway.Host.Platform.Audit;
+using Fairway.Host.Platform.Configuration;
 using Fairway.Host.Platform.Faults;
+using Fairway.Host.Platform.Telemetry;
 using Hangfire;
 using Npgsql;
 using Stripe;
@@ -12,66 +14,134 @@ namespace Fairway.Host.Payments;
 public sealed record RefundOutcome(int Status, RefundRow? Refund, string? Code = null, string? Message = null);
 
 /// <summary>
-/// Refunds: one full refund per entry. A request writes REQUESTED (kill-switch checked, audited, the entry
-/// leaves the contest: VOID) and enqueues <see cref="RefundExecutionJob"/>, which asks Stripe with the
-/// idempotency key <c>refund:&lt;refund_id&gt;</c>. The ledger moves (escrow → clearing) only when Stripe reports
-/// the refund succeeded, through <see cref="PaymentConvergence"/>.
+/// Refunds: at most one per entry. Deciding one (<see cref="RefundRequests"/>) moves the money into refunds owed;
+/// <see cref="ExecuteAsync"/> then asks Stripe for it, at most once whatever Stripe remembers: every send is marked and
+/// committed before the call, and a refund with an earlier send is looked up at Stripe (its payment intent's refunds,
+/// metadata refund_id) before anything is sent again. A refund Stripe refuses or fails stays owed (FAILED) and is sent
+/// again with backoff until its budget is spent; an admin can grant a new budget. The money leaves refunds owed only
+/// when Stripe reports the refund succeeded, through <see cref="PaymentConvergence"/>.
+/// <para>
+/// Which refunds exist: a player or admin refund of an entry while its contest is SCHEDULED (escrow-funded); the
+/// refunds of a CANCELLED contest and of a payment that succeeded after lock (escrow-funded, requested by the system);
+/// and a goodwill refund decided by an admin once the contest is locked, funded by the house (revenue), which never
+/// touches the contest's escrow.
+/// </para>
 /// </summary>
 public sealed class RefundService(
-    NpgsqlDataSource db, KillSwitchService killSwitch, AuditWriter audit, StripeGateway stripe, PaymentConvergence convergence,
-    TimeProvider clock, IBackgroundJobClient jobs, ILogger<RefundService> log)
+    NpgsqlDataSource db, KillSwitchService killSwitch, AuditWriter audit, StripeGateway stripe, PaymentConvergence convergence, RefundRequests requests,
+    FairwaySettings settings, TimeProvider clock, IBackgroundJobClient jobs, ILogger<RefundService> log)
 {
     /// <summary>Crash point: Stripe has created the refund, Fairway has not recorded its id yet.</summary>
     public const string CrashAfterStripeRefundBeforeRecord = "refunds.after_stripe_refund_before_record";
     public const string CancellationActor = "system:cancellation";
+    public const string Worker = "refunds";
+
+    static readonly string[] LiveAtStripe = ["succeeded", "pending", "requires_action"];
 
     /// <summary>
-    /// Requests the refund of an entry's SUCCEEDED payment. <paramref name="ownerUserId"/> (players) restricts to
-    /// the caller's own entries and to SCHEDULED contests. Repeating it returns the same refund (200).
+    /// Requests the refund of an entry's SUCCEEDED payment, from the contest's escrow. Only while the contest is SCHEDULED:
+    /// from lock on, the escrow belongs to the contest's result (settlement), so an entry refund is refused with 409
+    /// REFUND_NOT_ALLOWED (a goodwill refund from house revenue is the way then). <paramref name="ownerUserId"/> (players)
+    /// restricts to the caller's own entries. Repeating it returns the same refund (200).
     /// </summary>
     public async Task<RefundOutcome> RequestAsync(string entryId, string reason, string actor, string? ownerUserId, string? contestId, CancellationToken ct)
     {
-        RefundRow? created = null;
+        RefundRow? created;
         await using (var c = await db.OpenConnectionAsync(ct))
         await using (var tx = await c.BeginTransactionAsync(ct))
         {
             var peek = await PaymentStore.EntryAsync(c, entryId, tx);
             if (peek is null || (ownerUserId is not null && peek.UserId != ownerUserId) || (contestId is not null && peek.ContestId != contestId))
                 return new RefundOutcome(404, null, "ENTRY_NOT_FOUND", $"no entry '{entryId}'" + (ownerUserId is not null ? " of yours" : ""));
+            // FOR SHARE: a lifecycle transition (lock) waits for this decision, and this decision waits for a transition in progress.
             var state = await PaymentStore.ContestStateForShareAsync(tx, peek.ContestId);
             var entry = (await PaymentStore.EntryAsync(c, entryId, tx, forUpdate: true))!;
             var payment = await PaymentStore.PaymentOfEntryAsync(c, entryId, tx, forUpdate: true);
             var existing = await PaymentStore.RefundOfEntryAsync(c, entryId, tx, forUpdate: true);
             if (existing is not null) return new RefundOutcome(200, existing);
-            if (ownerUserId is not null && state != ContestStates.Name(ContestState.Scheduled))
-                return new RefundOutcome(409, null, "REFUND_NOT_ALLOWED", $"contest {entry.ContestId} is {state}; players may ask for a refund only while it is SCHEDULED");
+            if (state != ContestStates.Name(ContestState.Scheduled))
+                return new RefundOutcome(409, null, "REFUND_NOT_ALLOWED",
+                    $"contest {entry.ContestId} is {state}; entry refunds close when the contest locks (its escrow is the prize pool from then on). " +
+                    "An admin can grant a goodwill refund from house revenue: fairway payments goodwill-refund");
             if (payment is null || payment.Status != PaymentStatuses.Succeeded)
                 return new RefundOutcome(409, null, "PAYMENT_NOT_SUCCEEDED", $"entry {entryId} has no succeeded payment to refund (payment {payment?.Status ?? "none"})");
             await killSwitch.EnsureDisengagedAsync(tx, ct);
-            var now = clock.GetUtcNow();
-            await RequestInTransactionAsync(tx, entry, payment, reason, actor, now, ct);
+            await requests.DecideAsync(tx, entry, payment, payment.Amount, RefundFunding.Escrow, reason, actor, clock.GetUtcNow(), ct);
             await tx.CommitAsync(ct);
             created = await PaymentStore.RefundOfEntryAsync(c, entryId);
         }
-        jobs.Enqueue<RefundExecutionJob>(j => j.RunAsync(created!.Id, CancellationToken.None));
-        log.LogInformation("Refund {RefundId} of entry {EntryId} requested by {Actor}: {Reason}", created!.Id, entryId, actor, reason);
+        Enqueue(created!.Id);
+        log.LogInformation("Refund {RefundId} of entry {EntryId} requested by {Actor}: {Reason}", created.Id, entryId, actor, reason);
         return new RefundOutcome(202, created);
     }
 
-    /// <summary>REQUESTED + audit + entry VOID, in the caller's transaction (which holds the entry and payment locks). False when the entry already had its refund.</summary>
-    public async Task<bool> RequestInTransactionAsync(NpgsqlTransaction tx, EntryRow entry, PaymentRow payment, string reason, string actor, DateTimeOffset now, CancellationToken ct)
+    /// <summary>
+    /// A goodwill refund, decided by an admin once the contest is locked (LOCKED, LIVE, COMPLETE or ERROR): funded by the
+    /// house (revenue → refunds owed), never by the contest's escrow, and the entry keeps its place and its result.
+    /// <paramref name="amount"/> defaults to the whole fee. Repeating it returns the same refund (200).
+    /// </summary>
+    public async Task<RefundOutcome> GoodwillAsync(string entryId, long? amount, string reason, string actor, CancellationToken ct)
     {
-        if (!await PaymentStore.InsertRefundRequestAsync(tx, payment, reason, actor, now)) return false;
-        await audit.WriteAsync(tx, new AuditEntry(actor, "refund.requested", "refund", PaymentStore.RefundIdOf(entry.Id), reason,
-            After: new { status = RefundStatuses.Requested, entry_id = entry.Id, payment_intent_id = payment.PaymentIntentId, amount = payment.Amount, currency = payment.Currency }), ct);
-        if (entry.Status == EntryStatuses.Active)
+        RefundRow? created;
+        await using (var c = await db.OpenConnectionAsync(ct))
+        await using (var tx = await c.BeginTransactionAsync(ct))
         {
-            await PaymentStore.SetEntryStatusAsync(tx, entry.Id, EntryStatuses.Void, now);
-            await audit.WriteAsync(tx, new AuditEntry(actor, "entry.status_changed", "entry", entry.Id, "refund requested: " + reason,
-                Before: new { status = entry.Status }, After: new { status = EntryStatuses.Void }), ct);
+            var peek = await PaymentStore.EntryAsync(c, entryId, tx);
+            if (peek is null) return new RefundOutcome(404, null, "ENTRY_NOT_FOUND", $"no entry '{entryId}'");
+            var state = await PaymentStore.ContestStateForShareAsync(tx, peek.ContestId);
+            var entry = (await PaymentStore.EntryAsync(c, entryId, tx, forUpdate: true))!;
+            var payment = await PaymentStore.PaymentOfEntryAsync(c, entryId, tx, forUpdate: true);
+            var existing = await PaymentStore.RefundOfEntryAsync(c, entryId, tx, forUpdate: true);
+            if (existing is not null)
+                return existing.FundedFrom == RefundFunding.House && (amount is null || amount == existing.Amount)
+                    ? new RefundOutcome(200, existing)
+                    : new RefundOutcome(409, null, "REFUND_EXISTS", $"entry {entryId} already has refund {existing.Id} ({existing.FundedFrom}, {existing.Amount}, {existing.Status})");
+            if (state is not ("LOCKED" or "LIVE" or "COMPLETE" or "ERROR"))
+                return new RefundOutcome(409, null, "GOODWILL_REFUND_NOT_ALLOWED",
+                    $"contest {entry.ContestId} is {state}: " + (state == "SCHEDULED" ? "use an entry refund (fairway payments refund), funded by the escrow"
+                        : "a cancelled contest refunds every paid entry itself"));
+            if (payment is null || payment.Status != PaymentStatuses.Succeeded)
+                return new RefundOutcome(409, null, "PAYMENT_NOT_SUCCEEDED", $"entry {entryId} has no succeeded payment to refund (payment {payment?.Status ?? "none"})");
+            var value = amount ?? payment.Amount;
+            if (value < 1 || value > payment.Amount)
+                return new RefundOutcome(400, null, "VALIDATION_FAILED", $"amount must be between 1 and the fee paid ({payment.Amount} {payment.Currency})");
+            await killSwitch.EnsureDisengagedAsync(tx, ct);
+            await requests.DecideAsync(tx, entry, payment, value, RefundFunding.House, reason, actor, clock.GetUtcNow(), ct);
+            await tx.CommitAsync(ct);
+            created = await PaymentStore.RefundOfEntryAsync(c, entryId);
         }
-        PaymentMetrics.Refunds.WithLabels("requested").Inc();
-        return true;
+        Enqueue(created!.Id);
+        log.LogWarning("Goodwill refund {RefundId} of entry {EntryId} ({Amount}) granted by {Actor} from house revenue: {Reason}", created.Id, entryId, created.Amount, actor, reason);
+        return new RefundOutcome(202, created);
+    }
+
+    /// <summary>
+    /// Admin exit from refunds owed: a FAILED refund gets a fresh budget of REFUND_MAX_ATTEMPTS sends and is due now
+    /// (audited). Anything else is refused (409 REFUND_NOT_FAILED).
+    /// </summary>
+    public async Task<RefundOutcome> RetryAsync(string entryId, string reason, string actor, CancellationToken ct)
+    {
+        RefundRow updated;
+        await using (var c = await db.OpenConnectionAsync(ct))
+        await using (var tx = await c.BeginTransactionAsync(ct))
+        {
+            var refund = await PaymentStore.RefundOfEntryAsync(c, entryId, tx, forUpdate: true);
+            if (refund is null) return new RefundOutcome(404, null, "REFUND_NOT_FOUND", $"entry '{entryId}' has no refund");
+            if (refund.Status != RefundStatuses.Failed)
+                return new RefundOutcome(409, null, "REFUND_NOT_FAILED", $"refund {refund.Id} is {refund.Status}; only a FAILED refund (refunds owed) can be retried");
+            var now = clock.GetUtcNow();
+            var maxAttempts = refund.AttemptCount + settings.RefundMaxAttempts;
+            await c.ExecuteAsync("UPDATE refunds SET max_attempts = @maxAttempts, next_attempt_at = @now, updated_at = @now WHERE id = @Id",
+                new { refund.Id, maxAttempts, now }, tx);
+            await audit.WriteAsync(tx, new AuditEntry(actor, "refund.retry_requested", "refund", refund.Id, reason,
+                Before: new { status = refund.Status, attempt_count = refund.AttemptCount, max_attempts = refund.MaxAttempts, failure_reason = refund.FailureReason },
+                After: new { status = refund.Status, attempt_count = refund.AttemptCount, max_attempts = maxAttempts, next_attempt_at = now }), ct);
+            await tx.CommitAsync(ct);
+            updated = (await PaymentStore.RefundAsync(c, refund.Id))!;
+        }
+        Enqueue(updated.Id);
+        log.LogWarning("Refund {RefundId} (refunds owed) re-queued by {Actor}: {Reason}", updated.Id, actor, reason);
+        return new RefundOutcome(200, updated);
     }
 
     /// <summary>
@@ -108,11 +178,11 @@ public sealed class RefundService(
                 var entry = (await PaymentStore.EntryAsync(c, entryId, tx, forUpdate: true))!;
                 var payment = (await PaymentStore.PaymentOfEntryAsync(c, entryId, tx, forUpdate: true))!;
                 await killSwitch.EnsureDisengagedAsync(tx, ct);
-                if (await RequestInTransactionAsync(tx, entry, payment, $"contest {contestId} cancelled", CancellationActor, clock.GetUtcNow(), ct))
+                if (await requests.DecideAsync(tx, entry, payment, payment.Amount, RefundFunding.Escrow, $"contest {contestId} cancelled", CancellationActor, clock.GetUtcNow(), ct))
                 {
                     await tx.CommitAsync(ct);
                     requested.Add(PaymentStore.RefundIdOf(entryId));
-                    jobs.Enqueue<RefundExecutionJob>(j => j.RunAsync(PaymentStore.RefundIdOf(entryId), CancellationToken.None));
+                    Enqueue(PaymentStore.RefundIdOf(entryId));
                 }
             }
         }
@@ -122,78 +192,142 @@ public sealed class RefundService(
     }
 
     /// <summary>
-    /// Executes one refund at Stripe (idempotency key <c>refund:&lt;id&gt;</c>). Transient Stripe errors throw (the
-    /// job is retried with backoff); a definite refusal marks the refund FAILED. Returns without calling Stripe
-    /// when the refund is settled already or the kill-switch is engaged (the sweeper resumes it later).
+    /// Sends one refund to Stripe, at most once (see the class comment), holding the refund's row for the whole attempt
+    /// (<c>FOR UPDATE SKIP LOCKED</c>: a concurrent executor of the same refund returns at once; taken at full strength from
+    /// the start, because upgrading a weaker row lock while another transaction queues for it deadlocks). Returns without
+    /// calling Stripe when the refund is settled, not due, being executed elsewhere, or the kill-switch is engaged.
+    /// Transient Stripe errors (and a failed look-up) throw: the job retries, and the refund stays due for the sweeper.
+    /// A definite refusal marks it FAILED (owed, retried after backoff).
     /// </summary>
     public async Task ExecuteAsync(string refundId, CancellationToken ct)
     {
-        RefundRow? refund;
-        await using (var c = await db.OpenConnectionAsync(ct)) refund = await PaymentStore.RefundAsync(c, refundId);
-        if (refund is null) { log.LogWarning("Refund {RefundId} does not exist; nothing to execute", refundId); return; }
-        if (refund.Status is RefundStatuses.Succeeded or RefundStatuses.Failed) return;
-        if ((await killSwitch.ReadAsync(ct)).Engaged)
-        {
-            log.LogWarning("Refund {RefundId} not sent to Stripe: the kill-switch is engaged (the payment sweeper resumes it when it is off)", refundId);
-            return;
-        }
-
-        Stripe.Refund re;
-        try
-        {
-            re = await stripe.CreateRefundAsync(refund.Id, refund.EntryId, refund.PaymentIntentId, refund.Amount, ct);
-        }
-        catch (StripeException e) when (!StripeGateway.IsTransient(e))
-        {
-            if (e.StripeError?.Code == "charge_already_refunded")
-            {
-                log.LogWarning("Refund {RefundId}: Stripe says the charge is already refunded; converging {PaymentIntentId}", refundId, refund.PaymentIntentId);
-                await convergence.ConvergeAsync(refund.PaymentIntentId, PaymentConvergence.Actor, ct: ct);
-                return;
-            }
-            await MarkFailedAsync(refund, $"{e.StripeError?.Code ?? ((int)e.HttpStatusCode).ToString()}: {e.Message}", ct);
-            return;
-        }
-        catch (Exception e) when (StripeGateway.IsTransient(e))
-        {
-            log.LogWarning(e, "Refund {RefundId}: transient Stripe error, will retry with the same idempotency key", refundId);
-            throw;
-        }
-        PaymentMetrics.Refunds.WithLabels("stripe_created").Inc();
-        CrashPoints.Hit(CrashAfterStripeRefundBeforeRecord);
-
+        Refund? settled = null;
+        string? paymentIntentId;
         await using (var c = await db.OpenConnectionAsync(ct))
         await using (var tx = await c.BeginTransactionAsync(ct))
         {
-            var changed = await c.ExecuteAsync("""
-                UPDATE refunds SET status = 'SUBMITTED', stripe_refund_id = @re, updated_at = @now WHERE id = @id AND status = 'REQUESTED'
-                """, new { id = refund.Id, re = re.Id, now = clock.GetUtcNow() }, tx);
-            if (changed == 1)
+            var refund = await c.QuerySingleOrDefaultAsync<RefundRow>(
+                $"SELECT {PaymentStore.RefundColumns} FROM refunds WHERE id = @refundId FOR UPDATE SKIP LOCKED", new { refundId }, tx);
+            if (refund is null) return; // missing, or another executor holds it right now
+            paymentIntentId = refund.PaymentIntentId;
+            var now = clock.GetUtcNow();
+            if (refund.Status is RefundStatuses.Succeeded or RefundStatuses.Canceled or RefundStatuses.Submitted) return;
+            if (refund.Status == RefundStatuses.Failed && (refund.NextAttemptAt is { } due && PaymentStore.Utc(due) > now || refund.AttemptCount >= refund.MaxAttempts)) return;
+            if (refund.AttemptCount >= refund.MaxAttempts)
             {
-                await audit.WriteAsync(tx, new AuditEntry(PaymentConvergence.Actor, "refund.submitted", "refund", refund.Id, $"Stripe refund {re.Id} created ({re.Status})",
-                    Before: new { status = RefundStatuses.Requested }, After: new { status = RefundStatuses.Submitted, stripe_refund_id = re.Id }), ct);
-                PaymentMetrics.Refunds.WithLabels("submitted").Inc();
+                await MarkFailedAsync(tx, refund, "max_attempts_exhausted: no definite answer from Stripe after every send", null, ct);
+                await tx.CommitAsync(ct);
+                return;
             }
+            if ((await killSwitch.ReadAsync(ct)).Engaged)
+            {
+                log.LogWarning("Refund {RefundId} not sent to Stripe: the kill-switch is engaged (the payment sweeper resumes it when it is off)", refundId);
+                return;
+            }
+            await killSwitch.EnsureDisengagedAsync(tx, ct);
+
+            // An earlier send may have reached Stripe although nothing of it was recorded: look before sending again.
+            var sends = await c.ExecuteScalarAsync<int>("SELECT count(*) FROM refund_sends WHERE refund_id = @refundId", new { refundId }, tx);
+            if (sends > 0)
+            {
+                var atStripe = await stripe.ListRefundsAsync(refund.PaymentIntentId, ct); // a failed look-up throws: nothing is sent
+                var live = atStripe.Where(r => IsOurs(r, refund.Id) && LiveAtStripe.Contains(r.Status)).OrderBy(r => r.Created).ThenBy(r => r.Id, StringComparer.Ordinal).FirstOrDefault();
+                if (live is not null)
+                {
+                    await RecordSubmittedAsync(tx, refund with { AttemptCount = Math.Max(refund.AttemptCount, sends) }, live, "found at Stripe (sent before; its answer was not recorded)", ct);
+                    await tx.CommitAsync(ct);
+                    if (live.Status == "succeeded") await convergence.ConvergeAsync(refund.PaymentIntentId, PaymentConvergence.Actor, ct: ct);
+                    return;
+                }
+            }
+
+            var attempt = sends + 1;
+            var key = StripeGateway.RefundKey(refund.Id, attempt);
+            await using (var mark = await db.OpenConnectionAsync(ct))
+            await using (var markTx = await mark.BeginTransactionAsync(ct))
+            {
+                await mark.ExecuteAsync("""
+                    INSERT INTO refund_sends (refund_id, attempt, sent_at, idempotency_key, worker, correlation_id) VALUES (@refundId, @attempt, @now, @key, @worker, @correlation)
+                    """, new { refundId, attempt, now, key, worker = Worker, correlation = Correlation.Current }, markTx);
+                await markTx.CommitAsync(ct);
+            }
+            // The refund row is updated once in this transaction, whatever the outcome: a second update of a row this
+            // transaction already changed re-runs its foreign-key checks (FOR KEY SHARE on the payment), which would
+            // deadlock with a refund request holding the payment and queueing for this row.
+            var counted = refund with { AttemptCount = attempt };
+            async Task CountAttemptAsync() => await c.ExecuteAsync("UPDATE refunds SET attempt_count = @attempt, next_attempt_at = @next, updated_at = @now WHERE id = @refundId",
+                new { refundId, attempt, next = now + requests.Backoff(attempt), now }, tx);
+
+            Refund re;
+            try
+            {
+                re = await stripe.CreateRefundAsync(refund.Id, refund.EntryId, refund.PaymentIntentId, refund.Amount, key, ct);
+            }
+            catch (StripeException e) when (!StripeGateway.IsTransient(e))
+            {
+                if (e.StripeError?.Code == "charge_already_refunded")
+                {
+                    await CountAttemptAsync();
+                    await tx.CommitAsync(ct);
+                    log.LogWarning("Refund {RefundId}: Stripe says the charge is already refunded; converging {PaymentIntentId}", refundId, refund.PaymentIntentId);
+                    await convergence.ConvergeAsync(refund.PaymentIntentId, PaymentConvergence.Actor, ct: ct);
+                    return;
+                }
+                await MarkFailedAsync(tx, counted, $"{e.StripeError?.Code ?? ((int)e.HttpStatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture)}: {e.Message}", null, ct);
+                await tx.CommitAsync(ct);
+                return;
+            }
+            catch (Exception e) when (StripeGateway.IsTransient(e))
+            {
+                await CountAttemptAsync();
+                await tx.CommitAsync(ct);
+                log.LogWarning(e, "Refund {RefundId}: transient Stripe error on send {Attempt}; it is looked up at Stripe before any further send", refundId, attempt);
+                throw;
+            }
+            PaymentMetrics.Refunds.WithLabels("stripe_created").Inc();
+            CrashPoints.Hit(CrashAfterStripeRefundBeforeRecord);
+            await RecordSubmittedAsync(tx, counted, re, $"Stripe refund {re.Id} created ({re.Status}) on send {attempt}", ct);
             await tx.CommitAsync(ct);
+            if (re.Status is "succeeded" or "failed" or "canceled") settled = re;
         }
-        if (re.Status is "succeeded" or "failed" or "canceled")
-            await convergence.ConvergeAsync(refund.PaymentIntentId, PaymentConvergence.Actor, ct: ct);
+        if (settled is not null) await convergence.ConvergeAsync(paymentIntentId, PaymentConvergence.Actor, ct: ct);
     }
 
-    async Task MarkFailedAsync(RefundRow refund, string failure, CancellationToken ct)
+    static bool IsOurs(Refund r, string refundId) => r.Metadata is { } md && md.TryGetValue("refund_id", out var id) && id == refundId;
+
+    async Task RecordSubmittedAsync(NpgsqlTransaction tx, RefundRow refund, Refund re, string why, CancellationToken ct)
     {
-        await using var c = await db.OpenConnectionAsync(ct);
-        await using var tx = await c.BeginTransactionAsync(ct);
-        var changed = await c.ExecuteAsync("""
-            UPDATE refunds SET status = 'FAILED', failure_reason = @failure, updated_at = @now WHERE id = @id AND status IN ('REQUESTED', 'SUBMITTED')
-            """, new { id = refund.Id, failure = PaymentStore.Truncate(failure, 2000), now = clock.GetUtcNow() }, tx);
+        var now = clock.GetUtcNow();
+        var changed = await tx.Connection!.ExecuteAsync("""
+            UPDATE refunds SET status = 'SUBMITTED', stripe_refund_id = @re, failure_reason = NULL, attempt_count = @AttemptCount, next_attempt_at = @next, updated_at = @now
+             WHERE id = @id AND status IN ('REQUESTED', 'FAILED')
+            """, new { id = refund.Id, re = re.Id, refund.AttemptCount, next = now + requests.Backoff(Math.Max(refund.AttemptCount, 1)), now }, tx);
         if (changed == 1)
-            await audit.WriteAsync(tx, new AuditEntry(PaymentConvergence.Actor, "refund.failed", "refund", refund.Id, "Stripe refused the refund: " + failure,
-                Before: new { status = refund.Status }, After: new { status = RefundStatuses.Failed, failure_reason = failure }), ct);
-        await tx.CommitAsync(ct);
-        PaymentMetrics.Refunds.WithLabels("failed").Inc();
-        log.LogError("Refund {RefundId} of entry {EntryId} FAILED permanently: {Failure}; the fee stays in escrow, an operator must act", refund.Id, refund.EntryId, failure);
+        {
+            await audit.WriteAsync(tx, new AuditEntry(PaymentConvergence.Actor, "refund.submitted", "refund", refund.Id, why,
+                Before: new { status = refund.Status, stripe_refund_id = refund.StripeRefundId }, After: new { status = RefundStatuses.Submitted, stripe_refund_id = re.Id }), ct);
+            PaymentMetrics.Refunds.WithLabels("submitted").Inc();
+        }
     }
+
+    /// <summary>FAILED: the money stays in refunds owed; sent again after backoff while the budget lasts (and by an admin after that).</summary>
+    async Task MarkFailedAsync(NpgsqlTransaction tx, RefundRow refund, string failure, string? stripeRefundId, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var next = now + requests.Backoff(refund.AttemptCount);
+        var changed = await tx.Connection!.ExecuteAsync("""
+            UPDATE refunds SET status = 'FAILED', failure_reason = @failure, attempt_count = @AttemptCount, next_attempt_at = @next, updated_at = @now
+             WHERE id = @id AND status IN ('REQUESTED', 'SUBMITTED')
+            """, new { id = refund.Id, failure = PaymentStore.Truncate(failure, 2000), refund.AttemptCount, next, now }, tx);
+        if (changed == 0) return;
+        await audit.WriteAsync(tx, new AuditEntry(PaymentConvergence.Actor, "refund.failed", "refund", refund.Id, "Stripe refused the refund: " + failure,
+            Before: new { status = refund.Status }, After: new { status = RefundStatuses.Failed, failure_reason = failure, attempt_count = refund.AttemptCount, next_attempt_at = next }), ct);
+        PaymentMetrics.Refunds.WithLabels("failed").Inc();
+        log.LogError("Refund {RefundId} of entry {EntryId} FAILED ({Failure}); the money stays in refunds owed; send {Attempt} of {MaxAttempts}, next at {Next:O}",
+            refund.Id, refund.EntryId, failure, refund.AttemptCount, refund.MaxAttempts, next);
+    }
+
+    void Enqueue(string refundId) => jobs.Enqueue<RefundExecutionJob>(j => j.RunAsync(refundId, CancellationToken.None));
 }
 
 /// <summary>Hangfire job: executes one refund at Stripe. Transient errors are retried by Hangfire with backoff, at most 8 times.</summary>
@@ -201,11 +335,4 @@ public sealed class RefundExecutionJob(RefundService refunds)
 {
     [AutomaticRetry(Attempts = 8)]
     public Task RunAsync(string refundId, CancellationToken ct) => refunds.ExecuteAsync(refundId, ct);
-}
-
-/// <summary>Hangfire job enqueued after a contest's CANCELLED transition commits: refunds every paid entry.</summary>
-public sealed class CancellationRefundsJob(RefundService refunds)
-{
-    [AutomaticRetry(Attempts = 8)]
-    public Task RunAsync(string contestId, CancellationToken ct) => refunds.RequestCancellationRefundsAsync(contestId, ct);
 }

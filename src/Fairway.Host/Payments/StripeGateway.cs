@@ -9,7 +9,7 @@ namespace Fairway.Host.Payments;
 /// Stripe.net retries) and one method per call Fairway makes. Every POST carries an explicit deterministic
 /// idempotency key, so a retried call (by Stripe.net, by Hangfire, by the sweeper, by a client retrying its
 /// request) can never create a second object:
-/// PaymentIntent <c>entry:&lt;entry_id&gt;:payment</c>, Refund <c>refund:&lt;refund_id&gt;</c>, Express account
+/// PaymentIntent <c>entry:&lt;entry_id&gt;:payment</c>, Refund <c>refund:&lt;refund_id&gt;:&lt;send&gt;</c>, cancellation <c>cancel:&lt;pi&gt;</c>, Express account
 /// <c>account:&lt;user_id&gt;</c>, AccountLink <c>account_link:&lt;account&gt;:&lt;unix minute&gt;</c> (links expire, so a new one is
 /// made at most once a minute; a retry within the minute gets the same link).
 /// </summary>
@@ -30,7 +30,11 @@ public sealed class StripeGateway
     }
 
     public static string PaymentIntentKey(string entryId) => $"entry:{entryId}:payment";
-    public static string RefundKey(string refundId) => $"refund:{refundId}";
+    /// <summary>One key per send of a refund (a send after a definite failure is a new request); a retry of the same send reuses it.</summary>
+    public static string RefundKey(string refundId, int attempt) => $"refund:{refundId}:{attempt}";
+
+    /// <summary>Most refunds read for one payment intent (Fairway makes one per entry, plus its failed earlier sends).</summary>
+    public const int MaxRefundsPerPaymentIntent = 1000;
     public static string AccountKey(string userId) => $"account:{userId}";
 
     public Task<PaymentIntent> CreatePaymentIntentAsync(string entryId, string contestId, string userId, long amount, string currency, CancellationToken ct) =>
@@ -46,18 +50,30 @@ public sealed class StripeGateway
     public Task<PaymentIntent> GetPaymentIntentAsync(string paymentIntentId, CancellationToken ct) =>
         new PaymentIntentService(client).GetAsync(paymentIntentId, cancellationToken: ct);
 
-    /// <summary>Every refund Stripe has for a payment intent (Fairway makes at most one per entry; 100 is far beyond that).</summary>
-    public async Task<IReadOnlyList<Refund>> ListRefundsAsync(string paymentIntentId, CancellationToken ct) =>
-        (await new Stripe.RefundService(client).ListAsync(new RefundListOptions { PaymentIntent = paymentIntentId, Limit = 100 }, cancellationToken: ct)).Data;
+    /// <summary>Every refund Stripe has for a payment intent, every page (bounded by <see cref="MaxRefundsPerPaymentIntent"/>).</summary>
+    public async Task<IReadOnlyList<Refund>> ListRefundsAsync(string paymentIntentId, CancellationToken ct)
+    {
+        var all = new List<Refund>();
+        await foreach (var r in new Stripe.RefundService(client).ListAutoPagingAsync(new RefundListOptions { PaymentIntent = paymentIntentId, Limit = 100 }, cancellationToken: ct))
+        {
+            all.Add(r);
+            if (all.Count >= MaxRefundsPerPaymentIntent) break;
+        }
+        return all;
+    }
 
-    public Task<Refund> CreateRefundAsync(string refundId, string entryId, string paymentIntentId, long amount, CancellationToken ct) =>
+    public Task<PaymentIntent> CancelPaymentIntentAsync(string paymentIntentId, CancellationToken ct) =>
+        new PaymentIntentService(client).CancelAsync(paymentIntentId, new PaymentIntentCancelOptions { CancellationReason = "abandoned" },
+            new RequestOptions { IdempotencyKey = $"cancel:{paymentIntentId}" }, ct);
+
+    public Task<Refund> CreateRefundAsync(string refundId, string entryId, string paymentIntentId, long amount, string idempotencyKey, CancellationToken ct) =>
         new Stripe.RefundService(client).CreateAsync(new RefundCreateOptions
         {
             PaymentIntent = paymentIntentId,
             Amount = amount,
             Reason = "requested_by_customer",
             Metadata = new Dictionary<string, string> { ["refund_id"] = refundId, ["entry_id"] = entryId },
-        }, new RequestOptions { IdempotencyKey = RefundKey(refundId) }, ct);
+        }, new RequestOptions { IdempotencyKey = idempotencyKey }, ct);
 
     public Task<Dispute> GetDisputeAsync(string disputeId, CancellationToken ct) =>
         new Stripe.DisputeService(client).GetAsync(disputeId, cancellationToken: ct);

@@ -92,9 +92,16 @@ public static class StripeWebhookEndpoint
 /// </summary>
 public sealed class WebhookProcessor(
     NpgsqlDataSource db, PaymentConvergence convergence, DisputeService disputes, PayoutAccountService accounts, KillSwitchService killSwitch,
-    TimeProvider clock, ILogger<WebhookProcessor> log)
+    FairwaySettings settings, TimeProvider clock, ILogger<WebhookProcessor> log)
 {
     public const int DrainBatch = 200;
+    /// <summary>The outcome returned (not written as a processing row) when a failure parks the event.</summary>
+    public const string DeadLettered = "dead_lettered";
+
+    /// <summary>An event is parked when the latest of its 'parked'/'replayed' log rows is 'parked'.</summary>
+    public const string ParkedSql = """
+        (SELECT l.kind FROM stripe_webhook_attempt_log l WHERE l.event_id = e.event_id AND l.kind IN ('parked', 'replayed') ORDER BY l.id DESC LIMIT 1) = 'parked'
+        """;
 
     /// <summary>Returns the outcome written, or null when nothing was written (already processed, or deferred by the kill-switch).</summary>
     public async Task<string?> ProcessAsync(string eventId, CancellationToken ct)
@@ -107,6 +114,11 @@ public sealed class WebhookProcessor(
                 """, new { eventId });
         if (row is not { } r) { log.LogWarning("Webhook event {EventId} is not stored; nothing to process", eventId); return null; }
         if (r.Processed) return null;
+        if (await IsParkedAsync(eventId, ct))
+        {
+            log.LogWarning("Webhook {EventId} ({EventType}) is parked as a dead letter; not processed until replayed (fairway webhooks replay)", eventId, r.Type);
+            return null;
+        }
         if ((await killSwitch.ReadAsync(ct)).Engaged)
         {
             Deferred(eventId, r.Type);
@@ -148,6 +160,60 @@ public sealed class WebhookProcessor(
         {
             Deferred(eventId, r.Type);
             return null;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Every failed attempt is on the record; after STRIPE_WEBHOOK_MAX_ATTEMPTS the event is parked and stops being retried.
+            if (await RecordFailureAsync(eventId, r.Type, e)) return DeadLettered;
+            throw;
+        }
+    }
+
+    async Task<bool> IsParkedAsync(string eventId, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return await c.ExecuteScalarAsync<bool>($"SELECT coalesce({ParkedSql}, false) FROM stripe_webhook_events e WHERE e.event_id = @eventId", new { eventId });
+    }
+
+    /// <summary>Records one failed attempt; parks the event when the failures since its last replay reach the limit. True when parked now.</summary>
+    async Task<bool> RecordFailureAsync(string eventId, string type, Exception error)
+    {
+        try
+        {
+            await using var c = await db.OpenConnectionAsync();
+            await using var tx = await c.BeginTransactionAsync();
+            // One writer at a time per event, so two workers failing at once park it once.
+            await c.ExecuteAsync("SELECT pg_advisory_xact_lock(hashtext('webhook:' || @eventId))", new { eventId }, tx);
+            var now = clock.GetUtcNow();
+            var detail = PaymentStore.Truncate($"{error.GetType().Name}: {error.Message}", 2000);
+            await c.ExecuteAsync("""
+                INSERT INTO stripe_webhook_attempt_log (event_id, kind, at, actor, detail, correlation_id) VALUES (@eventId, 'failed', @now, 'system:webhooks', @detail, @correlation)
+                """, new { eventId, now, detail, correlation = Platform.Telemetry.Correlation.Current }, tx);
+            var (failures, parked) = await c.QuerySingleAsync<(long, bool)>($"""
+                SELECT count(*) FILTER (WHERE l.kind = 'failed' AND l.id > coalesce((SELECT max(r.id) FROM stripe_webhook_attempt_log r WHERE r.event_id = @eventId AND r.kind = 'replayed'), 0)),
+                       coalesce((SELECT {ParkedSql} FROM stripe_webhook_events e WHERE e.event_id = @eventId), false)
+                  FROM stripe_webhook_attempt_log l WHERE l.event_id = @eventId
+                """, new { eventId }, tx);
+            var parkNow = !parked && failures >= settings.StripeWebhookMaxAttempts;
+            if (parkNow)
+                await c.ExecuteAsync("""
+                    INSERT INTO stripe_webhook_attempt_log (event_id, kind, at, actor, detail, correlation_id)
+                    VALUES (@eventId, 'parked', @now, 'system:webhooks', @detail, @correlation)
+                    """, new { eventId, now, detail = PaymentStore.Truncate($"parked after {failures} failed attempts; last: {detail}", 2000), correlation = Platform.Telemetry.Correlation.Current }, tx);
+            await tx.CommitAsync();
+            PaymentMetrics.WebhookFailures.WithLabels(type).Inc();
+            if (parkNow)
+            {
+                PaymentMetrics.WebhookEvents.WithLabels(type, DeadLettered).Inc();
+                log.LogError(error, "Webhook {EventId} ({EventType}) PARKED as a dead letter after {Failures} failed attempts; replay it with `fairway webhooks replay {EventId} --reason …` once the cause is fixed",
+                    eventId, type, failures, eventId);
+            }
+            return parkNow || parked;
+        }
+        catch (NpgsqlException e)
+        {
+            log.LogError(e, "Webhook {EventId}: its failed attempt could not be recorded", eventId);
+            return false;
         }
     }
 
@@ -197,15 +263,16 @@ public sealed class WebhookProcessor(
         }
         List<string> ids;
         await using (var c = await db.OpenConnectionAsync(ct))
-            ids = (await c.QueryAsync<string>("""
+            ids = (await c.QueryAsync<string>($"""
                 SELECT e.event_id FROM stripe_webhook_events e
                  WHERE NOT EXISTS (SELECT 1 FROM stripe_webhook_processing p WHERE p.event_id = e.event_id)
+                   AND coalesce({ParkedSql}, false) = false
                  ORDER BY e.received_at, e.event_id LIMIT @limit
                 """, new { limit = DrainBatch })).ToList();
         var done = 0;
         foreach (var id in ids)
         {
-            try { if (await ProcessAsync(id, ct) is not null) done++; }
+            try { if (await ProcessAsync(id, ct) is { } outcome && outcome != DeadLettered) done++; }
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 log.LogError(e, "Webhook drain: event {EventId} failed; it stays unprocessed and is retried by the next run", id);
@@ -213,6 +280,68 @@ public sealed class WebhookProcessor(
         }
         if (ids.Count > 0) log.LogInformation("Webhook drain: {Processed} of {Found} unprocessed events processed", done, ids.Count);
         return done;
+    }
+}
+
+public sealed record DeadLetterView(string EventId, string Type, DateTimeOffset ReceivedAt, DateTimeOffset ParkedAt, long Failures, string? LastError);
+
+/// <summary>The dead letters: events parked after too many failed attempts, and their replay (admin, audited).</summary>
+public sealed class WebhookDeadLetters(NpgsqlDataSource db, AuditWriter audit, TimeProvider clock, IBackgroundJobClient jobs, ILogger<WebhookDeadLetters> log)
+{
+    public const int MaxPage = 200;
+
+    public async Task<IReadOnlyList<DeadLetterView>> ListAsync(int limit, string? after, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        var rows = await c.QueryAsync<(string EventId, string Type, DateTime ReceivedAt, DateTime ParkedAt, long Failures, string? LastError)>(new CommandDefinition($"""
+            SELECT e.event_id, e.type, e.received_at,
+                   (SELECT max(l.at) FROM stripe_webhook_attempt_log l WHERE l.event_id = e.event_id AND l.kind = 'parked'),
+                   (SELECT count(*) FROM stripe_webhook_attempt_log l WHERE l.event_id = e.event_id AND l.kind = 'failed'),
+                   (SELECT l.detail FROM stripe_webhook_attempt_log l WHERE l.event_id = e.event_id AND l.kind = 'failed' ORDER BY l.id DESC LIMIT 1)
+              FROM stripe_webhook_events e
+             WHERE {WebhookProcessor.ParkedSql} AND NOT EXISTS (SELECT 1 FROM stripe_webhook_processing p WHERE p.event_id = e.event_id)
+               AND (@after::text IS NULL OR e.event_id > @after)
+             ORDER BY e.event_id LIMIT @limit
+            """, new { after, limit = Math.Clamp(limit, 1, MaxPage) }, cancellationToken: ct));
+        return rows.Select(r => new DeadLetterView(r.EventId, r.Type, PaymentStore.Utc(r.ReceivedAt), PaymentStore.Utc(r.ParkedAt), r.Failures, r.LastError)).ToList();
+    }
+
+    /// <summary>Takes a parked event out of the dead letters (audited) and processes it again; its failure count starts from zero.</summary>
+    public async Task<(int Status, string? Code, string Message, string? JobId)> ReplayAsync(string eventId, string actor, string reason, CancellationToken ct)
+    {
+        await using (var c = await db.OpenConnectionAsync(ct))
+        await using (var tx = await c.BeginTransactionAsync(ct))
+        {
+            await c.ExecuteAsync("SELECT pg_advisory_xact_lock(hashtext('webhook:' || @eventId))", new { eventId }, tx);
+            var state = await c.QuerySingleOrDefaultAsync<(bool Processed, bool Parked)?>($"""
+                SELECT EXISTS (SELECT 1 FROM stripe_webhook_processing p WHERE p.event_id = e.event_id), coalesce({WebhookProcessor.ParkedSql}, false)
+                  FROM stripe_webhook_events e WHERE e.event_id = @eventId
+                """, new { eventId }, tx);
+            if (state is null) return (404, "WEBHOOK_EVENT_NOT_FOUND", $"no stored webhook event '{eventId}'", null);
+            if (state.Value.Processed) return (409, "WEBHOOK_EVENT_PROCESSED", $"event {eventId} is processed already", null);
+            if (!state.Value.Parked) return (409, "WEBHOOK_EVENT_NOT_PARKED", $"event {eventId} is not parked; it is retried by the drain", null);
+            var now = clock.GetUtcNow();
+            await c.ExecuteAsync("""
+                INSERT INTO stripe_webhook_attempt_log (event_id, kind, at, actor, detail, correlation_id) VALUES (@eventId, 'replayed', @now, @actor, @reason, @correlation)
+                """, new { eventId, now, actor, reason, correlation = Platform.Telemetry.Correlation.Current }, tx);
+            await audit.WriteAsync(tx, new AuditEntry(actor, "webhook.replayed", "stripe_webhook_event", eventId, reason,
+                Before: new { parked = true }, After: new { parked = false }), ct);
+            await tx.CommitAsync(ct);
+        }
+        var jobId = jobs.Enqueue<WebhookProcessingJob>(j => j.RunAsync(eventId, CancellationToken.None));
+        log.LogWarning("Webhook {EventId} taken out of the dead letters by {Actor} and processed again (job {JobId}): {Reason}", eventId, actor, jobId, reason);
+        return (202, null, $"event {eventId} replayed", jobId);
+    }
+
+    /// <summary>For stripe_webhook_dead_letters at scrape time.</summary>
+    public async Task<long> CountAsync(CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return await c.ExecuteScalarAsync<long>(new CommandDefinition($"""
+            SELECT count(*) FROM stripe_webhook_events e
+             WHERE e.event_id IN (SELECT DISTINCT event_id FROM stripe_webhook_attempt_log WHERE kind = 'parked')
+               AND {WebhookProcessor.ParkedSql} AND NOT EXISTS (SELECT 1 FROM stripe_webhook_processing p WHERE p.event_id = e.event_id)
+            """, cancellationToken: ct));
     }
 }
 

@@ -95,19 +95,7 @@ public sealed class PayoutStuckCollector(PayoutDiagnostics diagnostics, ILogger<
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        Metrics.DefaultRegistry.AddBeforeCollectCallback(async ct =>
-        {
-            try
-            {
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                timeout.CancelAfter(TimeSpan.FromSeconds(3));
-                PayoutMetrics.Stuck.Set(await diagnostics.StuckCountAsync(timeout.Token));
-            }
-            catch (Exception e) when (e is NpgsqlException or OperationCanceledException or TimeoutException)
-            {
-                log.LogWarning("payout_transfers_stuck not computed for this scrape: {Error}", e.Message);
-            }
-        });
+        Platform.Telemetry.ScrapeTimeMetrics.Register(log, "payout_transfers_stuck", async ct => PayoutMetrics.Stuck.Set(await diagnostics.StuckCountAsync(ct)));
         return Task.CompletedTask;
     }
 

@@ -70,6 +70,17 @@ public static class PayoutSetup
             services.AddSingleton<PayoutExecutionService>();
             services.AddSingleton<PayoutJobService>();
             services.AddScoped<PayoutSchedulerJob>();
+            services.AddSingleton<Platform.Jobs.IRecurringJobSet, PayoutsRecurringJobs>();
         }
+    }
+}
+
+/// <summary>The Payouts capability's recurring jobs (the scheduler's cron is configurable: PAYOUT_SCHEDULER_CRON).</summary>
+public sealed class PayoutsRecurringJobs(FairwaySettings settings) : Platform.Jobs.IRecurringJobSet
+{
+    public IReadOnlyList<string> Register(IRecurringJobManager recurring, RecurringJobOptions options)
+    {
+        recurring.AddOrUpdate<PayoutSchedulerJob>(PayoutSchedulerJob.RecurringId, Platform.Jobs.JobQueues.Default, j => j.RunAsync(), settings.PayoutSchedulerCron, options);
+        return [$"{PayoutSchedulerJob.RecurringId} ({settings.PayoutSchedulerCron})"];
     }
 }

@@ -30,6 +30,9 @@ public sealed class PayoutExecutionService(
     /// <summary>Crash point between Stripe's answer and the commit of the attempt (crash-recovery tests).</summary>
     public const string CrashAfterStripeBeforeCommit = "payout.after_stripe_before_commit";
 
+    /// <summary>Crash point after the send mark is committed and before the Stripe call (the transfer may or may not exist at Stripe).</summary>
+    public const string CrashAfterSendMarkBeforeStripe = "payout.after_send_mark_before_stripe";
+
     public static string LedgerKey(long transferId) => $"payout:{transferId}:completed";
 
     public static readonly string Worker = $"{Environment.MachineName}:{Environment.ProcessId}";
@@ -42,7 +45,7 @@ public sealed class PayoutExecutionService(
         await killSwitch.EnsureDisengagedAsync(tx, ct);
         var startedAt = clock.GetUtcNow();
         var t = await c.QuerySingleOrDefaultAsync<PayoutTransferView>(new CommandDefinition($"""
-            SELECT {Prefixed("t")}
+            SELECT {PayoutSql.TransferColumnsOf("t")}
               FROM payout_transfers t JOIN payout_jobs j ON j.id = t.payout_job_id
              WHERE t.status IN ('pending', 'retryable') AND t.stripe_transfer_id IS NULL AND t.attempt_count < t.max_attempts
                AND t.next_attempt_at <= @now AND j.status IN ('pending', 'processing')
@@ -78,13 +81,7 @@ public sealed class PayoutExecutionService(
             outcome = StripeTransferOutcome.Permanent(PayoutErrorClasses.Account,
                 account is null ? $"user {t.UserId} has no connected Stripe account" : $"Stripe account {account.Value.AccountId} of user {t.UserId} has payouts disabled", null);
         }
-        else
-        {
-            // After an attempt that may have reached Stripe, look for that transfer before sending again.
-            var earlier = attempt > 1 && PayoutErrorClasses.Ambiguous(t.LastErrorClass) ? await stripe.FindExistingAsync(t.Id, t.ContestId, ct) : null;
-            outcome = earlier is { Succeeded: true } ? earlier
-                : await stripe.CreateTransferAsync(t.Id, t.ContestId, t.UserId, t.Amount, t.Currency, account.Value.AccountId, ct);
-        }
+        else outcome = await SendOnceAsync(tx, t, account.Value.AccountId, ct);
         CrashPoints.Hit(CrashAfterStripeBeforeCommit);
         var result = await PersistAsync(tx, t, attempt, startedAt, outcome, destination, ct);
         await tx.CommitAsync(ct);
@@ -96,6 +93,34 @@ public sealed class PayoutExecutionService(
             log.LogWarning("Payout transfer {TransferId} (contest {ContestId}, user {UserId}) attempt {Attempt} failed ({ErrorClass}): {Error}; now {Status}",
                 t.Id, t.ContestId, t.UserId, attempt, outcome.ErrorClass, outcome.Error, result.Outcome);
         return result;
+    }
+
+    /// <summary>
+    /// Sends the transfer to Stripe at most once, whatever Stripe remembers: if any earlier send of this transfer was
+    /// marked (it may have reached Stripe although nothing of it was committed, e.g. a crash after Stripe's answer),
+    /// the transfer is looked up at Stripe first and never created while that look-up fails. Otherwise (or when the
+    /// look-up finds nothing) a new send is marked and COMMITTED before the call, on its own connection (the claim holds
+    /// this transfer's row FOR UPDATE for the whole attempt; the mark table has no foreign key to wait on it).
+    /// </summary>
+    async Task<StripeTransferOutcome> SendOnceAsync(NpgsqlTransaction tx, PayoutTransferView t, string destination, CancellationToken ct)
+    {
+        var sends = await tx.Connection!.ExecuteScalarAsync<int>(new CommandDefinition(
+            "SELECT count(*) FROM payout_transfer_sends WHERE transfer_id = @id", new { id = t.Id }, tx, cancellationToken: ct));
+        if (sends > 0)
+        {
+            var earlier = await stripe.FindExistingAsync(t.Id, t.ContestId, ct);
+            if (earlier.Failed) return StripeTransferOutcome.Transient(PayoutErrorClasses.LookupFailed,
+                $"transfer {t.Id} was sent to Stripe before ({sends} send(s)); looking it up failed, so it is not sent again now: {earlier.Error}", earlier.HttpStatus);
+            if (earlier.Found is { } found) return found;
+        }
+        await using (var mark = await db.OpenConnectionAsync(ct))
+            await mark.ExecuteAsync(new CommandDefinition("""
+                INSERT INTO payout_transfer_sends (transfer_id, attempt, sent_at, idempotency_key, worker, correlation_id)
+                SELECT @id, coalesce(max(attempt), 0) + 1, @now, @key, @worker, @correlation FROM payout_transfer_sends WHERE transfer_id = @id
+                """, new { id = t.Id, now = clock.GetUtcNow(), key = PayoutStripeGateway.IdempotencyKey(t.Id), worker = Worker, correlation = Correlation.Current },
+                cancellationToken: ct));
+        CrashPoints.Hit(CrashAfterSendMarkBeforeStripe);
+        return await stripe.CreateTransferAsync(t.Id, t.ContestId, t.UserId, t.Amount, t.Currency, destination, ct);
     }
 
     async Task<PayoutAttemptResult> PersistAsync(NpgsqlTransaction tx, PayoutTransferView t, int attempt, DateTimeOffset startedAt, StripeTransferOutcome outcome, string? destination, CancellationToken ct)
@@ -198,8 +223,6 @@ public sealed class PayoutExecutionService(
         var jitter = Random.Shared.NextDouble() * baseSeconds;
         return TimeSpan.FromSeconds(Math.Min(exp + jitter, settings.PayoutRetryMax.TotalSeconds));
     }
-
-    static string Prefixed(string alias) => string.Join(", ", PayoutSql.TransferColumns.Split(',').Select(col => alias + "." + col.Trim()));
 
     static string Truncate(string s, int max) => s.Length <= max ? s : s[..max];
 }

@@ -15,8 +15,8 @@ namespace Fairway.Host.Payouts;
 /// <c>payout_scheduler_runs</c>.
 /// </summary>
 public sealed class PayoutJobService(
-    NpgsqlDataSource db, PayoutExecutionService executor, KillSwitch killSwitch, AuditWriter audit, FairwaySettings settings, TimeProvider clock,
-    ILogger<PayoutJobService> log)
+    NpgsqlDataSource db, PayoutExecutionService executor, PayoutOrchestrationService orchestration, KillSwitch killSwitch, AuditWriter audit, FairwaySettings settings,
+    TimeProvider clock, ILogger<PayoutJobService> log)
 {
     public async Task<PayoutSchedulerRunView> RunAsync(string triggeredBy, CancellationToken ct = default)
     {
@@ -33,6 +33,7 @@ public sealed class PayoutJobService(
             }
             else
             {
+                await orchestration.RequeueForUsableAccountsAsync(settings.PayoutBatchSize, ct);
                 await using (var c = await db.OpenConnectionAsync(ct))
                     await c.ExecuteAsync(new CommandDefinition("UPDATE payout_jobs SET status = 'processing', updated_at = @now WHERE status = 'pending'",
                         new { now = startedAt }, cancellationToken: ct));

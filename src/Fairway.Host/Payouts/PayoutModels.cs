@@ -122,6 +122,9 @@ internal static class PayoutSql
         ledger_entry_id AS LedgerEntryId, created_at AS CreatedAt, updated_at AS UpdatedAt, completed_at AS CompletedAt
         """;
 
+    /// <summary><see cref="TransferColumns"/> qualified by a table alias, for joins.</summary>
+    public static string TransferColumnsOf(string alias) => string.Join(", ", TransferColumns.Split(',').Select(col => alias + "." + col.Trim()));
+
     public const string AttemptColumns = """
         transfer_id AS TransferId, attempt AS Attempt, started_at AS StartedAt, finished_at AS FinishedAt, outcome AS Outcome, error_class AS ErrorClass,
         error AS Error, stripe_transfer_id AS StripeTransferId, idempotency_key AS IdempotencyKey, ledger_entry_id AS LedgerEntryId,

@@ -124,7 +124,8 @@ public sealed class PayoutOrchestrationService(NpgsqlDataSource db, AuditWriter 
     /// <summary>
     /// Re-queues a failed_terminal transfer (e.g. after the player connected an account) with a fresh attempt
     /// budget. The idempotency key stays <c>payout:&lt;id&gt;</c>, and a transfer with a recorded Stripe transfer id
-    /// is refused: a retry can never create a second Stripe transfer.
+    /// is refused: a retry can never create a second Stripe transfer (and a transfer that was ever sent is looked up
+    /// at Stripe before it is sent again).
     /// </summary>
     public async Task<PayoutTransferView> RetryAsync(long transferId, string actor, string reason, CancellationToken ct = default)
     {
@@ -137,22 +138,60 @@ public sealed class PayoutOrchestrationService(NpgsqlDataSource db, AuditWriter 
             throw new PayoutActionException(409, "PAYOUT_ALREADY_TRANSFERRED", $"transfer {transferId} already has Stripe transfer {t.StripeTransferId}; retrying is refused");
         if (t.Status != PayoutTransferStatuses.FailedTerminal)
             throw new PayoutActionException(409, "PAYOUT_TRANSFER_NOT_FAILED", $"transfer {transferId} is {t.Status}; only a failed_terminal transfer can be retried");
+        await RequeueAsync(tx, t, actor, reason, ct);
+        await tx.CommitAsync(ct);
+        log.LogWarning("Payout transfer {TransferId} (contest {ContestId}, user {UserId}) re-queued by {Actor}: {Reason}", transferId, t.ContestId, t.UserId, actor, reason);
+        return (await c.QuerySingleAsync<PayoutTransferView>($"SELECT {PayoutSql.TransferColumns} FROM payout_transfers WHERE id = @transferId", new { transferId }));
+    }
+
+    /// <summary>
+    /// A transfer that failed because the winner had no usable connected account is not a dead end: once Stripe
+    /// reports that account usable again (<c>account.updated</c> stored after the failure, payouts enabled), the transfer
+    /// is re-queued with a fresh attempt budget, audited, by the system. Bounded per call; returns the transfers re-queued.
+    /// </summary>
+    public async Task<IReadOnlyList<long>> RequeueForUsableAccountsAsync(int limit, CancellationToken ct = default)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        await using var tx = await c.BeginTransactionAsync(ct);
+        var due = (await c.QueryAsync<PayoutTransferView>(new CommandDefinition($"""
+            SELECT {PayoutSql.TransferColumnsOf("t")} FROM payout_transfers t JOIN user_stripe_accounts a ON a.user_id = t.user_id
+             WHERE t.status = 'failed_terminal' AND t.stripe_transfer_id IS NULL
+               AND t.failure_reason IN (@notConnected, @invalid)
+               AND a.payouts_enabled AND a.updated_at > t.updated_at
+             ORDER BY t.id
+             LIMIT @limit
+             FOR UPDATE OF t SKIP LOCKED
+            """, new { notConnected = PayoutFailureReasons.AccountNotConnected, invalid = PayoutFailureReasons.DestinationInvalid, limit }, tx, cancellationToken: ct))).ToList();
+        foreach (var t in due)
+            await RequeueAsync(tx, t, SystemActor, $"Stripe reports the winner's account usable again (account.updated, payouts enabled) after the transfer failed ({t.FailureReason})", ct);
+        await tx.CommitAsync(ct);
+        foreach (var t in due)
+            log.LogInformation("Payout transfer {TransferId} (contest {ContestId}, user {UserId}) re-queued automatically: the account is usable again", t.Id, t.ContestId, t.UserId);
+        return due.Select(t => t.Id).ToList();
+    }
+
+    /// <summary>failed_terminal → pending with a fresh budget (max_attempts = attempts so far + PAYOUT_MAX_ATTEMPTS); its job reopens. Audited.</summary>
+    async Task RequeueAsync(NpgsqlTransaction tx, PayoutTransferView t, string actor, string reason, CancellationToken ct)
+    {
+        var c = tx.Connection!;
         var now = clock.GetUtcNow();
         var maxAttempts = t.AttemptCount + settings.PayoutMaxAttempts;
         await c.ExecuteAsync(new CommandDefinition("""
             UPDATE payout_transfers SET status = 'pending', failure_reason = NULL, max_attempts = @maxAttempts, next_attempt_at = @now, updated_at = @now
-             WHERE id = @transferId
-            """, new { transferId, maxAttempts, now }, tx, cancellationToken: ct));
-        await c.ExecuteAsync(new CommandDefinition("""
+             WHERE id = @id
+            """, new { id = t.Id, maxAttempts, now }, tx, cancellationToken: ct));
+        var reopened = await c.ExecuteAsync(new CommandDefinition("""
             UPDATE payout_jobs SET status = 'pending', completed_at = NULL, updated_at = @now WHERE id = @jobId AND status = 'complete'
             """, new { jobId = t.PayoutJobId, now }, tx, cancellationToken: ct));
-        await audit.WriteAsync(tx, new AuditEntry(actor, "payout_transfer.retry_requested", "payout_transfer", transferId.ToString(System.Globalization.CultureInfo.InvariantCulture), reason,
+        var id = t.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        await audit.WriteAsync(tx, new AuditEntry(actor, "payout_transfer.retry_requested", "payout_transfer", id, reason,
             Before: new { status = t.Status, failure_reason = t.FailureReason, attempt_count = t.AttemptCount, max_attempts = t.MaxAttempts },
             After: new { status = PayoutTransferStatuses.Pending, attempt_count = t.AttemptCount, max_attempts = maxAttempts },
-            Evidence: new { contest_id = t.ContestId, user_id = t.UserId, idempotency_key = PayoutStripeGateway.IdempotencyKey(transferId) }), ct);
-        await tx.CommitAsync(ct);
-        log.LogWarning("Payout transfer {TransferId} (contest {ContestId}, user {UserId}) re-queued by {Actor}: {Reason}", transferId, t.ContestId, t.UserId, actor, reason);
-        return (await c.QuerySingleAsync<PayoutTransferView>($"SELECT {PayoutSql.TransferColumns} FROM payout_transfers WHERE id = @transferId", new { transferId }));
+            Evidence: new { contest_id = t.ContestId, user_id = t.UserId, idempotency_key = PayoutStripeGateway.IdempotencyKey(t.Id) }), ct);
+        if (reopened == 1)
+            await audit.WriteAsync(tx, new AuditEntry(actor, "payout_job.reopened", "payout_job", t.PayoutJobId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                $"transfer {t.Id} re-queued", Before: new { status = PayoutJobStatuses.Complete }, After: new { status = PayoutJobStatuses.Pending },
+                Evidence: new { contest_id = t.ContestId }), ct);
     }
 
     public static Task<PayoutJobView?> JobBySettlementAsync(NpgsqlConnection c, long settlementId) =>

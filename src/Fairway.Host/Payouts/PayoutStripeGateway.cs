@@ -24,9 +24,14 @@ public static class PayoutErrorClasses
     public const string Account = "account";
     public const string IdempotencyConflict = "idempotency_conflict";
     public const string Internal = "internal";
+    /// <summary>An earlier send may have reached Stripe and looking it up failed: nothing was sent this time.</summary>
+    public const string LookupFailed = "lookup_failed";
+}
 
-    /// <summary>Classes after which Stripe may have created the transfer although we never heard back.</summary>
-    public static bool Ambiguous(string? errorClass) => errorClass is Timeout or Network or ServerError or Internal;
+/// <summary>The answer of a look-up at Stripe: found (as a success outcome), not found, or the look-up itself failed.</summary>
+public sealed record StripeLookup(StripeTransferOutcome? Found, string? Error, int? HttpStatus)
+{
+    public bool Failed => Error is not null;
 }
 
 /// <summary>
@@ -71,15 +76,16 @@ public sealed class PayoutStripeGateway
     }
 
     /// <summary>
-    /// An earlier transfer of this payout transfer at Stripe (transfer group = contest, metadata transfer_id),
-    /// or null. Asked before re-sending after an ambiguous failure, so a retry stays safe even after Stripe has
-    /// forgotten the idempotency key (24 h).
+    /// An earlier transfer of this payout transfer at Stripe (transfer group = contest, metadata transfer_id), reading
+    /// every page of the group. Asked before sending again once a send was marked, so a retry stays safe after Stripe
+    /// has forgotten the idempotency key (keys may be pruned after 24 h). A failed look-up is reported as such, never
+    /// as "not found".
     /// </summary>
-    public async Task<StripeTransferOutcome?> FindExistingAsync(long transferId, string contestId, CancellationToken ct)
+    public async Task<StripeLookup> FindExistingAsync(long transferId, string contestId, CancellationToken ct)
     {
         var id = transferId.ToString(System.Globalization.CultureInfo.InvariantCulture);
         StripeTransferOutcome? found = null;
-        var failure = await CallAsync(async () =>
+        var listed = await CallAsync(async () =>
         {
             await foreach (var t in new TransferService(client).ListAutoPagingAsync(new TransferListOptions { TransferGroup = contestId, Limit = 100 }, cancellationToken: ct))
             {
@@ -91,7 +97,7 @@ public sealed class PayoutStripeGateway
             }
             return StripeTransferOutcome.Success("");
         }, ct);
-        return failure.Succeeded ? found : failure;
+        return listed.Succeeded ? new StripeLookup(found, null, null) : new StripeLookup(null, listed.Error, listed.HttpStatus);
     }
 
     static async Task<StripeTransferOutcome> CallAsync(Func<Task<StripeTransferOutcome>> call, CancellationToken ct)

@@ -52,7 +52,7 @@ public sealed class SettlementCorrectionService(
                 ?? throw new InvalidOperationException($"config v{settlement.ConfigVersion} of contest {contestId} is missing");
             var entries = (await settlements.ResultsAsync(c, settlement.Id))
                 .Select(r => new SettlementEntry(r.EntryId, r.UserId, JsonSerializer.Deserialize<List<string>>(r.Golfers)!)).ToList();
-            var recomputed = SettlementCalculator.Settle(SettlementRules.FromConfig(config.Config), leaderboard, entries);
+            var recomputed = SettlementCalculator.Settle(settlement.RulesOf(config.Config), leaderboard, entries);
             var correctedHash = recomputed.IsSuccess ? SettlementResultDocument.Build(recomputed.Value).OutputHash
                 : "engine_rejected:" + string.Join(";", recomputed.Errors.Select(e => e.Code));
             var mismatch = correctedHash != settlement.OutputHash;

@@ -37,7 +37,7 @@ public sealed class SettlementExport(NpgsqlDataSource db, ContestRepository cont
         var body = await events.BodyAsync(c, s.LeaderboardHash) ?? throw new InvalidOperationException($"payload {s.LeaderboardHash} is missing");
         var entries = (await settlements.ResultsAsync(c, s.Id))
             .Select(r => new SettlementEntry(r.EntryId, r.UserId, JsonSerializer.Deserialize<List<string>>(r.Golfers)!)).ToList();
-        var bundle = SettlementBundle.Write(SettlementRules.FromConfig(config.Config), Encoding.UTF8.GetString(body), entries);
+        var bundle = SettlementBundle.Write(s.RulesOf(config.Config), Encoding.UTF8.GetString(body), entries);
         return bundle.IsSuccess ? bundle.Value
             : throw new InvalidOperationException("stored settlement inputs no longer form a valid bundle: " + string.Join("; ", bundle.Errors.Select(e => $"{e.Path}: {e.Code}")));
     }
@@ -47,6 +47,16 @@ public static class SettlementEndpoints
 {
     public static void MapSettlementsAdmin(this RouteGroupBuilder admin)
     {
+        // The exits of ERROR (docs/runbooks): retry the settlement, or cancel the contest and refund every paid entry.
+        admin.MapPost("/contests/{contestId}/resolve", async (string contestId, ResolveContestRequest body, HttpContext http, ContestErrorResolution resolution, CancellationToken ct) =>
+        {
+            try { return Results.Ok(await resolution.ResolveAsync(contestId, body.Action!, Actors.Of(http.User), body.Reason!.Trim(), ct)); }
+            catch (ContestTransitionException e)
+            {
+                return Problems.Result(e.Code == "CONTEST_NOT_FOUND" ? 404 : 409, e.Code, "The contest was not resolved.", e.Message);
+            }
+        }).Validate<ResolveContestRequest>();
+
         var group = admin.MapGroup("/settlements");
 
         group.MapGet("/{contestId}", async (string contestId, int? limit, NpgsqlDataSource db, ContestRepository contests, SettlementRepository settlements, CancellationToken ct) =>
@@ -95,12 +105,25 @@ public static class SettlementSetup
         services.AddSingleton<SettlementService>();
         services.AddSingleton<SettlementExport>();
         services.AddSingleton<SettlementCorrectionService>();
+        services.AddSingleton<ContestErrorResolution>();
         services.AddHostedService<SettlementStatusCollector>();
         if ((settings.Role & HostRole.Worker) != 0)
         {
             services.AddScoped<SettlementJob>();
             services.AddScoped<SettlementSchedulerJob>();
             services.AddScoped<SettlementCorrectionWatchJob>();
+            services.AddSingleton<Platform.Jobs.IRecurringJobSet, SettlementRecurringJobs>();
         }
+    }
+}
+
+/// <summary>The Settlement capability's recurring jobs.</summary>
+public sealed class SettlementRecurringJobs : Platform.Jobs.IRecurringJobSet
+{
+    public IReadOnlyList<string> Register(IRecurringJobManager recurring, RecurringJobOptions options)
+    {
+        recurring.AddOrUpdate<SettlementSchedulerJob>(SettlementSchedulerJob.RecurringId, Platform.Jobs.JobQueues.Default, j => j.RunAsync(), SettlementSchedulerJob.Cron, options);
+        recurring.AddOrUpdate<SettlementCorrectionWatchJob>(SettlementCorrectionWatchJob.RecurringId, Platform.Jobs.JobQueues.Default, j => j.RunAsync(), SettlementCorrectionWatchJob.Cron, options);
+        return [SettlementSchedulerJob.RecurringId, SettlementCorrectionWatchJob.RecurringId];
     }
 }

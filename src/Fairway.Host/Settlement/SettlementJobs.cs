@@ -35,7 +35,7 @@ public sealed class SettlementSchedulerJob(
                   FROM contests k
                   JOIN LATERAL (SELECT occurred_at FROM audit_events a
                                  WHERE a.entity_type = 'contest' AND a.entity_id = k.id AND a.action = 'contest.transition' AND a.after_state->>'state' = 'COMPLETE'
-                                 ORDER BY a.id DESC LIMIT 1) a ON true
+                                 ORDER BY a.id LIMIT 1) a ON true
                   LEFT JOIN settlement_requests r ON r.contest_id = k.id
                  WHERE k.state = 'COMPLETE' AND NOT EXISTS (SELECT 1 FROM settlements s WHERE s.contest_id = k.id)
                  ORDER BY a.occurred_at, k.id

@@ -34,25 +34,16 @@ public sealed class SettlementStatusCollector(NpgsqlDataSource db, ILogger<Settl
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        Metrics.DefaultRegistry.AddBeforeCollectCallback(async ct =>
+        Platform.Telemetry.ScrapeTimeMetrics.Register(log, "settlement_status", async ct =>
         {
-            try
-            {
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                timeout.CancelAfter(TimeSpan.FromSeconds(3));
-                await using var c = await db.OpenConnectionAsync(timeout.Token);
-                var failed = await c.ExecuteScalarAsync<long>(new CommandDefinition("""
-                    SELECT count(*) FROM contests k
-                     WHERE k.state = 'COMPLETE' AND NOT EXISTS (SELECT 1 FROM settlements s WHERE s.contest_id = k.id)
-                       AND (SELECT r.outcome FROM settlement_runs r WHERE r.contest_id = k.id ORDER BY r.id DESC LIMIT 1) = 'failed'
-                    """, cancellationToken: timeout.Token));
-                SettlementMetrics.FailedContests.Set(failed);
-                SettlementMetrics.Status.Set(failed == 0 ? 1 : 0);
-            }
-            catch (Exception e) when (e is NpgsqlException or OperationCanceledException or TimeoutException)
-            {
-                log.LogWarning("settlement_status not computed for this scrape: {Error}", e.Message);
-            }
+            await using var c = await db.OpenConnectionAsync(ct);
+            var failed = await c.ExecuteScalarAsync<long>(new CommandDefinition("""
+                SELECT count(*) FROM contests k
+                 WHERE k.state = 'COMPLETE' AND NOT EXISTS (SELECT 1 FROM settlements s WHERE s.contest_id = k.id)
+                   AND (SELECT r.outcome FROM settlement_runs r WHERE r.contest_id = k.id ORDER BY r.id DESC LIMIT 1) = 'failed'
+                """, cancellationToken: ct));
+            SettlementMetrics.FailedContests.Set(failed);
+            SettlementMetrics.Status.Set(failed == 0 ? 1 : 0);
         });
         return Task.CompletedTask;
     }

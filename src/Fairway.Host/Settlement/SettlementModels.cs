@@ -27,6 +27,19 @@ public sealed record SettlementView
     public string? CorrelationId { get; init; }
 }
 
+public static class SettlementViews
+{
+    /// <summary>
+    /// The rules a stored settlement was computed with: its config version's, with the fee and currency its entries paid
+    /// (gross = fee × entries, exactly). Replays and correction checks use these, never the config's fee alone.
+    /// </summary>
+    public static Fairway.Engine.Settlement.SettlementRules RulesOf(this SettlementView s, Fairway.Engine.Config.ContestConfig config)
+    {
+        var rules = Fairway.Engine.Settlement.SettlementRules.FromConfig(config);
+        return s.EntryCount > 0 ? rules with { EntryFee = s.Gross / s.EntryCount, Currency = s.Currency } : rules;
+    }
+}
+
 /// <summary>One settled entry, with the roster it was settled on.</summary>
 public sealed record SettlementResultRow
 {
@@ -95,6 +108,16 @@ public static class SettlementCodes
     public const string LeaderboardNotFinal = "LEADERBOARD_NOT_FINAL";
     public const string EngineRejected = "ENGINE_REJECTED";
     public const string EscrowMismatch = "ESCROW_MISMATCH";
+    public const string EntryFeeMismatch = "ENTRY_FEE_MISMATCH";
     public const string KillSwitchActive = "KILL_SWITCH_ACTIVE";
+    /// <summary>The database or another dependency was briefly unavailable: retried, never a reason for ERROR.</summary>
+    public const string Transient = "TRANSIENT_ERROR";
     public const string Unexpected = "UNEXPECTED_ERROR";
+
+    /// <summary>
+    /// Failures Fairway cannot resolve by itself: after SETTLEMENT_MAX_FAILED_ATTEMPTS of them the contest moves to ERROR,
+    /// left only through an audited admin action (<c>fairway contests resolve</c>). The kill-switch and transient errors
+    /// resolve themselves and never count.
+    /// </summary>
+    public static readonly IReadOnlyList<string> Unresolvable = [EscrowMismatch, EngineRejected, LeaderboardNotFinal, CompleteEvidenceMissing, EntryFeeMismatch, Unexpected];
 }

@@ -49,16 +49,25 @@ public sealed class SettlementRepository
               FROM settlement_correction_checks WHERE settlement_id = @settlementId ORDER BY id
             """, new { settlementId })).ToList();
 
-    /// <summary>The COMPLETE transition of a contest: when, and the ingestion event its evidence names.</summary>
+    /// <summary>
+    /// The COMPLETE transition of a contest: when the contest FIRST became COMPLETE (the settlement hold counts from there,
+    /// also after an admin resolved an ERROR back to COMPLETE) and the ingestion event the LATEST one names.
+    /// </summary>
     public async Task<(DateTimeOffset At, long EventId)?> CompleteTransitionAsync(NpgsqlConnection c, string contestId, NpgsqlTransaction? tx = null)
     {
-        var row = await c.QuerySingleOrDefaultAsync<(DateTime At, long? EventId)?>("""
-            SELECT occurred_at, (evidence->>'ingestion_event_id')::bigint
-              FROM audit_events
-             WHERE entity_type = 'contest' AND entity_id = @contestId AND action = 'contest.transition' AND after_state->>'state' = 'COMPLETE'
-             ORDER BY id DESC LIMIT 1
+        var row = await c.QuerySingleOrDefaultAsync<(DateTime? At, long? EventId)?>("""
+            SELECT (SELECT occurred_at FROM audit_events
+                     WHERE entity_type = 'contest' AND entity_id = @contestId AND action = 'contest.transition' AND after_state->>'state' = 'COMPLETE'
+                     ORDER BY id LIMIT 1),
+                   (SELECT (evidence->>'ingestion_event_id')::bigint FROM audit_events
+                     WHERE entity_type = 'contest' AND entity_id = @contestId AND action = 'contest.transition' AND after_state->>'state' = 'COMPLETE'
+                     ORDER BY id DESC LIMIT 1)
             """, new { contestId }, tx);
-        if (row is not { } r || r.EventId is null) return null;
-        return (new DateTimeOffset(DateTime.SpecifyKind(r.At, DateTimeKind.Utc)), r.EventId.Value);
+        if (row is not { At: { } at, EventId: { } eventId }) return null;
+        return (new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc)), eventId);
     }
+
+    /// <summary>The newest settlement run of a contest (0 when none).</summary>
+    public Task<long> LastRunIdAsync(NpgsqlConnection c, string contestId, NpgsqlTransaction? tx = null) =>
+        c.ExecuteScalarAsync<long>("SELECT coalesce(max(id), 0) FROM settlement_runs WHERE contest_id = @contestId", new { contestId }, tx);
 }

@@ -32,7 +32,8 @@ namespace Fairway.Host.Settlement;
 /// </summary>
 public sealed class SettlementService(
     NpgsqlDataSource db, ContestRepository contests, SettlementRepository settlements, IngestionEventStore events, LedgerRepository ledger,
-    KillSwitch killSwitch, AuditWriter audit, TimeProvider clock, ILogger<SettlementService> log)
+    KillSwitch killSwitch, AuditWriter audit, ContestLifecycleService lifecycle, Platform.Configuration.FairwaySettings settings, TimeProvider clock,
+    ILogger<SettlementService> log)
 {
     public const string SystemActor = "system:settlement";
     public const string LedgerKind = "settlement_release";
@@ -80,7 +81,9 @@ public sealed class SettlementService(
         {
             await using var c = await db.OpenConnectionAsync(ct);
             await using var tx = await c.BeginTransactionAsync(ct);
-            await c.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_xact_lock(hashtext('settlement:' || @contestId))", new { contestId }, tx, cancellationToken: ct));
+            // The contest row, FOR UPDATE, for the whole settlement: concurrent runs are serialised, and every money path that
+            // checks the contest's state (refunds, late payments, disputes: FOR SHARE) waits for this settlement or is seen by it.
+            await contests.GetForUpdateAsync(tx, contestId);
             if (await settlements.ByContestAsync(c, contestId, tx) is { } existing)
                 return new SettleResult(SettleOutcome.AlreadySettled, existing);
 
@@ -104,11 +107,22 @@ public sealed class SettlementService(
                 throw Fail(SettlementCodes.LeaderboardNotFinal, $"leaderboard event {basis.Id} (status {parsed.Value.Status}) is not final");
             var entries = await StandingsService.ActiveEntriesAsync(c, contestId, tx);
             var entrySetHash = EntrySetHash.Of(entries);
+            var fee = await c.QuerySingleAsync<(long Entries, long Fees, long Currencies, long Unpriced, long? Fee, string? Currency)>(new CommandDefinition("""
+                SELECT count(*), count(DISTINCT entry_fee), count(DISTINCT currency), count(*) FILTER (WHERE entry_fee IS NULL OR currency IS NULL), min(entry_fee), min(trim(currency))
+                  FROM entries WHERE contest_id = @contestId AND status = 'ACTIVE'
+                """, new { contestId }, tx, cancellationToken: ct));
             var loadMs = (int)total.ElapsedMilliseconds;
 
             stage = "compute";
             var computeWatch = Stopwatch.StartNew();
+            // Gross comes from what the players paid: every ACTIVE entry's own recorded fee and currency (frozen once the
+            // contest had an entry, so they agree with the config; if they ever did not, the entries win and the settlement
+            // records them, so the offline replay uses the same rules).
+            if (fee.Unpriced > 0 || fee.Fees > 1 || fee.Currencies > 1)
+                throw Fail(SettlementCodes.EntryFeeMismatch, $"the ACTIVE entries of contest {contestId} do not share one recorded fee and currency ({fee.Fees} fees, {fee.Currencies} currencies, {fee.Unpriced} without a fee)",
+                    new { entries = fee.Entries, distinct_fees = fee.Fees, distinct_currencies = fee.Currencies, unpriced = fee.Unpriced });
             var rules = SettlementRules.FromConfig(config.Config);
+            if (fee.Fee is { } paid && fee.Currency is { } ccy) rules = rules with { EntryFee = paid, Currency = ccy };
             var settled = SettlementCalculator.Settle(rules, parsed.Value, entries);
             if (!settled.IsSuccess) throw Fail(SettlementCodes.EngineRejected, $"the engine refused to settle contest {contestId}", settled.Errors);
             var result = settled.Value;
@@ -210,9 +224,11 @@ public sealed class SettlementService(
             {
                 KillSwitchEngagedException k => new SettlementFailedException(contestId, SettlementCodes.KillSwitchActive, k.Message, k),
                 LedgerException l => new SettlementFailedException(contestId, l.Code, l.Message, l),
+                NpgsqlException { IsTransient: true } or TimeoutException => new SettlementFailedException(contestId, SettlementCodes.Transient, $"{e.GetType().Name}: {e.Message}", e),
                 _ => new SettlementFailedException(contestId, SettlementCodes.Unexpected, $"{e.GetType().Name}: {e.Message}", e),
             };
             await RecordFailureAsync(contestId, startedAt, stage, triggeredBy, failure, total.Elapsed);
+            await EscalateIfUnresolvableAsync(contestId, failure);
             throw failure;
         }
 
@@ -252,6 +268,48 @@ public sealed class SettlementService(
         {
             // The database may be what failed; the log line above already carries the failure.
             log.LogError(e, "Recording the failed settlement of contest {ContestId} failed too", contestId);
+        }
+    }
+
+    /// <summary>
+    /// After SETTLEMENT_MAX_FAILED_ATTEMPTS failed runs for causes Fairway cannot resolve (<see cref="SettlementCodes.Unresolvable"/>),
+    /// counted since the contest last became COMPLETE, the contest moves to ERROR (audited with the failures as evidence,
+    /// <c>contests_in_error</c>): it stops being retried and waits for an admin's <c>fairway contests resolve</c>.
+    /// </summary>
+    async Task EscalateIfUnresolvableAsync(string contestId, SettlementFailedException failure)
+    {
+        if (!SettlementCodes.Unresolvable.Contains(failure.Code)) return;
+        try
+        {
+            await using var c = await db.OpenConnectionAsync();
+            var failures = (await c.QueryAsync<(long Id, string Code)>("""
+                SELECT r.id, r.error_code FROM settlement_runs r
+                 WHERE r.contest_id = @contestId AND r.outcome = 'failed' AND r.error_code = ANY(@codes)
+                   AND r.id > coalesce((SELECT (a.evidence->>'last_settlement_run_id')::bigint FROM audit_events a
+                                         WHERE a.entity_type = 'contest' AND a.entity_id = @contestId AND a.action = 'contest.transition'
+                                           AND a.after_state->>'state' = 'COMPLETE'
+                                         ORDER BY a.id DESC LIMIT 1), 0)
+                 ORDER BY r.id
+                """, new { contestId, codes = SettlementCodes.Unresolvable.ToArray() })).ToList();
+            if (failures.Count < settings.SettlementMaxFailedAttempts) return;
+            var result = await lifecycle.MarkErrorAsync(contestId, $"settlement_failed:{failure.Code}", SystemActor, new
+            {
+                cause = "settlement_failed",
+                failed_runs = failures.Count,
+                max_failed_attempts = settings.SettlementMaxFailedAttempts,
+                last_error_code = failure.Code,
+                last_error = Truncate(failure.Message, 1000),
+                run_ids = failures.Select(f => f.Id).ToArray(),
+                runbook = "docs/runbooks/contest-error.md",
+            });
+            if (result.Outcome == TransitionOutcome.Moved)
+                log.LogError("Contest {ContestId} moved to ERROR after {Failures} failed settlement runs (last {Code}: {Message}); it waits for `fairway contests resolve`",
+                    contestId, failures.Count, failure.Code, failure.Message);
+        }
+        catch (Exception e) when (e is NpgsqlException or ContestTransitionException or InvalidOperationException)
+        {
+            // The next failed run escalates again; the failure itself is recorded and alerted already.
+            log.LogError(e, "Contest {ContestId}: moving it to ERROR after repeated settlement failures failed", contestId);
         }
     }
 

@@ -16,7 +16,7 @@ public static class ContestSetup
     public const string IngestionBase = "http://127.0.0.1:9";
 
     public static JsonObject Config(string tournamentId, string contestId, string providerEventId, DateTimeOffset lockTime,
-        int minEntries = 2, int rosterSize = 3, int fieldSize = 10, long entryFee = 1000, string ingestionBase = IngestionBase) => new()
+        int minEntries = 2, int rosterSize = 3, int fieldSize = 10, long entryFee = 1000, string ingestionBase = IngestionBase, int maxEntries = 1000) => new()
     {
         ["id"] = tournamentId,
         ["contest_id"] = contestId,
@@ -36,7 +36,7 @@ public static class ContestSetup
             ["entry_fee"] = entryFee,
             ["currency"] = "usd",
             ["min_entries"] = minEntries,
-            ["max_entries"] = 1000,
+            ["max_entries"] = maxEntries,
             ["rake_bps"] = 1000,
             ["payout_table"] = new JsonArray(new JsonObject { ["place"] = 1, ["bps"] = 6000 }, new JsonObject { ["place"] = 2, ["bps"] = 4000 }),
             ["lock_time"] = lockTime.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'"),
@@ -48,11 +48,12 @@ public static class ContestSetup
     public static string NewId(string prefix) => $"{prefix}-{Guid.NewGuid().ToString("N")[..10]}";
 
     /// <summary>Creates a tournament and a contest through the admin API of a running host.</summary>
-    public static async Task<(string TournamentId, string ContestId, string ProviderEventId)> CreateViaApiAsync(HttpClient admin, DateTimeOffset lockTime, int minEntries = 2)
+    public static async Task<(string TournamentId, string ContestId, string ProviderEventId)> CreateViaApiAsync(HttpClient admin, DateTimeOffset lockTime, int minEntries = 2,
+        int maxEntries = 1000)
     {
         var (t, c, pe) = (NewId("t"), NewId("c"), "sr:tournament:" + Guid.NewGuid().ToString("N")[..8]);
         (await admin.PostAsJsonAsync("/api/admin/tournaments", new { id = t, provider_event_id = pe, name = "The Test Open" })).EnsureSuccessStatusCode();
-        var r = await admin.PostAsJsonAsync("/api/admin/contests", new { id = c, tournament_id = t, name = "Main event", config = Config(t, c, pe, lockTime, minEntries) });
+        var r = await admin.PostAsJsonAsync("/api/admin/contests", new { id = c, tournament_id = t, name = "Main event", config = Config(t, c, pe, lockTime, minEntries, maxEntries: maxEntries) });
         if (!r.IsSuccessStatusCode) throw new InvalidOperationException(await r.Content.ReadAsStringAsync());
         return (t, c, pe);
     }

@@ -33,24 +33,36 @@ public static class MoneyInvariants
                    SELECT 1 FROM ledger_entries le JOIN ledger_postings lp ON lp.entry_id = le.id
                     WHERE le.idempotency_key = 'payment:' || p.payment_intent_id || ':succeeded' AND lp.account_id = 'escrow:' || e.contest_id AND lp.amount = p.amount)
             """),
-        ("every SUCCEEDED refund has its ledger entry", """
-            SELECT format('refund %s (%s) has no entry moving %s out of escrow:%s', r.id, r.stripe_refund_id, r.amount, e.contest_id)
+        ("every refund has its decision entry, and a SUCCEEDED refund its settlement entry", """
+            SELECT format('refund %s (%s, %s from %s) of entry %s: decision %s, settlement %s', r.id, r.status, r.amount, r.funded_from, r.entry_id,
+                   coalesce(d.amount::text, 'missing'), coalesce(s.amount::text, 'missing'))
               FROM refunds r JOIN entries e ON e.id = r.entry_id
-             WHERE r.status = 'SUCCEEDED' AND NOT EXISTS (
-                   SELECT 1 FROM ledger_entries le JOIN ledger_postings lp ON lp.entry_id = le.id
-                    WHERE le.idempotency_key = 'refund:' || r.stripe_refund_id || ':succeeded' AND lp.account_id = 'escrow:' || e.contest_id AND lp.amount = -r.amount)
+              LEFT JOIN LATERAL (SELECT lp.amount FROM ledger_entries le JOIN ledger_postings lp ON lp.entry_id = le.id
+                                  WHERE le.idempotency_key = 'refund:' || r.id || ':decided'
+                                    AND lp.account_id = CASE r.funded_from WHEN 'house' THEN 'revenue:' || trim(r.currency) ELSE 'escrow:' || e.contest_id END) d ON true
+              LEFT JOIN LATERAL (SELECT lp.amount FROM ledger_entries le JOIN ledger_postings lp ON lp.entry_id = le.id
+                                  WHERE le.idempotency_key = 'refund:' || r.stripe_refund_id || ':succeeded' AND lp.account_id = 'refunds:' || trim(r.currency)) s ON true
+             WHERE d.amount IS DISTINCT FROM -r.amount OR (r.status = 'SUCCEEDED' AND s.amount IS DISTINCT FROM -r.amount)
+            """),
+        ("refunds owed == refunds decided and not yet paid", """
+            SELECT format('%s: balance %s, open refunds %s', coalesce(a.id, o.account_id), coalesce(a.balance, 0), coalesce(o.v, 0))
+              FROM (SELECT id, balance FROM ledger_accounts WHERE kind = 'refunds') a
+              FULL JOIN (SELECT 'refunds:' || trim(currency) AS account_id, sum(amount) AS v FROM refunds WHERE status IN ('REQUESTED', 'SUBMITTED', 'FAILED') GROUP BY 1) o
+                ON o.account_id = a.id
+             WHERE coalesce(a.balance, 0) <> coalesce(o.v, 0)
             """),
         ("no payment or refund ledger entry without its record", """
-            SELECT format('ledger entry %s (%s) has no SUCCEEDED %s %s', le.id, le.idempotency_key, le.cause_type, le.cause_id) FROM ledger_entries le
+            SELECT format('ledger entry %s (%s) has no %s %s', le.id, le.idempotency_key, le.cause_type, le.cause_id) FROM ledger_entries le
              WHERE (le.cause_type = 'payment' AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.payment_intent_id = le.cause_id AND p.status = 'SUCCEEDED'))
-                OR (le.cause_type = 'refund' AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.stripe_refund_id = le.cause_id AND r.status = 'SUCCEEDED'))
+                OR (le.cause_type = 'refund' AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.stripe_refund_id = le.cause_id AND r.status = 'SUCCEEDED')
+                                             AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.id = le.cause_id))
             """),
-        ("escrow == payments − refunds − disputes lost − releases", """
+        ("escrow == payments − refunds decided from escrow − disputes lost from escrow − releases", """
             SELECT format('contest %s: escrow %s, payments %s, refunds %s, disputes %s, releases %s', k.id, held, paid, refunded, lost, released)
               FROM contests k
               CROSS JOIN LATERAL (SELECT coalesce(sum(lp.amount), 0) AS held FROM ledger_postings lp WHERE lp.account_id = 'escrow:' || k.id) h
               CROSS JOIN LATERAL (SELECT coalesce(sum(p.amount), 0) AS paid FROM payments p JOIN entries e ON e.id = p.entry_id WHERE e.contest_id = k.id AND p.status = 'SUCCEEDED') pa
-              CROSS JOIN LATERAL (SELECT coalesce(sum(r.amount), 0) AS refunded FROM refunds r JOIN entries e ON e.id = r.entry_id WHERE e.contest_id = k.id AND r.status = 'SUCCEEDED') rf
+              CROSS JOIN LATERAL (SELECT coalesce(sum(r.amount), 0) AS refunded FROM refunds r JOIN entries e ON e.id = r.entry_id WHERE e.contest_id = k.id AND r.funded_from = 'escrow') rf
               CROSS JOIN LATERAL (SELECT coalesce(sum(LEAST(d.amount, p.amount)), 0) AS lost FROM disputes d JOIN entries e ON e.id = d.entry_id JOIN payments p ON p.entry_id = d.entry_id
                                    WHERE e.contest_id = k.id AND d.loss_ledger = 'posted') dl
               CROSS JOIN LATERAL (SELECT coalesce(-sum(lp.amount), 0) AS released FROM ledger_postings lp JOIN ledger_entries le ON le.id = lp.entry_id

@@ -43,6 +43,10 @@ public sealed class PaymentsFixture : IAsyncLifetime
             env["PAYMENT_SWEEPER_PENDING_AGE_SECONDS"] = "0";
             env["STRIPE_MAX_NETWORK_RETRIES"] = "1";
             env["STRIPE_HTTP_TIMEOUT_SECONDS"] = "10";
+            // A refund sent once is due again after 1 s (then 2, 4 s …), so a test's sweep finds it without waiting minutes.
+            env["REFUND_RETRY_BASE_SECONDS"] = "1";
+            env["REFUND_RETRY_MAX_SECONDS"] = "8";
+            env["STRIPE_WEBHOOK_MAX_ATTEMPTS"] = "5";
             if (crashPoints is not null) env["FAIRWAY_CRASH_POINTS"] = crashPoints;
         });
 
@@ -52,6 +56,9 @@ public sealed class PaymentsFixture : IAsyncLifetime
         Worker.Dispose();
         Worker = await StartHostAsync("worker", crashPoints);
     }
+
+    /// <summary>A second worker process on the same database (the caller disposes it).</summary>
+    public Task<FairwayHostProcess> StartExtraWorkerAsync() => StartHostAsync("worker", null);
 
     /// <summary>Kills the API (SIGKILL) and starts a fresh one (new port; the sandbox's webhooks follow it).</summary>
     public async Task RestartApiAsync(string? crashPoints = null)
@@ -67,25 +74,36 @@ public sealed class PaymentsFixture : IAsyncLifetime
     public static string NewPlayer() => "player-" + Guid.NewGuid().ToString("N")[..8];
 
     /// <summary>A SCHEDULED contest (fee 1000 usd, roster 3, lock in 30 days) with its field g01..g10.</summary>
-    public async Task<string> CreateContestAsync(int minEntries = 2)
+    public async Task<string> CreateContestAsync(int minEntries = 2, int maxEntries = 1000)
     {
         using var admin = Admin();
-        var (_, contest, _) = await ContestSetup.CreateViaApiAsync(admin, DateTimeOffset.UtcNow.AddDays(30), minEntries);
+        var (_, contest, _) = await ContestSetup.CreateViaApiAsync(admin, DateTimeOffset.UtcNow.AddDays(30), minEntries, maxEntries);
         var field = new { participants = Enumerable.Range(1, 12).Select(i => new { id = $"g{i:00}", name = $"Golfer {i}", world_rank = i }).ToArray() };
         (await admin.PutAsJsonAsync($"/api/admin/contests/{contest}/field", field)).EnsureSuccessStatusCode();
         return contest;
     }
 
+    /// <summary>
+    /// Enters as a well-behaved client does: a 503 with Retry-After (the database was briefly unavailable, e.g. a deadlock
+    /// victim under load) is retried with the same Idempotency-Key, at most three times in all.
+    /// </summary>
     public async Task<(HttpStatusCode Status, JsonElement Body)> EnterAsync(string player, string contest, string? key = null, string[]? golfers = null)
     {
         using var http = Player(player);
-        using var req = new HttpRequestMessage(HttpMethod.Post, $"/api/contests/{contest}/entries")
+        var retryKey = key ?? (golfers is null ? "test-" + Guid.NewGuid().ToString("N") : null);
+        for (var attempt = 1; ; attempt++)
         {
-            Content = new StringContent(JsonSerializer.Serialize(new { golfers = golfers ?? Roster }), Encoding.UTF8, "application/json"),
-        };
-        if (key is not null) req.Headers.Add("Idempotency-Key", key);
-        using var r = await http.SendAsync(req);
-        return (r.StatusCode, JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.Clone());
+            using var req = new HttpRequestMessage(HttpMethod.Post, $"/api/contests/{contest}/entries")
+            {
+                Content = new StringContent(JsonSerializer.Serialize(new { golfers = golfers ?? Roster }), Encoding.UTF8, "application/json"),
+            };
+            if (retryKey is not null) req.Headers.Add("Idempotency-Key", retryKey);
+            using var r = await http.SendAsync(req);
+            var body = JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.Clone();
+            var databaseBlip = r.StatusCode == HttpStatusCode.ServiceUnavailable && body.TryGetProperty("code", out var code) && code.GetString() == "DATABASE_UNAVAILABLE";
+            if (!databaseBlip || retryKey is null || attempt == 3) return (r.StatusCode, body);
+            await Task.Delay(r.Headers.RetryAfter?.Delta ?? TimeSpan.FromSeconds(1));
+        }
     }
 
     /// <summary>Creates an entry (201) and returns (entry id, payment intent id).</summary>
@@ -113,6 +131,12 @@ public sealed class PaymentsFixture : IAsyncLifetime
     {
         await using var c = await TestDatabases.OpenAsync(DatabaseUrl);
         return await c.ExecuteScalarAsync<T>(sql, args);
+    }
+
+    public async Task<List<T>> QueryAsync<T>(string sql, object? args = null)
+    {
+        await using var c = await TestDatabases.OpenAsync(DatabaseUrl);
+        return (await c.QueryAsync<T>(sql, args)).ToList();
     }
 
     public async Task ExecAsync(string sql, object? args = null)
@@ -159,15 +183,7 @@ public sealed class PaymentsFixture : IAsyncLifetime
 
     public async Task<long> StripeStatAsync(string name) => (long)(await Stripe.StatsAsync())[name]!;
 
-    public static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, int seconds = 45)
-    {
-        var sw = System.Diagnostics.Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (sw.Elapsed > TimeSpan.FromSeconds(seconds)) throw new TimeoutException($"not reached within {seconds}s: {what}");
-            await Task.Delay(100);
-        }
-    }
+    public static Task WaitUntilAsync(Func<Task<bool>> condition, string what, int seconds = 45) => Wait.UntilAsync(condition, what, seconds);
 
     public Task DisposeAsync()
     {

@@ -10,8 +10,9 @@ namespace Fairway.IntegrationTests.Payments;
 
 /// <summary>
 /// Refunds and escrow returns: seed 002 E3 (a cancelled contest returns its escrow: every paid entry refunded,
-/// escrow back to zero) with retry and crash variants, W2 (escrow never below zero), W5 (a transient Stripe error
-/// retried with the same idempotency key creates one refund), late payment after lock, player and admin refunds.
+/// escrow back to zero) with retry and crash variants, W2 (escrow never below zero: no entry refund once the contest is
+/// locked; goodwill refunds come from the house), W5 (a transient Stripe error: the refund sent once is found at Stripe
+/// and never created twice), late payment after lock, player and admin refunds.
 /// </summary>
 [Collection(PaymentsCollection.Name)]
 public sealed class RefundTests(PaymentsFixture f)
@@ -78,6 +79,7 @@ public sealed class RefundTests(PaymentsFixture f)
         var (a, _) = await f.PaidEntryAsync(contest);
         var (b, _) = await f.PaidEntryAsync(contest);
         var (pending, pendingPi) = await f.NewEntryAsync(contest);
+        var (abandoned, abandonedPi) = await f.NewEntryAsync(contest);
         Assert.Equal(2 * PaymentsFixture.Fee, await f.EscrowAsync(contest));
         var refundsBefore = await f.StripeStatAsync("refunds_created");
 
@@ -91,15 +93,21 @@ public sealed class RefundTests(PaymentsFixture f)
                 admin.PostAsJsonAsync($"/api/admin/contests/{contest}/cancel", new { reason = "test: again" }));
             Assert.All(repeats, x => Assert.Equal(HttpStatusCode.OK, x.StatusCode));
         }
-        await Task.WhenAll(f.TriggerAsync("payment-sweeper"), f.TriggerAsync("payment-sweeper"));
-        await PaymentsFixture.WaitUntilAsync(async () => await f.RefundStatusAsync(a) == "SUCCEEDED" && await f.RefundStatusAsync(b) == "SUCCEEDED", "both refunds SUCCEEDED");
+        // One pending entry still pays after the cancellation, before the closer gets to its intent: a late payment, refunded.
+        await f.Stripe.SucceedAsync(pendingPi);
+        // The payments capability's contest closer refunds a cancelled contest's paid entries and cancels its open intents
+        // (repeated concurrently with the sweeper).
+        await Task.WhenAll(f.TriggerAsync("payments-contest-closer"), f.TriggerAsync("payment-sweeper"));
+        await f.TriggerAsync("payments-contest-closer");
+        await PaymentsFixture.WaitUntilAsync(async () => await f.RefundStatusAsync(a) == "SUCCEEDED" && await f.RefundStatusAsync(b) == "SUCCEEDED"
+            && await f.RefundStatusAsync(pending) == "SUCCEEDED", "three refunds SUCCEEDED");
         Assert.Equal(0, await f.EscrowAsync(contest));
         Assert.Equal("REFUNDED", await f.EntryStatusAsync(a));
         Assert.Equal("REFUNDED", await f.EntryStatusAsync(b));
-
-        // The pending entry pays after the cancellation: refunded automatically too.
-        await f.Stripe.SucceedAsync(pendingPi);
-        await PaymentsFixture.WaitUntilAsync(async () => await f.RefundStatusAsync(pending) == "SUCCEEDED", "late payment of the cancelled contest refunded");
+        Assert.Equal("REFUNDED", await f.EntryStatusAsync(pending));
+        // The abandoned checkout can no longer be paid: its intent is canceled at Stripe, the entry void.
+        Assert.Equal("canceled", (string?)(await f.Stripe.GetAsync($"/v1/payment_intents/{abandonedPi}"))["status"]);
+        Assert.Equal(("CANCELED", "VOID"), (await f.PaymentStatusAsync(abandoned), await f.EntryStatusAsync(abandoned)));
         await f.TriggerAsync("payment-sweeper");
         Assert.Equal(0, await f.EscrowAsync(contest));
         Assert.Equal(refundsBefore + 3, await f.StripeStatAsync("refunds_created"));
@@ -118,26 +126,76 @@ public sealed class RefundTests(PaymentsFixture f)
         {
             using (var admin = f.Admin())
                 (await admin.PostAsJsonAsync($"/api/admin/contests/{contest}/cancel", new { reason = "test: provider cancelled" })).EnsureSuccessStatusCode();
+            // The closer decides the refund (escrow → refunds owed) and enqueues its execution, which dies between Stripe and the record.
+            await f.TriggerAsync("payments-contest-closer");
             await f.Worker.Process.WaitForExitAsync(TimeSpan.FromSeconds(60));
             Assert.Contains(f.Worker.Process.Stderr, l => l.Contains("refunds.after_stripe_refund_before_record"));
-            // Stripe did it; Fairway recorded none of it: no Stripe id, no ledger movement.
+            // Stripe did it; Fairway recorded none of it: no Stripe id; the money waits in refunds owed since the decision.
             Assert.Equal(refundsBefore + 1, await f.StripeStatAsync("refunds_created"));
             Assert.Equal("REQUESTED", await f.RefundStatusAsync(entry));
-            Assert.Equal(PaymentsFixture.Fee, await f.EscrowAsync(contest));
+            Assert.Equal(0, await f.EscrowAsync(contest));
+            Assert.Equal(1, await f.ScalarAsync<long>("SELECT count(*) FROM refund_sends WHERE refund_id = 'rf_' || @entry", new { entry }));
             await MoneyInvariants.AssertHoldAsync(f.DatabaseUrl);
         }
         finally { await f.RestartWorkerAsync(); }
 
-        await f.TriggerAsync("payment-sweeper");
-        await f.TriggerAsync("stripe-webhook-drain");
-        await PaymentsFixture.WaitUntilAsync(async () => await f.RefundStatusAsync(entry) == "SUCCEEDED", "refund SUCCEEDED after restart");
+        await PaymentsFixture.WaitUntilAsync(async () =>
+        {
+            // The refund was sent once: the sweeper looks it up at Stripe before anything is sent again, and adopts it.
+            await f.TriggerAsync("payment-sweeper");
+            await f.TriggerAsync("stripe-webhook-drain");
+            return await f.RefundStatusAsync(entry) == "SUCCEEDED";
+        }, "refund SUCCEEDED after restart");
         await f.TriggerAsync("payment-sweeper");
         Assert.Equal(refundsBefore + 1, await f.StripeStatAsync("refunds_created"));
+        Assert.Equal(1, await f.ScalarAsync<long>("SELECT count(*) FROM refund_sends WHERE refund_id = 'rf_' || @entry", new { entry }));
         Assert.Equal(0, await f.EscrowAsync(contest));
         Assert.Equal("REFUNDED", await f.EntryStatusAsync(entry));
         var re = await f.ScalarAsync<string>("SELECT stripe_refund_id FROM refunds WHERE entry_id = @entry", new { entry });
         Assert.Equal(1, await f.LedgerEntriesAsync($"refund:{re}:succeeded"));
         Assert.Equal(1, (int)(await f.Stripe.GetAsync($"/v1/refunds?payment_intent={pi}"))["data"]!.AsArray().Count);
+        await MoneyInvariants.AssertHoldAsync(f.DatabaseUrl);
+    }
+
+    [Fact]
+    public async Task A_crash_after_Stripe_refunded_the_kill_switch_on_for_a_day_and_the_key_forgotten_still_refunds_exactly_once()
+    {
+        var contest = await f.CreateContestAsync(minEntries: 2);
+        var (entry, pi) = await f.PaidEntryAsync(contest);
+        await f.PaidEntryAsync(contest);
+        using (var admin = f.Admin())
+            (await admin.PostAsJsonAsync($"/api/admin/contests/{contest}/lock", new { reason = "test: lock now" })).EnsureSuccessStatusCode();
+        // A partial (goodwill) refund: Stripe itself would accept a second one, so only Fairway's send-once rule prevents it.
+        await f.RestartWorkerAsync(crashPoints: "refunds.after_stripe_refund_before_record");
+        try
+        {
+            using (var admin = f.Admin())
+                Assert.Equal(HttpStatusCode.Accepted, (await admin.PostAsJsonAsync($"/api/admin/entries/{entry}/goodwill-refund", new { amount = 300, reason = "test: gesture" })).StatusCode);
+            await f.Worker.Process.WaitForExitAsync(TimeSpan.FromSeconds(60));
+            Assert.Contains(f.Worker.Process.Stderr, l => l.Contains("refunds.after_stripe_refund_before_record"));
+            Assert.Single((await f.Stripe.GetAsync($"/v1/refunds?payment_intent={pi}"))["data"]!.AsArray());
+            Assert.Equal("REQUESTED", await f.RefundStatusAsync(entry));
+        }
+        finally { await f.RestartWorkerAsync(); }
+
+        // The incident response: the kill-switch stays on for more than a day, and Stripe forgets the key meanwhile.
+        await f.SetKillSwitchAsync(true, "test: incident");
+        await f.Stripe.SendAsync(HttpMethod.Put, "/_sandbox/clock", new { advance_seconds = 25 * 3600 });
+        Assert.True((long)(await f.Stripe.PostAsync("/_sandbox/idempotency/prune"))["pruned"]! >= 1);
+        await f.Stripe.SendAsync(HttpMethod.Delete, "/_sandbox/clock");
+        await f.TriggerAsync("payment-sweeper");
+        Assert.Equal("REQUESTED", await f.RefundStatusAsync(entry));
+        await f.SetKillSwitchAsync(false, "test: incident over");
+
+        await PaymentsFixture.WaitUntilAsync(async () =>
+        {
+            await f.TriggerAsync("payment-sweeper");
+            return await f.RefundStatusAsync(entry) == "SUCCEEDED";
+        }, "refund SUCCEEDED after the incident");
+        var atStripe = Assert.Single((await f.Stripe.GetAsync($"/v1/refunds?payment_intent={pi}"))["data"]!.AsArray());
+        Assert.Equal((string?)atStripe!["id"], await f.ScalarAsync<string>("SELECT stripe_refund_id FROM refunds WHERE entry_id = @entry", new { entry }));
+        Assert.Equal(1, await f.ScalarAsync<long>("SELECT count(*) FROM refund_sends WHERE refund_id = 'rf_' || @entry", new { entry }));
+        Assert.Equal(1, await f.ScalarAsync<long>("SELECT count(*) FROM ledger_entries WHERE kind = 'refund.settled' AND description LIKE '%' || @entry", new { entry }));
         await MoneyInvariants.AssertHoldAsync(f.DatabaseUrl);
     }
 
@@ -173,51 +231,43 @@ public sealed class RefundTests(PaymentsFixture f)
     }
 
     [Fact]
-    public async Task W2_a_refund_that_would_take_escrow_below_zero_is_refused_by_the_ledger_and_retries_change_nothing()
+    public async Task W2_once_the_contest_is_locked_entry_refunds_are_refused_and_a_goodwill_refund_is_paid_by_the_house_never_the_escrow()
     {
-        var contest = await f.CreateContestAsync();
+        var contest = await f.CreateContestAsync(minEntries: 2);
         var (entry, pi) = await f.PaidEntryAsync(contest);
-        // The escrow is released (as settlement will do) before the refund is confirmed: nothing is left to return.
-        await using (var db = NpgsqlDataSource.Create(TestDatabases.ConnectionString(f.DatabaseUrl)))
-        await using (var c = await db.OpenConnectionAsync())
-        await using (var tx = await c.BeginTransactionAsync())
-        {
-            await new LedgerRepository(db).PostAsync(tx, JournalEntry.Movement($"settlement:{contest}:test", "settlement_release", "usd", DateTimeOffset.UtcNow,
-                "settlement", contest, LedgerAccountRef.Escrow(contest), LedgerAccountRef.Revenue("usd"), PaymentsFixture.Fee));
-            await tx.CommitAsync();
-        }
-        Assert.Equal(0, await f.EscrowAsync(contest));
+        await f.PaidEntryAsync(contest);
+        using var admin = f.Admin();
+        Assert.Equal("LOCKED", (await Json(await admin.PostAsJsonAsync($"/api/admin/contests/{contest}/lock", new { reason = "test: lock now" }))).GetProperty("to").GetString());
+        var refundsBefore = await f.StripeStatAsync("refunds_created");
 
-        using (var admin = f.Admin())
-            Assert.Equal(HttpStatusCode.Accepted, (await admin.PostAsJsonAsync($"/api/admin/entries/{entry}/refund", new { reason = "test: refund after release" })).StatusCode);
-        // Stripe refunds; Fairway refuses to post a negative escrow: the refund stays SUBMITTED, nothing moves.
-        await PaymentsFixture.WaitUntilAsync(async () => await f.RefundStatusAsync(entry) == "SUBMITTED", "refund SUBMITTED");
-        await f.Stripe.WaitIdleAsync();
-        await Task.Delay(1500);
-        // Retry: the drain and the sweeper try again (and again): still refused.
-        await f.TriggerAsync("stripe-webhook-drain");
-        await f.TriggerAsync("payment-sweeper");
-        Assert.Equal("SUBMITTED", await f.RefundStatusAsync(entry));
-        Assert.Equal(0, await f.EscrowAsync(contest));
-        Assert.Equal(0, await f.ScalarAsync<long>("SELECT count(*) FROM ledger_entries WHERE cause_type = 'refund' AND cause_id = (SELECT stripe_refund_id FROM refunds WHERE entry_id = @entry)", new { entry }));
-        Assert.Equal(0, await f.ScalarAsync<long>("SELECT count(*) FROM ledger_accounts WHERE kind = 'contest_escrow' AND balance < 0"));
-        // The refund events stay unprocessed (they are retried, never half-applied).
-        Assert.True(await f.ScalarAsync<long>("""
-            SELECT count(*) FROM stripe_webhook_events e WHERE e.type IN ('refund.created', 'charge.refunded') AND e.payload LIKE '%' || @pi || '%'
-               AND NOT EXISTS (SELECT 1 FROM stripe_webhook_processing p WHERE p.event_id = e.event_id)
-            """, new { pi }) >= 1);
-        var violations = await MoneyInvariants.ViolationsAsync(f.DatabaseUrl);
-        Assert.DoesNotContain(violations, v => v.Contains("below zero") || v.Contains("balances") || v.Contains(contest));
+        // Entry refunds (player or admin) would take the fee out of the prize pool: refused, nothing written.
+        var refused = await admin.PostAsJsonAsync($"/api/admin/entries/{entry}/refund", new { reason = "test: refund after lock" });
+        Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+        Assert.Equal("REFUND_NOT_ALLOWED", (await Json(refused)).GetProperty("code").GetString());
+        Assert.Null(await f.RefundStatusAsync(entry));
+        Assert.Equal(2 * PaymentsFixture.Fee, await f.EscrowAsync(contest));
 
-        // Clean up for the tests that follow: mark the stuck refund FAILED as an operator would (out of band), so
-        // the sweeper stops retrying it, and mark its events processed.
-        await f.ExecAsync("UPDATE refunds SET status = 'FAILED', failure_reason = 'test: escrow released before refund' WHERE entry_id = @entry", new { entry });
-        await f.ExecAsync("""
-            INSERT INTO stripe_webhook_processing (event_id, processed_at, outcome, detail)
-            SELECT e.event_id, now(), 'ignored', 'test clean-up' FROM stripe_webhook_events e WHERE e.payload LIKE '%' || @pi || '%'
-            ON CONFLICT DO NOTHING
-            """, new { pi });
+        // The exit: a goodwill refund, funded by the house. The entry keeps its place; the escrow keeps every fee.
+        var revenueBefore = await f.ScalarAsync<long>("SELECT coalesce((SELECT balance FROM ledger_accounts WHERE id = 'revenue:usd'), 0)");
+        var goodwill = await admin.PostAsJsonAsync($"/api/admin/entries/{entry}/goodwill-refund", new { amount = 400, reason = "test: customer service gesture, ticket T-2" });
+        Assert.Equal(HttpStatusCode.Accepted, goodwill.StatusCode);
+        var body = await Json(goodwill);
+        Assert.Equal(("house", 400L), (body.GetProperty("funded_from").GetString(), body.GetProperty("amount").GetInt64()));
+        // Repeating it is the same refund; asking for another amount is refused.
+        Assert.Equal(HttpStatusCode.OK, (await admin.PostAsJsonAsync($"/api/admin/entries/{entry}/goodwill-refund", new { amount = 400, reason = "test: again" })).StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, (await admin.PostAsJsonAsync($"/api/admin/entries/{entry}/goodwill-refund", new { amount = 500, reason = "test: other amount" })).StatusCode);
+
+        await PaymentsFixture.WaitUntilAsync(async () => await f.RefundStatusAsync(entry) == "SUCCEEDED", "goodwill refund SUCCEEDED");
+        Assert.Equal("ACTIVE", await f.EntryStatusAsync(entry));
+        Assert.Equal(2 * PaymentsFixture.Fee, await f.EscrowAsync(contest));
+        Assert.Equal(revenueBefore - 400, await f.ScalarAsync<long>("SELECT balance FROM ledger_accounts WHERE id = 'revenue:usd'"));
+        Assert.Equal(0, await f.ScalarAsync<long>("SELECT balance FROM ledger_accounts WHERE id = 'refunds:usd'"));
+        Assert.Equal(refundsBefore + 1, await f.StripeStatAsync("refunds_created"));
+        var atStripe = Assert.Single((await f.Stripe.GetAsync($"/v1/refunds?payment_intent={pi}"))["data"]!.AsArray());
+        Assert.Equal(400, (long)atStripe!["amount"]!);
+        Assert.Equal(1, await f.ScalarAsync<long>("SELECT count(*) FROM audit_events WHERE entity_id = 'rf_' || @entry AND action = 'refund.requested' AND actor = 'admin:ops-1'", new { entry }));
         await MoneyInvariants.AssertHoldAsync(f.DatabaseUrl);
+        Assert.Empty(await MoneyInvariants.ViolationsAsync(f.DatabaseUrl));
     }
 
     [Fact]
@@ -233,7 +283,9 @@ public sealed class RefundTests(PaymentsFixture f)
             await f.Worker.Process.WaitForExitAsync(TimeSpan.FromSeconds(60));
             Assert.Contains(f.Worker.Process.Stderr, l => l.Contains("payments.after_ledger_before_commit"));
             Assert.NotEqual("SUCCEEDED", await f.RefundStatusAsync(entry));
-            Assert.Equal(PaymentsFixture.Fee, await f.EscrowAsync(contest));
+            // Decided (escrow → refunds owed, by the API) but not settled: the crash rolled the settlement back.
+            Assert.Equal(0, await f.EscrowAsync(contest));
+            Assert.Equal(1, await f.LedgerEntriesAsync($"refund:rf_{entry}:decided"));
             Assert.Equal(0, await f.ScalarAsync<long>("SELECT count(*) FROM ledger_entries WHERE kind = 'refund.settled' AND description LIKE '%' || @entry", new { entry }));
             await MoneyInvariants.AssertHoldAsync(f.DatabaseUrl);
         }

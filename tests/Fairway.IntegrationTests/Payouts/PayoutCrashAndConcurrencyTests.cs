@@ -16,7 +16,7 @@ public sealed class PayoutCrashAndConcurrencyTests
     /// Starts a worker armed with the crash point between Stripe's answer and the commit, runs the payout
     /// scheduler, and waits for the process to die there for real (FailFast); no worker is left running.
     /// </summary>
-    static async Task CrashAWorkerBetweenStripeAndCommitAsync(MoneyOutWorld w)
+    internal static async Task CrashAWorkerBetweenStripeAndCommitAsync(MoneyOutWorld w)
     {
         var crashing = await w.StartWorkerAsync(e => e["FAIRWAY_CRASH_POINTS"] = PayoutExecutionService.CrashAfterStripeBeforeCommit);
         Assert.NotEqual("Succeeded", await w.TriggerAsync(PayoutSchedulerJob.RecurringId, waitSeconds: 0));
@@ -26,7 +26,7 @@ public sealed class PayoutCrashAndConcurrencyTests
     }
 
     [Fact]
-    public async Task PJ5_a_worker_killed_after_the_Stripe_transfer_and_before_the_commit_leaves_the_transfer_due_and_the_restarted_worker_reuses_the_key()
+    public async Task PJ5_a_worker_killed_after_the_Stripe_transfer_and_before_the_commit_leaves_the_transfer_due_and_the_restarted_worker_finds_it_at_Stripe()
     {
         await using var w = await MoneyOutWorld.StartAsync();
         var s = await w.SeedCompleteContestAsync(entries: 3, holdSeconds: 0, tie: true);
@@ -50,7 +50,10 @@ public sealed class PayoutCrashAndConcurrencyTests
         var after = await w.TransfersAsync(s.ContestId);
         Assert.All(after, t => Assert.Equal("completed", t.Status));
         Assert.Equal(1, (await w.TransfersByKeyAsync())[PayoutStripeGateway.IdempotencyKey(crashed.Id)]);
-        Assert.True((await w.Stripe.StatsAsync())["idempotent_replays"]!.GetValue<long>() >= 1);
+        // The crashed transfer had been sent: the restarted worker looked it up at Stripe and adopted it (no second create).
+        var stats = await w.Stripe.StatsAsync();
+        Assert.Equal(3, stats["transfers_created"]!.GetValue<long>());
+        Assert.True(stats["requests_by_endpoint"]!["GET /v1/transfers"]!.GetValue<long>() >= 1);
         var atStripe = await w.Stripe.GetAsync($"/v1/transfers?transfer_group={s.ContestId}&limit=100");
         Assert.Equal(3, atStripe["data"]!.AsArray().Count);
         Assert.Contains(after.Single(t => t.Id == crashed.Id).StripeTransferId, atStripe["data"]!.AsArray().Select(t => (string?)t!["id"]));

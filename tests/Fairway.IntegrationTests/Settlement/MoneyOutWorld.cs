@@ -197,10 +197,11 @@ public sealed class MoneyOutWorld : IAsyncDisposable
     /// Seeds a contest up to COMPLETE (COMPLETE at the current test clock time). <paramref name="tie"/>: every
     /// entry has the same roster, so all tie for first and every user wins an equal share. Otherwise entry i has
     /// golfers (i, 10+i, 20+i) mod 30 and ranks i+1 (entries ≤ 10 for distinct ranks). <paramref name="unfunded"/>
-    /// entries are ACTIVE but their payment is missing from the ledger (an escrow mismatch).
+    /// entries are ACTIVE but their payment is missing from the ledger (an escrow mismatch). <paramref name="paidFee"/>: what the
+    /// entries paid, when it differs from the config's fee.
     /// </summary>
     public async Task<SeededContest> SeedCompleteContestAsync(int entries, long holdSeconds = 3600, bool tie = false, int unfunded = 0, long entryFee = 1000,
-        IReadOnlyList<string>? users = null)
+        IReadOnlyList<string>? users = null, long? paidFee = null)
     {
         var (t, c, pe) = (ContestSetup.NewId("t"), ContestSetup.NewId("c"), "sr:tournament:" + Guid.NewGuid().ToString("N")[..8]);
         (await Admin.PostAsJsonAsync("/api/admin/tournaments", new { id = t, provider_event_id = pe, name = "Seeded Open" })).EnsureSuccessStatusCode();
@@ -212,7 +213,7 @@ public sealed class MoneyOutWorld : IAsyncDisposable
         var userIds = users ?? Enumerable.Range(0, entries).Select(i => $"u-{c}-{i}").ToList();
         await FundEntriesAsync(c, Enumerable.Range(0, entries).Select(i =>
             (Entry: $"{c}-e{i:0000}", User: userIds[i], Golfers: tie ? new[] { Golfer(0), Golfer(10), Golfer(20) } : new[] { Golfer(i % 30), Golfer((10 + i) % 30), Golfer((20 + i) % 30) })).ToList(),
-            entryFee, unfunded, insertEntries: true);
+            paidFee ?? entryFee, unfunded, insertEntries: true);
 
         var body = FinalLeaderboard(pe);
         var eventId = await StoreAcceptedEventAsync(t, body);

@@ -37,7 +37,9 @@ public sealed class SettlementTests(MoneyOutWorldFixture fixture) : IClassFixtur
         TimeProvider clock = at is { } t ? new Microsoft.Extensions.Time.Testing.FakeTimeProvider(t) : W.Clock;
         var audit = new AuditWriter(clock);
         return new SettlementService(W.Db, new ContestRepository(), new SettlementRepository(), new IngestionEventStore(), W.Ledger,
-            new KillSwitchService(W.Db, audit, clock, NullLogger<KillSwitchService>.Instance), audit, clock, NullLogger<SettlementService>.Instance);
+            new KillSwitchService(W.Db, audit, clock, NullLogger<KillSwitchService>.Instance), audit,
+            new ContestLifecycleService(W.Db, new ContestRepository(), audit, clock, NullLogger<ContestLifecycleService>.Instance),
+            ContestSetup.Settings(W.DatabaseUrl), clock, NullLogger<SettlementService>.Instance);
     }
 
     const long LongHold = 10 * 86400;
@@ -207,23 +209,31 @@ public sealed class SettlementTests(MoneyOutWorldFixture fixture) : IClassFixtur
     [Fact]
     public async Task E5_a_worker_killed_inside_the_settlement_transaction_leaves_nothing_and_a_restarted_worker_settles_once()
     {
-        var s = await W.SeedCompleteContestAsync(entries: 3, holdSeconds: 0);
+        // Not due yet for anyone: the worker's own settlement scheduler must not settle it before the crash-armed worker can.
+        var s = await W.SeedCompleteContestAsync(entries: 3, holdSeconds: 60);
         var crashing = await W.StartWorkerAsync(e => e["FAIRWAY_CRASH_POINTS"] = SettlementService.CrashBeforeCommit);
-        // Only the crash-armed worker may pick the job up.
-        W.Workers.Where(w => w != crashing).ToList().ForEach(w => { w.Dispose(); W.Workers.Remove(w); });
-        var r = await W.Admin.PostAsync($"/api/admin/settlements/{s.ContestId}/run?wait_seconds=0", null);
-        Assert.True(r.IsSuccessStatusCode, await r.Content.ReadAsStringAsync());
-        Assert.NotEqual(0, await crashing.Process.WaitForExitAsync(TimeSpan.FromSeconds(60)));
-        Assert.Contains(crashing.Process.Stderr, l => l.Contains(SettlementService.CrashBeforeCommit));
-        W.Workers.Remove(crashing);
-        crashing.Dispose();
+        try
+        {
+            // Only the crash-armed worker may pick the job up.
+            W.Workers.Where(w => w != crashing).ToList().ForEach(w => { w.Dispose(); W.Workers.Remove(w); });
+            await W.AdvanceAsync(TimeSpan.FromSeconds(60));
+            var r = await W.Admin.PostAsync($"/api/admin/settlements/{s.ContestId}/run?wait_seconds=0", null);
+            Assert.True(r.IsSuccessStatusCode, await r.Content.ReadAsStringAsync());
+            Assert.NotEqual(0, await crashing.Process.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+            Assert.Contains(crashing.Process.Stderr, l => l.Contains(SettlementService.CrashBeforeCommit));
+            Assert.Equal(0, await Count("settlements", s.ContestId));
+            Assert.Equal(0, await Count("settlement_runs", s.ContestId));
+            Assert.Equal(0, await W.ScalarAsync<long>("SELECT count(*) FROM ledger_entries WHERE cause_type = 'settlement' AND cause_id = @c", new { c = s.ContestId }));
+            Assert.Equal(3000, await W.BalanceAsync(LedgerAccountRef.Escrow(s.ContestId).Id));
+        }
+        finally
+        {
+            // Whatever happened, the shared world gets an ordinary worker back for what follows.
+            W.Workers.Remove(crashing);
+            crashing.Dispose();
+            await W.StartWorkerAsync();
+        }
 
-        Assert.Equal(0, await Count("settlements", s.ContestId));
-        Assert.Equal(0, await Count("settlement_runs", s.ContestId));
-        Assert.Equal(0, await W.ScalarAsync<long>("SELECT count(*) FROM ledger_entries WHERE cause_type = 'settlement' AND cause_id = @c", new { c = s.ContestId }));
-        Assert.Equal(3000, await W.BalanceAsync(LedgerAccountRef.Escrow(s.ContestId).Id));
-
-        await W.StartWorkerAsync();
         await W.SettleNowAsync(s.ContestId);
         Assert.Equal(1, await Count("settlements", s.ContestId));
         Assert.Equal(0, await W.BalanceAsync(LedgerAccountRef.Escrow(s.ContestId).Id));

@@ -17,12 +17,23 @@ public sealed class ReconciliationJob(ReconciliationService service)
     public async Task RunAsync(CancellationToken ct) => await service.RunAsync(ReconciliationService.Actor, ct);
 }
 
+/// <summary>The reconciliation's recurring jobs.</summary>
+public sealed class ReconciliationRecurringJobs : Platform.Jobs.IRecurringJobSet
+{
+    public IReadOnlyList<string> Register(IRecurringJobManager recurring, RecurringJobOptions options)
+    {
+        recurring.AddOrUpdate<ReconciliationJob>(ReconciliationJob.RecurringJobId, Platform.Jobs.JobQueues.Default, j => j.RunAsync(CancellationToken.None), ReconciliationJob.Cron, options);
+        return [ReconciliationJob.RecurringJobId];
+    }
+}
+
 public static class ReconciliationSetup
 {
     public static void AddFairwayReconciliation(this IServiceCollection services, FairwaySettings settings)
     {
         services.AddSingleton<ReconciliationService>();
         services.AddScoped<ReconciliationJob>();
+        if ((settings.Role & HostRole.Worker) != 0) services.AddSingleton<Platform.Jobs.IRecurringJobSet, ReconciliationRecurringJobs>();
     }
 
     public static void MapReconciliation(this RouteGroupBuilder admin)

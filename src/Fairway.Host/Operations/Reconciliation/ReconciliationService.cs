@@ -46,6 +46,7 @@ public sealed class ReconciliationService(NpgsqlDataSource db, KillSwitch.KillSw
         ("escrow_matches_payments", EscrowMatchesPaymentsAsync),
         ("payment_has_ledger_entry", PaymentHasLedgerEntryAsync),
         ("refund_has_ledger_entry", RefundHasLedgerEntryAsync),
+        ("refunds_owed_matches_open_refunds", RefundsOwedMatchesOpenRefundsAsync),
         ("ledger_entry_has_cause", LedgerEntryHasCauseAsync),
         // Money out: settlement and payouts.
         ("payout_completed_has_stripe_id_and_ledger_entry", PayoutCompletedHasStripeIdAndLedgerEntryAsync),
@@ -171,20 +172,21 @@ public sealed class ReconciliationService(NpgsqlDataSource db, KillSwitch.KillSw
             """, ct);
 
     /// <summary>
-    /// Each contest's escrow (sum of its postings) equals SUCCEEDED payments − SUCCEEDED refunds − disputes lost while the fee
-    /// was in escrow − settlement releases (postings of entries of kind <c>settlement_release</c>). Any other movement of an
-    /// escrow is a violation. Over the contests of the contests table.
+    /// Each contest's escrow (sum of its postings) equals SUCCEEDED payments − refunds decided from escrow (whatever became of them
+    /// at Stripe: the money moved to refunds owed when they were decided) − disputes lost while the fee was in escrow − settlement
+    /// releases (postings of entries of kind <c>settlement_release</c>). Any other movement of an escrow is a violation. Over the
+    /// contests of the contests table.
     /// </summary>
     static Task<IReadOnlyList<ReconciliationViolation>> EscrowMatchesPaymentsAsync(NpgsqlConnection c, NpgsqlTransaction tx, CancellationToken ct) =>
         QueryAsync(c, tx, "escrow_matches_payments", """
             WITH paid AS (SELECT e.contest_id, sum(p.amount) AS v FROM payments p JOIN entries e ON e.id = p.entry_id WHERE p.status = 'SUCCEEDED' GROUP BY e.contest_id),
-                 refunded AS (SELECT e.contest_id, sum(r.amount) AS v FROM refunds r JOIN entries e ON e.id = r.entry_id WHERE r.status = 'SUCCEEDED' GROUP BY e.contest_id),
+                 refunded AS (SELECT e.contest_id, sum(r.amount) AS v FROM refunds r JOIN entries e ON e.id = r.entry_id WHERE r.funded_from = 'escrow' GROUP BY e.contest_id),
                  lost AS (SELECT e.contest_id, sum(LEAST(d.amount, p.amount)) AS v FROM disputes d JOIN entries e ON e.id = d.entry_id JOIN payments p ON p.entry_id = d.entry_id
                            WHERE d.loss_ledger = 'posted' GROUP BY e.contest_id),
                  released AS (SELECT a.contest_id, -sum(lp.amount) AS v FROM ledger_postings lp JOIN ledger_entries le ON le.id = lp.entry_id JOIN ledger_accounts a ON a.id = lp.account_id
                                WHERE a.kind = 'contest_escrow' AND le.kind = 'settlement_release' GROUP BY a.contest_id),
                  held AS (SELECT a.contest_id, sum(lp.amount) AS v FROM ledger_accounts a JOIN ledger_postings lp ON lp.account_id = a.id WHERE a.kind = 'contest_escrow' GROUP BY a.contest_id)
-            SELECT k.id, format('escrow of contest %s holds %s by its postings; payments %s − refunds %s − disputes lost %s − releases %s = %s',
+            SELECT k.id, format('escrow of contest %s holds %s by its postings; payments %s − refunds decided %s − disputes lost %s − releases %s = %s',
                    k.id, coalesce(held.v, 0), coalesce(paid.v, 0), coalesce(refunded.v, 0), coalesce(lost.v, 0), coalesce(released.v, 0),
                    coalesce(paid.v, 0) - coalesce(refunded.v, 0) - coalesce(lost.v, 0) - coalesce(released.v, 0))
               FROM contests k
@@ -208,38 +210,69 @@ public sealed class ReconciliationService(NpgsqlDataSource db, KillSwitch.KillSw
              LIMIT @limit
             """, ct);
 
-    /// <summary>Every SUCCEEDED refund has its entry <c>refund:&lt;re&gt;:succeeded</c>, moving exactly its amount out of its contest's escrow.</summary>
+    /// <summary>
+    /// Every refund has its decision entry <c>refund:&lt;id&gt;:decided</c>, moving exactly its amount from its contest's escrow
+    /// (or from revenue, for a goodwill refund) into refunds owed; every SUCCEEDED refund has its entry
+    /// <c>refund:&lt;re&gt;:succeeded</c>, moving exactly its amount out of refunds owed.
+    /// </summary>
     static Task<IReadOnlyList<ReconciliationViolation>> RefundHasLedgerEntryAsync(NpgsqlConnection c, NpgsqlTransaction tx, CancellationToken ct) =>
         QueryAsync(c, tx, "refund_has_ledger_entry", """
-            SELECT r.id, format('refund %s (%s) of entry %s (%s) is SUCCEEDED; its ledger entry %s', r.id, r.stripe_refund_id, r.entry_id, r.amount,
-                   CASE WHEN le.id IS NULL THEN 'is missing' ELSE format('moves %s on escrow:%s', coalesce(lp.amount, 0), e.contest_id) END)
+            SELECT r.id, format('refund %s (%s, %s %s, funded from %s) of entry %s: decision entry %s; settlement entry %s', r.id, r.status, r.amount, trim(r.currency), r.funded_from,
+                   r.entry_id, CASE WHEN d.id IS NULL THEN 'MISSING' ELSE format('moves %s out of %s', coalesce(-dp.amount, 0), src) END,
+                   CASE WHEN r.status <> 'SUCCEEDED' THEN 'not due' WHEN s.id IS NULL THEN 'MISSING' ELSE format('moves %s out of refunds owed', coalesce(-sp.amount, 0)) END)
               FROM refunds r JOIN entries e ON e.id = r.entry_id
-              LEFT JOIN ledger_entries le ON le.idempotency_key = 'refund:' || r.stripe_refund_id || ':succeeded'
-              LEFT JOIN ledger_postings lp ON lp.entry_id = le.id AND lp.account_id = 'escrow:' || e.contest_id
-             WHERE r.status = 'SUCCEEDED' AND (le.id IS NULL OR lp.amount IS DISTINCT FROM -r.amount)
+              CROSS JOIN LATERAL (SELECT CASE r.funded_from WHEN 'house' THEN 'revenue:' || trim(r.currency) ELSE 'escrow:' || e.contest_id END AS src) a
+              LEFT JOIN ledger_entries d ON d.idempotency_key = 'refund:' || r.id || ':decided'
+              LEFT JOIN ledger_postings dp ON dp.entry_id = d.id AND dp.account_id = a.src
+              LEFT JOIN ledger_entries s ON r.status = 'SUCCEEDED' AND s.idempotency_key = 'refund:' || r.stripe_refund_id || ':succeeded'
+              LEFT JOIN ledger_postings sp ON sp.entry_id = s.id AND sp.account_id = 'refunds:' || trim(r.currency)
+             WHERE d.id IS NULL OR dp.amount IS DISTINCT FROM -r.amount
+                OR (r.status = 'SUCCEEDED' AND (s.id IS NULL OR sp.amount IS DISTINCT FROM -r.amount))
              ORDER BY r.id
              LIMIT @limit
             """, ct);
 
     /// <summary>
-    /// No ledger entry lacks its cause: an entry caused by a payment names a SUCCEEDED payment (and is its entry-fee capture), one caused
-    /// by a refund a SUCCEEDED refund, one caused by a dispute a dispute whose loss was posted.
+    /// Each refunds-owed account holds exactly the refunds decided and not yet paid (REQUESTED, SUBMITTED, FAILED): nothing stays
+    /// there once Stripe paid a refund or a lost dispute made it moot.
+    /// </summary>
+    static Task<IReadOnlyList<ReconciliationViolation>> RefundsOwedMatchesOpenRefundsAsync(NpgsqlConnection c, NpgsqlTransaction tx, CancellationToken ct) =>
+        QueryAsync(c, tx, "refunds_owed_matches_open_refunds", """
+            WITH open AS (SELECT 'refunds:' || trim(currency) AS account_id, sum(amount) AS v FROM refunds WHERE status IN ('REQUESTED', 'SUBMITTED', 'FAILED') GROUP BY 1),
+                 held AS (SELECT a.id AS account_id, sum(lp.amount) AS v FROM ledger_accounts a JOIN ledger_postings lp ON lp.account_id = a.id WHERE a.kind = 'refunds' GROUP BY a.id)
+            SELECT coalesce(held.account_id, open.account_id),
+                   format('refunds owed holds %s by its postings; open refunds (REQUESTED, SUBMITTED, FAILED) add up to %s', coalesce(held.v, 0), coalesce(open.v, 0))
+              FROM held FULL JOIN open ON open.account_id = held.account_id
+             WHERE coalesce(held.v, 0) <> coalesce(open.v, 0)
+             ORDER BY 1
+             LIMIT @limit
+            """, ct);
+
+    /// <summary>
+    /// No ledger entry lacks its cause: an entry caused by a payment names a SUCCEEDED payment (and is its entry-fee capture); one caused
+    /// by a refund is either its decision (names the refund row) or its settlement (names the Stripe refund of a SUCCEEDED refund); one
+    /// caused by a dispute names a dispute whose loss was posted (from escrow or from refunds owed).
     /// </summary>
     static Task<IReadOnlyList<ReconciliationViolation>> LedgerEntryHasCauseAsync(NpgsqlConnection c, NpgsqlTransaction tx, CancellationToken ct) =>
         QueryAsync(c, tx, "ledger_entry_has_cause", """
             SELECT le.id::text, format('ledger entry %s (%s, kind %s) names %s %s, which %s', le.id, le.idempotency_key, le.kind, le.cause_type, le.cause_id,
                    CASE le.cause_type
                         WHEN 'payment' THEN CASE WHEN p.payment_intent_id IS NULL THEN 'does not exist' ELSE format('is %s (key or kind does not match)', p.status) END
-                        WHEN 'refund' THEN CASE WHEN r.id IS NULL THEN 'does not exist' ELSE format('is %s (key or kind does not match)', r.status) END
+                        WHEN 'refund' THEN CASE WHEN coalesce(r.id, rd.id) IS NULL THEN 'does not exist' ELSE format('is %s (key or kind does not match)', coalesce(r.status, rd.status)) END
                         ELSE CASE WHEN d.id IS NULL THEN 'does not exist' ELSE format('has loss_ledger %s (key or kind does not match)', coalesce(d.loss_ledger, 'null')) END
                    END)
               FROM ledger_entries le
               LEFT JOIN payments p ON le.cause_type = 'payment' AND p.payment_intent_id = le.cause_id
               LEFT JOIN refunds r ON le.cause_type = 'refund' AND r.stripe_refund_id = le.cause_id
+              LEFT JOIN refunds rd ON le.cause_type = 'refund' AND rd.id = le.cause_id
               LEFT JOIN disputes d ON le.cause_type = 'dispute' AND d.id = le.cause_id
              WHERE (le.cause_type = 'payment' AND (p.status IS DISTINCT FROM 'SUCCEEDED' OR le.kind <> 'entry_fee.captured' OR le.idempotency_key <> 'payment:' || le.cause_id || ':succeeded'))
-                OR (le.cause_type = 'refund' AND (r.status IS DISTINCT FROM 'SUCCEEDED' OR le.kind <> 'refund.settled' OR le.idempotency_key <> 'refund:' || le.cause_id || ':succeeded'))
-                OR (le.cause_type = 'dispute' AND (d.loss_ledger IS DISTINCT FROM 'posted' OR le.kind <> 'dispute.lost' OR le.idempotency_key <> 'dispute:' || le.cause_id || ':lost'))
+                OR (le.cause_type = 'refund' AND NOT (
+                        (rd.id IS NOT NULL AND le.kind = CASE rd.funded_from WHEN 'house' THEN 'refund.goodwill_decided' ELSE 'refund.decided' END
+                                         AND le.idempotency_key = 'refund:' || le.cause_id || ':decided')
+                     OR (r.status = 'SUCCEEDED' AND le.kind = 'refund.settled' AND le.idempotency_key = 'refund:' || le.cause_id || ':succeeded')))
+                OR (le.cause_type = 'dispute' AND (d.loss_ledger IS NULL OR d.loss_ledger NOT IN ('posted', 'posted_from_refunds') OR le.kind <> 'dispute.lost'
+                                                   OR le.idempotency_key <> 'dispute:' || le.cause_id || ':lost'))
              ORDER BY le.id
              LIMIT @limit
             """, ct);

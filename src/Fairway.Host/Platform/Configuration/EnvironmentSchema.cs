@@ -42,6 +42,11 @@ public static class EnvironmentSchema
     public const string PayoutBatchSize = "PAYOUT_BATCH_SIZE";
     public const string PayoutStripeTimeoutSeconds = "PAYOUT_STRIPE_TIMEOUT_SECONDS";
     public const string PayoutStuckThresholdSeconds = "PAYOUT_STUCK_THRESHOLD_SECONDS";
+    public const string RefundMaxAttempts = "REFUND_MAX_ATTEMPTS";
+    public const string RefundRetryBaseSeconds = "REFUND_RETRY_BASE_SECONDS";
+    public const string RefundRetryMaxSeconds = "REFUND_RETRY_MAX_SECONDS";
+    public const string SettlementMaxFailedAttempts = "SETTLEMENT_MAX_FAILED_ATTEMPTS";
+    public const string StripeWebhookMaxAttempts = "STRIPE_WEBHOOK_MAX_ATTEMPTS";
 
     public static IReadOnlyList<EnvironmentVariable> All { get; } =
     [
@@ -173,5 +178,25 @@ public static class EnvironmentSchema
             "3600",
             "A payout transfer not terminal this long after creation is reported stuck (payout_transfers_stuck, payout diagnostics).",
             Default: "3600", Min: 60, Max: 2592000),
+        new(RefundMaxAttempts, VariableType.Integer, Required: false, Secret: false, HostRole.All,
+            "8",
+            "Sends to Stripe a refund gets before it stays FAILED (refunds owed, alerted) until an admin retries it (`fairway payments refund-retry`, same budget again).",
+            Default: "8", Min: 1, Max: 50),
+        new(RefundRetryBaseSeconds, VariableType.Integer, Required: false, Secret: false, HostRole.Worker,
+            "300",
+            "Backoff before a failed refund is sent again: base × 2^(attempt−1), capped by REFUND_RETRY_MAX_SECONDS.",
+            Default: "300", Min: 1, Max: 86400),
+        new(RefundRetryMaxSeconds, VariableType.Integer, Required: false, Secret: false, HostRole.Worker,
+            "21600",
+            "Upper bound of the refund retry backoff.",
+            Default: "21600", Min: 1, Max: 604800),
+        new(SettlementMaxFailedAttempts, VariableType.Integer, Required: false, Secret: false, HostRole.Worker,
+            "5",
+            "Failed settlement runs of a COMPLETE contest, for a cause Fairway cannot resolve by itself (escrow mismatch, engine refusal, …), before the contest moves to ERROR (left only by `fairway contests resolve`).",
+            Default: "5", Min: 1, Max: 100),
+        new(StripeWebhookMaxAttempts, VariableType.Integer, Required: false, Secret: false, HostRole.All,
+            "10",
+            "Failed processing attempts of one Stripe webhook event before it is parked as a dead letter (stripe_webhook_dead_letters; `fairway webhooks replay`).",
+            Default: "10", Min: 1, Max: 100),
     ];
 }

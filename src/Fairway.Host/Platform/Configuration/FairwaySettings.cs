@@ -40,4 +40,9 @@ public sealed record FairwaySettings
     public int PayoutBatchSize { get; init; } = 2000;
     public TimeSpan PayoutStripeTimeout { get; init; } = TimeSpan.FromSeconds(10);
     public TimeSpan PayoutStuckThreshold { get; init; } = TimeSpan.FromSeconds(3600);
+    public int RefundMaxAttempts { get; init; } = 8;
+    public TimeSpan RefundRetryBase { get; init; } = TimeSpan.FromSeconds(300);
+    public TimeSpan RefundRetryMax { get; init; } = TimeSpan.FromSeconds(21600);
+    public int SettlementMaxFailedAttempts { get; init; } = 5;
+    public int StripeWebhookMaxAttempts { get; init; } = 10;
 }

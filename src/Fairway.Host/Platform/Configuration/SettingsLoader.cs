@@ -92,6 +92,11 @@ public static class SettingsLoader
             PayoutBatchSize = int.Parse(Get(EnvironmentSchema.PayoutBatchSize) ?? "2000", CultureInfo.InvariantCulture),
             PayoutStripeTimeout = Seconds(EnvironmentSchema.PayoutStripeTimeoutSeconds, 10),
             PayoutStuckThreshold = Seconds(EnvironmentSchema.PayoutStuckThresholdSeconds, 3600),
+            RefundMaxAttempts = int.Parse(Get(EnvironmentSchema.RefundMaxAttempts) ?? "8", CultureInfo.InvariantCulture),
+            RefundRetryBase = Seconds(EnvironmentSchema.RefundRetryBaseSeconds, 300),
+            RefundRetryMax = Seconds(EnvironmentSchema.RefundRetryMaxSeconds, 21600),
+            SettlementMaxFailedAttempts = int.Parse(Get(EnvironmentSchema.SettlementMaxFailedAttempts) ?? "5", CultureInfo.InvariantCulture),
+            StripeWebhookMaxAttempts = int.Parse(Get(EnvironmentSchema.StripeWebhookMaxAttempts) ?? "10", CultureInfo.InvariantCulture),
         };
         return new Result(settings, errors);
     }

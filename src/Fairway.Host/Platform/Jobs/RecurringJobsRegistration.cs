@@ -1,37 +1,53 @@
-using Fairway.Host.Contests;
-using Fairway.Host.Ingestion;
-using Fairway.Host.Payouts;
-using Fairway.Host.Platform.Configuration;
-using Fairway.Host.Settlement;
-using Fairway.Host.Payments;
-using Fairway.Host.Operations.Reconciliation;
 using Hangfire;
 
 namespace Fairway.Host.Platform.Jobs;
 
 /// <summary>
-/// Declares every recurring job in one place. Worker processes register them at start-up
-/// (AddOrUpdate is idempotent, so several workers starting together agree); Hangfire runs each
-/// occurrence once across all servers.
+/// The recurring jobs one capability owns. Each capability declares its own set (and adds it to the container in its
+/// setup, worker role); Platform only runs the registration and knows no capability.
 /// </summary>
-public sealed class RecurringJobsRegistration(IRecurringJobManager recurring, FairwaySettings settings, ILogger<RecurringJobsRegistration> log) : IHostedService
+public interface IRecurringJobSet
 {
-    public Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>Registers (AddOrUpdate, idempotent) every recurring job of the capability; returns their ids as registered (with the cron where it is configurable).</summary>
+    IReadOnlyList<string> Register(IRecurringJobManager recurring, RecurringJobOptions options);
+}
+
+/// <summary>
+/// Worker processes register every capability's recurring jobs at start-up (AddOrUpdate is idempotent, so several
+/// workers starting together agree); Hangfire runs each occurrence once across all servers. Registration takes a
+/// Hangfire distributed lock per job; a worker killed while holding one leaves it until it expires, so a failed
+/// registration is retried in the background (bounded) instead of failing the start-up: the schedules registered by
+/// earlier runs stay in force meanwhile.
+/// </summary>
+public sealed class RecurringJobsRegistration(IRecurringJobManager recurring, IEnumerable<IRecurringJobSet> sets, ILogger<RecurringJobsRegistration> log) : BackgroundService
+{
+    public static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(5);
+    public const int MaxAttempts = 120;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var options = new RecurringJobOptions { TimeZone = TimeZoneInfo.Utc };
-        recurring.AddOrUpdate<LifecycleClockJob>(LifecycleClockJob.RecurringId, JobQueues.Default, j => j.RunAsync(), LifecycleClockJob.Cron, options);
-        recurring.AddOrUpdate<IngestionSchedulerJob>(IngestionSchedulerJob.RecurringId, JobQueues.Default, j => j.RunAsync(), IngestionSchedulerJob.Cron, options);
-        recurring.AddOrUpdate<ReconciliationJob>(ReconciliationJob.RecurringJobId, JobQueues.Default, j => j.RunAsync(CancellationToken.None), ReconciliationJob.Cron, options);
-        recurring.AddOrUpdate<WebhookDrainJob>(WebhookDrainJob.RecurringId, JobQueues.Default, j => j.RunAsync(CancellationToken.None), WebhookDrainJob.Cron, options);
-        recurring.AddOrUpdate<PaymentSweeperJob>(PaymentSweeperJob.RecurringId, JobQueues.Default, j => j.RunAsync(CancellationToken.None), PaymentSweeperJob.Cron, options);
-        recurring.AddOrUpdate<SettlementSchedulerJob>(SettlementSchedulerJob.RecurringId, JobQueues.Default, j => j.RunAsync(), SettlementSchedulerJob.Cron, options);
-        recurring.AddOrUpdate<SettlementCorrectionWatchJob>(SettlementCorrectionWatchJob.RecurringId, JobQueues.Default, j => j.RunAsync(), SettlementCorrectionWatchJob.Cron, options);
-        recurring.AddOrUpdate<PayoutSchedulerJob>(PayoutSchedulerJob.RecurringId, JobQueues.Default, j => j.RunAsync(), settings.PayoutSchedulerCron, options);
-        log.LogInformation("Recurring jobs registered: {Jobs}", string.Join(", ", LifecycleClockJob.RecurringId, IngestionSchedulerJob.RecurringId, ReconciliationJob.RecurringJobId,
-            WebhookDrainJob.RecurringId, PaymentSweeperJob.RecurringId, SettlementSchedulerJob.RecurringId, SettlementCorrectionWatchJob.RecurringId,
-            $"{PayoutSchedulerJob.RecurringId} ({settings.PayoutSchedulerCron})"));
-        return Task.CompletedTask;
+        var pending = sets.ToList();
+        var registered = new List<string>();
+        for (var attempt = 1; pending.Count > 0 && attempt <= MaxAttempts && !stoppingToken.IsCancellationRequested; attempt++)
+        {
+            foreach (var set in pending.ToList())
+            {
+                try
+                {
+                    registered.AddRange(set.Register(recurring, options));
+                    pending.Remove(set);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    log.LogWarning("Recurring jobs of {Set} not registered (attempt {Attempt} of {Max}): {Error}; retrying in {Delay}",
+                        set.GetType().Name, attempt, MaxAttempts, e.Message, RetryDelay);
+                }
+            }
+            if (pending.Count > 0) await Task.Delay(RetryDelay, stoppingToken);
+        }
+        if (pending.Count > 0)
+            log.LogError("Recurring jobs of {Sets} could not be registered; the schedules stored by earlier registrations stay in force", string.Join(", ", pending.Select(p => p.GetType().Name)));
+        log.LogInformation("Recurring jobs registered: {Jobs}", string.Join(", ", registered));
     }
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
