@@ -36,6 +36,27 @@ public sealed class TestClockTests(ApiAndWorkerFixture f)
     }
 
     [Fact]
+    public async Task Recurring_jobs_come_due_on_the_hosts_clock_so_under_the_test_clock_they_run_on_simulated_time()
+    {
+        using var http = f.Api.Client(TestAuth.Admin);
+        async Task<DateTimeOffset?> LastRun(string id)
+        {
+            var jobs = JsonDocument.Parse(await http.GetStringAsync("/api/admin/jobs/recurring")).RootElement;
+            var job = jobs.EnumerateArray().Single(j => j.GetProperty("id").GetString() == id);
+            return job.GetProperty("last_execution").ValueKind == JsonValueKind.Null ? null
+                : new DateTimeOffset(DateTime.SpecifyKind(job.GetProperty("last_execution").GetDateTime(), DateTimeKind.Utc));
+        }
+        var current = await Now(await http.GetAsync("/api/admin/test-clock"));
+        // Years ahead of real time: only a scheduler reading the test clock can see the every-minute jobs due there.
+        var target = current.AddYears(2);
+        await http.PutAsJsonAsync("/api/admin/test-clock", new { now = target });
+        await Wait.UntilAsync(async () => await LastRun("contest-lifecycle-clock") >= target, "the lifecycle clock ran at the simulated instant", 60);
+        await http.PostAsJsonAsync("/api/admin/test-clock/advance", new { seconds = 3 * 3600 });
+        await Wait.UntilAsync(async () => await LastRun("contest-lifecycle-clock") >= target.AddHours(3), "and again three simulated hours later", 60);
+        Assert.True(await LastRun("contest-lifecycle-clock") < target.AddHours(3).AddMinutes(1));
+    }
+
+    [Fact]
     public async Task Clock_never_moves_backwards()
     {
         using var http = f.Api.Client(TestAuth.Admin);

@@ -37,19 +37,37 @@ public static class JobsSetup
 
         if ((settings.Role & HostRole.Worker) != 0)
         {
-            services.AddHangfireServer(o =>
+            // The server is built by hand only to add one process: a recurring-job scheduler whose "now" is the host's
+            // TimeProvider (the same cron expressions and due-time rules, read on Fairway's clock). In production that is
+            // the system clock, equivalent to Hangfire's own scheduler (both take the same per-job lock and advance the
+            // same NextExecution, so nothing runs twice); under the test clock the schedules come due on simulated time.
+            services.AddHangfireServer(sp =>
             {
-                o.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}";
-                o.WorkerCount = settings.WorkerCount;
-                o.Queues = JobQueues.All;
-                // In-flight jobs get the shutdown window less one second (half of it when it is 1 s) before their
-                // cancellation token fires; the remainder lets Hangfire record their state before the host exits.
-                o.StopTimeout = settings.ShutdownTimeout - TimeSpan.FromSeconds(Math.Min(1, settings.ShutdownTimeout.TotalSeconds / 2));
-                o.ShutdownTimeout = settings.ShutdownTimeout;
-                o.SchedulePollingInterval = TimeSpan.FromSeconds(1);
+                // The same parts Hangfire's own registration uses (from the container when present, its defaults otherwise).
+                var filters = sp.GetService<Hangfire.Common.IJobFilterProvider>() ?? Hangfire.Common.JobFilterProviders.Providers;
+                var activator = sp.GetService<JobActivator>() ?? JobActivator.Current;
+                var factory = sp.GetService<Hangfire.Client.IBackgroundJobFactory>() ?? new Hangfire.Client.BackgroundJobFactory(filters);
+                var performer = sp.GetService<Hangfire.Server.IBackgroundJobPerformer>() ?? new Hangfire.Server.BackgroundJobPerformer(filters, activator);
+                var stateChanger = sp.GetService<Hangfire.States.IBackgroundJobStateChanger>() ?? new Hangfire.States.BackgroundJobStateChanger(filters);
+                var clock = sp.GetRequiredService<TimeProvider>();
+                return new BackgroundJobServer(ServerOptions(settings), sp.GetRequiredService<JobStorage>(),
+                    [new Hangfire.Server.RecurringJobScheduler(factory, TimeSpan.FromSeconds(1), new DefaultTimeZoneResolver(), () => clock.GetUtcNow().UtcDateTime)],
+                    filters, activator, factory, performer, stateChanger);
             });
         }
     }
+
+    static BackgroundJobServerOptions ServerOptions(FairwaySettings settings) => new()
+    {
+        ServerName = $"{Environment.MachineName}:{Environment.ProcessId}",
+        WorkerCount = settings.WorkerCount,
+        Queues = JobQueues.All,
+        // In-flight jobs get the shutdown window less one second (half of it when it is 1 s) before their
+        // cancellation token fires; the remainder lets Hangfire record their state before the host exits.
+        StopTimeout = settings.ShutdownTimeout - TimeSpan.FromSeconds(Math.Min(1, settings.ShutdownTimeout.TotalSeconds / 2)),
+        ShutdownTimeout = settings.ShutdownTimeout,
+        SchedulePollingInterval = TimeSpan.FromSeconds(1),
+    };
 
     public static void MapJobsDashboard(this WebApplication app) =>
         app.MapHangfireDashboard("/admin/jobs", new DashboardOptions
