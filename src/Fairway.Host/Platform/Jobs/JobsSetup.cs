@@ -35,6 +35,14 @@ public static class JobsSetup
                 DistributedLockTimeout = TimeSpan.FromMinutes(1),
             }));
 
+        // Recurring jobs are registered and triggered on Fairway's clock too, so their next occurrence is computed from the
+        // same "now" the worker's scheduler reads (a schedule registered on real time would look overdue on simulated time).
+        services.AddSingleton(sp => new RecurringJobManager(sp.GetRequiredService<JobStorage>(),
+            sp.GetService<Hangfire.Common.IJobFilterProvider>() ?? Hangfire.Common.JobFilterProviders.Providers, new DefaultTimeZoneResolver(),
+            () => sp.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime));
+        services.AddSingleton<IRecurringJobManager>(sp => sp.GetRequiredService<RecurringJobManager>());
+        services.AddSingleton<IRecurringJobManagerV2>(sp => sp.GetRequiredService<RecurringJobManager>());
+
         if ((settings.Role & HostRole.Worker) != 0)
         {
             // The server is built by hand only to add one process: a recurring-job scheduler whose "now" is the host's
