@@ -4,7 +4,7 @@ using Npgsql;
 
 namespace Fairway.Cli;
 
-/// <summary>`fairway db migrate|rollback|status|snapshot`: the only commands that touch the database directly.</summary>
+/// <summary>`fairway db migrate|rollback|status|snapshot|backup|restore|verify|base-backup|pitr-prepare`: the only commands that touch the database directly.</summary>
 public static class DbCommands
 {
     public static Command Build()
@@ -68,6 +68,7 @@ public static class DbCommands
         db.Add(rollback);
         db.Add(status);
         db.Add(snapshot);
+        foreach (var command in DbBackupCommands.Build()) db.Add(command);
         return db;
     }
 
@@ -78,14 +79,25 @@ public static class DbCommands
         return c;
     }
 
-    static int WithDatabase(Func<string, int> action)
+    internal static int WithDatabase(Func<string, int> action) =>
+        WithDatabaseAsync(cs => Task.FromResult(action(cs))).GetAwaiter().GetResult();
+
+    internal static async Task<int> WithDatabaseAsync(Func<string, Task<int>> action)
     {
         var url = CliOutput.Env("DATABASE_URL");
         if (url is null) return CliOutput.Error(CliOutput.Usage, "DATABASE_URL is not set");
         if (!DatabaseUrl.TryParse(url, out var cs, out var error)) return CliOutput.Error(CliOutput.Usage, $"DATABASE_URL: malformed: {error}");
-        try { return action(cs); }
+        return await GuardAsync(cs, () => action(cs));
+    }
+
+    /// <summary>Turns the failures a database command can meet into one line on stderr and exit code 1.</summary>
+    internal static int Guard(string cs, Func<int> action) => GuardAsync(cs, () => Task.FromResult(action())).GetAwaiter().GetResult();
+
+    static async Task<int> GuardAsync(string cs, Func<Task<int>> action)
+    {
+        try { return await action(); }
         catch (NpgsqlException e) { return CliOutput.Error(CliOutput.Failed, $"database {DatabaseUrl.Describe(cs)}: {e.Message}"); }
-        catch (Exception e) when (e is InvalidOperationException or TimeoutException or ArgumentException)
+        catch (Exception e) when (e is InvalidOperationException or TimeoutException or ArgumentException or IOException or UnauthorizedAccessException or InvalidDataException or System.Text.Json.JsonException)
         { return CliOutput.Error(CliOutput.Failed, e.Message); }
     }
 }

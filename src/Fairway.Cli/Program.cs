@@ -1,17 +1,3 @@
-using System.CommandLine;
 using Fairway.Cli;
 
-var root = new RootCommand("fairway: the ops CLI of Fairway. Admin commands talk to the admin API (FAIRWAY_API_URL, FAIRWAY_API_TOKEN); `fairway db …` needs DATABASE_URL.");
-root.Add(DbCommands.Build());
-root.Add(TokenCommand.Build());
-root.Add(AdminCommands.Jobs());
-root.Add(AdminCommands.Health());
-root.Add(AdminCommands.Clock());
-root.Add(KillSwitchCommands.Build());
-root.Add(PaymentCommands.Build());
-root.Add(PaymentCommands.Webhooks());
-root.Add(SettlementCommands.Build());
-root.Add(PayoutCommands.Build());
-root.Add(ContestCommands.Build());
-root.Add(IngestionCommands.Build());
-return await root.Parse(args).InvokeAsync();
+return await CliRoot.Build().Parse(args).InvokeAsync();

@@ -39,7 +39,12 @@ public static class SettlementCommands
         var export = new Command("export", "Write the settlement bundle of a settled contest, rebuilt from the database (config version, stored leaderboard payload, settled entries); `fairway settlement replay` on it reproduces the stored output_hash.") { exportContest, output };
         export.SetAction(async p => await ExportAsync(p.GetValue(exportContest)!, p.GetValue(output)));
 
-        return new Command("settlement", "Settlement tools.") { replay, show, export };
+        var runContest = new Argument<string>("contest") { Description = "Contest id (COMPLETE, its settlement hold over)." };
+        var run = new Command("run", "Settle a contest now in a worker (normally the scheduler does it after the hold) and wait up to 110 s. Exit 0 only when the settlement job succeeded.") { runContest };
+        run.SetAction(p => AdminCall.Run(c => c.SendAsync(HttpMethod.Post, $"/api/admin/settlements/{Uri.EscapeDataString(p.GetValue(runContest)!)}/run?wait_seconds=110",
+            judge: r => r.GetProperty("job_state").GetString() == "Succeeded" ? CliOutput.Ok : CliOutput.Failed)));
+
+        return new Command("settlement", "Settlement tools.") { replay, show, export, run };
     }
 
     static async Task<int> ExportAsync(string contestId, FileInfo? output)

@@ -7,6 +7,7 @@ using Fairway.Host.Ledger;
 using Fairway.Host.Operations;
 using Fairway.Host.Operations.KillSwitch;
 using Fairway.Host.Operations.Reconciliation;
+using Fairway.Host.Operations.Runbooks;
 using Fairway.Host.Payouts;
 using Fairway.Host.Payments;
 using Fairway.Host.Platform.Audit;
@@ -104,7 +105,7 @@ public static class FairwayHost
             EnvironmentName = Environments.Production,
             ContentRootPath = AppContext.BaseDirectory,
         });
-        builder.WebHost.UseUrls(settings.ListenUrl);
+        builder.WebHost.UseUrls(MetricsEndpoint.ListenUrls(settings));
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.ShutdownTimeout);
         builder.Services.AddSerilog(lc => lc
             .MinimumLevel.Is(settings.LogLevel)
@@ -168,6 +169,7 @@ public static class FairwayHost
         builder.Services.AddSingleton<StandingsService>();
         builder.Services.AddSingleton<ReplayService>();
         builder.Services.AddHostedService<IngestionLagCollector>();
+        builder.Services.AddFairwayOperations(settings);
         builder.Services.AddFairwaySettlement(settings);
         builder.Services.AddFairwayPayouts(settings);
         builder.Services.AddFairwayPayments(settings);
@@ -182,6 +184,7 @@ public static class FairwayHost
         if ((settings.Role & HostRole.Worker) != 0) builder.Services.AddHostedService<RecurringJobsRegistration>();
 
         var app = builder.Build();
+        app.UseMetricsListener(settings);
         app.UseMiddleware<CorrelationMiddleware>();
         app.UseSerilogRequestLogging(o => o.GetLevel = (ctx, _, ex) =>
             ex is not null || ctx.Response.StatusCode >= 500 ? Serilog.Events.LogEventLevel.Error
@@ -197,7 +200,7 @@ public static class FairwayHost
         }
 
         app.MapFairwayHealth();
-        app.MapMetrics("/metrics").AllowAnonymous();
+        app.MapFairwayMetrics();
         if ((settings.Role & HostRole.Api) != 0) MapApi(app, settings);
         return app;
     }
@@ -228,5 +231,6 @@ public static class FairwayHost
         admin.MapSettlementsAdmin();
         admin.MapPayoutsAdmin();
         admin.MapAdminPayments();
+        admin.MapRunbooks();
     }
 }

@@ -15,7 +15,7 @@ public sealed class AppendOnlyTests
         await TestDatabases.ExecAsync(url, """
             INSERT INTO audit_events (occurred_at, actor, action, entity_type, entity_id, reason) VALUES ('2026-01-01Z', 'test', 'seeded', 'thing', '1', 'seed');
             INSERT INTO job_probe_results VALUES ('6f9619ff-8b86-d011-b42d-00c04fc964ff', 1, 'h', 2, '2026-01-01Z');
-            INSERT INTO runbook_executions (recorded_at, operator, runbook, step, outcome) VALUES ('2026-01-01Z', 'ops', 'restart-services', '1', 'started');
+            INSERT INTO runbook_executions (recorded_at, operator, runbook, step, outcome, execution_id) VALUES ('2026-01-01Z', 'ops', 'restart-services', '1', 'started', 1);
             """);
         return url;
     }

@@ -47,6 +47,12 @@ public static class EnvironmentSchema
     public const string RefundRetryMaxSeconds = "REFUND_RETRY_MAX_SECONDS";
     public const string SettlementMaxFailedAttempts = "SETTLEMENT_MAX_FAILED_ATTEMPTS";
     public const string StripeWebhookMaxAttempts = "STRIPE_WEBHOOK_MAX_ATTEMPTS";
+    public const string MetricsListenUrl = "FAIRWAY_METRICS_LISTEN_URL";
+    public const string EscrowReleaseGraceSeconds = "ESCROW_RELEASE_GRACE_SECONDS";
+    public const string BackupDir = "BACKUP_DIR";
+    public const string BackupCron = "BACKUP_CRON";
+    public const string BackupRetentionCount = "BACKUP_RETENTION_COUNT";
+    public const string BackupPgDumpPath = "BACKUP_PG_DUMP_PATH";
 
     public static IReadOnlyList<EnvironmentVariable> All { get; } =
     [
@@ -198,5 +204,27 @@ public static class EnvironmentSchema
             "10",
             "Failed processing attempts of one Stripe webhook event before it is parked as a dead letter (stripe_webhook_dead_letters; `fairway webhooks replay`).",
             Default: "10", Min: 1, Max: 100),
+        new(MetricsListenUrl, VariableType.Url, Required: false, Secret: false, HostRole.All,
+            "http://0.0.0.0:9464",
+            "Second listener that serves only GET /metrics (anonymous, for Prometheus on the private network; every other path answers 404 there). When set, /metrics is not served on FAIRWAY_LISTEN_URL. Its port must differ from FAIRWAY_LISTEN_URL's. Required when FAIRWAY_PRODUCTION=true, so the public API port never serves metrics."),
+        new(EscrowReleaseGraceSeconds, VariableType.Integer, Required: false, Secret: false, HostRole.All,
+            "86400",
+            "A contest's escrow still holding money this long after its settlement hold ended (COMPLETE) or after it was cancelled (CANCELLED) is reported overdue (metric escrow_held_overdue_contests, alert EscrowHeldOverdue).",
+            Default: "86400", Min: 60, Max: 2592000),
+        new(BackupDir, VariableType.String, Required: false, Secret: false, HostRole.Worker,
+            "/var/backups/fairway",
+            "Directory the recurring database-backup job writes its pg_dump archives and manifests to (the same format as `fairway db backup --to`). When unset, the job is not registered and database_backup_age_seconds grows until the BackupMissing alert fires."),
+        new(BackupCron, VariableType.String, Required: false, Secret: false, HostRole.Worker,
+            "17 3 * * *",
+            "Cron (UTC) of the recurring database-backup job.",
+            Default: "17 3 * * *"),
+        new(BackupRetentionCount, VariableType.Integer, Required: false, Secret: false, HostRole.Worker,
+            "14",
+            "The database-backup job keeps this many newest archives in BACKUP_DIR and deletes older ones it wrote (copy them off the server before they age out).",
+            Default: "14", Min: 1, Max: 1000),
+        new(BackupPgDumpPath, VariableType.String, Required: false, Secret: false, HostRole.Worker,
+            "pg_dump",
+            "pg_dump executable used by the database-backup job; its major version must be at least the server's.",
+            Default: "pg_dump"),
     ];
 }

@@ -45,4 +45,12 @@ public sealed record FairwaySettings
     public TimeSpan RefundRetryMax { get; init; } = TimeSpan.FromSeconds(21600);
     public int SettlementMaxFailedAttempts { get; init; } = 5;
     public int StripeWebhookMaxAttempts { get; init; } = 10;
+    /// <summary>Null: /metrics is served on <see cref="ListenUrl"/> (refused in production).</summary>
+    public string? MetricsListenUrl { get; init; }
+    public TimeSpan EscrowReleaseGrace { get; init; } = TimeSpan.FromSeconds(86400);
+    /// <summary>Null: the recurring database-backup job is not registered.</summary>
+    public string? BackupDir { get; init; }
+    public string BackupCron { get; init; } = "17 3 * * *";
+    public int BackupRetentionCount { get; init; } = 14;
+    public string BackupPgDumpPath { get; init; } = "pg_dump";
 }

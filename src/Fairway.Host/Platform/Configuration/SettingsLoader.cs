@@ -45,9 +45,15 @@ public static class SettingsLoader
         if (production && values.TryGetValue(EnvironmentSchema.OidcAuthority, out var authority) && !authority.StartsWith("https://", StringComparison.Ordinal))
             errors.Add($"{EnvironmentSchema.OidcAuthority}: must be https:// when {EnvironmentSchema.Production}=true");
 
-        if (values.TryGetValue(EnvironmentSchema.PayoutSchedulerCron, out var payoutCron)
-            && !System.Text.RegularExpressions.Regex.IsMatch(payoutCron, @"^[0-9A-Za-z*/,?#LW-]+( [0-9A-Za-z*/,?#LW-]+){4,5}$"))
-            errors.Add($"{EnvironmentSchema.PayoutSchedulerCron}: malformed: must be a cron expression of 5 (or 6, with seconds) space-separated fields");
+        foreach (var cronVariable in new[] { EnvironmentSchema.PayoutSchedulerCron, EnvironmentSchema.BackupCron })
+            if (values.TryGetValue(cronVariable, out var cron)
+                && !System.Text.RegularExpressions.Regex.IsMatch(cron, @"^[0-9A-Za-z*/,?#LW-]+( [0-9A-Za-z*/,?#LW-]+){4,5}$"))
+                errors.Add($"{cronVariable}: malformed: must be a cron expression of 5 (or 6, with seconds) space-separated fields");
+        if (production && !values.ContainsKey(EnvironmentSchema.MetricsListenUrl))
+            errors.Add($"{EnvironmentSchema.MetricsListenUrl}: required when {EnvironmentSchema.Production}=true (the public API port must not serve /metrics)");
+        if (values.TryGetValue(EnvironmentSchema.MetricsListenUrl, out var metricsUrl) && values.TryGetValue(EnvironmentSchema.ListenUrl, out var listenUrl)
+            && new Uri(metricsUrl).Port == new Uri(listenUrl).Port)
+            errors.Add($"{EnvironmentSchema.MetricsListenUrl}: must use a different port than {EnvironmentSchema.ListenUrl}");
 
         if (errors.Count > 0) return new Result(null, errors);
 
@@ -97,11 +103,18 @@ public static class SettingsLoader
             RefundRetryMax = Seconds(EnvironmentSchema.RefundRetryMaxSeconds, 21600),
             SettlementMaxFailedAttempts = int.Parse(Get(EnvironmentSchema.SettlementMaxFailedAttempts) ?? "5", CultureInfo.InvariantCulture),
             StripeWebhookMaxAttempts = int.Parse(Get(EnvironmentSchema.StripeWebhookMaxAttempts) ?? "10", CultureInfo.InvariantCulture),
+            MetricsListenUrl = Get(EnvironmentSchema.MetricsListenUrl),
+            EscrowReleaseGrace = Seconds(EnvironmentSchema.EscrowReleaseGraceSeconds, 86400),
+            BackupDir = Get(EnvironmentSchema.BackupDir),
+            BackupCron = Get(EnvironmentSchema.BackupCron) ?? "17 3 * * *",
+            BackupRetentionCount = int.Parse(Get(EnvironmentSchema.BackupRetentionCount) ?? "14", CultureInfo.InvariantCulture),
+            BackupPgDumpPath = Get(EnvironmentSchema.BackupPgDumpPath) ?? "pg_dump",
         };
         return new Result(settings, errors);
     }
 
-    static string? Check(EnvironmentVariable v, string raw)
+    /// <summary>Null when <paramref name="raw"/> is a valid value of <paramref name="v"/>, else why not (also used by `fairway env set`).</summary>
+    public static string? Check(EnvironmentVariable v, string raw)
     {
         switch (v.Type)
         {

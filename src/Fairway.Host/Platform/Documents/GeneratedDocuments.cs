@@ -32,7 +32,9 @@ public static class GeneratedDocuments
         sb.Append("\nCross-variable rules:\n\n");
         sb.Append("- the `api` role needs at least one of `AUTH_JWT_SIGNING_KEY` and `AUTH_OIDC_AUTHORITY`;\n");
         sb.Append("- `FAIRWAY_TEST_CLOCK_ENABLED=true` is refused when `FAIRWAY_PRODUCTION=true`;\n");
-        sb.Append("- `AUTH_OIDC_AUTHORITY` must be https:// when `FAIRWAY_PRODUCTION=true`.\n");
+        sb.Append("- `AUTH_OIDC_AUTHORITY` must be https:// when `FAIRWAY_PRODUCTION=true`;\n");
+        sb.Append("- `FAIRWAY_METRICS_LISTEN_URL` is required when `FAIRWAY_PRODUCTION=true` and must use another port than `FAIRWAY_LISTEN_URL`;\n");
+        sb.Append("- `FAIRWAY_CRASH_POINTS` must be empty when `FAIRWAY_PRODUCTION=true`.\n");
         sb.Append("\nThe ops CLI (`fairway`) reads `FAIRWAY_API_URL` and `FAIRWAY_API_TOKEN` for admin commands, `DATABASE_URL` for `fairway db …`,\n");
         sb.Append("and `AUTH_JWT_SIGNING_KEY`, `AUTH_JWT_ISSUER`, `AUTH_JWT_AUDIENCE` for `fairway token`.\n");
         return sb.ToString();

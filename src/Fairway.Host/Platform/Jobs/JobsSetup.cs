@@ -21,6 +21,7 @@ public static class JobsSetup
             .UseSimpleAssemblyNameTypeSerializer()
             .UseRecommendedSerializerSettings()
             .UseFilter(new CorrelationJobFilter())
+            .UseFilter(new JobFailureMetrics())
             .UseFilter(new Database.TransientDatabaseJobFilter(sp.GetRequiredService<Npgsql.NpgsqlDataSource>, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Fairway.Jobs")))
             .UseFilter(new RecurringJobPauseFilter(sp.GetRequiredService<RecurringJobPauses>, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Fairway.Jobs")))
             // Failed jobs are retried by Hangfire itself with its backoff, a bounded number of times.

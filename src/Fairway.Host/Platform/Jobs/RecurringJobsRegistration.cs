@@ -48,6 +48,8 @@ public sealed class RecurringJobsRegistration(IRecurringJobManager recurring, IE
         }
         if (pending.Count > 0)
             log.LogError("Recurring jobs of {Sets} could not be registered; the schedules stored by earlier registrations stay in force", string.Join(", ", pending.Select(p => p.GetType().Name)));
+        // Their failure series start at 0, so the first failure after a start is an increase Prometheus can see.
+        JobFailureMetrics.Initialise(registered.Select(r => r.Split(' ')[0]));
         log.LogInformation("Recurring jobs registered: {Jobs}", string.Join(", ", registered));
     }
 }

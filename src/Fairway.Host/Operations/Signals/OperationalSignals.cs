@@ -1,0 +1,138 @@
+using System.Text.Json;
+using Dapper;
+using Fairway.Host.Platform.Configuration;
+using Npgsql;
+using Prometheus;
+
+namespace Fairway.Host.Operations.Signals;
+
+/// <summary>
+/// The signals the alert rules (infra/monitoring/alerts.yml) and runbooks need that no single capability owns,
+/// computed from the database at every scrape, so any process's /metrics tells the deployment-wide truth
+/// (whichever worker did the work) and a signal keeps growing even when the job that should act has stopped.
+/// One bounded query per scrape (3 s timeout). When it fails, <c>database_up</c> is 0 and the other gauges keep
+/// their last value: the DatabaseUnavailable alert inhibits the alerts derived from them (Alertmanager).
+/// </summary>
+public static class OperationalMetrics
+{
+    public static readonly Gauge DatabaseUp = Metrics.CreateGauge("database_up",
+        "1 when this process's last scrape-time query reached PostgreSQL, 0 when it failed (unreachable, timeout).");
+
+    public static readonly Gauge EscrowHeldOverdue = Metrics.CreateGauge("escrow_held_overdue_contests",
+        "Contests whose escrow still holds money ESCROW_RELEASE_GRACE_SECONDS after it should have been released: COMPLETE past its settlement hold, or CANCELLED (seed 002 'escrow stuck in HELD').");
+
+    public static readonly Gauge ContestsLockOverdue = Metrics.CreateGauge("contests_lock_overdue",
+        "SCHEDULED contests whose lock time passed more than 5 minutes ago (the lock did not happen: seed 001 'contest lock failed').");
+
+    public static readonly Gauge WebhooksUnprocessed = Metrics.CreateGauge("stripe_webhooks_unprocessed",
+        "Stripe webhook events stored but not processed yet (received in the last 7 days).");
+
+    public static readonly Gauge OldestUnprocessedWebhookAge = Metrics.CreateGauge("stripe_webhook_oldest_unprocessed_age_seconds",
+        "Age of the oldest Stripe webhook event stored but not processed (0 when none), by the deployment clock.");
+
+    public static readonly Gauge PaymentsPendingOverdue = Metrics.CreateGauge("payments_pending_overdue",
+        "Entry payments still PENDING twice PAYMENT_SWEEPER_PENDING_AGE_SECONDS after creation (orphaned PaymentIntents the sweeper did not resolve).");
+
+    public static readonly Gauge TransfersFailedTerminal = Metrics.CreateGauge("payout_transfers_failed_terminal",
+        "Payout transfers in failed_terminal (their money stays in winnings payable until an admin retry).");
+
+    public static readonly Gauge BackupAge = Metrics.CreateGauge("database_backup_age_seconds",
+        "Seconds since the last successful database backup (fairway db backup or the database-backup job) finished; +Inf when there was none.");
+
+    public static readonly Gauge BackupLastSuccess = Metrics.CreateGauge("database_backup_last_success_timestamp_seconds",
+        "Unix time at which the last successful database backup finished; 0 when there was none.");
+
+    public static readonly Gauge ReconciliationViolations = Metrics.CreateGauge("reconciliation_violations",
+        "Ledger invariant violations found by the latest reconciliation run, by check (every check of that run is listed, 0 when clean).", "check");
+
+    public static readonly Gauge ReconciliationAge = Metrics.CreateGauge("reconciliation_last_run_age_seconds",
+        "Seconds since the latest reconciliation run finished; +Inf when none ran yet.");
+
+    /// <summary>Grace of <see cref="ContestsLockOverdue"/>: the lifecycle clock runs every minute.</summary>
+    public static readonly TimeSpan LockGrace = TimeSpan.FromMinutes(5);
+}
+
+/// <summary>Registers the scrape-time computation of <see cref="OperationalMetrics"/> (and refreshes kill_switch_engaged from the database).</summary>
+public sealed class OperationalSignalsCollector(
+    NpgsqlDataSource db, FairwaySettings settings, TimeProvider clock, KillSwitch.KillSwitch killSwitch, ILogger<OperationalSignalsCollector> log) : IHostedService
+{
+    sealed record Row(long EscrowOverdue, long LockOverdue, long WebhooksUnprocessed, DateTime? OldestUnprocessed, long PaymentsPendingOverdue,
+        long TransfersFailedTerminal, DateTime? LastBackup, DateTime? ReconciledAt, string? ReconciliationChecks, string? ReconciliationViolations);
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        Metrics.DefaultRegistry.AddBeforeCollectCallback(async ct =>
+        {
+            try
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                timeout.CancelAfter(TimeSpan.FromSeconds(3));
+                await CollectAsync(timeout.Token);
+                OperationalMetrics.DatabaseUp.Set(1);
+            }
+            catch (Exception e) when (e is NpgsqlException or OperationCanceledException or TimeoutException or InvalidOperationException)
+            {
+                OperationalMetrics.DatabaseUp.Set(0);
+                log.LogWarning("Operational signals not computed for this scrape (database_up 0): {Error}", e.Message);
+            }
+        });
+        return Task.CompletedTask;
+    }
+
+    async Task CollectAsync(CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        await using var c = await db.OpenConnectionAsync(ct);
+        var r = await c.QuerySingleAsync<Row>(new CommandDefinition("""
+            SELECT
+              (SELECT count(*) FROM contests k
+                 JOIN ledger_accounts a ON a.id = 'escrow:' || k.id AND a.balance > 0
+                 JOIN contest_config_versions v ON v.contest_id = k.id AND v.version = k.active_config_version
+                WHERE (k.state = 'COMPLETE' AND k.state_changed_at
+                         + make_interval(secs => coalesce((v.config_text::jsonb -> 'rules' ->> 'settlement_hold_seconds')::bigint, 0) + @grace) < @now)
+                   OR (k.state = 'CANCELLED' AND k.state_changed_at + make_interval(secs => @grace) < @now)) AS escrowoverdue,
+              (SELECT count(*) FROM contests WHERE state = 'SCHEDULED' AND lock_time + make_interval(secs => @lockGrace) < @now) AS lockoverdue,
+              (SELECT count(*) FROM stripe_webhook_events e WHERE e.received_at > @webhookWindow
+                  AND NOT EXISTS (SELECT 1 FROM stripe_webhook_processing p WHERE p.event_id = e.event_id)) AS webhooksunprocessed,
+              (SELECT min(e.received_at) FROM stripe_webhook_events e WHERE e.received_at > @webhookWindow
+                  AND NOT EXISTS (SELECT 1 FROM stripe_webhook_processing p WHERE p.event_id = e.event_id)) AS oldestunprocessed,
+              (SELECT count(*) FROM payments WHERE status = 'PENDING' AND created_at < @pendingCutoff) AS paymentspendingoverdue,
+              (SELECT count(*) FROM payout_transfers WHERE status = 'failed_terminal') AS transfersfailedterminal,
+              (SELECT max(finished_at) FROM database_backups WHERE outcome = 'succeeded') AS lastbackup,
+              latest.finished_at AS reconciledat, latest.checks_json AS reconciliationchecks, latest.violations_json AS reconciliationviolations
+            FROM (SELECT 1) one
+            LEFT JOIN LATERAL (SELECT finished_at, to_jsonb(checks)::text AS checks_json, violations::text AS violations_json
+                                 FROM reconciliation_runs ORDER BY id DESC LIMIT 1) latest ON true
+            """, new
+        {
+            now,
+            grace = (long)settings.EscrowReleaseGrace.TotalSeconds,
+            lockGrace = (long)OperationalMetrics.LockGrace.TotalSeconds,
+            webhookWindow = now - TimeSpan.FromDays(7),
+            pendingCutoff = now - 2 * settings.PaymentSweeperPendingAge,
+        }, cancellationToken: ct));
+
+        OperationalMetrics.EscrowHeldOverdue.Set(r.EscrowOverdue);
+        OperationalMetrics.ContestsLockOverdue.Set(r.LockOverdue);
+        OperationalMetrics.WebhooksUnprocessed.Set(r.WebhooksUnprocessed);
+        OperationalMetrics.OldestUnprocessedWebhookAge.Set(r.OldestUnprocessed is { } oldest ? Math.Max(0, (now - Utc(oldest)).TotalSeconds) : 0);
+        OperationalMetrics.PaymentsPendingOverdue.Set(r.PaymentsPendingOverdue);
+        OperationalMetrics.TransfersFailedTerminal.Set(r.TransfersFailedTerminal);
+        OperationalMetrics.BackupAge.Set(r.LastBackup is { } b ? Math.Max(0, (now - Utc(b)).TotalSeconds) : double.PositiveInfinity);
+        OperationalMetrics.BackupLastSuccess.Set(r.LastBackup is { } b2 ? Utc(b2).ToUnixTimeMilliseconds() / 1000.0 : 0);
+        OperationalMetrics.ReconciliationAge.Set(r.ReconciledAt is { } at ? Math.Max(0, (now - Utc(at)).TotalSeconds) : double.PositiveInfinity);
+        if (r.ReconciliationChecks is not null)
+        {
+            var counts = JsonSerializer.Deserialize<string[]>(r.ReconciliationChecks)!.ToDictionary(name => name, _ => 0, StringComparer.Ordinal);
+            foreach (var v in JsonDocument.Parse(r.ReconciliationViolations!).RootElement.EnumerateArray())
+                if (v.TryGetProperty("check", out var check) && check.GetString() is { } name) counts[name] = counts.GetValueOrDefault(name) + 1;
+            foreach (var (check, count) in counts) OperationalMetrics.ReconciliationViolations.WithLabels(check).Set(count);
+        }
+        // The kill-switch gauge is otherwise "as last read by this process"; refresh it from the database.
+        await killSwitch.ReadAsync(ct);
+    }
+
+    static DateTimeOffset Utc(DateTime d) => new(DateTime.SpecifyKind(d, DateTimeKind.Utc));
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
