@@ -9,9 +9,10 @@ public static class AdminCommands
     {
         var delay = new Option<int>("--delay-ms") { Description = "How long the probe job works (0..60000).", DefaultValueFactory = _ => 0 };
         var wait = new Option<int>("--wait-seconds") { Description = "How long to wait for a worker to run it (0..120).", DefaultValueFactory = _ => 30 };
-        var probe = new Command("probe", "Enqueue a probe job through the API and show which worker process ran it.") { delay, wait };
+        var probe = new Command("probe", "Enqueue a probe job through the API and show which worker process ran it. Exit 1 when no worker ran it within --wait-seconds.") { delay, wait };
         probe.SetAction(parse => Call(c => c.SendAsync(HttpMethod.Post, "/api/admin/jobs/probes",
-            new { delay_ms = parse.GetValue(delay), wait_seconds = parse.GetValue(wait) })));
+            new { delay_ms = parse.GetValue(delay), wait_seconds = parse.GetValue(wait) },
+            judge: r => r.GetProperty("status").GetString() == "executed" ? CliOutput.Ok : CliOutput.Failed)));
         var list = new Command("list", "Recurring jobs: schedule, last and next run, and whether they are paused.");
         list.SetAction(_ => Call(c => c.SendAsync(HttpMethod.Get, "/api/admin/jobs/recurring")));
         var id = new Argument<string>("recurring-job") { Description = "Recurring job id, e.g. payout-scheduler." };
@@ -28,8 +29,20 @@ public static class AdminCommands
 
     public static Command Health()
     {
-        var cmd = new Command("health", "Show /readyz of the API (exit 1 when not ready).");
-        cmd.SetAction(_ => Call(c => c.SendAsync(HttpMethod.Get, "/readyz", requireAuth: false)));
+        var wait = new Option<int>("--wait-seconds") { Description = "Ask again every 2 s until ready, at most this long (0..600); e.g. after a restart.", DefaultValueFactory = _ => 0 };
+        var cmd = new Command("health", "Show /readyz of the API (exit 1 when not ready).") { wait };
+        cmd.SetAction(p => Call(async c =>
+        {
+            var seconds = p.GetValue(wait);
+            if (seconds is < 0 or > 600) return CliOutput.Error(CliOutput.Usage, "--wait-seconds must be between 0 and 600");
+            var deadline = TimeProvider.System.GetUtcNow().AddSeconds(seconds);
+            while (true)
+            {
+                var exit = await c.SendAsync(HttpMethod.Get, "/readyz", requireAuth: false);
+                if (exit == CliOutput.Ok || TimeProvider.System.GetUtcNow() >= deadline) return exit;
+                await Task.Delay(TimeSpan.FromSeconds(2));
+            }
+        }));
         return cmd;
     }
 

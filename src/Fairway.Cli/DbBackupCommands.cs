@@ -54,9 +54,21 @@ public static class DbBackupCommands
             });
         });
 
-        var manifestOption = new Option<string?>("--manifest") { Description = "Also compare the database with this backup manifest (row counts, ledger balances)." };
-        var verify = new Command("verify", "Check DATABASE_URL (e.g. a restored database): schema at this build's version, every ledger reconciliation invariant (recorded as a reconciliation run; a violation engages its kill-switch), and optionally a backup manifest. Exit 1 on any violation.") { manifestOption };
-        verify.SetAction(async p => await DbCommands.WithDatabaseAsync(async cs => await VerifyAsync(cs, p.GetValue(manifestOption))));
+        var archiveOption = new Option<string?>("--archive") { Description = "Also compare the database with the manifest of this backup archive (row counts, ledger balances)." };
+        var databaseUrl = new Option<string?>("--database-url") { Description = "The database to verify (default: DATABASE_URL), e.g. a restored copy." };
+        var verify = new Command("verify", "Check a database (e.g. a restored one): schema at this build's version, every ledger reconciliation invariant (recorded as a reconciliation run; a violation engages its kill-switch), and optionally a backup's manifest. Exit 1 on any violation.") { archiveOption, databaseUrl };
+        verify.SetAction(async p =>
+        {
+            var manifest = p.GetValue(archiveOption) is { } archive ? BackupManifest.ManifestPathOf(archive) : null;
+            if (p.GetValue(databaseUrl) is not { } url) return await DbCommands.WithDatabaseAsync(cs => VerifyAsync(cs, manifest));
+            if (!DatabaseUrl.TryParse(url, out var cs, out var error)) return CliOutput.Error(CliOutput.Usage, $"--database-url: malformed: {error}");
+            return await DbCommands.GuardAsync(cs, () => VerifyAsync(cs, manifest));
+        });
+
+        var recent = new Option<int>("--limit") { Description = "At most this many attempts, newest first (1..100).", DefaultValueFactory = _ => 5 };
+        var maxAge = new Option<int>("--max-age-hours") { Description = "Exit 1 when the last successful backup is older than this (1..720).", DefaultValueFactory = _ => 26 };
+        var backups = new Command("backups", "Recent backup attempts of DATABASE_URL (database_backups) and the age of the last successful one. Exit 1 when it is older than --max-age-hours or there is none.") { recent, maxAge };
+        backups.SetAction(p => DbCommands.WithDatabase(cs => ListBackups(cs, p.GetValue(recent), p.GetValue(maxAge))));
 
         var baseTo = new Option<string>("--to") { Description = "Directory under which the base backup's directory is created.", Required = true };
         var pgBasebackup = new Option<string>("--pg-basebackup") { Description = "pg_basebackup executable.", DefaultValueFactory = _ => "pg_basebackup" };
@@ -88,7 +100,33 @@ public static class DbBackupCommands
             Console.WriteLine($"{p.GetValue(dataDir)} prepared: recovers to {at.UtcDateTime:yyyy-MM-ddTHH:mm:ss.ffffffZ} from {p.GetValue(walArchive)}, then promotes (archiving off)");
             return CliOutput.Ok;
         });
-        return [backup, restore, verify, baseBackup, prepare];
+        return [backup, restore, verify, backups, baseBackup, prepare];
+    }
+
+    static int ListBackups(string cs, int limit, int maxAgeHours)
+    {
+        if (limit is < 1 or > 100 || maxAgeHours is < 1 or > 720) return CliOutput.Error(CliOutput.Usage, "--limit must be 1..100 and --max-age-hours 1..720");
+        using var c = new NpgsqlConnection(cs);
+        c.Open();
+        using var cmd = new NpgsqlCommand("""
+            SELECT id, finished_at, outcome, actor, coalesce(archive, ''), coalesce(size_bytes, 0), coalesce(error, '')
+              FROM database_backups ORDER BY id DESC LIMIT @limit
+            """, c);
+        cmd.Parameters.AddWithValue("limit", limit);
+        DateTimeOffset? lastSuccess = null;
+        using (var r = cmd.ExecuteReader())
+            while (r.Read())
+            {
+                var at = new DateTimeOffset(DateTime.SpecifyKind(r.GetDateTime(1), DateTimeKind.Utc));
+                if (r.GetString(2) == "succeeded") lastSuccess ??= at;
+                Console.WriteLine($"{r.GetInt64(0),6}  {at:yyyy-MM-ddTHH:mm:ssZ}  {r.GetString(2),-9}  {r.GetString(3)}  {r.GetString(4)}{(r.GetInt64(5) > 0 ? $" ({r.GetInt64(5)} bytes)" : "")}{(r.GetString(6).Length > 0 ? "  error: " + r.GetString(6) : "")}");
+            }
+        using var last = new NpgsqlCommand("SELECT max(finished_at) FROM database_backups WHERE outcome = 'succeeded'", c);
+        if (last.ExecuteScalar() is DateTime l) lastSuccess = new DateTimeOffset(DateTime.SpecifyKind(l, DateTimeKind.Utc));
+        if (lastSuccess is null) { Console.WriteLine("last successful backup: none"); return CliOutput.Failed; }
+        var age = TimeProvider.System.GetUtcNow() - lastSuccess.Value;
+        Console.WriteLine($"last successful backup: {lastSuccess:yyyy-MM-ddTHH:mm:ssZ} ({(long)age.TotalMinutes} minutes ago)");
+        return age <= TimeSpan.FromHours(maxAgeHours) ? CliOutput.Ok : CliOutput.Failed;
     }
 
     static async Task<int> VerifyAsync(string cs, string? manifestPath)

@@ -51,12 +51,24 @@ public static class DbCommands
 
         var output = new Option<string>("--output") { Description = "Where to write the snapshot.", DefaultValueFactory = _ => "db/schema.snapshot.sql" };
         var pgDump = new Option<string>("--pg-dump") { Description = "pg_dump executable (its major version must match the server's).", DefaultValueFactory = _ => "pg_dump" };
-        var snapshot = new Command("snapshot", "Write the schema snapshot (pg_dump of the migrated schema, normalised) with its header.") { output, pgDump };
+        var compare = new Option<string?>("--compare") { Description = "Instead of writing, compare the database's schema with this snapshot (e.g. db/schema.snapshot.sql of the release); exit 1 and print the first difference when they differ." };
+        var snapshot = new Command("snapshot", "Write the schema snapshot (pg_dump of the migrated schema, normalised) with its header.") { output, pgDump, compare };
         snapshot.SetAction(parse => WithDatabase(cs =>
         {
             using var c = Open(cs);
             var applied = SchemaMigrator.Applied(c);
             var text = SchemaSnapshot.Render(applied, SchemaSnapshot.Dump(cs, parse.GetValue(pgDump)!), DateOnly.FromDateTime(TimeProvider.System.GetUtcNow().UtcDateTime));
+            if (parse.GetValue(compare) is { } expectedPath)
+            {
+                var expected = SchemaSnapshot.WithoutGeneratedLine(File.ReadAllText(expectedPath)).Split('\n');
+                var actual = SchemaSnapshot.WithoutGeneratedLine(text).Split('\n');
+                var at = Enumerable.Range(0, Math.Max(expected.Length, actual.Length)).FirstOrDefault(i => i >= expected.Length || i >= actual.Length || expected[i] != actual[i], -1);
+                if (at < 0) { Console.WriteLine($"schema of {DatabaseUrl.Describe(cs)} matches {expectedPath}"); return CliOutput.Ok; }
+                Console.WriteLine($"schema of {DatabaseUrl.Describe(cs)} differs from {expectedPath} at line {at + 1}:");
+                Console.WriteLine($"  snapshot: {(at < expected.Length ? expected[at] : "(end)")}");
+                Console.WriteLine($"  database: {(at < actual.Length ? actual[at] : "(end)")}");
+                return CliOutput.Failed;
+            }
             var path = parse.GetValue(output)!;
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
             File.WriteAllText(path, text);
@@ -93,7 +105,7 @@ public static class DbCommands
     /// <summary>Turns the failures a database command can meet into one line on stderr and exit code 1.</summary>
     internal static int Guard(string cs, Func<int> action) => GuardAsync(cs, () => Task.FromResult(action())).GetAwaiter().GetResult();
 
-    static async Task<int> GuardAsync(string cs, Func<Task<int>> action)
+    internal static async Task<int> GuardAsync(string cs, Func<Task<int>> action)
     {
         try { return await action(); }
         catch (NpgsqlException e) { return CliOutput.Error(CliOutput.Failed, $"database {DatabaseUrl.Describe(cs)}: {e.Message}"); }

@@ -14,7 +14,8 @@ public static class OperationsSetup
         MetricFamilies.EnsureRegistered();
         services.AddHostedService<OperationalSignalsCollector>();
         services.AddHostedService<ConnectionPoolMetrics>();
-        services.AddSingleton<RunbookCatalog>();
+        // The parameterless constructor (the embedded runbooks); DI would pick the other one with an empty list.
+        services.AddSingleton(_ => new RunbookCatalog());
         services.AddSingleton<RunbookExecutionService>();
         if ((settings.Role & HostRole.Worker) != 0)
         {

@@ -30,10 +30,11 @@ public sealed class FairwayHostProcess : IDisposable
         ["INGESTION_API_KEY"] = "test",
     };
 
-    public static async Task<FairwayHostProcess> StartAsync(string role, string databaseUrl, Action<Dictionary<string, string>>? configure = null, bool waitReady = true, bool testClock = false)
+    public static async Task<FairwayHostProcess> StartAsync(string role, string databaseUrl, Action<Dictionary<string, string>>? configure = null, bool waitReady = true, bool testClock = false,
+        int? port = null)
     {
-        var port = PostgresCluster.FreePort();
-        var env = Environment(databaseUrl, port, testClock);
+        port ??= PostgresCluster.FreePort();
+        var env = Environment(databaseUrl, port.Value, testClock);
         configure?.Invoke(env);
         var p = ManagedProcess.StartDotnet(RepoPaths.HostDll, ["--role", role], env);
         var host = new FairwayHostProcess(p, new Uri($"http://127.0.0.1:{port}"), role);

@@ -33,7 +33,7 @@ public sealed class MoneyOutWorld : IAsyncDisposable
     public string DatabaseUrl { get; private init; } = "";
     public StripeSandboxProcess Stripe { get; private init; } = null!;
     public ProviderSandboxProcess? Provider { get; private init; }
-    public FairwayHostProcess Api { get; private init; } = null!;
+    public FairwayHostProcess Api { get; private set; } = null!;
     public List<FairwayHostProcess> Workers { get; } = [];
     public HttpClient Admin { get; private init; } = null!;
     public NpgsqlDataSource Db { get; private init; } = null!;
@@ -44,9 +44,9 @@ public sealed class MoneyOutWorld : IAsyncDisposable
 
     public string IngestionBase => Provider?.IngestionBase ?? ContestSetup.IngestionBase;
 
-    public static async Task<MoneyOutWorld> StartAsync(bool provider = false, bool worker = true, Action<Dictionary<string, string>>? env = null)
+    public static async Task<MoneyOutWorld> StartAsync(bool provider = false, bool worker = true, Action<Dictionary<string, string>>? env = null, string? databaseUrl = null)
     {
-        var db = await TestDatabases.CreateMigratedAsync();
+        var db = databaseUrl ?? await TestDatabases.CreateMigratedAsync();
         var stripe = StripeSandboxProcess.StartAsync();
         var prov = provider ? await ProviderSandboxProcess.StartAsync(T0) : null;
         var s = await stripe;
@@ -89,6 +89,17 @@ public sealed class MoneyOutWorld : IAsyncDisposable
         var w = await FairwayHostProcess.StartAsync("worker", DatabaseUrl, e => { baseEnv(e); env?.Invoke(e); }, testClock: true);
         Workers.Add(w);
         return w;
+    }
+
+    /// <summary>The environment every host of this world gets (sandboxes, schedules), before a caller's own additions.</summary>
+    public void ConfigureHost(Dictionary<string, string> env) => baseEnv(env);
+
+    /// <summary>Stops the API (SIGKILL) and starts it again on the same port, so clients and the sandbox's webhooks keep working.</summary>
+    public async Task RestartApiAsync(Action<Dictionary<string, string>>? env = null)
+    {
+        var port = Api.BaseUrl.Port;
+        Api.Dispose();
+        Api = await FairwayHostProcess.StartAsync("api", DatabaseUrl, e => { baseEnv(e); env?.Invoke(e); }, testClock: true, port: port);
     }
 
     public void StopWorkers()

@@ -68,7 +68,7 @@ public sealed class RunbookExecutionService(NpgsqlDataSource db, RunbookCatalog 
                 $"runbook {doc.Id} has no step '{step}'; its steps: {string.Join(", ", doc.Steps.Select(s => s.Id))}");
         await InsertAsync(tx, executionId, actor, doc.Id, step, outcome, notes, null, null, ct);
         await audit.WriteAsync(tx, new AuditEntry(actor, "runbook.step_recorded", "runbook_execution", executionId.ToString(),
-            notes.Length >= 1 ? notes : $"step {step} {outcome}", After: new { runbook = doc.Id, step, outcome }), ct);
+            $"runbook {doc.Id} step {step} {outcome}", After: new { runbook = doc.Id, step, outcome, notes }), ct);
         await tx.CommitAsync(ct);
         return (await ShowAsync(executionId, ct))!;
     }
@@ -80,7 +80,7 @@ public sealed class RunbookExecutionService(NpgsqlDataSource db, RunbookCatalog 
         var doc = DocumentOf(await LockedRowsAsync(tx, executionId, ct));
         await InsertAsync(tx, executionId, actor, doc.Id, "finish", outcome, notes, null, null, ct);
         await audit.WriteAsync(tx, new AuditEntry(actor, "runbook.execution_finished", "runbook_execution", executionId.ToString(),
-            notes.Length >= 1 ? notes : $"finished: {outcome}", After: new { runbook = doc.Id, outcome }), ct);
+            $"runbook {doc.Id} finished: {outcome}", After: new { runbook = doc.Id, outcome, notes }), ct);
         await tx.CommitAsync(ct);
         return (await ShowAsync(executionId, ct))!;
     }

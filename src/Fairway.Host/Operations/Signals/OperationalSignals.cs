@@ -37,7 +37,7 @@ public static class OperationalMetrics
         "Payout transfers in failed_terminal (their money stays in winnings payable until an admin retry).");
 
     public static readonly Gauge BackupAge = Metrics.CreateGauge("database_backup_age_seconds",
-        "Seconds since the last successful database backup (fairway db backup or the database-backup job) finished; +Inf when there was none.");
+        "Seconds (real time, also under a test clock) since the last successful database backup (fairway db backup or the database-backup job) finished; +Inf when there was none.");
 
     public static readonly Gauge BackupLastSuccess = Metrics.CreateGauge("database_backup_last_success_timestamp_seconds",
         "Unix time at which the last successful database backup finished; 0 when there was none.");
@@ -118,7 +118,9 @@ public sealed class OperationalSignalsCollector(
         OperationalMetrics.OldestUnprocessedWebhookAge.Set(r.OldestUnprocessed is { } oldest ? Math.Max(0, (now - Utc(oldest)).TotalSeconds) : 0);
         OperationalMetrics.PaymentsPendingOverdue.Set(r.PaymentsPendingOverdue);
         OperationalMetrics.TransfersFailedTerminal.Set(r.TransfersFailedTerminal);
-        OperationalMetrics.BackupAge.Set(r.LastBackup is { } b ? Math.Max(0, (now - Utc(b)).TotalSeconds) : double.PositiveInfinity);
+        // Backups are real-world files timestamped in real time (database_backups), so their age is real time too.
+        var realNow = TimeProvider.System.GetUtcNow();
+        OperationalMetrics.BackupAge.Set(r.LastBackup is { } b ? Math.Max(0, (realNow - Utc(b)).TotalSeconds) : double.PositiveInfinity);
         OperationalMetrics.BackupLastSuccess.Set(r.LastBackup is { } b2 ? Utc(b2).ToUnixTimeMilliseconds() / 1000.0 : 0);
         OperationalMetrics.ReconciliationAge.Set(r.ReconciledAt is { } at ? Math.Max(0, (now - Utc(at)).TotalSeconds) : double.PositiveInfinity);
         if (r.ReconciliationChecks is not null)

@@ -1,0 +1,124 @@
+using System.CommandLine;
+using System.Reflection;
+using System.Text.RegularExpressions;
+using Fairway.Cli;
+using Fairway.Host.Operations.Runbooks;
+using Fairway.IntegrationTests.Infrastructure;
+
+namespace Fairway.IntegrationTests.Runbooks;
+
+/// <summary>
+/// The runbooks of docs/runbooks as a whole: each parses, has the sections of its kind in order with steps to run, uses
+/// only real `fairway` commands (parsed by the CLI's own command tree) and supported process-control commands, contains
+/// no SQL and no "ask engineering", is listed in the index, compiled into the host's catalog, and executed by a test.
+/// </summary>
+public sealed class RunbookCoverageTests
+{
+    static string Dir => Path.Combine(RepoPaths.Root, "docs", "runbooks");
+
+    public static IReadOnlyList<RunbookDocument> All() =>
+        Directory.GetFiles(Dir, "*.md").Order(StringComparer.Ordinal).Select(f => (File: f, Text: File.ReadAllText(f)))
+            .Where(x => x.Text.StartsWith("---", StringComparison.Ordinal))
+            .Select(x => RunbookDocument.Parse(x.Text, Path.GetRelativePath(RepoPaths.Root, x.File))).ToList();
+
+    [Fact]
+    public void Every_runbook_has_the_sections_of_its_kind_and_steps_to_run()
+    {
+        var problems = new List<string>();
+        var runbooks = All();
+        Assert.True(runbooks.Count >= 9, $"only {runbooks.Count} runbooks");
+        foreach (var r in runbooks)
+        {
+            if (!File.Exists(Path.Combine(Dir, r.Id + ".md"))) problems.Add($"{r.Id}: the file name must be {r.Id}.md");
+            var required = RunbookDocument.RequiredSections(r.Kind);
+            var positions = required.Select(s => r.Sections.ToList().IndexOf(s)).ToList();
+            if (positions.Any(p => p < 0)) problems.Add($"{r.Id} ({r.Kind}): needs sections {string.Join(" → ", required)}, has {string.Join(", ", r.Sections)}");
+            else if (!positions.SequenceEqual(positions.Order())) problems.Add($"{r.Id}: sections {string.Join(" → ", required)} are out of order");
+            foreach (var section in required.Where(s => s is "Diagnose" or "Steps" or "Verify"))
+                if (!r.Steps.Any(s => s.Section == section)) problems.Add($"{r.Id}: section {section} has no step");
+            if (r.Inputs.Any(i => !Regex.IsMatch(i, "^[A-Z][A-Z0-9_]*$"))) problems.Add($"{r.Id}: inputs must be SHELL_NAMES");
+            var text = File.ReadAllText(Path.Combine(Dir, r.Id + ".md"));
+            if (Regex.IsMatch(text, @"\bask engineering\b|engineering will handle", RegexOptions.IgnoreCase)) problems.Add($"{r.Id}: says 'ask engineering'");
+            foreach (var command in r.Steps.SelectMany(s => s.Commands))
+                if (Regex.IsMatch(command, @"\b(psql|SELECT|UPDATE|DELETE|INSERT)\b", RegexOptions.IgnoreCase)) problems.Add($"{r.Id}: command `{command}` touches the database by hand");
+            foreach (var variable in r.Steps.SelectMany(s => s.Commands.Concat(s.ExpectedOutput)).SelectMany(c => Regex.Matches(c, @"\$\{?([A-Z][A-Z0-9_]*)").Select(m => m.Groups[1].Value)).Distinct())
+                if (!r.Inputs.Contains(variable) && !Standard.Contains(variable) && !r.Steps.Any(s => s.Commands.Any(c => c.StartsWith(variable + "=$(", StringComparison.Ordinal))))
+                    problems.Add($"{r.Id}: uses ${variable}, which is neither an input nor set by a step");
+        }
+        Assert.True(problems.Count == 0, string.Join('\n', problems));
+    }
+
+    /// <summary>Variables every operator's shell has (docs/runbooks/README.md).</summary>
+    static readonly string[] Standard = ["FAIRWAY_API_URL", "FAIRWAY_API_TOKEN", "DATABASE_URL", "FAIRWAY_ENV_FILE", "PG_BIN"];
+
+    [Fact]
+    public void Every_command_is_a_real_fairway_command_or_a_supported_process_control_command()
+    {
+        var problems = new List<string>();
+        foreach (var r in All())
+            foreach (var step in r.Steps)
+                foreach (var command in step.Commands)
+                {
+                    if (step.Kind == RunbookStepKind.Process)
+                    {
+                        if (!RunbookWorld.Compose.IsMatch(command)) problems.Add($"{r.Id}/{step.Id}: `{command}` is not a supported process-control command (docker compose -f infra/compose/docker-compose.prod.yml restart|stop|start|up -d api|worker|postgres, or exec -T postgres createdb|dropdb)");
+                        continue;
+                    }
+                    var assignment = Regex.Match(command, @"^[A-Z][A-Z0-9_]*=\$\((?<cmd>fairway .*)\)$");
+                    var line = assignment.Success ? assignment.Groups["cmd"].Value : command;
+                    var args = ShellWords(Regex.Replace(line, @"\$\{?[A-Z][A-Z0-9_]*\}?", "x1")).Skip(1).ToArray();
+                    var parsed = CliRoot.Build().Parse(args);
+                    if (parsed.Errors.Count > 0) problems.Add($"{r.Id}/{step.Id}: `{command}` is not a valid fairway command: {string.Join("; ", parsed.Errors.Select(e => e.Message))}");
+                    else if (parsed.CommandResult.Command.Subcommands.Count > 0) problems.Add($"{r.Id}/{step.Id}: `{command}` names a command group, not a command");
+                }
+        Assert.True(problems.Count == 0, string.Join('\n', problems));
+        // The check can fail: a misspelt command is reported.
+        Assert.NotEmpty(CliRoot.Build().Parse(["killswitch", "of", "--reason", "x"]).Errors);
+    }
+
+    [Fact]
+    public void Every_runbook_is_executed_by_a_test_and_listed_in_the_index()
+    {
+        var tested = typeof(RunbookCoverageTests).Assembly.GetTypes().SelectMany(t => t.GetMethods())
+            .Where(m => m.GetCustomAttribute<FactAttribute>() is not null)
+            .Select(m => m.GetCustomAttribute<RunbookTestAttribute>()?.Runbook).Where(r => r is not null).ToHashSet();
+        var index = File.ReadAllText(Path.Combine(Dir, "README.md"));
+        var problems = new List<string>();
+        foreach (var r in All())
+        {
+            if (!tested.Contains(r.Id)) problems.Add($"{r.Id}: no test executes it (a [Fact] with [RunbookTest(\"{r.Id}\")])");
+            if (!index.Contains($"]({r.Id}.md)", StringComparison.Ordinal)) problems.Add($"{r.Id}: not listed in docs/runbooks/README.md");
+        }
+        foreach (var id in tested.Where(t => All().All(r => r.Id != t))) problems.Add($"a test names runbook {id}, which does not exist");
+        Assert.True(problems.Count == 0, string.Join('\n', problems));
+    }
+
+    [Fact]
+    public void The_host_compiles_in_exactly_the_runbooks_of_the_repository()
+    {
+        var catalog = new RunbookCatalog();
+        Assert.Equal(All().Select(r => r.Id).Order(), catalog.Runbooks.Keys.Order());
+        foreach (var r in All()) Assert.Equal(r.Steps.Select(s => s.Id), catalog.Find(r.Id)!.Steps.Select(s => s.Id));
+    }
+
+    [Fact]
+    public void The_parser_refuses_what_a_program_could_not_execute_exactly()
+    {
+        const string head = "---\nid: x\ntitle: X\nkind: failure-mode\nversion: 2026-11-30\n---\n## Diagnose\n";
+        Assert.Throws<FormatException>(() => RunbookDocument.Parse(head + "```fairway step=a\nfairway health\n```\n```fairway step=a\nfairway health\n```\n", "t"));
+        Assert.Throws<FormatException>(() => RunbookDocument.Parse(head + "```fairway step=a\npsql -c 'select 1'\n```\n", "t"));
+        Assert.Throws<FormatException>(() => RunbookDocument.Parse(head + "```bash\nfairway health\n```\n", "t"));
+        Assert.Throws<FormatException>(() => RunbookDocument.Parse(head + "```fairway\nfairway health\n```\n", "t"));
+        var ok = RunbookDocument.Parse(head + "```fairway step=a expect=1\nfairway contests lock \"$C\" \\\n  --reason \"r\"\n```\n```output\n\"state\": \"LOCKED\"\n```\n", "t");
+        Assert.Equal(["fairway contests lock \"$C\" --reason \"r\""], ok.Steps[0].Commands);
+        Assert.Equal(1, ok.Steps[0].ExpectedExitCode);
+        Assert.Equal(["\"state\": \"LOCKED\""], ok.Steps[0].ExpectedOutput);
+    }
+
+    /// <summary>Splits a command line as bash would for the simple quoting runbooks use ("…", '…').</summary>
+    static IEnumerable<string> ShellWords(string line)
+    {
+        foreach (Match m in Regex.Matches(line, "\"(?<w>(?:[^\"\\\\]|\\\\.)*)\"|'(?<w>[^']*)'|(?<w>[^\\s\"']+)"))
+            yield return m.Groups["w"].Value;
+    }
+}

@@ -1,0 +1,218 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Fairway.IntegrationTests.Infrastructure;
+using Fairway.IntegrationTests.Settlement;
+using Npgsql;
+
+namespace Fairway.IntegrationTests.Runbooks;
+
+/// <summary>
+/// One test per runbook: induce the failure in the shared deployment (sandbox faults, a stopped database, killed
+/// processes, paused jobs, a tampered ledger), check the signal its alert reads on a real /metrics, run the runbook's own
+/// commands as written (<see cref="RunbookRunner"/>, which also records the execution through the runbook API), then
+/// assert the deployment is healthy and the money invariants hold. The tests share one deployment and run one after
+/// another; each leaves it healthy, which is what its runbook's Verify section proves.
+/// </summary>
+[Collection(RunbookCollection.Name)]
+public sealed class RunbookTests(RunbookWorld world)
+{
+    MoneyOutWorld W => world.World;
+    RunbookRunner Runner => new(world);
+
+    static Dictionary<string, string> Inputs(string runbook, params (string Name, string Value)[] more)
+    {
+        var d = new Dictionary<string, string>(StringComparer.Ordinal) { ["INCIDENT"] = "INC-" + runbook };
+        foreach (var (n, v) in more) d[n] = v;
+        return d;
+    }
+
+    async Task<string> MetricsAsync()
+    {
+        using var http = new HttpClient();
+        return await http.GetStringAsync(new Uri(W.Api.BaseUrl, "/metrics"));
+    }
+
+    static double Gauge(string metrics, string name)
+    {
+        var m = Regex.Match(metrics, $"^{Regex.Escape(name)} (?<v>\\S+)$", RegexOptions.Multiline);
+        Assert.True(m.Success, $"{name} not exported");
+        return m.Groups["v"].Value == "Infinity" ? double.PositiveInfinity : double.Parse(m.Groups["v"].Value, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Waits (bounded) until the scraped gauge satisfies <paramref name="condition"/>, i.e. the alert's signal shows.</summary>
+    async Task<double> SignalAsync(string gauge, Func<double, bool> condition)
+    {
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var v = Gauge(await MetricsAsync(), gauge);
+            if (condition(v)) return v;
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(60), $"{gauge} stayed {v}");
+            await Task.Delay(250);
+        }
+    }
+
+    async Task HealthyAsync()
+    {
+        NpgsqlConnection.ClearAllPools();
+        W.Db.Clear();
+        await MoneyInvariants.AssertHoldAsync(world.DatabaseUrl);
+        var ready = await new HttpClient().GetAsync(new Uri(W.Api.BaseUrl, "/readyz"));
+        Assert.True(ready.IsSuccessStatusCode, await ready.Content.ReadAsStringAsync());
+        Assert.Equal(0, Gauge(await MetricsAsync(), "kill_switch_engaged"));
+    }
+
+    async Task<string> ContestAsync(int entries, int unfunded = 0, DateTimeOffset? lockTime = null)
+    {
+        var (t, c, pe) = (ContestSetup.NewId("t"), ContestSetup.NewId("c"), "sr:tournament:" + Guid.NewGuid().ToString("N")[..8]);
+        (await W.Admin.PostAsJsonAsync("/api/admin/tournaments", new { id = t, provider_event_id = pe, name = "Runbook Open" })).EnsureSuccessStatusCode();
+        var config = ContestSetup.Config(t, c, pe, lockTime ?? W.Now.AddDays(30), minEntries: 2, rosterSize: 3, fieldSize: 30, ingestionBase: W.IngestionBase);
+        var created = await W.Admin.PostAsJsonAsync("/api/admin/contests", new { id = c, tournament_id = t, name = "Runbook main", config });
+        Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
+        await W.FundEntriesAsync(c, Enumerable.Range(0, entries).Select(i => ($"{c}-e{i}", $"u-{c}-{i}", new[] { MoneyOutWorld.Golfer(i), MoneyOutWorld.Golfer(10 + i), MoneyOutWorld.Golfer(20 + i) })).ToList(),
+            1000, unfunded);
+        return c;
+    }
+
+    async Task PauseAsync(string job) =>
+        (await W.Admin.PostAsJsonAsync($"/api/admin/jobs/recurring/{job}/pause", new { reason = "test induces the failure" })).EnsureSuccessStatusCode();
+
+    [Fact]
+    [RunbookTest("kill-switch-engaged")]
+    public async Task Kill_switch_engaged()
+    {
+        await W.KillSwitchAsync(true);
+        await SignalAsync("kill_switch_engaged", v => v == 1);
+        await Runner.RunAsync("kill-switch-engaged", Inputs("kill-switch-engaged"));
+        await HealthyAsync();
+    }
+
+    [Fact]
+    [RunbookTest("settlement-failed")]
+    public async Task Settlement_failed()
+    {
+        var contest = await W.SeedCompleteContestAsync(entries: 3, holdSeconds: 60);
+        await W.AdvanceAsync(TimeSpan.FromMinutes(2));
+        await W.KillSwitchAsync(true);
+        // The settlement is due and refused by the switch: its failure is recorded (what the scheduler would do).
+        var r = await W.Admin.PostAsync($"/api/admin/settlements/{contest.ContestId}/run?wait_seconds=5", null);
+        Assert.True(r.IsSuccessStatusCode, await r.Content.ReadAsStringAsync());
+        await SignalAsync("settlement_status", v => v == 0);
+        Assert.Contains("KILL_SWITCH_ACTIVE", (await W.SettlementAsync(contest.ContestId)).GetRawText());
+
+        await Runner.RunAsync("settlement-failed", Inputs("settlement-failed", ("CONTEST", contest.ContestId)));
+        Assert.Equal(1, await SignalAsync("settlement_status", v => v == 1));
+        Assert.Equal(0, await W.BalanceAsync($"escrow:{contest.ContestId}"));
+        await HealthyAsync();
+    }
+
+    [Fact]
+    [RunbookTest("contest-lock-failed")]
+    public async Task Contest_lock_failed()
+    {
+        await PauseAsync("contest-lifecycle-clock");
+        var contest = await ContestAsync(entries: 2, lockTime: W.Now.AddMinutes(30));
+        await W.AdvanceAsync(TimeSpan.FromMinutes(40));
+        await SignalAsync("contests_lock_overdue", v => v >= 1);
+
+        await Runner.RunAsync("contest-lock-failed", Inputs("contest-lock-failed", ("CONTEST", contest)));
+        Assert.Equal("LOCKED", (await W.GetAsync($"/api/admin/contests/{contest}")).GetProperty("state").GetString());
+        Assert.DoesNotContain("\"contest-lifecycle-clock\"", JsonSerializer.Serialize(await W.QueryAsync<string>("SELECT recurring_job_id FROM recurring_job_pauses")));
+        await HealthyAsync();
+    }
+
+    [Fact]
+    [RunbookTest("database-connection-failure")]
+    public async Task Database_connection_failure()
+    {
+        world.Cluster.StopServer();
+        try
+        {
+            await SignalAsync("database_up", v => v == 0);
+            // Executions are stored in the database that is down: recorded once it is back, as the runbook says.
+            await Runner.RunAsync("database-connection-failure", Inputs("database-connection-failure"), "succeeded", recordAfterwards: true);
+        }
+        finally
+        {
+            // Whatever happened, the next runbook test gets its database back.
+            try { world.Cluster.StartServer(); } catch (InvalidOperationException) { /* already running: the runbook started it */ }
+        }
+        Assert.Equal(1, await SignalAsync("database_up", v => v == 1));
+        await HealthyAsync();
+    }
+
+    [Fact]
+    [RunbookTest("database-backup")]
+    public async Task Database_backup()
+    {
+        await ContestAsync(entries: 2);
+        var dir = Path.Combine(world.WorkDir, "backups");
+        await Runner.RunAsync("database-backup", Inputs("database-backup", ("BACKUP_DIR", dir), ("SCRATCH_DATABASE_URL", world.DatabaseUrlOf("fairway_restore_check"))));
+        Assert.Single(Directory.GetFiles(dir, "fairway-*.dump"));
+        Assert.Single(Directory.GetFiles(dir, "fairway-*.manifest.json"));
+        Assert.True(await SignalAsync("database_backup_age_seconds", v => v < 600) < 600);
+        await HealthyAsync();
+    }
+
+    [Fact]
+    [RunbookTest("restart-services")]
+    public async Task Restart_services()
+    {
+        var (api, worker) = (W.Api.Process.Pid, W.Workers.Single().Process.Pid);
+        await Runner.RunAsync("restart-services", Inputs("restart-services"));
+        Assert.NotEqual(api, W.Api.Process.Pid);
+        Assert.NotEqual(worker, W.Workers.Single().Process.Pid);
+        await HealthyAsync();
+    }
+
+    [Fact]
+    [RunbookTest("crash-loop")]
+    public async Task Crash_loop()
+    {
+        // The worker dies (SIGKILL): nothing runs jobs.
+        W.StopWorkers();
+        Assert.Empty(W.Workers);
+        await Runner.RunAsync("crash-loop", Inputs("crash-loop"));
+        Assert.Single(W.Workers);
+        await HealthyAsync();
+    }
+
+    [Fact]
+    [RunbookTest("escrow-held-overdue")]
+    public async Task Escrow_held_overdue()
+    {
+        await PauseAsync("settlement-scheduler");
+        var contest = await W.SeedCompleteContestAsync(entries: 3, holdSeconds: 60);
+        Assert.Equal(3000, await W.BalanceAsync($"escrow:{contest.ContestId}"));
+        await W.AdvanceAsync(TimeSpan.FromDays(1) + TimeSpan.FromMinutes(5));
+        await SignalAsync("escrow_held_overdue_contests", v => v >= 1);
+
+        await Runner.RunAsync("escrow-held-overdue", Inputs("escrow-held-overdue", ("CONTEST", contest.ContestId)));
+        Assert.Equal(0, await W.BalanceAsync($"escrow:{contest.ContestId}"));
+        Assert.Empty(await W.QueryAsync<string>("SELECT recurring_job_id FROM recurring_job_pauses WHERE recurring_job_id IN ('settlement-scheduler', 'payout-scheduler')"));
+        await HealthyAsync();
+    }
+
+    [Fact]
+    [RunbookTest("ledger-invariant-violation")]
+    public async Task Ledger_invariant_violation()
+    {
+        // A SUCCEEDED payment whose ledger entry is missing: the reconciler finds it and engages the kill-switch.
+        var contest = await ContestAsync(entries: 2, unfunded: 1);
+        var entry = $"{contest}-e1";
+        var run = await W.Admin.PostAsync("/api/admin/reconciliation/run", null);
+        Assert.True(run.IsSuccessStatusCode, await run.Content.ReadAsStringAsync());
+        await SignalAsync("kill_switch_engaged", v => v == 1);
+        Assert.True(Regex.IsMatch(await MetricsAsync(), "^reconciliation_violations\\{check=\"payment_has_ledger_entry\"\\} 1$", RegexOptions.Multiline));
+
+        // Ops: confirm the switch, diagnose, escalate (no correction without engineering).
+        await Runner.RunAsync("ledger-invariant-violation", Inputs("ledger-invariant-violation", ("ENTRY", entry)), "escalated", "Immediate action", "Diagnose", "Recover");
+        Assert.Equal(1, Gauge(await MetricsAsync(), "kill_switch_engaged"));
+
+        // Engineering's audited correction (the posting the payment should have made), then ops resume with Verify.
+        await W.PostMissingPaymentAsync(contest, entry, 1000);
+        await Runner.RunAsync("ledger-invariant-violation", Inputs("ledger-invariant-violation", ("ENTRY", entry)), "succeeded", "Verify");
+        await HealthyAsync();
+    }
+}

@@ -1,0 +1,128 @@
+using System.Text.RegularExpressions;
+using Fairway.IntegrationTests.Infrastructure;
+using Fairway.IntegrationTests.Settlement;
+using Fairway.Migrations;
+
+namespace Fairway.IntegrationTests.Runbooks;
+
+/// <summary>
+/// One deployment shared by every runbook test (they run one after another and each must leave it healthy, which is
+/// what its runbook's Verify section proves): its own PostgreSQL cluster (so a runbook can have the database stopped),
+/// the Stripe and provider sandboxes, an API and a worker under the test clock, and the `fairway` CLI on PATH.
+/// <see cref="ComposeAsync"/> stands in for Docker Compose: `restart|stop|start|up -d` of api, worker, postgres act
+/// on the real processes (SIGTERM/SIGKILL and start, pg_ctl), with the deployment's env file applied on start.
+/// </summary>
+public sealed class RunbookWorld : IAsyncLifetime
+{
+    public static readonly Regex Compose = new(@"^docker compose -f infra/compose/docker-compose\.prod\.yml (?:(?<verb>restart|stop|start|up -d) (?<services>(?:(?:api|worker|postgres) ?)+)|exec -T postgres (?<dbverb>createdb|dropdb) -U fairway (?<db>[a-z_]+))$", RegexOptions.CultureInvariant);
+
+    public PostgresCluster Cluster { get; private set; } = null!;
+    public MoneyOutWorld World { get; private set; } = null!;
+    public string DatabaseUrl { get; private set; } = "";
+    public string BinDir { get; private set; } = "";
+    /// <summary>The deployment's env file (/etc/fairway/fairway.env in production): read by api and worker when they start.</summary>
+    public string EnvFile { get; private set; } = "";
+    public string WorkDir { get; private set; } = "";
+
+    public async Task InitializeAsync()
+    {
+        Cluster = PostgresCluster.Start();
+        DatabaseUrl = await TestDatabases.CreateEmptyAsync(Cluster.AdminUrl);
+        SchemaMigrator.MigrateUp(TestDatabases.ConnectionString(DatabaseUrl));
+        Npgsql.NpgsqlConnection.ClearAllPools();
+        WorkDir = Directory.CreateTempSubdirectory("fairway-runbooks.").FullName;
+        BinDir = Directory.CreateDirectory(Path.Combine(WorkDir, "bin")).FullName;
+        var wrapper = Path.Combine(BinDir, "fairway");
+        File.WriteAllText(wrapper, $"#!/usr/bin/env bash\nexec dotnet '{RepoPaths.CliDll}' \"$@\"\n");
+        File.SetUnixFileMode(wrapper, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        EnvFile = Path.Combine(WorkDir, "fairway.env");
+        File.WriteAllText(EnvFile, "# the deployment's env file; api and worker read it when (re)started\n");
+        World = await MoneyOutWorld.StartAsync(provider: true, databaseUrl: DatabaseUrl, env: ApplyEnvFile);
+    }
+
+    /// <summary>What an operator's shell has: the admin API and token, the database, the env file, the PostgreSQL binaries.</summary>
+    public Dictionary<string, string> Environment() => new(StringComparer.Ordinal)
+    {
+        ["FAIRWAY_API_URL"] = World.Api.BaseUrl.ToString().TrimEnd('/'),
+        ["FAIRWAY_API_TOKEN"] = TestAuth.Admin,
+        ["DATABASE_URL"] = DatabaseUrl,
+        ["FAIRWAY_ENV_FILE"] = EnvFile,
+        ["PG_BIN"] = Cluster.BinDir,
+    };
+
+    void ApplyEnvFile(Dictionary<string, string> env)
+    {
+        if (EnvFile.Length == 0) return;
+        foreach (var line in File.ReadAllLines(EnvFile).Where(l => l.Length > 0 && !l.StartsWith('#')))
+        {
+            var eq = line.IndexOf('=');
+            if (eq > 0) env[line[..eq]] = line[(eq + 1)..];
+        }
+    }
+
+    /// <summary>`docker compose … &lt;verb&gt; &lt;services&gt;` on this deployment's processes.</summary>
+    public async Task<string> ComposeAsync(Match compose)
+    {
+        if (compose.Groups["dbverb"].Success)
+        {
+            var name = compose.Groups["db"].Value;
+            await TestDatabases.ExecAsync(Cluster.AdminUrl, compose.Groups["dbverb"].Value == "createdb" ? $"CREATE DATABASE {name}" : $"DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+            return $"{compose.Groups["dbverb"].Value} {name}: done";
+        }
+        return await ComposeAsync(compose.Groups["verb"].Value, compose.Groups["services"].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    /// <summary>The URL of a database of this deployment's cluster by name (what a `createdb` step made).</summary>
+    public string DatabaseUrlOf(string name) => TestDatabases.UrlFor(Cluster.AdminUrl, name);
+
+    public async Task<string> ComposeAsync(string verb, IReadOnlyList<string> services)
+    {
+        var done = new List<string>();
+        foreach (var service in services)
+        {
+            switch (service, verb)
+            {
+                case ("postgres", "stop"): Cluster.StopServer(); break;
+                case ("postgres", "start" or "up -d"): Cluster.StartServer(); break;
+                case ("postgres", "restart"): Cluster.StopServer(); Cluster.StartServer(); break;
+                case ("worker", "stop"): StopWorkersGracefully(); break;
+                case ("worker", "start" or "up -d"): if (World.Workers.Count == 0) await World.StartWorkerAsync(ApplyEnvFile); break;
+                case ("worker", "restart"): StopWorkersGracefully(); await World.StartWorkerAsync(ApplyEnvFile); break;
+                case ("api", "stop"): await StopApiGracefullyAsync(); break;
+                case ("api", "start" or "up -d" or "restart"): await World.RestartApiAsync(); break;
+                default: throw new InvalidOperationException($"docker compose {verb} {service}: not supported by the test deployment");
+            }
+            done.Add($"{verb} {service}: done");
+        }
+        return string.Join('\n', done);
+    }
+
+    void StopWorkersGracefully()
+    {
+        foreach (var w in World.Workers)
+        {
+            w.Process.SendSigterm();
+            w.Process.WaitForExitAsync(TimeSpan.FromSeconds(40)).GetAwaiter().GetResult();
+        }
+        World.StopWorkers();
+    }
+
+    async Task StopApiGracefullyAsync()
+    {
+        World.Api.Process.SendSigterm();
+        await World.Api.Process.WaitForExitAsync(TimeSpan.FromSeconds(40));
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (World is not null) await World.DisposeAsync();
+        Cluster?.Dispose();
+        try { Directory.Delete(WorkDir, recursive: true); } catch (IOException) { }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class RunbookCollection : ICollectionFixture<RunbookWorld>
+{
+    public const string Name = "runbooks on one deployment";
+}
