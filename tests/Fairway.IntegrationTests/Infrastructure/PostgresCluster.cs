@@ -26,7 +26,10 @@ public sealed class PostgresCluster : IDisposable
         throw new InvalidOperationException("PostgreSQL server binaries not found; run ./scripts/test, which installs them");
     }
 
-    public static PostgresCluster Start()
+    public static PostgresCluster Start() => Start("");
+
+    /// <summary>A cluster with <paramref name="extraConfig"/> appended to postgresql.conf (e.g. WAL archiving); "{base}" is replaced by its directory.</summary>
+    public static PostgresCluster Start(string extraConfig)
     {
         var bin = FindBinDir();
         var baseDir = Directory.CreateTempSubdirectory("fairway-test-pg.").FullName;
@@ -35,7 +38,8 @@ public sealed class PostgresCluster : IDisposable
         var data = Path.Combine(baseDir, "data");
         AsPostgres(Path.Combine(bin, "initdb"), "-D", data, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8");
         File.AppendAllText(Path.Combine(data, "postgresql.conf"),
-            $"\nlisten_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{baseDir}'\nmax_connections = 200\nfsync = off\nsynchronous_commit = off\n");
+            $"\nlisten_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{baseDir}'\nmax_connections = 200\nfsync = off\nsynchronous_commit = off\n"
+            + extraConfig.Replace("{base}", baseDir) + "\n");
         var cluster = new PostgresCluster(bin, baseDir, port);
         cluster.StartServer();
         return cluster;

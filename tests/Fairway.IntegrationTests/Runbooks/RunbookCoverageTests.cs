@@ -61,7 +61,7 @@ public sealed class RunbookCoverageTests
                 {
                     if (step.Kind == RunbookStepKind.Process)
                     {
-                        if (!RunbookWorld.Compose.IsMatch(command)) problems.Add($"{r.Id}/{step.Id}: `{command}` is not a supported process-control command (docker compose -f infra/compose/docker-compose.prod.yml restart|stop|start|up -d api|worker|postgres, or exec -T postgres createdb|dropdb)");
+                        if (!RunbookWorld.Compose.IsMatch(command) && !RunbookWorld.HostCommand.IsMatch(command)) problems.Add($"{r.Id}/{step.Id}: `{command}` is not a supported process-control command (docker compose -f infra/compose/docker-compose.prod.yml restart|stop|start|up -d api|worker|postgres, or exec -T postgres createdb|dropdb; chown/pg_ctl of a recovered data directory)");
                         continue;
                     }
                     var assignment = Regex.Match(command, @"^[A-Z][A-Z0-9_]*=\$\((?<cmd>fairway .*)\)$");

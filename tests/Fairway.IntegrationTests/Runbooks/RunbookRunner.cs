@@ -63,7 +63,7 @@ public sealed class RunbookRunner(RunbookWorld world)
         if (!recordAfterwards) await StartAsync();
         var runs = new List<StepRun>();
         // By default the main path: the sections every runbook of its kind has (not Rollback, Escalate or alternative paths).
-        string[] run = sections.Length > 0 ? sections : [.. RunbookDocument.RequiredSections(doc.Kind), "Immediate action"];
+        string[] run = sections.Length > 0 ? sections : [.. RunbookDocument.RequiredSections(doc.Kind).Where(s => s != "Rollback"), "Immediate action"];
         foreach (var step in doc.Steps.Where(s => run.Contains(s.Section)))
         {
             var result = step.Kind == RunbookStepKind.Process ? await ProcessAsync(step, vars) : await FairwayAsync(step, vars);

@@ -16,6 +16,9 @@ public sealed class RunbookWorld : IAsyncLifetime
 {
     public static readonly Regex Compose = new(@"^docker compose -f infra/compose/docker-compose\.prod\.yml (?:(?<verb>restart|stop|start|up -d) (?<services>(?:(?:api|worker|postgres) ?)+)|exec -T postgres (?<dbverb>createdb|dropdb) -U fairway (?<db>[a-z_]+))$", RegexOptions.CultureInvariant);
 
+    /// <summary>Process-control commands run for real on the database server (point-in-time recovery).</summary>
+    public static readonly Regex HostCommand = new(@"^(chown -R postgres ""\$[A-Z_]+""|runuser -u postgres -- ""\$PG_BIN/pg_ctl"" -D ""\$[A-Z_]+"" .*)$", RegexOptions.CultureInvariant);
+
     public PostgresCluster Cluster { get; private set; } = null!;
     public MoneyOutWorld World { get; private set; } = null!;
     public string DatabaseUrl { get; private set; } = "";
