@@ -184,6 +184,8 @@ public static class FairwayHost
         if ((settings.Role & HostRole.Worker) != 0) builder.Services.AddHostedService<RecurringJobsRegistration>();
 
         var app = builder.Build();
+        // A runbook that does not parse fails the start-up (exit 4), not the first runbook request.
+        app.Services.GetRequiredService<RunbookCatalog>();
         app.UseMetricsListener(settings);
         app.UseMiddleware<CorrelationMiddleware>();
         app.UseSerilogRequestLogging(o => o.GetLevel = (ctx, _, ex) =>

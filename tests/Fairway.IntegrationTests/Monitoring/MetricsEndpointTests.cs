@@ -46,7 +46,7 @@ public sealed class MetricsEndpointTests
             // Written by Prometheus itself for every target, not by the host.
             exported.Add("up");
 
-            var rules = AlertRules.Load();
+            var rules = AlertRules.LoadAll();
             var recorded = rules.Where(r => r.Record is not null).Select(r => r.Record!).ToHashSet(StringComparer.Ordinal);
             var used = rules.SelectMany(r => AlertRules.Queries(r).SelectMany(AlertRules.MetricNames).Select(m => (Rule: r.Alert ?? r.Record!, Metric: m))).ToList();
             Assert.True(used.Count > 30, $"the rules read only {used.Count} metrics: the reader is broken");

@@ -195,6 +195,30 @@ public sealed class RunbookTests(RunbookWorld world)
     }
 
     [Fact]
+    [RunbookTest("launch")]
+    public async Task Launch()
+    {
+        // As on a fresh deployment: the kill-switch is on until the launch's smoke tests pass.
+        await W.KillSwitchAsync(true);
+        await Runner.RunAsync("launch", Inputs("launch", ("BACKUP_DIR", Path.Combine(world.WorkDir, "launch-backups")),
+            ("BASE_BACKUP_DIR", Path.Combine(world.WorkDir, "launch-base")), ("SCRATCH_DATABASE_URL", world.DatabaseUrlOf("fairway_restore_check"))));
+        Assert.Single(Directory.GetDirectories(Path.Combine(world.WorkDir, "launch-base")));
+        await HealthyAsync();
+    }
+
+    [Fact]
+    [RunbookTest("escalation")]
+    public async Task Escalation()
+    {
+        // Something no runbook explains: a person engaged the kill-switch for a reason ops must hand over.
+        await W.KillSwitchAsync(true);
+        var steps = await Runner.RunAsync("escalation", Inputs("escalation"), "escalated");
+        Assert.Contains("test engages the switch", steps.Single(s => s.Step == "kill-switch").Output);
+        await W.KillSwitchAsync(false);
+        await HealthyAsync();
+    }
+
+    [Fact]
     [RunbookTest("ledger-invariant-violation")]
     public async Task Ledger_invariant_violation()
     {
