@@ -12,3 +12,15 @@ monitoring_ensure_installed() {
   command -v promtool >/dev/null && command -v amtool >/dev/null && command -v prometheus >/dev/null \
     || { echo "[monitoring] install did not provide promtool, amtool and prometheus" >&2; return 1; }
 }
+
+# ops_summary DIR: one line on the operational coverage (issue 11): runbooks, the tests that execute them (from the TRX
+# results in DIR), and the alert rules unit-tested with promtool.
+ops_summary() {
+  local runbooks tests passed loaded pending
+  runbooks=$(grep -l '^---$' "$FAIRWAY_ROOT"/docs/runbooks/*.md 2>/dev/null | wc -l)
+  tests=$(cat "$1"/*.trx 2>/dev/null | grep -o '<UnitTestResult [^>]*testName="Fairway.IntegrationTests.Runbooks.[^"]*"[^>]*>' | wc -l)
+  passed=$(cat "$1"/*.trx 2>/dev/null | grep -o '<UnitTestResult [^>]*testName="Fairway.IntegrationTests.Runbooks.[^"]*"[^>]*>' | grep -c 'outcome="Passed"')
+  loaded=$(grep -c '^      - alert:' "$FAIRWAY_ROOT/infra/monitoring/alerts.yml")
+  pending=$(grep -c '^      - alert:' "$FAIRWAY_ROOT/infra/monitoring/alerts.pending.yml")
+  echo "[ops] runbooks: $runbooks; runbook tests (Runbooks namespace): $passed of $tests passed; alert rules unit-tested with promtool: $((loaded + pending)) ($loaded loaded by Prometheus, $pending waiting for their runbooks)" >&2
+}
