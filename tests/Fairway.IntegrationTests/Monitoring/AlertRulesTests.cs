@@ -29,16 +29,16 @@ public sealed class AlertRulesTests
         var quiet = new HashSet<string>(StringComparer.Ordinal);
         foreach (var file in new[] { "alerts.test.yml", "alerts.pending.test.yml" })
         {
-        var yaml = new YamlStream();
-        using (var reader = new StreamReader(Path.Combine(AlertRules.Dir, file))) yaml.Load(reader);
-        foreach (YamlMappingNode test in (YamlSequenceNode)((YamlMappingNode)yaml.Documents[0].RootNode)["tests"])
-            if (test.Children.TryGetValue(new YamlScalarNode("alert_rule_test"), out var cases))
-                foreach (YamlMappingNode c in (YamlSequenceNode)cases)
-                {
-                    var name = ((YamlScalarNode)c["alertname"]).Value!;
-                    var expected = (YamlSequenceNode)c["exp_alerts"];
-                    (expected.Children.Count > 0 ? firing : quiet).Add(name);
-                }
+            var yaml = new YamlStream();
+            using (var reader = new StreamReader(Path.Combine(AlertRules.Dir, file))) yaml.Load(reader);
+            foreach (YamlMappingNode test in (YamlSequenceNode)((YamlMappingNode)yaml.Documents[0].RootNode)["tests"])
+                if (test.Children.TryGetValue(new YamlScalarNode("alert_rule_test"), out var cases))
+                    foreach (YamlMappingNode c in (YamlSequenceNode)cases)
+                    {
+                        var name = ((YamlScalarNode)c["alertname"]).Value!;
+                        var expected = (YamlSequenceNode)c["exp_alerts"];
+                        (expected.Children.Count > 0 ? firing : quiet).Add(name);
+                    }
         }
         var alerts = AlertRules.LoadAll().Where(r => r.Alert is not null).Select(r => r.Alert!).ToList();
         Assert.True(alerts.Count >= 28, $"only {alerts.Count} alerts");

@@ -37,6 +37,9 @@ public sealed class RunbookRunner(RunbookWorld world)
     public Task<IReadOnlyList<StepRun>> RunAsync(string id, Dictionary<string, string> inputs, string outcome = "succeeded", params string[] sections) =>
         RunAsync(id, inputs, outcome, recordAfterwards: false, sections);
 
+    /// <summary>Called before the first step of each section: the outside world changing while ops work (e.g. Stripe recovers before Recover).</summary>
+    public Func<string, Task>? BeforeSection { get; init; }
+
     /// <summary>
     /// <paramref name="recordAfterwards"/>: the execution is recorded once the steps are done (the runbook says so when the
     /// database, where executions are stored, is what is down); each step's record still carries its own output.
@@ -64,8 +67,11 @@ public sealed class RunbookRunner(RunbookWorld world)
         var runs = new List<StepRun>();
         // By default the main path: the sections every runbook of its kind has (not Rollback, Escalate or alternative paths).
         string[] run = sections.Length > 0 ? sections : [.. RunbookDocument.RequiredSections(doc.Kind).Where(s => s != "Rollback"), "Immediate action"];
+        string? section = null;
         foreach (var step in doc.Steps.Where(s => run.Contains(s.Section)))
         {
+            if (step.Section != section && BeforeSection is not null) await BeforeSection(step.Section);
+            section = step.Section;
             var result = step.Kind == RunbookStepKind.Process ? await ProcessAsync(step, vars) : await FairwayAsync(step, vars);
             runs.Add(result);
             var ok = result.ExitCode == step.ExpectedExitCode;

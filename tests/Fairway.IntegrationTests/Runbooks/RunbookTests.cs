@@ -195,6 +195,36 @@ public sealed class RunbookTests(RunbookWorld world)
     }
 
     [Fact]
+    [RunbookTest("stripe-outage")]
+    public async Task Stripe_outage()
+    {
+        var contest = await W.SeedCompleteContestAsync(entries: 3, holdSeconds: 60);
+        await W.ConnectAccountsAsync(contest.Users);
+        await W.AdvanceAsync(TimeSpan.FromMinutes(2));
+        await W.SettleNowAsync(contest.ContestId);
+        // Stripe answers 503 to every transfer: attempts are retryable, and an hour later the transfers are stuck.
+        await W.Stripe.PostAsync("/_sandbox/faults", new Dictionary<string, object> { ["method"] = "POST", ["path_prefix"] = "/v1/transfers", ["kind"] = "http_503", ["count"] = -1 });
+        try
+        {
+            await W.RunPayoutSchedulerAsync();
+            await W.AdvanceAsync(TimeSpan.FromHours(2));
+            await SignalAsync("payout_transfers_stuck", v => v >= 1);
+            var runner = new RunbookRunner(world)
+            {
+                // Stripe's status page reports the API operational before ops recover.
+                BeforeSection = async section => { if (section == "Recover") await W.Stripe.SendAsync(HttpMethod.Delete, "/_sandbox/faults"); },
+            };
+            await runner.RunAsync("stripe-outage", Inputs("stripe-outage", ("CONTEST", contest.ContestId)));
+        }
+        finally { await W.Stripe.SendAsync(HttpMethod.Delete, "/_sandbox/faults"); }
+        Assert.Equal(0, await SignalAsync("payout_transfers_stuck", v => v == 0));
+        var byKey = await W.TransfersByKeyAsync();
+        Assert.All(await W.QueryAsync<long>("SELECT id FROM payout_transfers WHERE contest_id = @c", new { c = contest.ContestId }),
+            id => Assert.Equal(1, byKey.GetValueOrDefault($"payout:{id}")));
+        await HealthyAsync();
+    }
+
+    [Fact]
     [RunbookTest("launch")]
     public async Task Launch()
     {
