@@ -66,7 +66,7 @@ public sealed class RunbookCoverageTests
                     }
                     var assignment = Regex.Match(command, @"^[A-Z][A-Z0-9_]*=\$\((?<cmd>fairway .*)\)$");
                     var line = assignment.Success ? assignment.Groups["cmd"].Value : command;
-                    var args = ShellWords(Regex.Replace(line, @"\$\{?[A-Z][A-Z0-9_]*\}?", "x1")).Skip(1).ToArray();
+                    var args = ShellWords(Regex.Replace(line, @"\$\{?[A-Z][A-Z0-9_]*\}?", "1")).Skip(1).ToArray();
                     var parsed = CliRoot.Build().Parse(args);
                     if (parsed.Errors.Count > 0) problems.Add($"{r.Id}/{step.Id}: `{command}` is not a valid fairway command: {string.Join("; ", parsed.Errors.Select(e => e.Message))}");
                     else if (parsed.CommandResult.Command.Subcommands.Count > 0) problems.Add($"{r.Id}/{step.Id}: `{command}` names a command group, not a command");

@@ -225,6 +225,32 @@ public sealed class RunbookTests(RunbookWorld world)
     }
 
     [Fact]
+    [RunbookTest("payout-transfer-failed")]
+    public async Task Payout_transfer_failed()
+    {
+        // The winners never connected a Stripe account: their transfers fail terminally; the money stays payable.
+        var contest = await W.SeedCompleteContestAsync(entries: 3, holdSeconds: 60);
+        await W.AdvanceAsync(TimeSpan.FromMinutes(2));
+        await W.SettleNowAsync(contest.ContestId);
+        await W.RunPayoutSchedulerAsync();
+        await SignalAsync("payout_transfers_failed_terminal", v => v >= 1);
+        var (transfer, user) = (await W.QueryAsync<(long, string)>(
+            "SELECT id, user_id FROM payout_transfers WHERE contest_id = @c AND status = 'failed_terminal' ORDER BY id LIMIT 1", new { c = contest.ContestId })).Single();
+        var payable = await W.BalanceAsync($"payable:{user}:usd");
+        Assert.True(payable > 0);
+
+        var runner = new RunbookRunner(world)
+        {
+            // Support got the winner to finish onboarding before ops retry.
+            BeforeSection = async section => { if (section == "Recover") await W.ConnectAccountsAsync([user]); },
+        };
+        await runner.RunAsync("payout-transfer-failed", Inputs("payout-transfer-failed", ("TRANSFER", transfer.ToString())));
+        Assert.Equal(0, await W.BalanceAsync($"payable:{user}:usd"));
+        Assert.Equal(1, (await W.TransfersByKeyAsync()).GetValueOrDefault($"payout:{transfer}"));
+        await HealthyAsync();
+    }
+
+    [Fact]
     [RunbookTest("launch")]
     public async Task Launch()
     {
