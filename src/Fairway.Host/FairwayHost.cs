@@ -5,6 +5,8 @@ using Fairway.Host.Golf;
 using Fairway.Host.Ingestion;
 using Fairway.Host.Ledger;
 using Fairway.Host.Operations;
+using Fairway.Host.Operations.Alerts;
+using Fairway.Host.Operations.Console;
 using Fairway.Host.Operations.KillSwitch;
 using Fairway.Host.Operations.Reconciliation;
 using Fairway.Host.Operations.Runbooks;
@@ -156,6 +158,7 @@ public static class FairwayHost
         builder.Services.AddSingleton<KillSwitch>();
         builder.Services.AddSingleton<IReadinessDetail, KillSwitchReadinessDetail>();
         builder.Services.AddFairwayReconciliation(settings);
+        builder.Services.AddSingleton<AlertPreview>();
         builder.Services.AddSingleton<TournamentRepository>();
         builder.Services.AddSingleton<ContestRepository>();
         builder.Services.AddSingleton<ContestConfigValidation>();
@@ -212,6 +215,7 @@ public static class FairwayHost
         app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
         app.MapStripeWebhook();
         app.MapJobsDashboard();
+        app.MapAdminConsole(settings);
 
         var api = app.MapGroup("/api").RequireAuthorization();
         api.MapMe();
@@ -234,5 +238,9 @@ public static class FairwayHost
         admin.MapPayoutsAdmin();
         admin.MapAdminPayments();
         admin.MapRunbooks();
+        admin.MapAuditTrail();
+        admin.MapContestBoard();
+        admin.MapAlertPreview();
+        admin.MapRunbookLibrary();
     }
 }

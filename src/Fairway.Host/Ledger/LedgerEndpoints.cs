@@ -54,6 +54,9 @@ public static class LedgerEndpoints
     {
         var ledger = admin.MapGroup("/ledger");
 
+        // Balances summed per account kind and currency: escrow held, winnings payable, refunds owed, revenue.
+        ledger.MapGet("/summary", async (LedgerRepository repo, CancellationToken ct) => Results.Ok(new { totals = await repo.TotalsByKindAsync(ct) }));
+
         ledger.MapGet("/accounts", async ([AsParameters] LedgerAccountsQuery q, LedgerRepository repo, CancellationToken ct) =>
         {
             var limit = q.Limit ?? DefaultLimit;

@@ -18,6 +18,8 @@ public sealed record LedgerEntryView(long Id, string IdempotencyKey, string Kind
 public sealed record LedgerEntryPostingView(long PostingId, string AccountId, long Amount);
 
 /// <summary>Filter of <see cref="LedgerRepository.AccountsAsync"/>; null members do not filter. Keyset paging by id.</summary>
+public sealed record LedgerKindTotal(string Kind, string Currency, long Accounts, long NonZeroAccounts, long Balance);
+
 public sealed record LedgerAccountFilter(string? Kind = null, string? ContestId = null, string? UserId = null, string? AfterId = null, int Limit = 50);
 
 /// <summary>
@@ -113,6 +115,17 @@ public sealed class LedgerRepository(NpgsqlDataSource db)
              LIMIT @Limit
             """, new { filter.Kind, filter.ContestId, filter.UserId, filter.AfterId, Limit = Math.Clamp(filter.Limit, 1, MaxPageSize) }, cancellationToken: ct));
         return rows.Select(r => r.ToView()).ToList();
+    }
+
+    /// <summary>Totals per account kind and currency (ordered by kind, currency): e.g. the money held in escrow right now.</summary>
+    public async Task<IReadOnlyList<LedgerKindTotal>> TotalsByKindAsync(CancellationToken ct = default)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return (await c.QueryAsync<LedgerKindTotal>(new CommandDefinition("""
+            SELECT kind AS Kind, trim(currency) AS Currency, count(*) AS Accounts, count(*) FILTER (WHERE balance <> 0) AS NonZeroAccounts,
+                   coalesce(sum(balance), 0)::bigint AS Balance
+              FROM ledger_accounts GROUP BY kind, currency ORDER BY kind, currency
+            """, cancellationToken: ct))).ToList();
     }
 
     /// <summary>The postings of an account, newest first; <paramref name="beforeId"/> pages backwards.</summary>

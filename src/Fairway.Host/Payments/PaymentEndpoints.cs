@@ -157,6 +157,40 @@ public static class PaymentEndpoints
             return Results.Ok(new { payment_intent_id = r.PaymentIntentId, outcome = r.Outcome, detail = r.Detail });
         });
 
+        admin.MapGet("/refunds", async (string? status, int? limit, NpgsqlDataSource db, CancellationToken ct) =>
+        {
+            if (status is not null && status is not ("REQUESTED" or "SUBMITTED" or "SUCCEEDED" or "FAILED"))
+                return Problems.Result(400, "VALIDATION_FAILED", "The request is invalid.", errors: [new ProblemError("status", "INVALID_STATUS", "one of REQUESTED, SUBMITTED, SUCCEEDED, FAILED")]);
+            if (limit is < 1 or > 200)
+                return Problems.Result(400, "VALIDATION_FAILED", "The request is invalid.", errors: [new ProblemError("limit", "OUT_OF_RANGE", "limit must be between 1 and 200")]);
+            await using var c = await db.OpenConnectionAsync(ct);
+            return Results.Ok(new { refunds = (await PaymentStore.RefundsAsync(c, status, limit ?? 50)).Select(RefundView.Of) });
+        });
+
+        // Newest first (received_at, then event id), with how many are still unprocessed and since when.
+        admin.MapGet("/stripe/webhooks/recent", async (int? limit, NpgsqlDataSource db, CancellationToken ct) =>
+        {
+            if (limit is < 1 or > 200)
+                return Problems.Result(400, "VALIDATION_FAILED", "The request is invalid.", errors: [new ProblemError("limit", "OUT_OF_RANGE", "limit must be between 1 and 200")]);
+            await using var c = await db.OpenConnectionAsync(ct);
+            var rows = await c.QueryAsync<(string EventId, string Type, string? ApiVersion, long StripeCreated, DateTime ReceivedAt, DateTime? ProcessedAt, string? Outcome, string? Detail)>("""
+                SELECT e.event_id, e.type, e.api_version, e.stripe_created, e.received_at, p.processed_at, p.outcome, p.detail
+                  FROM stripe_webhook_events e LEFT JOIN stripe_webhook_processing p ON p.event_id = e.event_id
+                 ORDER BY e.received_at DESC, e.event_id DESC LIMIT @limit
+                """, new { limit = limit ?? 50 });
+            var backlog = await c.QuerySingleAsync<(long Count, DateTime? Oldest)>("""
+                SELECT count(*), min(e.received_at) FROM stripe_webhook_events e
+                 WHERE NOT EXISTS (SELECT 1 FROM stripe_webhook_processing p WHERE p.event_id = e.event_id)
+                """);
+            return Results.Ok(new
+            {
+                events = rows.Select(r => new WebhookEventView(r.EventId, r.Type, r.ApiVersion, r.StripeCreated, PaymentStore.Utc(r.ReceivedAt),
+                    r.ProcessedAt is { } at ? PaymentStore.Utc(at) : null, r.Outcome, r.Detail)),
+                unprocessed_count = backlog.Count,
+                oldest_unprocessed_received_at = backlog.Oldest is { } o ? PaymentStore.Utc(o) : (DateTimeOffset?)null,
+            });
+        });
+
         admin.MapGet("/stripe/webhooks", async (bool? unprocessed, int? limit, string? after, NpgsqlDataSource db, CancellationToken ct) =>
         {
             if (limit is < 1 or > 200)

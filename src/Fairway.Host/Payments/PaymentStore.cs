@@ -121,6 +121,11 @@ public static class PaymentStore
     public static Task<RefundRow?> RefundAsync(NpgsqlConnection c, string id, NpgsqlTransaction? tx = null, bool forUpdate = false) =>
         c.QuerySingleOrDefaultAsync<RefundRow>($"SELECT {RefundColumns} FROM refunds WHERE id = @id" + (forUpdate ? " FOR UPDATE" : ""), new { id }, tx);
 
+    /// <summary>Refunds of one status (or all), the most recently changed first (then id), at most <paramref name="limit"/>.</summary>
+    public static async Task<IReadOnlyList<RefundRow>> RefundsAsync(NpgsqlConnection c, string? status, int limit) =>
+        (await c.QueryAsync<RefundRow>($"SELECT {RefundColumns} FROM refunds WHERE (@status::text IS NULL OR status = @status) ORDER BY updated_at DESC, id LIMIT @limit",
+            new { status, limit })).ToList();
+
     /// <summary>The contest's state, read FOR SHARE: a lifecycle transition (FOR UPDATE) waits for this transaction, and vice versa.</summary>
     public static Task<string?> ContestStateForShareAsync(NpgsqlTransaction tx, string contestId) =>
         tx.Connection!.QuerySingleOrDefaultAsync<string?>("SELECT state FROM contests WHERE id = @contestId FOR SHARE", new { contestId }, tx);

@@ -71,6 +71,15 @@ public sealed class PayoutDiagnostics(NpgsqlDataSource db, FairwaySettings setti
         return new PayoutTransferReport(t, attempts);
     }
 
+    /// <summary>Transfers of one status (or all), newest first, paged backwards by id.</summary>
+    public async Task<IReadOnlyList<PayoutTransferView>> TransfersAsync(string? status, int limit, long? beforeId, CancellationToken ct = default)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return (await c.QueryAsync<PayoutTransferView>(new CommandDefinition(
+            $"SELECT {PayoutSql.TransferColumns} FROM payout_transfers WHERE (@status::text IS NULL OR status = @status) AND (@beforeId::bigint IS NULL OR id < @beforeId) ORDER BY id DESC LIMIT @limit",
+            new { status, beforeId, limit }, cancellationToken: ct))).ToList();
+    }
+
     /// <summary>For payout_transfers_stuck at scrape time.</summary>
     public async Task<long> StuckCountAsync(CancellationToken ct)
     {

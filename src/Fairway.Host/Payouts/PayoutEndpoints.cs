@@ -34,6 +34,16 @@ public static class PayoutEndpoints
                 : Problems.Result(404, "PAYOUT_JOB_NOT_FOUND", "No payout job for this contest.", $"contest '{contestId}' has no payout job (not settled yet?)");
         });
 
+        payouts.MapGet("/transfers", async (string? status, int? limit, long? before, PayoutDiagnostics d, CancellationToken ct) =>
+        {
+            if (status is not null && !AllTransferStatuses.Contains(status))
+                return Problems.Result(400, "VALIDATION_FAILED", "The request is invalid.", errors: [new ProblemError("status", "INVALID_STATUS", "one of " + string.Join(", ", AllTransferStatuses))]);
+            if (limit is < 1 or > 200) return OutOfRange("limit", "limit must be between 1 and 200");
+            var n = limit ?? 50;
+            var rows = await d.TransfersAsync(status, n + 1, before, ct);
+            return Results.Ok(new { transfers = rows.Take(n), next_before = rows.Count > n ? rows[n - 1].Id : (long?)null });
+        });
+
         payouts.MapGet("/transfers/{transferId:long}", async (long transferId, PayoutDiagnostics d, CancellationToken ct) =>
             await d.TransferAsync(transferId, ct) is { } r ? Results.Ok(r)
                 : Problems.Result(404, "PAYOUT_TRANSFER_NOT_FOUND", "No such payout transfer.", $"no payout transfer {transferId}"));
@@ -46,6 +56,9 @@ public static class PayoutEndpoints
             await ActAsync(async () => Results.Ok(await o.ReleaseAsync(contestId, Actors.Of(http.User), body.Reason!.Trim(), ct))))
             .Validate<ReasonRequest>();
     }
+
+    static readonly string[] AllTransferStatuses =
+        [PayoutTransferStatuses.Pending, PayoutTransferStatuses.Processing, PayoutTransferStatuses.Retryable, PayoutTransferStatuses.Completed, PayoutTransferStatuses.FailedTerminal];
 
     static async Task<IResult> ActAsync(Func<Task<IResult>> action)
     {

@@ -53,6 +53,8 @@ public static class EnvironmentSchema
     public const string BackupCron = "BACKUP_CRON";
     public const string BackupRetentionCount = "BACKUP_RETENTION_COUNT";
     public const string BackupPgDumpPath = "BACKUP_PG_DUMP_PATH";
+    public const string ConsoleOidcClientId = "ADMIN_CONSOLE_OIDC_CLIENT_ID";
+    public const string ConsoleOidcScope = "ADMIN_CONSOLE_OIDC_SCOPE";
 
     public static IReadOnlyList<EnvironmentVariable> All { get; } =
     [
@@ -226,5 +228,12 @@ public static class EnvironmentSchema
             "pg_dump",
             "pg_dump executable used by the database-backup job; its major version must be at least the server's.",
             Default: "pg_dump"),
+        new(ConsoleOidcClientId, VariableType.String, Required: false, Secret: false, HostRole.Api,
+            "fairway-admin-console",
+            "Client id of the admin console (/admin) at AUTH_OIDC_AUTHORITY (a public client: authorization code with PKCE, redirect URI <api>/admin/). When set, the console signs in through the authority; without it, an admin token is pasted. Requires AUTH_OIDC_AUTHORITY."),
+        new(ConsoleOidcScope, VariableType.String, Required: false, Secret: false, HostRole.Api,
+            "openid fairway-admin",
+            "Scopes the admin console asks the OIDC authority for; the access token it gets must carry audience AUTH_JWT_AUDIENCE and role admin.",
+            Default: "openid"),
     ];
 }

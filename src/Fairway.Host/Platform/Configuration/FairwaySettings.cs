@@ -53,4 +53,6 @@ public sealed record FairwaySettings
     public string BackupCron { get; init; } = "17 3 * * *";
     public int BackupRetentionCount { get; init; } = 14;
     public string BackupPgDumpPath { get; init; } = "pg_dump";
+    public string? ConsoleOidcClientId { get; init; }
+    public string ConsoleOidcScope { get; init; } = "openid";
 }

@@ -45,6 +45,9 @@ public static class SettingsLoader
         if (production && values.TryGetValue(EnvironmentSchema.OidcAuthority, out var authority) && !authority.StartsWith("https://", StringComparison.Ordinal))
             errors.Add($"{EnvironmentSchema.OidcAuthority}: must be https:// when {EnvironmentSchema.Production}=true");
 
+        if (values.ContainsKey(EnvironmentSchema.ConsoleOidcClientId) && !values.ContainsKey(EnvironmentSchema.OidcAuthority))
+            errors.Add($"{EnvironmentSchema.ConsoleOidcClientId}: requires {EnvironmentSchema.OidcAuthority} (the console signs in there)");
+
         foreach (var cronVariable in new[] { EnvironmentSchema.PayoutSchedulerCron, EnvironmentSchema.BackupCron })
             if (values.TryGetValue(cronVariable, out var cron)
                 && !System.Text.RegularExpressions.Regex.IsMatch(cron, @"^[0-9A-Za-z*/,?#LW-]+( [0-9A-Za-z*/,?#LW-]+){4,5}$"))
@@ -109,6 +112,8 @@ public static class SettingsLoader
             BackupCron = Get(EnvironmentSchema.BackupCron) ?? "17 3 * * *",
             BackupRetentionCount = int.Parse(Get(EnvironmentSchema.BackupRetentionCount) ?? "14", CultureInfo.InvariantCulture),
             BackupPgDumpPath = Get(EnvironmentSchema.BackupPgDumpPath) ?? "pg_dump",
+            ConsoleOidcClientId = Get(EnvironmentSchema.ConsoleOidcClientId),
+            ConsoleOidcScope = Get(EnvironmentSchema.ConsoleOidcScope) ?? "openid",
         };
         return new Result(settings, errors);
     }
