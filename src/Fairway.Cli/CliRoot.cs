@@ -23,6 +23,8 @@ public static class CliRoot
         root.Add(RunbookCommands.Build());
         root.Add(ReconciliationCommands.Build());
         root.Add(EnvCommands.Build());
+        root.Add(AuditCommands.Audit());
+        root.Add(AuditCommands.Alerts());
         return root;
     }
 }

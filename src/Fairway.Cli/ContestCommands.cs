@@ -39,7 +39,14 @@ public static class ContestCommands
                 new { action = retry ? "retry_settlement" : "cancel_and_refund", reason = p.GetValue(reason) }));
         });
 
-        return new Command("contests", "Contests and their lifecycle.") { list, show, transitions, lockCmd, cancel, resolve };
+        var boardState = new Option<string?>("--state") { Description = "Filter: SCHEDULED, LOCKED, LIVE, COMPLETE, CANCELLED or ERROR." };
+        var boardContest = new Option<string?>("--contest") { Description = "Only this contest." };
+        var boardLimit = new Option<int>("--limit") { Description = "At most this many (1..200), latest state change first.", DefaultValueFactory = _ => 50 };
+        var board = new Command("board", "Contests at a glance: state, paid entries, escrow, settlement hash, payout progress.") { boardState, boardContest, boardLimit };
+        board.SetAction(p => AdminCall.Run(c => c.SendAsync(HttpMethod.Get, $"/api/admin/board/contests?limit={p.GetValue(boardLimit)}"
+            + (p.GetValue(boardState) is { } s ? $"&state={Uri.EscapeDataString(s)}" : "") + (p.GetValue(boardContest) is { } k ? $"&contest_id={Uri.EscapeDataString(k)}" : ""))));
+
+        return new Command("contests", "Contests and their lifecycle.") { list, show, transitions, lockCmd, cancel, resolve, board };
     }
 }
 

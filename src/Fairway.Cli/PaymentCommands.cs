@@ -17,9 +17,11 @@ public static class PaymentCommands
 
         var unprocessed = new Option<bool>("--unprocessed") { Description = "Only events stored but not yet processed (e.g. while the kill-switch is on)." };
         var limit = new Option<int>("--limit") { Description = "At most this many (1..200).", DefaultValueFactory = _ => 50 };
-        var webhooks = new Command("webhooks", "Stored Stripe webhook events with their processing outcome.") { unprocessed, limit };
-        webhooks.SetAction(p => AdminCall.Run(c => c.SendAsync(HttpMethod.Get,
-            $"/api/admin/stripe/webhooks?limit={p.GetValue(limit)}" + (p.GetValue(unprocessed) ? "&unprocessed=true" : ""))));
+        var recent = new Option<bool>("--recent") { Description = "The most recently received events first, with the unprocessed backlog." };
+        var webhooks = new Command("webhooks", "Stored Stripe webhook events with their processing outcome.") { unprocessed, recent, limit };
+        webhooks.SetAction(p => AdminCall.Run(c => c.SendAsync(HttpMethod.Get, p.GetValue(recent)
+            ? $"/api/admin/stripe/webhooks/recent?limit={p.GetValue(limit)}"
+            : $"/api/admin/stripe/webhooks?limit={p.GetValue(limit)}" + (p.GetValue(unprocessed) ? "&unprocessed=true" : ""))));
 
         var retry = new Command("refund-retry", "Send a FAILED refund (refunds owed) to Stripe again, with a fresh attempt budget. Audited.") { entry, reason };
         retry.SetAction(p => AdminCall.Run(c => c.SendAsync(HttpMethod.Post, $"/api/admin/entries/{Uri.EscapeDataString(p.GetValue(entry)!)}/refund/retry", new { reason = p.GetValue(reason) })));
@@ -30,7 +32,13 @@ public static class PaymentCommands
         goodwill.SetAction(p => AdminCall.Run(c => c.SendAsync(HttpMethod.Post, $"/api/admin/entries/{Uri.EscapeDataString(p.GetValue(entry)!)}/goodwill-refund",
             new { amount = p.GetValue(amount), reason = p.GetValue(reason) })));
 
-        return new Command("payments", "Entry payments, refunds and Stripe webhooks.") { refund, retry, goodwill, show, webhooks };
+        var refundStatus = new Option<string?>("--status") { Description = "REQUESTED, SUBMITTED, SUCCEEDED, FAILED or CANCELED." };
+        var refundLimit = new Option<int>("--limit") { Description = "At most this many (1..200), most recently changed first.", DefaultValueFactory = _ => 50 };
+        var refunds = new Command("refunds", "Refunds of one status (e.g. FAILED), most recently changed first.") { refundStatus, refundLimit };
+        refunds.SetAction(p => AdminCall.Run(c => c.SendAsync(HttpMethod.Get, $"/api/admin/refunds?limit={p.GetValue(refundLimit)}"
+            + (p.GetValue(refundStatus) is { } s ? $"&status={Uri.EscapeDataString(s)}" : ""))));
+
+        return new Command("payments", "Entry payments, refunds and Stripe webhooks.") { refund, retry, goodwill, show, webhooks, refunds };
     }
 
     /// <summary><c>fairway webhooks dead-letters|replay</c>: events parked after too many failed attempts.</summary>

@@ -25,73 +25,14 @@ public sealed class MoneyOutEndToEndTests(ProviderMoneyOutWorldFixture fixture) 
 {
     MoneyOutWorld W => fixture.World;
 
-    sealed record Played(string TournamentId, string ContestId, string SandboxId, JsonElement Truth, string[] Users, string[][] Rosters);
-
-    static DateTimeOffset At(JsonElement truth, params string[] path)
-    {
-        var e = truth.GetProperty("schedule");
-        foreach (var p in path) e = int.TryParse(p, out var i) ? e[i] : e.GetProperty(p);
-        return e.GetDateTimeOffset();
-    }
-
-    async Task<JsonElement> PollAsync(string tournamentId)
-    {
-        var r = await W.Admin.PostAsync($"/api/admin/ingestion/tournaments/{tournamentId}/poll?wait_seconds=90", null);
-        var text = await r.Content.ReadAsStringAsync();
-        Assert.True(r.IsSuccessStatusCode, text);
-        var body = JsonDocument.Parse(text).RootElement;
-        Assert.Equal("Succeeded", body.GetProperty("job_state").GetString());
-        return body.GetProperty("latest_event");
-    }
-
-    async Task<string> StateAsync(string contestId) =>
-        (await W.GetAsync($"/api/admin/contests/{contestId}")).GetProperty("state").GetString()!;
+    Task<JsonElement> PollAsync(string tournamentId) => W.PollAsync(tournamentId);
 
     /// <summary>A sandbox tournament, a contest on it with <paramref name="entries"/> paid entries, played to COMPLETE through ingestion.</summary>
-    async Task<Played> PlayToCompleteAsync(int seed, int entries = 4, bool payThroughApi = false)
+    async Task<PlayedContest> PlayToCompleteAsync(int seed, int entries = 4, bool payThroughApi = false)
     {
-        var start = new DateTimeOffset(W.Now.UtcDateTime.Date, TimeSpan.Zero).AddDays(2).AddHours(12);
-        var sandboxId = "sr-" + Guid.NewGuid().ToString("N")[..10];
-        var truth = await W.Provider!.CreateTournamentAsync(new
-        {
-            id = sandboxId, seed, field_size = 30, round_count = 4, cut_after_round = 2, cut_keep = 15, withdrawals = 2, disqualifications = 1,
-            start = start.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'"), round_duration_minutes = 300, round_gap_minutes = 1140, official_delay_minutes = 60,
-        });
-        var (t, c) = (ContestSetup.NewId("t"), ContestSetup.NewId("c"));
-        (await W.Admin.PostAsJsonAsync("/api/admin/tournaments", new { id = t, provider_event_id = sandboxId, name = "Sandbox Open" })).EnsureSuccessStatusCode();
-        var config = ContestSetup.Config(t, c, sandboxId, start.AddHours(-1), minEntries: 2, rosterSize: 3, fieldSize: 30, ingestionBase: W.IngestionBase);
-        config["rules"]!["settlement_hold_seconds"] = 7200;
-        var created = await W.Admin.PostAsJsonAsync("/api/admin/contests", new { id = c, tournament_id = t, name = "Sandbox main", config });
-        Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
-        var players = truth.GetProperty("players").EnumerateArray().ToList();
-        (await W.Admin.PutAsJsonAsync($"/api/admin/contests/{c}/field", new
-        {
-            participants = players.Select(p => new { id = p.GetProperty("id").GetString(), name = p.GetProperty("last_name").GetString(), world_rank = p.GetProperty("world_rank").GetInt32() }).ToArray(),
-        })).EnsureSuccessStatusCode();
-        // Rosters of golfers who finish all four rounds, so a correction of any of their rounds is accepted.
-        var finishers = players.Where(p => p.GetProperty("final_status").ValueKind == JsonValueKind.Null).Select(p => p.GetProperty("id").GetString()!).ToArray();
-        var rosters = Enumerable.Range(0, entries).Select(i => new[] { finishers[i], finishers[(i + 5) % finishers.Length], finishers[(i + 10) % finishers.Length] }).ToArray();
-        var users = Enumerable.Range(0, entries).Select(i => $"player-{c}-{i}").ToArray();
-        if (payThroughApi) await EnterAndPayThroughTheApiAsync(c, users, rosters);
-        else await W.FundEntriesAsync(c, Enumerable.Range(0, entries).Select(i => ($"{c}-e{i}", users[i], rosters[i])).ToList(), 1000);
-
-        Assert.Equal("accepted", (await PollAsync(t)).GetProperty("outcome").GetString());
-        var firstTee = At(truth, "rounds", "0", "start");
-        await W.SetTimeAsync(firstTee.AddHours(-1));
-        Assert.Equal("Succeeded", await W.TriggerAsync("contest-lifecycle-clock"));
-        Assert.Equal("LOCKED", await StateAsync(c));
-        await W.SetTimeAsync(firstTee.AddHours(2));
-        await PollAsync(t);
-        Assert.Equal("LIVE", await StateAsync(c));
-        for (var round = 0; round < 4; round++)
-        {
-            await W.SetTimeAsync(At(truth, "rounds", round.ToString(), "end").AddMinutes(1));
-            await PollAsync(t);
-        }
-        await W.SetTimeAsync(At(truth, "closed_at").AddMinutes(1));
-        Assert.Equal("closed", (await PollAsync(t)).GetProperty("provider_status").GetString());
-        Assert.Equal("COMPLETE", await StateAsync(c));
-        return new Played(t, c, sandboxId, truth, users, rosters);
+        var p = await W.PlayToLiveAsync(seed, entries, payThroughApi ? EnterAndPayThroughTheApiAsync : null);
+        await W.FinishAsync(p);
+        return p;
     }
 
     /// <summary>Players enter through the public API and pay at the Stripe sandbox; the signed webhooks make the entries ACTIVE.</summary>

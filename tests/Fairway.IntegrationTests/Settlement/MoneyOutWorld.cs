@@ -14,6 +14,9 @@ using Npgsql;
 
 namespace Fairway.IntegrationTests.Settlement;
 
+/// <summary>A contest played by the provider sandbox: its tournament, the sandbox's truth (schedule), players and their rosters.</summary>
+public sealed record PlayedContest(string TournamentId, string ContestId, string SandboxId, JsonElement Truth, string[] Users, string[][] Rosters);
+
 /// <summary>A contest seeded up to COMPLETE with paid entries: its users (entry i belongs to Users[i]).</summary>
 public sealed record SeededContest(string ContestId, string TournamentId, IReadOnlyList<string> Users, long EventId, long EntryFee);
 
@@ -178,6 +181,83 @@ public sealed class MoneyOutWorld : IAsyncDisposable
     }
 
     public Task<long> BalanceAsync(string account) => ScalarAsync<long>("SELECT coalesce((SELECT balance FROM ledger_accounts WHERE id = @account), 0)", new { account });
+
+    // ---- a contest played by the provider sandbox through real ingestion --------------------------------
+
+    static DateTimeOffset At(JsonElement truth, params string[] path)
+    {
+        var e = truth.GetProperty("schedule");
+        foreach (var p in path) e = int.TryParse(p, out var i) ? e[i] : e.GetProperty(p);
+        return e.GetDateTimeOffset();
+    }
+
+    /// <summary>Polls the provider for a tournament through the admin API (a worker runs the poll) and returns the event it stored.</summary>
+    public async Task<JsonElement> PollAsync(string tournamentId)
+    {
+        var r = await Admin.PostAsync($"/api/admin/ingestion/tournaments/{tournamentId}/poll?wait_seconds=90", null);
+        var text = await r.Content.ReadAsStringAsync();
+        Assert.True(r.IsSuccessStatusCode, text);
+        var body = JsonDocument.Parse(text).RootElement;
+        Assert.Equal("Succeeded", body.GetProperty("job_state").GetString());
+        return body.GetProperty("latest_event");
+    }
+
+    public async Task<string> StateAsync(string contestId) => (await GetAsync($"/api/admin/contests/{contestId}")).GetProperty("state").GetString()!;
+
+    /// <summary>
+    /// A provider sandbox tournament and a contest on it with <paramref name="entries"/> paid entries (funded as the payments
+    /// capability leaves them, or by <paramref name="pay"/>), locked by the lifecycle clock and LIVE from ingestion.
+    /// </summary>
+    public async Task<PlayedContest> PlayToLiveAsync(int seed, int entries = 4, Func<string, string[], string[][], Task>? pay = null)
+    {
+        var start = new DateTimeOffset(Now.UtcDateTime.Date, TimeSpan.Zero).AddDays(2).AddHours(12);
+        var sandboxId = "sr-" + Guid.NewGuid().ToString("N")[..10];
+        var truth = await Provider!.CreateTournamentAsync(new
+        {
+            id = sandboxId, seed, field_size = 30, round_count = 4, cut_after_round = 2, cut_keep = 15, withdrawals = 2, disqualifications = 1,
+            start = start.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'"), round_duration_minutes = 300, round_gap_minutes = 1140, official_delay_minutes = 60,
+        });
+        var (t, c) = (ContestSetup.NewId("t"), ContestSetup.NewId("c"));
+        (await Admin.PostAsJsonAsync("/api/admin/tournaments", new { id = t, provider_event_id = sandboxId, name = "Sandbox Open" })).EnsureSuccessStatusCode();
+        var config = ContestSetup.Config(t, c, sandboxId, start.AddHours(-1), minEntries: 2, rosterSize: 3, fieldSize: 30, ingestionBase: IngestionBase);
+        config["rules"]!["settlement_hold_seconds"] = 7200;
+        var created = await Admin.PostAsJsonAsync("/api/admin/contests", new { id = c, tournament_id = t, name = "Sandbox main", config });
+        Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
+        var players = truth.GetProperty("players").EnumerateArray().ToList();
+        (await Admin.PutAsJsonAsync($"/api/admin/contests/{c}/field", new
+        {
+            participants = players.Select(p => new { id = p.GetProperty("id").GetString(), name = p.GetProperty("last_name").GetString(), world_rank = p.GetProperty("world_rank").GetInt32() }).ToArray(),
+        })).EnsureSuccessStatusCode();
+        // Rosters of golfers who finish all four rounds, so a correction of any of their rounds is accepted.
+        var finishers = players.Where(p => p.GetProperty("final_status").ValueKind == JsonValueKind.Null).Select(p => p.GetProperty("id").GetString()!).ToArray();
+        var rosters = Enumerable.Range(0, entries).Select(i => new[] { finishers[i], finishers[(i + 5) % finishers.Length], finishers[(i + 10) % finishers.Length] }).ToArray();
+        var users = Enumerable.Range(0, entries).Select(i => $"player-{c}-{i}").ToArray();
+        if (pay is not null) await pay(c, users, rosters);
+        else await FundEntriesAsync(c, Enumerable.Range(0, entries).Select(i => ($"{c}-e{i}", users[i], rosters[i])).ToList(), 1000);
+
+        Assert.Equal("accepted", (await PollAsync(t)).GetProperty("outcome").GetString());
+        var firstTee = At(truth, "rounds", "0", "start");
+        await SetTimeAsync(firstTee.AddHours(-1));
+        Assert.Equal("Succeeded", await TriggerAsync("contest-lifecycle-clock"));
+        Assert.Equal("LOCKED", await StateAsync(c));
+        await SetTimeAsync(firstTee.AddHours(2));
+        await PollAsync(t);
+        Assert.Equal("LIVE", await StateAsync(c));
+        return new PlayedContest(t, c, sandboxId, truth, users, rosters);
+    }
+
+    /// <summary>Plays the rest of the tournament through ingestion until the provider closes it: the contest is COMPLETE.</summary>
+    public async Task FinishAsync(PlayedContest p)
+    {
+        for (var round = 0; round < 4; round++)
+        {
+            await SetTimeAsync(At(p.Truth, "rounds", round.ToString(), "end").AddMinutes(1));
+            await PollAsync(p.TournamentId);
+        }
+        await SetTimeAsync(At(p.Truth, "closed_at").AddMinutes(1));
+        Assert.Equal("closed", (await PollAsync(p.TournamentId)).GetProperty("provider_status").GetString());
+        Assert.Equal("COMPLETE", await StateAsync(p.ContestId));
+    }
 
     // ---- seeding -------------------------------------------------------------------------------------
 

@@ -71,8 +71,9 @@ public static class ConsoleEndpoints
         var policy = $"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src {connectSources}; " +
                      "base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-        app.MapGet("/admin", () => Results.Redirect("/admin/")).AllowAnonymous().ExcludeFromDescription();
-        app.MapGet("/admin/", (HttpContext http) => Serve(http, "index.html", policy)).AllowAnonymous().ExcludeFromDescription();
+        // Routing treats /admin and /admin/ alike; the page is served at /admin/ so its relative URLs and the OIDC redirect URI are stable.
+        app.MapGet("/admin", (HttpContext http) => http.Request.Path.Value!.EndsWith('/') ? Serve(http, "index.html", policy) : Results.Redirect("/admin/"))
+            .AllowAnonymous().ExcludeFromDescription();
         app.MapGet("/admin/console/config.json", (HttpContext http) =>
         {
             http.Response.Headers.CacheControl = "no-store";

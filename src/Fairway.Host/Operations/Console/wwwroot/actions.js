@@ -59,5 +59,5 @@ export function openAction(spec) {
 
 /** A button that opens an action dialog. */
 export function actionButton(label, spec, opts = {}) {
-  return h(`button.btn.small${opts.danger || spec.danger ? '.danger' : ''}`, { type: 'button', 'data-testid': opts.testid || null, onclick: () => openAction(spec) }, label);
+  return h(`button.btn.small${opts.danger ? '.danger' : ''}`, { type: 'button', 'data-testid': opts.testid || null, onclick: () => openAction(spec) }, label);
 }

@@ -129,9 +129,9 @@ function tick() {
   if (!current?.lastLoaded) { el.replaceChildren(); return; }
   const seconds = Math.floor((Date.now() - current.lastLoaded) / 1000);
   el.className = current.failed ? 'freshness warn' : 'freshness';
-  el.replaceChildren(h('span', { 'data-testid': 'updated' }, `updated ${seconds} s ago`),
-    current.failed ? h('span', ` · ${current.failed} section${current.failed > 1 ? 's' : ''} failed to refresh (retrying)`) : null,
-    h('span.muted', ` · live, every ${config.refresh_seconds} s`));
+  el.replaceChildren(...[h('span', { 'data-testid': 'updated' }, `updated ${seconds} s ago`),
+    current.failed ? h('span', { 'data-testid': 'refresh-failed' }, ` · ${current.failed} section${current.failed > 1 ? 's' : ''} failed to refresh (retrying)`) : null,
+    h('span.muted', ` · live, every ${config.refresh_seconds} s`)].filter(Boolean));
 }
 
 async function start() {

@@ -135,7 +135,7 @@ function payoutsCard(r, c, state) {
       { title: 'Attempts', cls: 'num', cell: t => `${t.attempt_count} / ${t.max_attempts}` },
       { title: 'Stripe', cell: t => t.stripe_transfer_id ? h('code', t.stripe_transfer_id) : (t.failure_reason || t.last_error_class || '—') },
       { title: '', cell: t => transferActions(t, state) },
-    ], p.transfers, 'No transfers: nobody won a prize.', { testid: 'contest-transfers' }))), 'payouts'),
+    ], p.transfers, 'No transfers: nobody won a prize.', { testid: 'contest-transfers' })), 'payouts'),
   { command: fairway('payouts', 'show', c.id), wide: true });
 }
 

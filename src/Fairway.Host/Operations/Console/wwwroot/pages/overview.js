@@ -108,7 +108,7 @@ function reconciliationCard(r) {
     if (!run) return empty('Reconciliation has not run yet.');
     return h('div', { 'data-testid': 'reconciliation' },
       h('p.big', { class: run.violation_count > 0 ? 'bad' : 'ok' }, run.violation_count > 0 ? `${run.violation_count} violations` : 'Clean'),
-      kv([['last run', utc(run.finished_at)], ['by', run.triggered_by], ['checks', run.checks.join(', ')]]),
+      kv([['last run', utc(run.finished_at)], ['by', run.triggered_by], ['checks', h('span', { title: run.checks.join(', ') }, `${run.checks.length} ledger invariants`)]]),
       run.violations.length ? h('ul.plain', run.violations.slice(0, 5).map(v => h('li', h('code', v.check), ' ', v.detail))) : null);
   }, 'reconciliation'), { command: 'GET /api/admin/reconciliation/runs', testid: 'card-reconciliation' });
 }
