@@ -159,6 +159,7 @@ public static class FairwayHost
         builder.Services.AddSingleton<IReadinessDetail, KillSwitchReadinessDetail>();
         builder.Services.AddFairwayReconciliation(settings);
         builder.Services.AddSingleton<AlertPreview>();
+        builder.Services.AddHostedService<AuditActivityCollector>();
         builder.Services.AddSingleton<TournamentRepository>();
         builder.Services.AddSingleton<ContestRepository>();
         builder.Services.AddSingleton<ContestConfigValidation>();
@@ -190,6 +191,7 @@ public static class FairwayHost
         // A runbook that does not parse fails the start-up (exit 4), not the first runbook request.
         app.Services.GetRequiredService<RunbookCatalog>();
         app.UseMetricsListener(settings);
+        MetricFamilies.RegisterAll();
         app.UseMiddleware<CorrelationMiddleware>();
         app.UseSerilogRequestLogging(o => o.GetLevel = (ctx, _, ex) =>
             ex is not null || ctx.Response.StatusCode >= 500 ? Serilog.Events.LogEventLevel.Error

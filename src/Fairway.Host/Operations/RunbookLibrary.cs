@@ -4,9 +4,9 @@ using Fairway.Host.Platform.Http;
 
 namespace Fairway.Host.Operations;
 
-public sealed record RunbookSummary(string Name, string Title, IReadOnlyList<string> Alerts);
+public sealed record RunbookSummary(string Id, string Title, IReadOnlyList<string> Alerts);
 
-public sealed record RunbookDocument(string Name, string Title, IReadOnlyList<string> Alerts, string Markdown);
+public sealed record RunbookText(string Id, string Title, IReadOnlyList<string> Alerts, string Markdown);
 
 /// <summary>
 /// The runbooks of docs/runbooks, embedded in the host at build time, so the console can show the exact text of
@@ -16,20 +16,20 @@ public static class RunbookLibrary
 {
     const string ResourcePrefix = "runbooks/";
 
-    public static IReadOnlyDictionary<string, RunbookDocument> All { get; } = Load();
+    public static IReadOnlyDictionary<string, RunbookText> All { get; } = Load();
 
-    static Dictionary<string, RunbookDocument> Load()
+    static Dictionary<string, RunbookText> Load()
     {
         var assembly = typeof(RunbookLibrary).Assembly;
-        var result = new Dictionary<string, RunbookDocument>(StringComparer.Ordinal);
+        var result = new Dictionary<string, RunbookText>(StringComparer.Ordinal);
         foreach (var resource in assembly.GetManifestResourceNames().Where(n => n.StartsWith(ResourcePrefix, StringComparison.Ordinal) && n.EndsWith(".md", StringComparison.Ordinal)))
         {
             using var reader = new StreamReader(assembly.GetManifestResourceStream(resource)!, Encoding.UTF8);
             var markdown = reader.ReadToEnd();
-            var name = resource[ResourcePrefix.Length..^3].Replace('\\', '/');
+            var name = resource[ResourcePrefix.Length..^3];
             var title = markdown.Split('\n').Select(l => l.TrimEnd('\r')).FirstOrDefault(l => l.StartsWith("# ", StringComparison.Ordinal))?[2..].Trim() ?? name;
-            var alerts = AlertPreview.Rules.Where(r => r.Runbook == name.Split('/')[^1]).Select(r => r.Alert).Distinct().Order(StringComparer.Ordinal).ToList();
-            result[name] = new RunbookDocument(name, title, alerts, markdown);
+            var alerts = AlertPreview.Rules.Where(r => r.Runbook == name).Select(r => r.Alert).Distinct().Order(StringComparer.Ordinal).ToList();
+            result[name] = new RunbookText(name, title, alerts, markdown);
         }
         return result;
     }
@@ -38,10 +38,11 @@ public static class RunbookLibrary
     {
         admin.MapGet("/runbooks", () => Results.Ok(new
         {
-            runbooks = All.Values.OrderBy(r => r.Name, StringComparer.Ordinal).Select(r => new RunbookSummary(r.Name, r.Title, r.Alerts)),
+            runbooks = All.Values.OrderBy(r => r.Id, StringComparer.Ordinal).Select(r => new RunbookSummary(r.Id, r.Title, r.Alerts)),
         }));
-        admin.MapGet("/runbooks/{**name}", (string name) => All.TryGetValue(name, out var doc)
+        // The text as written, for people: the console renders it.
+        admin.MapGet("/runbooks/{id}/markdown", (string id) => All.TryGetValue(id, out var doc)
             ? Results.Ok(doc)
-            : Problems.Result(404, "RUNBOOK_NOT_FOUND", "No such runbook.", $"no runbook '{name}' in docs/runbooks of this build"));
+            : Problems.Result(404, "RUNBOOK_NOT_FOUND", "No such runbook.", $"no runbook '{id}' in docs/runbooks of this build"));
     }
 }

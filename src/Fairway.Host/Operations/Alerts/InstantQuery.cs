@@ -246,7 +246,7 @@ public sealed class InstantQuery
     Node ParseCall(string function)
     {
         if (function is not ("time" or "vector"))
-            throw new NotEvaluableException($"function {function}() is evaluated by Prometheus");
+            throw new NotEvaluableException($"function {function}() needs history or more than one scrape: evaluated by Prometheus");
         Expect("(");
         var args = new List<Node>();
         while (Peek != ")") { args.Add(ParseOr()); if (Peek == ",") Next(); }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Dapper;
 using Fairway.Host.Platform.Telemetry;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace Fairway.Host.Platform.Audit;
@@ -48,4 +49,31 @@ public sealed class AuditWriter(TimeProvider clock)
     }
 
     static string? ToJson(object? value) => value is null ? null : JsonSerializer.Serialize(value, Json);
+}
+
+/// <summary>
+/// audit_events_last_hour{entity_type, action}: committed audit rows of the last hour (by the host's clock), counted
+/// from the database at scrape time through the occurred_at index — what ops and admins did and what changed state.
+/// </summary>
+public sealed class AuditActivityCollector(NpgsqlDataSource db, TimeProvider clock, ILogger<AuditActivityCollector> log) : Microsoft.Extensions.Hosting.IHostedService
+{
+    static readonly Prometheus.Gauge LastHour = Prometheus.Metrics.CreateGauge("audit_events_last_hour",
+        "Audit rows (state changes and admin actions) committed in the last hour, by entity type and action (computed at scrape time).", "entity_type", "action");
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        ScrapeTimeMetrics.Register(log, "audit_events_last_hour", async ct =>
+        {
+            await using var c = await db.OpenConnectionAsync(ct);
+            var rows = (await c.QueryAsync<(string EntityType, string Action, long Count)>(new CommandDefinition(
+                "SELECT entity_type, action, count(*) FROM audit_events WHERE occurred_at > @since GROUP BY entity_type, action",
+                new { since = clock.GetUtcNow().AddHours(-1) }, cancellationToken: ct))).ToList();
+            // Series of actions with nothing in the last hour drop to 0 rather than disappear.
+            foreach (var child in LastHour.GetAllLabelValues()) LastHour.WithLabels(child).Set(0);
+            foreach (var r in rows) LastHour.WithLabels(r.EntityType, r.Action).Set(r.Count);
+        });
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

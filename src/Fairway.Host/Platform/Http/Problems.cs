@@ -26,8 +26,14 @@ public static class Problems
     public const string ContentType = "application/problem+json";
     static readonly JsonSerializerOptions Json = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
-    public static ProblemDocument Document(int status, string code, string title, string? detail = null, IReadOnlyList<ProblemError>? errors = null) =>
-        new($"https://fairway.example/problems/{code.ToLowerInvariant().Replace('_', '-')}", title, status, code, detail, Correlation.Current, errors);
+    static readonly Prometheus.Counter Answered = Prometheus.Metrics.CreateCounter("api_problems_total",
+        "Error responses (problem+json) answered by this process, by HTTP status and stable code: the top errors of the error-trends dashboard.", "status", "code");
+
+    public static ProblemDocument Document(int status, string code, string title, string? detail = null, IReadOnlyList<ProblemError>? errors = null)
+    {
+        Answered.WithLabels(status.ToString(System.Globalization.CultureInfo.InvariantCulture), code).Inc();
+        return new($"https://fairway.example/problems/{code.ToLowerInvariant().Replace('_', '-')}", title, status, code, detail, Correlation.Current, errors);
+    }
 
     public static IResult Result(int status, string code, string title, string? detail = null, IReadOnlyList<ProblemError>? errors = null) =>
         Results.Json(Document(status, code, title, detail, errors), Json, ContentType, status);

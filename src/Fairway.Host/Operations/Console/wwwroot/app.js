@@ -19,7 +19,7 @@ const routes = [
   [/^\/contests$/, contests], [/^\/contests\/([^/]+)$/, contest],
   [/^\/payouts$/, payouts], [/^\/payouts\/transfers\/(\d+)$/, transfer],
   [/^\/webhooks$/, webhooks],
-  [/^\/runbooks$/, runbooks], [/^\/runbooks\/(.+)$/, runbook],
+  [/^\/runbooks$/, runbooks], [/^\/runbooks\/([^/]+)$/, runbook],
 ];
 const nav = [['#/overview', 'Overview', overview], ['#/contests', 'Contests', contests], ['#/payouts', 'Payouts & refunds', payouts],
   ['#/webhooks', 'Webhooks', webhooks], ['#/runbooks', 'Runbooks', runbooks]];

@@ -7,6 +7,8 @@ export function renderMarkdown(text) {
   const lines = text.replace(/\r/g, '').split('\n');
   const out = [];
   let i = 0;
+  // A front matter block (--- … ---) is metadata for programs, not text for people.
+  if (lines[0] === '---') { const end = lines.indexOf('---', 1); if (end > 0) i = end + 1; }
   while (i < lines.length) {
     const line = lines[i];
     if (/^```/.test(line)) {

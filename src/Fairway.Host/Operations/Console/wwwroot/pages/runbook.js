@@ -7,7 +7,7 @@ export default {
   title: params => `Runbook ${params.id}`,
 
   load: ({ id }) => all({
-    runbook: get(`/api/admin/runbooks/${id.split('/').map(enc).join('/')}`),
+    runbook: get(`/api/admin/runbooks/${enc(id)}/markdown`),
     alerts: get('/api/admin/alerts'),
     executions: executions(),
   }),
@@ -17,9 +17,9 @@ export default {
     const r = d.runbook.data;
     const firing = new Set(d.alerts.ok ? d.alerts.data.firing.map(a => a.alert) : []);
     return h('div.page',
-      h('p.muted', h('a', { href: '#/runbooks' }, '← all runbooks'), ` · docs/runbooks/${r.name}.md`),
+      h('p.muted', h('a', { href: '#/runbooks' }, '← all runbooks'), ` · docs/runbooks/${r.id}.md`),
       r.alerts.length ? h('p', 'Named by: ', r.alerts.map(a => h('span', firing.has(a) ? badge(`${a} (firing now)`, 'firing') : h('code', a), ' '))) : null,
       h('article.runbook', { 'data-testid': 'runbook' }, renderMarkdown(r.markdown)),
-      executionsCard(d.executions, r.name));
+      executionsCard(d.executions, r.id));
   },
 };

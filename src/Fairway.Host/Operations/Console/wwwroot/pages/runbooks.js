@@ -37,9 +37,9 @@ export default {
       h('h1', 'Runbooks'),
       h('div.grid',
         card('Index', section(d.runbooks, r => table([
-          { title: 'Runbook', cell: x => h('div', link(`#/runbooks/${enc(x.name)}`, x.title), h('div.muted', x.name)) },
+          { title: 'Runbook', cell: x => h('div', link(`#/runbooks/${enc(x.id)}`, x.title), h('div.muted', x.id)) },
           { title: 'Alerts that name it', cell: x => x.alerts.length ? x.alerts.map(a => h('span', firing.has(a) ? badge(a, 'firing') : h('code', a), ' ')) : '—' },
-        ], r.runbooks, 'This build has no runbooks (docs/runbooks is empty).', { testid: 'runbooks', key: x => x.name }), 'runbooks'),
+        ], r.runbooks, 'This build has no runbooks (docs/runbooks is empty).', { testid: 'runbooks', key: x => x.id }), 'runbooks'),
         { command: 'ls docs/runbooks', wide: true }),
         executionsCard(d.executions)));
   },
