@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Fairway.Simulation;
 
-// Usage: Fairway.Simulation --root <repo> --database-url <url> --run-dir <dir> [--seed N] [--players N] [--no-faults]
+// Usage: Fairway.Simulation --root <repo> --database-url <url> --run-dir <dir> [--seed N] [--players N] [--no-faults] [--keep-running]
 var opts = args.Select((a, i) => (a, i)).Where(x => x.a.StartsWith("--", StringComparison.Ordinal))
     .ToDictionary(x => x.a[2..], x => x.i + 1 < args.Length ? args[x.i + 1] : "");
 string Need(string k) => opts.TryGetValue(k, out var v) && v.Length > 0 ? v : throw new ArgumentException($"--{k} is required");
@@ -28,6 +28,7 @@ try
     await season.PlayAsync();
     verdict = new Verdict(world, season, root, log);
     await verdict.RunAsync();
+    if (opts.ContainsKey("keep-running")) await KeepRunningAsync(world, log);
     var (apiExit, workerExit) = await world.StopHostsAsync();
     verdict.Checks.Add(new Check("api and worker drain and exit 0 on SIGTERM", apiExit == 0 && workerExit == 0, $"api {apiExit}, worker {workerExit}"));
 }
@@ -44,3 +45,18 @@ if (faults is not null) log.WriteLine($"\n{faults.Injected.Count} faults injecte
 log.WriteLine($"\n{verdict.Checks.Count - failed} checks passed, {failed} failed; simulated {season.Tournaments.Count} tournaments in {sw.Elapsed.TotalSeconds:F0} s");
 log.WriteLine(failed == 0 ? "SIMULATION PASSED" : "SIMULATION FAILED");
 return failed == 0 ? 0 : 1;
+
+// --keep-running: the season's deployment stays up for a person to look at in the admin console, until Ctrl-C.
+static async Task KeepRunningAsync(World world, TextWriter log)
+{
+    var stop = new TaskCompletionSource();
+    using var interrupt = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, c => { c.Cancel = true; stop.TrySetResult(); });
+    using var terminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; stop.TrySetResult(); });
+    log.WriteLine();
+    log.WriteLine($"The deployment keeps running. Admin console: {world.ApiUrl}admin/");
+    log.WriteLine("Sign in with this admin token (valid 6 hours):");
+    log.WriteLine(Api.Token(world.SigningKey, World.Issuer, World.Audience, "console-operator", admin: true));
+    log.WriteLine($"The same token works for the CLI: FAIRWAY_API_URL={world.ApiUrl} FAIRWAY_API_TOKEN=<token> ./scripts/fairway contests board");
+    log.WriteLine("Ctrl-C stops everything (the API and worker drain first).");
+    await stop.Task;
+}
