@@ -9,7 +9,7 @@ export default {
   load: ({ id }) => all({
     runbook: get(`/api/admin/runbooks/${enc(id)}/markdown`),
     alerts: get('/api/admin/alerts'),
-    executions: executions(),
+    executions: executions(id),
   }),
 
   render(d, { id }) {
@@ -20,6 +20,6 @@ export default {
       h('p.muted', h('a', { href: '#/runbooks' }, '← all runbooks'), ` · docs/runbooks/${r.id}.md`),
       r.alerts.length ? h('p', 'Named by: ', r.alerts.map(a => h('span', firing.has(a) ? badge(`${a} (firing now)`, 'firing') : h('code', a), ' '))) : null,
       h('article.runbook', { 'data-testid': 'runbook' }, renderMarkdown(r.markdown)),
-      executionsCard(d.executions, r.id));
+      executionsCard(d.executions));
   },
 };

@@ -1,25 +1,29 @@
-import { h, card, table, section, badge, empty, link } from '../ui.js';
+import { h, card, table, section, badge, empty, link, utc } from '../ui.js';
 import { get, all, enc } from '../api.js';
 
-/** The executions API is not part of this build yet: nothing to load. */
-export async function executions() { return null; }
+/** Runbook executions recorded through the admin API (`fairway runbook start|step|finish`); newest first. */
+export function executions(runbookId) {
+  return get(`/api/admin/runbooks/executions?limit=100${runbookId ? `&runbook=${enc(runbookId)}` : ''}`);
+}
 
-/**
- * Runbook executions are recorded through the admin API by the operations issue (`fairway runbook …`); on a
- * deployment without that API the card says so.
- */
-export function executionsCard(r, runbookName) {
-  if (r === null) return card('Runbook executions', empty('This deployment does not record runbook executions yet.'), { wide: true, testid: 'card-executions' });
+/** In progress and finished executions; a deployment without the executions API answers 404 and the card says so. */
+export function executionsCard(r) {
+  if (!r.ok && r.status === 404 && r.problem.code === 'NOT_FOUND')
+    return card('Runbook executions', empty('This deployment does not record runbook executions yet.'), { wide: true, testid: 'card-executions' });
   return card('Runbook executions', section(r, x => {
-    const rows = (Array.isArray(x) ? x : (x.executions || x.data || [])).filter(e => !runbookName || e.runbook === runbookName);
-    return table([
-      { title: 'Execution', cell: e => String(e.id ?? e.execution_id ?? '') },
+    const rows = x.executions || [];
+    const columns = [
+      { title: 'Execution', cell: e => `#${e.id}` },
       { title: 'Runbook', cell: e => link(`#/runbooks/${enc(e.runbook)}`, e.runbook) },
-      { title: 'State', cell: e => badge(e.outcome || e.state || e.status || 'started') },
-      { title: 'Operator', cell: e => e.operator || e.actor || '—' },
-      { title: 'Reason', cell: e => e.reason || e.notes || '' },
-    ], rows, 'No runbook has been executed yet.', { testid: 'runbook-executions' });
-  }, 'executions'), { command: 'fairway runbook list', wide: true });
+      { title: 'Started', cell: e => `${utc(e.started_at)} by ${e.started_by}` },
+      { title: 'Why', cell: e => `${e.reason}${e.incident ? ` (${e.incident})` : ''}` },
+      { title: 'Steps', cls: 'num', cell: e => String(e.steps_recorded) },
+      { title: 'Outcome', cell: e => e.outcome ? h('span', badge(e.outcome), ` ${utc(e.finished_at)}`) : badge(e.state) },
+    ];
+    return h('div',
+      h('h3', 'In progress'), table(columns, rows.filter(e => e.state !== 'finished'), 'No runbook is being executed.', { testid: 'executions-in-progress' }),
+      h('h3', 'Finished'), table(columns, rows.filter(e => e.state === 'finished'), 'No runbook execution has finished yet.', { testid: 'executions-finished' }));
+  }, 'executions'), { command: 'fairway runbook list', wide: true, testid: 'card-executions' });
 }
 
 export default {
