@@ -33,12 +33,18 @@ public static class PaymentCommands
             new { amount = p.GetValue(amount), reason = p.GetValue(reason) })));
 
         var refundStatus = new Option<string?>("--status") { Description = "REQUESTED, SUBMITTED, SUCCEEDED, FAILED or CANCELED." };
+        var refundContest = new Option<string?>("--contest") { Description = "Only the refunds of this contest's entries." };
         var refundLimit = new Option<int>("--limit") { Description = "At most this many (1..200), most recently changed first.", DefaultValueFactory = _ => 50 };
-        var refunds = new Command("refunds", "Refunds of one status (e.g. FAILED), most recently changed first.") { refundStatus, refundLimit };
+        var refunds = new Command("refunds", "Refunds of one status (e.g. FAILED) and/or one contest, most recently changed first.") { refundStatus, refundContest, refundLimit };
         refunds.SetAction(p => AdminCall.Run(c => c.SendAsync(HttpMethod.Get, $"/api/admin/refunds?limit={p.GetValue(refundLimit)}"
-            + (p.GetValue(refundStatus) is { } s ? $"&status={Uri.EscapeDataString(s)}" : ""))));
+            + (p.GetValue(refundStatus) is { } s ? $"&status={Uri.EscapeDataString(s)}" : "")
+            + (p.GetValue(refundContest) is { } k ? $"&contest_id={Uri.EscapeDataString(k)}" : ""))));
 
-        return new Command("payments", "Entry payments, refunds and Stripe webhooks.") { refund, retry, goodwill, show, webhooks, refunds };
+        var owed = new Command("refunds-owed", "Refunds owed: FAILED at Stripe and not settled since (count and amount per currency; list them with `refunds --status FAILED`). Exit 1 when there is any.");
+        owed.SetAction(_ => AdminCall.Run(c => c.SendAsync(HttpMethod.Get, "/api/admin/refunds/owed",
+            judge: r => r.GetProperty("count").GetInt64() > 0 ? CliOutput.Failed : CliOutput.Ok)));
+
+        return new Command("payments", "Entry payments, refunds and Stripe webhooks.") { refund, retry, goodwill, show, webhooks, refunds, owed };
     }
 
     /// <summary><c>fairway webhooks dead-letters|replay</c>: events parked after too many failed attempts.</summary>

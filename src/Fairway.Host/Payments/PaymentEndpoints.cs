@@ -43,6 +43,10 @@ public sealed class GoodwillRefundRequestValidator : AbstractValidator<GoodwillR
 public sealed record WebhookEventView(string EventId, string Type, string? ApiVersion, long StripeCreated, DateTimeOffset ReceivedAt,
     DateTimeOffset? ProcessedAt, string? Outcome, string? Detail);
 
+/// <summary>A recent webhook event for the console: its processing outcome, its failed attempts, and whether it is parked (a dead letter).</summary>
+public sealed record RecentWebhookEventView(string EventId, string Type, string? ApiVersion, long StripeCreated, DateTimeOffset ReceivedAt,
+    DateTimeOffset? ProcessedAt, string? Outcome, string? Detail, long FailedAttempts, bool Parked);
+
 /// <summary>Routes of the payments capability (player routes under /api, admin routes under /api/admin).</summary>
 public static class PaymentEndpoints
 {
@@ -157,14 +161,22 @@ public static class PaymentEndpoints
             return Results.Ok(new { payment_intent_id = r.PaymentIntentId, outcome = r.Outcome, detail = r.Detail });
         });
 
-        admin.MapGet("/refunds", async (string? status, int? limit, NpgsqlDataSource db, CancellationToken ct) =>
+        admin.MapGet("/refunds", async (string? status, string? contest_id, int? limit, NpgsqlDataSource db, CancellationToken ct) =>
         {
-            if (status is not null && status is not ("REQUESTED" or "SUBMITTED" or "SUCCEEDED" or "FAILED"))
-                return Problems.Result(400, "VALIDATION_FAILED", "The request is invalid.", errors: [new ProblemError("status", "INVALID_STATUS", "one of REQUESTED, SUBMITTED, SUCCEEDED, FAILED")]);
+            if (status is not null && status is not (RefundStatuses.Requested or RefundStatuses.Submitted or RefundStatuses.Succeeded or RefundStatuses.Failed or RefundStatuses.Canceled))
+                return Problems.Result(400, "VALIDATION_FAILED", "The request is invalid.", errors: [new ProblemError("status", "INVALID_STATUS", "one of REQUESTED, SUBMITTED, SUCCEEDED, FAILED, CANCELED")]);
             if (limit is < 1 or > 200)
                 return Problems.Result(400, "VALIDATION_FAILED", "The request is invalid.", errors: [new ProblemError("limit", "OUT_OF_RANGE", "limit must be between 1 and 200")]);
             await using var c = await db.OpenConnectionAsync(ct);
-            return Results.Ok(new { refunds = (await PaymentStore.RefundsAsync(c, status, limit ?? 50)).Select(RefundView.Of) });
+            return Results.Ok(new { refunds = (await PaymentStore.RefundsAsync(c, status, contest_id, limit ?? 50)).Select(RefundView.Of) });
+        });
+
+        // Refunds owed (what refunds_owed and refunds_owed_amount export): the FAILED refunds awaiting a retry, per currency.
+        admin.MapGet("/refunds/owed", async (NpgsqlDataSource db, CancellationToken ct) =>
+        {
+            await using var c = await db.OpenConnectionAsync(ct);
+            var owed = await PaymentStore.RefundsOwedAsync(c, ct);
+            return Results.Ok(new { count = owed.Sum(o => o.Count), by_currency = owed });
         });
 
         // Newest first (received_at, then event id), with how many are still unprocessed and since when.
@@ -173,8 +185,11 @@ public static class PaymentEndpoints
             if (limit is < 1 or > 200)
                 return Problems.Result(400, "VALIDATION_FAILED", "The request is invalid.", errors: [new ProblemError("limit", "OUT_OF_RANGE", "limit must be between 1 and 200")]);
             await using var c = await db.OpenConnectionAsync(ct);
-            var rows = await c.QueryAsync<(string EventId, string Type, string? ApiVersion, long StripeCreated, DateTime ReceivedAt, DateTime? ProcessedAt, string? Outcome, string? Detail)>("""
-                SELECT e.event_id, e.type, e.api_version, e.stripe_created, e.received_at, p.processed_at, p.outcome, p.detail
+            var rows = await c.QueryAsync<(string EventId, string Type, string? ApiVersion, long StripeCreated, DateTime ReceivedAt, DateTime? ProcessedAt, string? Outcome, string? Detail,
+                long FailedAttempts, bool Parked)>($"""
+                SELECT e.event_id, e.type, e.api_version, e.stripe_created, e.received_at, p.processed_at, p.outcome, p.detail,
+                       (SELECT count(*) FROM stripe_webhook_attempt_log l WHERE l.event_id = e.event_id AND l.kind = 'failed'),
+                       p.event_id IS NULL AND coalesce({WebhookProcessor.ParkedSql}, false)
                   FROM stripe_webhook_events e LEFT JOIN stripe_webhook_processing p ON p.event_id = e.event_id
                  ORDER BY e.received_at DESC, e.event_id DESC LIMIT @limit
                 """, new { limit = limit ?? 50 });
@@ -184,8 +199,8 @@ public static class PaymentEndpoints
                 """);
             return Results.Ok(new
             {
-                events = rows.Select(r => new WebhookEventView(r.EventId, r.Type, r.ApiVersion, r.StripeCreated, PaymentStore.Utc(r.ReceivedAt),
-                    r.ProcessedAt is { } at ? PaymentStore.Utc(at) : null, r.Outcome, r.Detail)),
+                events = rows.Select(r => new RecentWebhookEventView(r.EventId, r.Type, r.ApiVersion, r.StripeCreated, PaymentStore.Utc(r.ReceivedAt),
+                    r.ProcessedAt is { } at ? PaymentStore.Utc(at) : null, r.Outcome, r.Detail, r.FailedAttempts, r.Parked)),
                 unprocessed_count = backlog.Count,
                 oldest_unprocessed_received_at = backlog.Oldest is { } o ? PaymentStore.Utc(o) : (DateTimeOffset?)null,
             });

@@ -25,6 +25,12 @@ public static class RefundStatuses
     public const string Canceled = "CANCELED";
 }
 
+/// <summary>Refunds owed in one currency: how many, and how much in minor units.</summary>
+public sealed record RefundsOwed(string Currency, long Count, long Amount)
+{
+    public RefundsOwed() : this("", 0, 0) { }
+}
+
 /// <summary>Where a refund's money comes from when it is decided: the contest's escrow, or the house (platform revenue).</summary>
 public static class RefundFunding
 {
@@ -121,10 +127,20 @@ public static class PaymentStore
     public static Task<RefundRow?> RefundAsync(NpgsqlConnection c, string id, NpgsqlTransaction? tx = null, bool forUpdate = false) =>
         c.QuerySingleOrDefaultAsync<RefundRow>($"SELECT {RefundColumns} FROM refunds WHERE id = @id" + (forUpdate ? " FOR UPDATE" : ""), new { id }, tx);
 
-    /// <summary>Refunds of one status (or all), the most recently changed first (then id), at most <paramref name="limit"/>.</summary>
-    public static async Task<IReadOnlyList<RefundRow>> RefundsAsync(NpgsqlConnection c, string? status, int limit) =>
-        (await c.QueryAsync<RefundRow>($"SELECT {RefundColumns} FROM refunds WHERE (@status::text IS NULL OR status = @status) ORDER BY updated_at DESC, id LIMIT @limit",
-            new { status, limit })).ToList();
+    /// <summary>Refunds of one status (or all) and of one contest (or all), the most recently changed first (then id), at most <paramref name="limit"/>.</summary>
+    public static async Task<IReadOnlyList<RefundRow>> RefundsAsync(NpgsqlConnection c, string? status, string? contestId, int limit) =>
+        (await c.QueryAsync<RefundRow>($"""
+            SELECT {RefundColumns} FROM refunds
+             WHERE (@status::text IS NULL OR status = @status)
+               AND (@contestId::text IS NULL OR entry_id IN (SELECT id FROM entries WHERE contest_id = @contestId))
+             ORDER BY updated_at DESC, id LIMIT @limit
+            """, new { status, contestId, limit })).ToList();
+
+    /// <summary>Refunds owed: decided, FAILED at Stripe and not settled since (waiting for a retry), per currency (ordered by currency).</summary>
+    public static async Task<IReadOnlyList<RefundsOwed>> RefundsOwedAsync(NpgsqlConnection c, CancellationToken ct) =>
+        (await c.QueryAsync<RefundsOwed>(new CommandDefinition(
+            "SELECT trim(currency) AS Currency, count(*) AS Count, coalesce(sum(amount), 0)::bigint AS Amount FROM refunds WHERE status = 'FAILED' GROUP BY 1 ORDER BY 1",
+            cancellationToken: ct))).ToList();
 
     /// <summary>The contest's state, read FOR SHARE: a lifecycle transition (FOR UPDATE) waits for this transaction, and vice versa.</summary>
     public static Task<string?> ContestStateForShareAsync(NpgsqlTransaction tx, string contestId) =>

@@ -12,8 +12,7 @@ public sealed class PaymentsStateCollector(NpgsqlDataSource db, WebhookDeadLette
         ScrapeTimeMetrics.Register(log, "refunds_owed, stripe_webhook_dead_letters", async ct =>
         {
             await using var c = await db.OpenConnectionAsync(ct);
-            var owed = (await c.QueryAsync<(string Currency, long Count, long Amount)>(new CommandDefinition(
-                "SELECT trim(currency), count(*), coalesce(sum(amount), 0)::bigint FROM refunds WHERE status = 'FAILED' GROUP BY 1 ORDER BY 1", cancellationToken: ct))).ToList();
+            var owed = await PaymentStore.RefundsOwedAsync(c, ct);
             PaymentMetrics.RefundsOwed.Set(owed.Sum(o => o.Count));
             foreach (var o in owed) PaymentMetrics.RefundsOwedAmount.WithLabels(o.Currency).Set(o.Amount);
             foreach (var stale in PaymentMetrics.RefundsOwedAmount.GetAllLabelValues().Select(l => l[0]).Except(owed.Select(o => o.Currency)).ToList())

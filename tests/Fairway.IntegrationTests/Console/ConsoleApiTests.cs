@@ -28,7 +28,7 @@ public sealed class ConsoleApiTests(ConsoleApiFixture f) : IClassFixture<Console
 
     static readonly string[] ReadRoutes =
     [
-        "/api/admin/audit", "/api/admin/board/contests", "/api/admin/ledger/summary", "/api/admin/payouts/transfers", "/api/admin/refunds",
+        "/api/admin/audit", "/api/admin/board/contests", "/api/admin/ledger/summary", "/api/admin/payouts/transfers", "/api/admin/refunds", "/api/admin/refunds/owed",
         "/api/admin/stripe/webhooks/recent", "/api/admin/alerts", "/api/admin/runbooks",
     ];
 
@@ -104,6 +104,10 @@ public sealed class ConsoleApiTests(ConsoleApiFixture f) : IClassFixture<Console
         Assert.Equal(("COMPLETE", 3, 7500, "usd"), (before.GetProperty("state").GetString(), before.GetProperty("active_entries").GetInt32(),
             before.GetProperty("escrow_balance").GetInt64(), before.GetProperty("currency").GetString()));
         Assert.Equal(JsonValueKind.Null, before.GetProperty("settlement_output_hash").ValueKind);
+        // Counts cover every contest (not only the page), every state named.
+        var counts = (await W.GetAsync($"/api/admin/board/contests?contest_id={s.ContestId}")).GetProperty("counts_by_state");
+        Assert.Equal(["SCHEDULED", "LOCKED", "LIVE", "COMPLETE", "CANCELLED", "ERROR"], counts.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(await W.ScalarAsync<long>("SELECT count(*) FROM contests WHERE state = 'COMPLETE'"), counts.GetProperty("COMPLETE").GetInt64());
         var escrowTotal = await W.ScalarAsync<long>("SELECT coalesce(sum(balance), 0)::bigint FROM ledger_accounts WHERE kind = 'contest_escrow' AND currency = 'usd'");
         var summary = (await W.GetAsync("/api/admin/ledger/summary")).GetProperty("totals").EnumerateArray()
             .Single(t => t.GetProperty("kind").GetString() == "contest_escrow" && t.GetProperty("currency").GetString() == "usd");
@@ -174,6 +178,7 @@ public sealed class ConsoleApiTests(ConsoleApiFixture f) : IClassFixture<Console
 
         var refunds = (await W.GetAsync("/api/admin/refunds?status=FAILED")).GetProperty("refunds").EnumerateArray();
         Assert.All(refunds, r => Assert.Equal("FAILED", r.GetProperty("status").GetString()));
+        Assert.Empty((await W.GetAsync("/api/admin/refunds?status=CANCELED&contest_id=no-such-contest")).GetProperty("refunds").EnumerateArray());
     }
 
     [Fact]

@@ -80,6 +80,18 @@ public sealed class ConsoleTab(IBrowserContext context, IPage page) : IAsyncDisp
         await Assertions.Expect(ByTestId("updated")).ToBeVisibleAsync(new() { Timeout = 20000 });
     }
 
+    /// <summary>
+    /// Takes an action as an operator does: opens its dialog, types the reason, checks the exact `fairway` command the dialog
+    /// shows, and confirms (one admin API call).
+    /// </summary>
+    public async Task ActAsync(string button, string reason, string expectedCommand)
+    {
+        await ByTestId(button).ClickAsync();
+        await ByTestId("action-reason").FillAsync(reason);
+        await Assertions.Expect(ByTestId("action-command")).ToHaveTextAsync(expectedCommand);
+        await ByTestId("action-confirm").ClickAsync();
+    }
+
     /// <summary>Saves a full-page screenshot under artifacts/console-screenshots and checks the page needs no sideways scrolling.</summary>
     public async Task ScreenshotAsync(string name)
     {

@@ -49,13 +49,23 @@ public static class ContestSetup
 
     /// <summary>Creates a tournament and a contest through the admin API of a running host.</summary>
     public static async Task<(string TournamentId, string ContestId, string ProviderEventId)> CreateViaApiAsync(HttpClient admin, DateTimeOffset lockTime, int minEntries = 2,
-        int maxEntries = 1000)
+        int maxEntries = 1000, string ingestionBase = IngestionBase)
     {
         var (t, c, pe) = (NewId("t"), NewId("c"), "sr:tournament:" + Guid.NewGuid().ToString("N")[..8]);
         (await admin.PostAsJsonAsync("/api/admin/tournaments", new { id = t, provider_event_id = pe, name = "The Test Open" })).EnsureSuccessStatusCode();
-        var r = await admin.PostAsJsonAsync("/api/admin/contests", new { id = c, tournament_id = t, name = "Main event", config = Config(t, c, pe, lockTime, minEntries, maxEntries: maxEntries) });
+        var r = await admin.PostAsJsonAsync("/api/admin/contests", new { id = c, tournament_id = t, name = "Main event", config = Config(t, c, pe, lockTime, minEntries, maxEntries: maxEntries, ingestionBase: ingestionBase) });
         if (!r.IsSuccessStatusCode) throw new InvalidOperationException(await r.Content.ReadAsStringAsync());
         return (t, c, pe);
+    }
+
+    /// <summary>A SCHEDULED contest created through the admin API (fee 1000 usd, roster 3) with its field g01..g12 selected: players can enter it.</summary>
+    public static async Task<string> CreateOpenForEntriesAsync(HttpClient admin, DateTimeOffset lockTime, int minEntries = 2, int maxEntries = 1000,
+        string ingestionBase = IngestionBase)
+    {
+        var (_, contest, _) = await CreateViaApiAsync(admin, lockTime, minEntries, maxEntries, ingestionBase);
+        var field = new { participants = Enumerable.Range(1, 12).Select(i => new { id = $"g{i:00}", name = $"Golfer {i}", world_rank = i }).ToArray() };
+        (await admin.PutAsJsonAsync($"/api/admin/contests/{contest}/field", field)).EnsureSuccessStatusCode();
+        return contest;
     }
 
     /// <summary>

@@ -77,10 +77,7 @@ public sealed class PaymentsFixture : IAsyncLifetime
     public async Task<string> CreateContestAsync(int minEntries = 2, int maxEntries = 1000)
     {
         using var admin = Admin();
-        var (_, contest, _) = await ContestSetup.CreateViaApiAsync(admin, DateTimeOffset.UtcNow.AddDays(30), minEntries, maxEntries);
-        var field = new { participants = Enumerable.Range(1, 12).Select(i => new { id = $"g{i:00}", name = $"Golfer {i}", world_rank = i }).ToArray() };
-        (await admin.PutAsJsonAsync($"/api/admin/contests/{contest}/field", field)).EnsureSuccessStatusCode();
-        return contest;
+        return await ContestSetup.CreateOpenForEntriesAsync(admin, DateTimeOffset.UtcNow.AddDays(30), minEntries, maxEntries);
     }
 
     /// <summary>

@@ -259,6 +259,31 @@ public sealed class MoneyOutWorld : IAsyncDisposable
         Assert.Equal("COMPLETE", await StateAsync(p.ContestId));
     }
 
+    // ---- entries paid through the public API and the Stripe sandbox (webhooks pointed at the API) ----------
+
+    /// <summary>
+    /// A player enters <paramref name="contestId"/> through the public API; returns the entry and its payment intent once
+    /// Fairway has processed payment_intent.created (so a later event is never overtaken by it).
+    /// </summary>
+    public async Task<(string Entry, string PaymentIntent)> EnterThroughTheApiAsync(string contestId, string user, string[] golfers)
+    {
+        using var player = Api.Client(TestAuth.Player(user));
+        var r = await player.PostAsJsonAsync($"/api/contests/{contestId}/entries", new { golfers });
+        var text = await r.Content.ReadAsStringAsync();
+        Assert.True(r.StatusCode == System.Net.HttpStatusCode.Created, text);
+        var body = JsonDocument.Parse(text).RootElement;
+        var (entry, pi) = (body.GetProperty("entry").GetProperty("id").GetString()!, body.GetProperty("payment").GetProperty("payment_intent_id").GetString()!);
+        await Wait.UntilAsync(() => ScalarAsync<bool>("""
+            SELECT EXISTS (SELECT 1 FROM stripe_webhook_events e JOIN stripe_webhook_processing p ON p.event_id = e.event_id
+                            WHERE e.type = 'payment_intent.created' AND e.payload LIKE '%' || @pi || '%')
+            """, new { pi }), $"payment_intent.created of {pi} processed");
+        return (entry, pi);
+    }
+
+    public Task<string?> EntryStatusAsync(string entry) => ScalarAsync<string?>("SELECT status FROM entries WHERE id = @entry", new { entry });
+
+    public Task<string?> RefundStatusAsync(string entry) => ScalarAsync<string?>("SELECT status FROM refunds WHERE entry_id = @entry", new { entry });
+
     // ---- seeding -------------------------------------------------------------------------------------
 
     /// <summary>

@@ -1,7 +1,7 @@
 import { h, card, table, section, kv, money, utc, duration, badge, short, fairway, empty, failure, json, details, link } from '../ui.js';
 import { get, post, all, enc } from '../api.js';
 import { actionButton } from '../actions.js';
-import { transferActions } from './payouts.js';
+import { transferActions, refundTable } from './payouts.js';
 
 export default {
   title: params => `Contest ${params.id}`,
@@ -13,6 +13,7 @@ export default {
     settlement: get(`/api/admin/settlements/${enc(id)}?limit=20`),
     payouts: get(`/api/admin/payouts/contests/${enc(id)}`),
     audit: get(`/api/admin/audit?contest_id=${enc(id)}&limit=200`),
+    refunds: get(`/api/admin/refunds?contest_id=${enc(id)}&limit=200`),
   }),
 
   render(d, { id }, state) {
@@ -24,6 +25,7 @@ export default {
         h('div', h('h1', c.name), h('p.muted', `${c.id} · tournament ${c.tournament.name} (${c.tournament.id})`)),
         h('div.state-big', { 'data-testid': 'contest-state' }, badge(c.state)),
         h('div.actions', lifecycleActions(c, state))),
+      c.state === 'ERROR' ? errorCard(d.audit, c, row, state) : null,
       h('div.grid',
         card('Lifecycle and rules', kv([
           ['state', h('span', badge(c.state), ` since ${utc(c.state_changed_at)}`)],
@@ -45,6 +47,7 @@ export default {
         standingsCard(d.standings, c),
         settlementCard(d.settlement, c),
         payoutsCard(d.payouts, c, state),
+        refundsCard(d.refunds, c, state),
         auditCard(d.audit, state, c.id)));
   },
 };
@@ -56,12 +59,54 @@ function lifecycleActions(c, state) {
     confirm: 'Lock', command: reason => fairway('contests', 'lock', c.id, '--reason', reason),
     run: reason => post(`/api/admin/contests/${enc(c.id)}/lock`, { reason }), done: () => state.refresh(),
   }, { testid: 'contest-lock' }));
-  if (['SCHEDULED', 'LOCKED', 'LIVE', 'ERROR'].includes(c.state)) buttons.push(actionButton('Cancel and refund…', {
+  if (c.state === 'ERROR') return buttons; // its exits are on the ERROR card, with the cause beside them
+  if (['SCHEDULED', 'LOCKED', 'LIVE'].includes(c.state)) buttons.push(actionButton('Cancel and refund…', {
     title: `Cancel ${c.id}`, description: 'The contest ends CANCELLED and every paid entry is refunded through Stripe.', danger: true,
     confirm: 'Cancel the contest', command: reason => fairway('contests', 'cancel', c.id, '--reason', reason),
     run: reason => post(`/api/admin/contests/${enc(c.id)}/cancel`, { reason }), done: () => state.refresh(),
   }, { testid: 'contest-cancel' }));
   return buttons;
+}
+
+/** The two exits of ERROR (issue 9), each one call to POST /api/admin/contests/{id}/resolve, as `fairway contests resolve` makes. */
+function resolveActions(c, state) {
+  const resolve = (action, reason) => post(`/api/admin/contests/${enc(c.id)}/resolve`, { action, reason });
+  return [
+    actionButton('Retry settlement…', {
+      title: `Retry the settlement of ${c.id}`,
+      description: 'Once the cause is fixed (e.g. the missing payment arrived): ERROR → COMPLETE and the settlement runs now. If it fails again as often, the contest returns to ERROR.',
+      confirm: 'Retry the settlement', command: reason => fairway('contests', 'resolve', c.id, '--retry-settlement', '--reason', reason),
+      run: reason => resolve('retry_settlement', reason), done: () => state.refresh(),
+    }, { testid: 'contest-resolve-retry' }),
+    actionButton('Cancel and refund…', {
+      title: `Cancel ${c.id} and refund every paid entry`,
+      description: 'The contest cannot be settled: ERROR → CANCELLED, and every paid entry is refunded through Stripe (from the escrow).', danger: true,
+      confirm: 'Cancel and refund', command: reason => fairway('contests', 'resolve', c.id, '--cancel-and-refund', '--reason', reason),
+      run: reason => resolve('cancel_and_refund', reason), done: () => state.refresh(),
+    }, { danger: true, testid: 'contest-resolve-cancel' }),
+  ];
+}
+
+/** Why the contest is in ERROR: the evidence of its audited ERROR transition (failed runs, last error, runbook). */
+function errorCard(audit, c, row, state) {
+  const entered = audit.ok ? audit.data.events.find(e => e.action === 'contest.transition' && e.after?.state === 'ERROR') : null;
+  const ev = entered?.evidence || {};
+  const runbook = /([a-z0-9-]+)\.md$/.exec(ev.runbook || row?.error_runbook || '')?.[1];
+  return h('section.card.alarm', { 'data-testid': 'contest-error' },
+    h('header.card-head', h('h2', 'In ERROR: waiting for an admin decision'), h('div.actions', resolveActions(c, state))),
+    kv([
+      ['since', `${utc(c.state_changed_at)}${entered ? ` (${entered.actor})` : ''}`],
+      ['cause', h('span', { 'data-testid': 'contest-error-cause' }, ev.last_error_code ? h('code', ev.last_error_code) : (entered?.reason || '—'),
+        ev.failed_runs ? ` after ${ev.failed_runs} failed settlement runs (limit ${ev.max_failed_attempts})` : '')],
+      ['last error', ev.last_error || '—'],
+      ['runbook', runbook ? link(`#/runbooks/${enc(runbook)}`, runbook) : '—'],
+      ['exits', h('span', 'retry the settlement once the cause is fixed, or cancel the contest and refund every paid entry; both need a reason and are audited')],
+    ]));
+}
+
+function refundsCard(r, c, state) {
+  return card('Refunds', section(r, x => refundTable(x.refunds, state, 'No refund for this contest.', 'contest-refunds'), 'refunds'),
+    { command: fairway('payments', 'refunds', '--contest', c.id), wide: true });
 }
 
 function standingsCard(r, c) {

@@ -3,6 +3,7 @@ import { get, put, post, all, enc } from '../api.js';
 import { actionButton } from '../actions.js';
 
 const STATES = ['SCHEDULED', 'LOCKED', 'LIVE', 'COMPLETE', 'CANCELLED', 'ERROR'];
+const DEAD_LETTER_PAGE = 200;
 
 export default {
   title: () => 'Overview',
@@ -14,7 +15,10 @@ export default {
     ledger: get('/api/admin/ledger/summary'),
     payouts: get('/api/admin/payouts/status'),
     ingestion: get('/api/admin/ingestion/status'),
-    contests: get('/api/admin/board/contests?limit=200'),
+    contests: get('/api/admin/board/contests?limit=20&state=ERROR'),
+    refundsOwed: get('/api/admin/refunds/owed'),
+    deadLetters: get(`/api/admin/stripe/webhooks/dead-letters?limit=${DEAD_LETTER_PAGE}`),
+    runbooks: get('/api/admin/runbooks'),
     jobs: get('/api/admin/jobs/recurring'),
   }),
 
@@ -23,6 +27,7 @@ export default {
       h('h1', 'Overview'),
       h('div.grid',
         killSwitchCard(d.killSwitch, state),
+        attentionCard(d),
         alertsCard(d.alerts, state),
         moneyCard(d.ledger),
         payoutsCard(d.payouts, d.ledger),
@@ -120,11 +125,42 @@ function backupCard() {
 }
 
 function contestsCard(r) {
-  return card('Contests', section(r, b => {
-    const counts = Object.fromEntries(STATES.map(s => [s, 0]));
-    for (const c of b.contests) counts[c.state]++;
-    return h('div.states', STATES.map(s => h('a.state-count', { href: `#/contests?state=${s}`, 'data-testid': `count-${s}` }, badge(s), h('strong', String(counts[s])))));
-  }, 'contests'), { command: 'fairway contests board', testid: 'card-contests' });
+  return card('Contests', section(r, b => h('div.states', STATES.map(s =>
+    h('a.state-count', { href: `#/contests?state=${s}`, 'data-testid': `count-${s}` }, badge(s), h('strong', String(b.counts_by_state[s] ?? 0))))),
+  'contests'), { command: 'fairway contests board', testid: 'card-contests' });
+}
+
+/** A runbook link when this build has the runbook; otherwise nothing (never a link to a page that says "no such runbook"). */
+function runbookLink(runbooks, id) {
+  const known = runbooks?.ok && runbooks.data.runbooks.some(r => r.id === id);
+  return known ? h('span', ' · runbook ', link(`#/runbooks/${enc(id)}`, id)) : null;
+}
+
+/**
+ * What waits for a person's decision (issue 9's states that only an audited admin action leaves): contests in ERROR,
+ * refunds owed (Stripe failed them; retried by themselves with backoff, or now by an admin), webhook dead letters.
+ */
+function attentionCard(d) {
+  const errors = section(d.contests, b => {
+    const n = b.counts_by_state.ERROR ?? 0;
+    return h('div', { 'data-testid': 'attention-error' },
+      h('p', h('strong', { class: n > 0 ? 'bad' : 'ok', 'data-testid': 'contests-in-error' }, String(n)), ` contest${n === 1 ? '' : 's'} in ERROR`,
+        n > 0 ? h('span', ' · ', link('#/contests?state=ERROR', 'resolve them →')) : null, runbookLink(d.runbooks, 'contest-error')),
+      n > 0 ? h('ul.plain', b.contests.map(c => h('li', link(`#/contests/${enc(c.id)}`, c.id), ` since ${utc(c.state_changed_at)}`,
+        c.error_code ? h('span', ': ', h('code', c.error_code), c.error_failed_runs ? ` after ${c.error_failed_runs} failed settlement runs` : '') : ''))) : null);
+  }, 'contests in ERROR');
+  const refunds = section(d.refundsOwed, o => h('div', { 'data-testid': 'attention-refunds' },
+    h('p', h('strong', { class: o.count > 0 ? 'bad' : 'ok', 'data-testid': 'refunds-owed' }, String(o.count)), ` refund${o.count === 1 ? '' : 's'} owed`,
+      o.by_currency.length ? h('span', { 'data-testid': 'refunds-owed-amount' }, ` (${o.by_currency.map(x => money(x.amount, x.currency)).join(', ')})`) : null,
+      o.count > 0 ? h('span', ' · ', link('#/payouts', 'retry them →')) : null, runbookLink(d.runbooks, 'refunds-owed'))), 'refunds owed');
+  const dead = section(d.deadLetters, p => {
+    const n = p.data.length;
+    return h('div', { 'data-testid': 'attention-dead-letters' },
+      h('p', h('strong', { class: n > 0 ? 'bad' : 'ok', 'data-testid': 'dead-letters-count' }, p.has_more ? `${n}+` : String(n)),
+        ` webhook dead letter${n === 1 ? '' : 's'}`, n > 0 ? h('span', ' · ', link('#/webhooks', 'replay them →')) : null, runbookLink(d.runbooks, 'webhook-dead-letters')));
+  }, 'dead letters');
+  return card('Waiting for a decision', h('div', errors, refunds, dead),
+    { command: 'fairway contests board --state ERROR · fairway payments refunds-owed · fairway webhooks dead-letters', testid: 'card-attention' });
 }
 
 function ingestionCard(r) {

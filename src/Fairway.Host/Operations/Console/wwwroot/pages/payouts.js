@@ -36,6 +36,7 @@ export default {
     status: get('/api/admin/payouts/status'),
     failed: get('/api/admin/payouts/transfers?status=failed_terminal&limit=100'),
     retryable: get('/api/admin/payouts/transfers?status=retryable&limit=100'),
+    owed: get('/api/admin/refunds/owed'),
     failedRefunds: get('/api/admin/refunds?status=FAILED&limit=100'),
     openRefunds: get('/api/admin/refunds?status=REQUESTED&limit=100'),
     submittedRefunds: get('/api/admin/refunds?status=SUBMITTED&limit=100'),
@@ -67,25 +68,44 @@ export default {
           { command: 'fairway payouts transfers --status failed_terminal', wide: true, testid: 'card-failed-transfers' }),
         card('Transfers waiting for a retry', section(d.retryable, f => table(transferColumns(state), f.transfers, 'None.'), 'retryable transfers'),
           { command: 'fairway payouts transfers --status retryable', wide: true }),
-        card('Failed refunds', section(d.failedRefunds, r => refundTable(r.refunds, 'No failed refunds.'), 'failed refunds'),
-          { command: 'fairway payments refunds --status FAILED', wide: true, testid: 'card-failed-refunds' }),
+        card('Refunds owed (failed at Stripe)', h('div',
+          section(d.owed, o => h('p', { 'data-testid': 'refunds-owed-total' }, o.count === 0 ? 'Nothing owed.'
+            : `${o.count} owed: ${o.by_currency.map(x => money(x.amount, x.currency)).join(', ')}. Each is sent again by itself after its backoff until its attempts run out; "Retry now" sends it at once with a fresh budget.`), 'refunds owed'),
+          section(d.failedRefunds, r => refundTable(r.refunds, state, 'No refund is owed.', 'refunds-owed'), 'failed refunds')),
+        { command: 'fairway payments refunds-owed · fairway payments refunds --status FAILED', wide: true, testid: 'card-refunds-owed' }),
         card('Refunds in progress', h('div',
-          section(d.openRefunds, r => refundTable(r.refunds, 'No refund waiting to be sent to Stripe.'), 'requested refunds'),
-          section(d.submittedRefunds, r => refundTable(r.refunds, 'No refund waiting for Stripe to settle it.'), 'submitted refunds')),
+          section(d.openRefunds, r => refundTable(r.refunds, state, 'No refund waiting to be sent to Stripe.'), 'requested refunds'),
+          section(d.submittedRefunds, r => refundTable(r.refunds, state, 'No refund waiting for Stripe to settle it.'), 'submitted refunds')),
         { command: 'fairway payments refunds --status REQUESTED', wide: true })));
   },
 };
 
-function refundTable(rows, emptyText) {
+/** A FAILED refund (owed) can be sent again now, with a fresh attempt budget: POST /api/admin/entries/{entry}/refund/retry. */
+export function refundActions(r, state) {
+  if (r.status !== 'FAILED') return null;
+  return actionButton('Retry now…', {
+    title: `Send refund ${r.id} again`,
+    description: `Sends it to Stripe now with a fresh budget of attempts (a new send, its own idempotency key; the failed one stays on the record). Stripe failed it because: ${r.failure_reason || 'unknown'}.`,
+    confirm: 'Send the refund again',
+    command: reason => fairway('payments', 'refund-retry', r.entry_id, '--reason', reason),
+    run: reason => post(`/api/admin/entries/${enc(r.entry_id)}/refund/retry`, { reason }),
+    done: () => state.refresh(),
+  }, { testid: `refund-retry-${r.entry_id}` });
+}
+
+export function refundTable(rows, state, emptyText, testid) {
   if (!rows.length) return empty(emptyText);
   return table([
     { title: 'Refund', cell: r => h('code', r.id) },
-    { title: 'Entry', cell: r => h('code', r.entry_id) },
+    { title: 'Entry', cell: r => h('code', { title: fairway('payments', 'show', r.entry_id) }, r.entry_id) },
     { title: 'Amount', cls: 'num', cell: r => money(r.amount, r.currency) },
     { title: 'Status', cell: r => badge(r.status) },
+    { title: 'Paid from', cell: r => r.funded_from === 'house' ? 'house (goodwill)' : r.funded_from },
+    { title: 'Attempts', cls: 'num', cell: r => `${r.attempts} / ${r.max_attempts}` },
+    { title: 'Next attempt', cell: r => r.next_attempt_at ? utc(r.next_attempt_at) : '—' },
     { title: 'Why refunded', cell: r => `${r.requested_by}: ${r.reason}` },
-    { title: 'Stripe', cell: r => r.stripe_refund_id ? h('code', r.stripe_refund_id) : (r.failure_reason || '—') },
+    { title: 'Stripe', cell: r => r.stripe_refund_id ? h('div', h('code', r.stripe_refund_id), r.failure_reason ? h('div.bad', r.failure_reason) : null) : (r.failure_reason || '—') },
     { title: 'Updated', cell: r => utc(r.updated_at) },
-    { title: 'Details', cell: r => h('code', fairway('payments', 'show', r.entry_id)) },
-  ], rows, emptyText);
+    { title: '', cell: r => refundActions(r, state) },
+  ], rows, emptyText, { testid: testid || null, key: r => r.entry_id });
 }

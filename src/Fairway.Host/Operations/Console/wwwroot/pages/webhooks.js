@@ -1,9 +1,10 @@
-import { h, card, table, section, kv, utc, duration, badge, fairway, empty, failure } from '../ui.js';
+import { h, card, table, section, kv, utc, duration, badge, fairway } from '../ui.js';
 import { get, post, all, enc } from '../api.js';
 import { actionButton } from '../actions.js';
 
 /** An event stored but not processed for this long is shown as failing (the drain job retries every minute). */
 const FAILING_AFTER_SECONDS = 300;
+const DEAD_LETTER_PAGE = 200;
 
 export default {
   title: () => 'Stripe webhooks',
@@ -11,7 +12,8 @@ export default {
   load: () => all({
     recent: get('/api/admin/stripe/webhooks/recent?limit=100'),
     unprocessed: get('/api/admin/stripe/webhooks?unprocessed=true&limit=200'),
-    deadLetters: get('/api/admin/stripe/webhooks/dead-letters'),
+    deadLetters: get(`/api/admin/stripe/webhooks/dead-letters?limit=${DEAD_LETTER_PAGE}`),
+    replays: get('/api/admin/audit?entity_type=stripe_webhook_event&action=webhook.replayed&limit=20'),
   }),
 
   render(d, _params, state) {
@@ -24,7 +26,14 @@ export default {
           ['unprocessed', h('strong', { class: r.unprocessed_count > 0 ? 'bad' : null, 'data-testid': 'unprocessed-count' }, String(r.unprocessed_count))],
           ['oldest unprocessed', r.oldest_unprocessed_received_at ? `${utc(r.oldest_unprocessed_received_at)}` : '—'],
         ]), 'backlog'), { command: 'fairway payments webhooks --unprocessed' }),
-        card('Dead-lettered events', deadLetters(d.deadLetters, state), { command: 'fairway webhooks dead-letters', testid: 'card-dead-letters' }),
+        card('Dead-lettered events', section(d.deadLetters, p => deadLetters(p, state), 'dead letters'), { command: 'fairway webhooks dead-letters', testid: 'card-dead-letters', wide: true }),
+        card('Replayed by admins (audit, newest first)', section(d.replays, a => table([
+          { title: 'When', cell: e => utc(e.occurred_at) },
+          { title: 'Event', cell: e => h('code', e.entity_id) },
+          { title: 'Actor', cell: e => e.actor },
+          { title: 'Reason', cell: e => e.reason },
+        ], a.events, 'No dead letter has been replayed.', { testid: 'webhook-replays', key: e => e.entity_id }), 'replays'),
+        { command: fairway('audit', '--entity-type', 'stripe_webhook_event', '--action', 'webhook.replayed'), wide: true }),
         card('Failing: stored but not processed', section(d.unprocessed, u => {
           const failing = u.data.filter(e => age(e) > FAILING_AFTER_SECONDS);
           return h('div',
@@ -41,28 +50,30 @@ function eventColumns() {
     { title: 'Received', cell: e => utc(e.received_at) },
     { title: 'Event', cell: e => h('code', e.event_id) },
     { title: 'Type', cell: e => e.type },
-    { title: 'Outcome', cell: e => e.outcome ? badge(e.outcome) : badge('waiting') },
-    { title: 'Detail', cell: e => e.detail || (e.processed_at ? '' : 'not processed yet') },
+    { title: 'Outcome', cell: e => e.outcome ? badge(e.outcome) : e.parked ? badge('dead letter', 'failed') : badge('waiting') },
+    { title: 'Failed attempts', cls: 'num', cell: e => String(e.failed_attempts ?? '—') },
+    { title: 'Detail', cell: e => e.detail || (e.processed_at ? '' : e.parked ? 'parked: replay it once its cause is fixed' : 'not processed yet') },
     { title: 'Processed', cell: e => utc(e.processed_at) },
   ];
 }
 
-function deadLetters(r, state) {
-  // The dead-letter queue (events parked after STRIPE_WEBHOOK_MAX_ATTEMPTS failed processing attempts) exists
-  // only on deployments that have it; older ones answer 404 and the card says so.
-  if (!r.ok && r.status === 404 && r.problem.code === 'NOT_FOUND') return empty('This deployment has no dead-letter queue for webhooks.');
-  if (!r.ok) return failure(r.problem, 'Dead letters');
-  const rows = Array.isArray(r.data) ? r.data : (r.data.dead_letters || r.data.events || r.data.data || []);
-  return table([
-    { title: 'Event', cell: e => h('code', e.event_id) },
-    { title: 'Type', cell: e => e.type || '—' },
-    { title: 'Attempts', cls: 'num', cell: e => String(e.attempt_count ?? e.attempts ?? '—') },
-    { title: 'Last error', cell: e => e.last_error || e.error || '—' },
-    { title: 'Parked', cell: e => utc(e.dead_lettered_at || e.parked_at) },
-    { title: '', cell: e => actionButton('Replay…', {
-      title: `Replay webhook ${e.event_id}`, description: 'Processes the stored event again (idempotent by event id).',
-      confirm: 'Replay', command: reason => fairway('webhooks', 'replay', e.event_id, '--reason', reason),
-      run: reason => post(`/api/admin/stripe/webhooks/${enc(e.event_id)}/replay`, { reason }), done: () => state.refresh(),
-    }) },
-  ], rows, 'No dead-lettered events.', { testid: 'dead-letters' });
+/** Events parked after STRIPE_WEBHOOK_MAX_ATTEMPTS failed processing attempts; each replay is one audited admin call. */
+function deadLetters(page, state) {
+  return h('div',
+    h('p.muted', 'Parked after too many failed processing attempts: nothing retries them. Fix the cause (the last error says what failed), then replay: the stored event is processed again, its failure count starts over.'),
+    table([
+      { title: 'Event', cell: e => h('code', e.event_id) },
+      { title: 'Type', cell: e => e.type },
+      { title: 'Failed attempts', cls: 'num', cell: e => String(e.failures) },
+      { title: 'Last error', cell: e => e.last_error || '—' },
+      { title: 'Received', cell: e => utc(e.received_at) },
+      { title: 'Parked', cell: e => utc(e.parked_at) },
+      { title: '', cell: e => actionButton('Replay…', {
+        title: `Replay webhook ${e.event_id}`,
+        description: `Takes ${e.type} out of the dead letters and processes it again (idempotent by event id). Refused if it was processed meanwhile.`,
+        confirm: 'Replay', command: reason => fairway('webhooks', 'replay', e.event_id, '--reason', reason),
+        run: reason => post(`/api/admin/stripe/webhooks/${enc(e.event_id)}/replay`, { reason }), done: () => state.refresh(),
+      }, { testid: `replay-${e.event_id}` }) },
+    ], page.data, 'No dead-lettered events.', { testid: 'dead-letters', key: e => e.event_id }),
+    page.has_more ? h('p.muted', `More than ${DEAD_LETTER_PAGE}: the first ${DEAD_LETTER_PAGE} by event id are shown (fairway webhooks dead-letters pages through all).`) : null);
 }
