@@ -6,6 +6,7 @@ using Fairway.Host.Ingestion;
 using Fairway.Host.Ledger;
 using Fairway.Host.Operations;
 using Fairway.Host.Operations.Alerts;
+using Fairway.Host.Operations.Backups;
 using Fairway.Host.Operations.Console;
 using Fairway.Host.Operations.KillSwitch;
 using Fairway.Host.Operations.Reconciliation;
@@ -191,7 +192,6 @@ public static class FairwayHost
         // A runbook that does not parse fails the start-up (exit 4), not the first runbook request.
         app.Services.GetRequiredService<RunbookCatalog>();
         app.UseMetricsListener(settings);
-        MetricFamilies.RegisterAll();
         app.UseMiddleware<CorrelationMiddleware>();
         app.UseSerilogRequestLogging(o => o.GetLevel = (ctx, _, ex) =>
             ex is not null || ctx.Response.StatusCode >= 500 ? Serilog.Events.LogEventLevel.Error
@@ -244,5 +244,6 @@ public static class FairwayHost
         admin.MapContestBoard();
         admin.MapAlertPreview();
         admin.MapRunbookLibrary();
+        admin.MapBackups();
     }
 }

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Fairway.Host.Operations.Backups;
 using Fairway.Host.Operations.Runbooks;
 using Fairway.Host.Operations.Signals;
@@ -49,13 +48,9 @@ public static class MetricFamilies
 {
     public static void EnsureRegistered()
     {
-        foreach (var type in new[]
-                 {
-                     typeof(Contests.ContestMetrics), typeof(Ingestion.IngestionMetrics), typeof(Payments.PaymentMetrics), typeof(Settlement.SettlementMetrics),
-                     typeof(Payouts.PayoutMetrics), typeof(Reconciliation.ReconciliationService), typeof(KillSwitch.KillSwitch), typeof(OperationalMetrics),
-                     typeof(Platform.Auth.AuthMetrics), typeof(Platform.Jobs.JobFailureMetrics), typeof(ConnectionPoolMetrics),
-                 })
-            RuntimeHelpers.RunClassConstructor(type.TypeHandle);
+        // Every type of the host that holds a metric (Platform/Telemetry/MetricFamilies: by reflection, so a new family
+        // cannot be forgotten here).
+        Platform.Telemetry.MetricFamilies.RegisterAll();
         // The label values alert rules count, at 0 from the start: the first increase after a process start is then
         // visible to increase()/rate() (a series that appears at 1 shows no increase).
         foreach (var outcome in new[] { "completed", "retryable", "failed_terminal", "internal_error" }) Payouts.PayoutMetrics.Transfers.WithLabels(outcome);

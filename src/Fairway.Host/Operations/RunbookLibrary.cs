@@ -4,8 +4,6 @@ using Fairway.Host.Platform.Http;
 
 namespace Fairway.Host.Operations;
 
-public sealed record RunbookSummary(string Id, string Title, IReadOnlyList<string> Alerts);
-
 public sealed record RunbookText(string Id, string Title, IReadOnlyList<string> Alerts, string Markdown);
 
 /// <summary>
@@ -34,13 +32,12 @@ public static class RunbookLibrary
         return result;
     }
 
+    /// <summary>
+    /// The text as written, for people: the console renders it. The list of runbooks and their steps is the runbook API's
+    /// (<c>GET /api/admin/runbooks</c>, Runbooks/); this serves every file of docs/runbooks, the index and template included.
+    /// </summary>
     public static void MapRunbookLibrary(this RouteGroupBuilder admin)
     {
-        admin.MapGet("/runbooks", () => Results.Ok(new
-        {
-            runbooks = All.Values.OrderBy(r => r.Id, StringComparer.Ordinal).Select(r => new RunbookSummary(r.Id, r.Title, r.Alerts)),
-        }));
-        // The text as written, for people: the console renders it.
         admin.MapGet("/runbooks/{id}/markdown", (string id) => All.TryGetValue(id, out var doc)
             ? Results.Ok(doc)
             : Problems.Result(404, "RUNBOOK_NOT_FOUND", "No such runbook.", $"no runbook '{id}' in docs/runbooks of this build"));

@@ -77,17 +77,34 @@ public sealed class AlertPreviewTests
         (await admin.PutAsJsonAsync("/api/admin/kill-switch", new { engaged = false, reason = "alert preview test" })).EnsureSuccessStatusCode();
         Assert.Empty(Eval("KillSwitchEngaged", await ScrapeAsync(api)).Samples);
 
-        // The admin route evaluates exactly the rule files of the repository (embedded at build time).
+        // The admin route evaluates exactly the rule files Prometheus loads (prometheus.yml's rule_files, embedded at build time).
         var report = JsonDocument.Parse(await admin.GetStringAsync("/api/admin/alerts")).RootElement;
         var monitoring = Path.Combine(RepoPaths.Root, "infra", "monitoring");
-        var files = Directory.Exists(monitoring)
-            ? Directory.GetFiles(monitoring, "alerts*.yml").Concat(Directory.Exists(Path.Combine(monitoring, "alerts")) ? Directory.GetFiles(Path.Combine(monitoring, "alerts"), "*.yml") : [])
-                .Where(f => !f.EndsWith(".test.yml", StringComparison.Ordinal)).ToList() : [];
+        var prometheus = new YamlDotNet.RepresentationModel.YamlStream();
+        prometheus.Load(new StringReader(File.ReadAllText(Path.Combine(monitoring, "prometheus.yml"))));
+        var ruleFiles = (YamlDotNet.RepresentationModel.YamlSequenceNode)((YamlDotNet.RepresentationModel.YamlMappingNode)prometheus.Documents[0].RootNode)
+            .Children[new YamlDotNet.RepresentationModel.YamlScalarNode("rule_files")];
+        var files = ruleFiles.Children.Select(f => Path.Combine(monitoring, ((YamlDotNet.RepresentationModel.YamlScalarNode)f).Value!)).ToList();
+        Assert.NotEmpty(files);
+        Assert.Equal(files.Select(f => "infra/monitoring/" + Path.GetFileName(f)).Order(StringComparer.Ordinal),
+            report.GetProperty("rule_files").EnumerateArray().Select(f => f.GetString()));
         var expected = files.Sum(f => AlertPreview.ParseRules(f, File.ReadAllText(f)).Count);
         Assert.Equal(expected, report.GetProperty("rule_count").GetInt32());
         Assert.Equal(expected, report.GetProperty("firing").GetArrayLength() + report.GetProperty("quiet").GetArrayLength() + report.GetProperty("not_evaluable").GetArrayLength());
         using var player = api.Client(TestAuth.Player());
         Assert.Equal(System.Net.HttpStatusCode.Forbidden, (await player.GetAsync("/api/admin/alerts")).StatusCode);
+    }
+
+    [Fact]
+    public void A_rule_firing_on_an_infinite_gauge_is_written_by_the_api_json_dialect()
+    {
+        // "Never happened" ages are +Inf (database_backup_age_seconds with no backup): the report must still serialize.
+        var scrape = MetricScrape.Parse("# TYPE age gauge\nage +Inf\n");
+        var rule = new AlertRule("test", "g", "NeverHappened", "min(age) > 3600", null, new Dictionary<string, string>(), new Dictionary<string, string> { ["summary"] = "age {{ $value }}" });
+        var view = AlertPreview.Evaluate(rule, scrape, 100);
+        Assert.True(double.IsPositiveInfinity(Assert.Single(view.Samples).Value));
+        var strict = new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict };
+        Assert.Contains("\"value\":\"Infinity\"", JsonSerializer.Serialize(view, strict));
     }
 
     [Theory]

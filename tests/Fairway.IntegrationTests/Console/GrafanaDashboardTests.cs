@@ -68,15 +68,19 @@ public sealed class GrafanaDashboardTests
 
         var runbooks = Directory.Exists(Path.Combine(RepoPaths.Root, "docs", "runbooks"))
             ? Directory.GetFiles(Path.Combine(RepoPaths.Root, "docs", "runbooks"), "*.md").Select(Path.GetFileNameWithoutExtension).ToHashSet() : [];
+        // Runbooks named by the alert rules that wait for them (alerts.pending.yml): the agreed names of runbooks not written yet.
+        var pending = Path.Combine(RepoPaths.Root, "infra", "monitoring", "alerts.pending.yml");
+        var awaited = File.Exists(pending) ? AlertPreview.ParseRules(pending, File.ReadAllText(pending)).Select(r => r.Runbook).OfType<string>().ToHashSet() : [];
         foreach (var p in Panels())
         {
             Assert.True(p.DatasourceUid == uid, $"{p.Dashboard} / {p.Title}: datasource {p.DatasourceUid} is not the provisioned {uid}");
             Assert.True(p.Exprs.Count > 0 && p.Exprs.All(e => e.Length > 0), $"{p.Dashboard} / {p.Title}: no query");
             var linked = p.Links.Select(l => Regex.Match(l, @"^\$\{console_url\}/admin/#/runbooks/([a-z0-9-]+)$")).Where(m => m.Success).Select(m => m.Groups[1].Value).ToList();
             Assert.True(linked.Count > 0, $"{p.Dashboard} / {p.Title}: no runbook link");
-            // Once the repository has runbooks, every link must name one of them.
+            // Once the repository has runbooks, every link must name one of them, or one an alert rule waits for.
             if (runbooks.Count > 0)
-                foreach (var r in linked) Assert.True(runbooks.Contains(r), $"{p.Dashboard} / {p.Title}: links runbook '{r}', which docs/runbooks does not have");
+                foreach (var r in linked)
+                    Assert.True(runbooks.Contains(r) || awaited.Contains(r), $"{p.Dashboard} / {p.Title}: links runbook '{r}', which docs/runbooks does not have and no pending alert rule names");
         }
     }
 

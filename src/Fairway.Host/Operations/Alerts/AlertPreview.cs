@@ -16,7 +16,9 @@ public sealed record AlertRule(string Source, string Group, string Alert, string
     public string? Runbook => RunbookUrl is { } url && url.Split('/', '#', '?').LastOrDefault(p => p.EndsWith(".md", StringComparison.Ordinal)) is { } file ? file[..^3] : null;
 }
 
-public sealed record AlertSampleView(IReadOnlyDictionary<string, string> Labels, double Value);
+/// <summary>One sample of a firing rule. Gauges may be ±Inf or NaN (e.g. the age of something that never happened): written as JSON strings then.</summary>
+public sealed record AlertSampleView(IReadOnlyDictionary<string, string> Labels,
+    [property: System.Text.Json.Serialization.JsonNumberHandling(System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals)] double Value);
 
 public sealed record AlertView(string Alert, string Group, string? Severity, string? Summary, string? RunbookUrl, string? Runbook, string Expr, string? For,
     IReadOnlyList<AlertSampleView> Samples, string? NotEvaluableBecause);

@@ -4,6 +4,8 @@ import { actionButton } from '../actions.js';
 
 const STATES = ['SCHEDULED', 'LOCKED', 'LIVE', 'COMPLETE', 'CANCELLED', 'ERROR'];
 const DEAD_LETTER_PAGE = 200;
+/** Older than this is stale: the BackupMissing alert of infra/monitoring/alerts.yml fires after 26 h. */
+const BACKUP_STALE_SECONDS = 26 * 3600;
 
 export default {
   title: () => 'Overview',
@@ -19,6 +21,7 @@ export default {
     refundsOwed: get('/api/admin/refunds/owed'),
     deadLetters: get(`/api/admin/stripe/webhooks/dead-letters?limit=${DEAD_LETTER_PAGE}`),
     runbooks: get('/api/admin/runbooks'),
+    backups: get('/api/admin/backups?limit=3'),
     jobs: get('/api/admin/jobs/recurring'),
   }),
 
@@ -32,7 +35,7 @@ export default {
         moneyCard(d.ledger),
         payoutsCard(d.payouts, d.ledger),
         reconciliationCard(d.reconciliation, state),
-        backupCard(),
+        backupCard(d.backups),
         contestsCard(d.contests),
         ingestionCard(d.ingestion),
         jobsCard(d.jobs, state)));
@@ -118,10 +121,20 @@ function reconciliationCard(r) {
   }, 'reconciliation'), { command: 'GET /api/admin/reconciliation/runs', testid: 'card-reconciliation' });
 }
 
-function backupCard() {
-  // Backups and their age are reported by the operations issue's backup job; until this deployment reports one,
-  // the card says so instead of guessing.
-  return card('Last backup', empty('This deployment does not report backups yet.'), { testid: 'card-backup' });
+/** The last database backups (real time, like database_backup_age_seconds; the BackupMissing alert reads that gauge). */
+function backupCard(r) {
+  return card('Last backup', section(r, b => h('div', { 'data-testid': 'backups' },
+    h('p.big', { class: b.age_seconds === null || b.age_seconds > BACKUP_STALE_SECONDS ? 'bad' : 'ok', 'data-testid': 'backup-age' },
+      b.age_seconds === null ? 'No successful backup yet' : `${duration(b.age_seconds)} ago`),
+    b.last_succeeded_at ? kv([['finished', utc(b.last_succeeded_at)]]) : null,
+    b.backups.length ? table([
+      { title: 'Finished', cell: x => utc(x.finished_at) },
+      { title: 'Outcome', cell: x => badge(x.outcome) },
+      { title: 'By', cell: x => x.actor },
+      { title: 'Archive', cell: x => x.archive ? h('code', { title: x.sha256 }, x.archive.split('/').pop()) : (x.error || '—') },
+    ], b.backups.slice(0, 3), '') : empty('No backup attempt is recorded (the database-backup job runs when BACKUP_DIR is set; or run fairway db backup).'),
+    link('#/runbooks/database-backup', 'Runbook: database-backup')), 'backups'),
+  { command: 'fairway db backups', testid: 'card-backup' });
 }
 
 function contestsCard(r) {
