@@ -175,17 +175,21 @@ public sealed class RefundTests(PaymentsFixture f)
             Assert.Contains(f.Worker.Process.Stderr, l => l.Contains("refunds.after_stripe_refund_before_record"));
             Assert.Single((await f.Stripe.GetAsync($"/v1/refunds?payment_intent={pi}"))["data"]!.AsArray());
             Assert.Equal("REQUESTED", await f.RefundStatusAsync(entry));
+            // The incident response starts while the worker is down: the kill-switch is engaged before anything could
+            // process the refund's webhook, and stays on for more than a day while Stripe forgets the key.
+            await f.SetKillSwitchAsync(true, "test: incident");
         }
         finally { await f.RestartWorkerAsync(); }
 
-        // The incident response: the kill-switch stays on for more than a day, and Stripe forgets the key meanwhile.
-        await f.SetKillSwitchAsync(true, "test: incident");
-        await f.Stripe.SendAsync(HttpMethod.Put, "/_sandbox/clock", new { advance_seconds = 25 * 3600 });
-        Assert.True((long)(await f.Stripe.PostAsync("/_sandbox/idempotency/prune"))["pruned"]! >= 1);
-        await f.Stripe.SendAsync(HttpMethod.Delete, "/_sandbox/clock");
-        await f.TriggerAsync("payment-sweeper");
-        Assert.Equal("REQUESTED", await f.RefundStatusAsync(entry));
-        await f.SetKillSwitchAsync(false, "test: incident over");
+        try
+        {
+            await f.Stripe.SendAsync(HttpMethod.Put, "/_sandbox/clock", new { advance_seconds = 25 * 3600 });
+            Assert.True((long)(await f.Stripe.PostAsync("/_sandbox/idempotency/prune"))["pruned"]! >= 1);
+            await f.Stripe.SendAsync(HttpMethod.Delete, "/_sandbox/clock");
+            await f.TriggerAsync("payment-sweeper");
+            Assert.Equal("REQUESTED", await f.RefundStatusAsync(entry));
+        }
+        finally { await f.SetKillSwitchAsync(false, "test: incident over"); }
 
         await PaymentsFixture.WaitUntilAsync(async () =>
         {
