@@ -109,6 +109,13 @@ public static class FairwayHost
             ContentRootPath = AppContext.BaseDirectory,
         });
         builder.WebHost.UseUrls(MetricsEndpoint.ListenUrls(settings));
+        builder.WebHost.ConfigureKestrel(o =>
+        {
+            // A backstop: the input guard bounds each route by its class long before this.
+            o.Limits.MaxRequestBodySize = RequestBodyClass.DrainLimit;
+            // Non-ASCII header bytes reach the input guard (400 INVALID_HEADER, problem+json) instead of a bodiless protocol 400.
+            o.RequestHeaderEncodingSelector = _ => System.Text.Encoding.Latin1;
+        });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.ShutdownTimeout);
         builder.Services.AddSerilog(lc => lc
             .MinimumLevel.Is(settings.LogLevel)
@@ -140,6 +147,8 @@ public static class FairwayHost
             o.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
             o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false));
         });
+        // Binding failures (unparsable query or route values, JSON of the wrong shape) throw, so the input guard answers them with a stable code.
+        builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         ValidatorOptions.Global.PropertyNameResolver = (_, member, _) => member is null ? null : JsonNamingPolicy.SnakeCaseLower.ConvertName(member.Name);
         builder.Services.AddSingleton<AuditWriter>();
         builder.Services.AddValidatorsFromAssemblyContaining<AuditWriter>(ServiceLifetime.Singleton);
@@ -195,16 +204,19 @@ public static class FairwayHost
         app.UseMiddleware<CorrelationMiddleware>();
         app.UseSerilogRequestLogging(o => o.GetLevel = (ctx, _, ex) =>
             ex is not null || ctx.Response.StatusCode >= 500 ? Serilog.Events.LogEventLevel.Error
+            : ctx.Response.StatusCode >= 400 ? Serilog.Events.LogEventLevel.Warning // the one log line of a refused request (its problem code and detail ride on it)
             : ctx.Request.Path.StartsWithSegments("/healthz") || ctx.Request.Path.StartsWithSegments("/readyz") || ctx.Request.Path.StartsWithSegments("/metrics")
                 ? Serilog.Events.LogEventLevel.Verbose : Serilog.Events.LogEventLevel.Information);
         app.UseProblemErrors();
         app.UseKillSwitchProblems();
         app.UseHttpMetrics();
+        app.UseInputTextGuard();
         if ((settings.Role & HostRole.Api) != 0)
         {
             app.UseAuthentication();
             app.UseAuthorization();
         }
+        app.UseInputBodyGuard();
 
         app.MapFairwayHealth();
         app.MapFairwayMetrics();
@@ -214,18 +226,23 @@ public static class FairwayHost
 
     static void MapApi(WebApplication app, FairwaySettings settings)
     {
-        app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
+        // One document, one fixed route: a free {documentName} answered unknown names with a text/plain 404.
+        app.MapOpenApi("/openapi/v1.json").AllowAnonymous()
+            .AddEndpointFilter((c, next) => c.HttpContext.Request.Query.ContainsKey("documentName")
+                ? ValueTask.FromResult<object?>(Problems.Result(404, "NOT_FOUND", "No such resource.", "there is one OpenAPI document, v1"))
+                : next(c));
         app.MapStripeWebhook();
         app.MapJobsDashboard();
         app.MapAdminConsole(settings);
 
-        var api = app.MapGroup("/api").RequireAuthorization();
+        var api = app.MapGroup("/api").RequireAuthorization().WithMetadata(RequestBodyClass.PlayerJson);
         api.MapMe();
         api.MapPublicContests();
         api.MapPublicIngestion();
         api.MapPlayerPayments();
 
-        var admin = app.MapGroup("/api/admin").RequireAuthorization(Roles.AdminPolicy).ExcludeFromDescription();
+        var admin = app.MapGroup("/api/admin").RequireAuthorization(Roles.AdminPolicy).ExcludeFromDescription().WithMetadata(RequestBodyClass.AdminJson);
+        admin.MapRouteTable();
         admin.MapJobProbe();
         admin.MapTournaments();
         admin.MapAdminContests();

@@ -49,7 +49,8 @@ public sealed class SetFieldValidator : AbstractValidator<SetFieldRequest>
     {
         RuleFor(r => r.Participants).NotNull().WithErrorCode("REQUIRED");
         RuleFor(r => r.Participants!.Count).LessThanOrEqualTo(1000).WithErrorCode("TOO_MANY").When(r => r.Participants is not null).OverridePropertyName("participants");
-        RuleForEach(r => r.Participants).ChildRules(p =>
+        // A null element is not a participant (ChildRules alone skips it, and the handler would meet it).
+        RuleForEach(r => r.Participants).NotNull().WithErrorCode("REQUIRED").ChildRules(p =>
         {
             p.RuleFor(x => x.Id).NotEmpty().WithErrorCode("REQUIRED").MaximumLength(100).WithErrorCode("TOO_LONG");
             p.RuleFor(x => x.Name).NotEmpty().WithErrorCode("REQUIRED").MaximumLength(200).WithErrorCode("TOO_LONG");

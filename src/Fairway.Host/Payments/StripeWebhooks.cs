@@ -25,7 +25,7 @@ public static class StripeWebhookEndpoint
     public const string CrashAfterStoreBeforeEnqueue = "webhooks.after_store_before_enqueue";
 
     public static void MapStripeWebhook(this WebApplication app) =>
-        app.MapPost("/webhooks/stripe", HandleAsync).AllowAnonymous().ExcludeFromDescription();
+        app.MapPost("/webhooks/stripe", HandleAsync).AllowAnonymous().ExcludeFromDescription().WithMetadata(RequestBodyClass.StripeWebhook);
 
     static async Task<IResult> HandleAsync(HttpContext http, FairwaySettings settings, NpgsqlDataSource db, IBackgroundJobClient jobs, TimeProvider clock, ILoggerFactory logs)
     {
@@ -66,7 +66,8 @@ public static class StripeWebhookEndpoint
     static IResult Invalid(ILogger log, string why)
     {
         PaymentMetrics.WebhookInvalid.Inc();
-        log.LogWarning("Stripe webhook refused (WEBHOOK_INVALID): {Reason}", why);
+        // The request log line is the refusal's one warning (it carries this reason as the problem's detail).
+        log.LogDebug("Stripe webhook refused (WEBHOOK_INVALID): {Reason}", why);
         return Problems.Result(400, "WEBHOOK_INVALID", "The webhook signature or timestamp did not verify.", why);
     }
 

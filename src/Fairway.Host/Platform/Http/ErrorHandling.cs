@@ -2,44 +2,64 @@ using Microsoft.AspNetCore.Diagnostics;
 
 namespace Fairway.Host.Platform.Http;
 
-/// <summary>Turns unhandled exceptions into problem+json. Nothing is swallowed: every one is logged with context.</summary>
+/// <summary>
+/// Turns unhandled exceptions into problem+json. Nothing is swallowed: every one is logged with context.
+/// Bad input never gets here (the <see cref="InputGuard"/> answers it before any handler runs); what does is
+/// a transient database error (503, retry) or a bug (500, logged at error level).
+/// </summary>
 public static class ErrorHandling
 {
     public static void UseProblemErrors(this WebApplication app)
     {
-        app.UseExceptionHandler(handler => handler.Run(async context =>
+        app.UseExceptionHandler(new ExceptionHandlerOptions
         {
-            var error = context.Features.Get<IExceptionHandlerFeature>()?.Error;
-            var log = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Fairway.Http");
-            if (error is BadHttpRequestException bad)
-            {
-                log.LogWarning(bad, "Malformed request {Method} {Path}", context.Request.Method, context.Request.Path.Value);
-                await Problems.WriteAsync(context, 400, "MALFORMED_REQUEST", "The request could not be read.", bad.Message);
-                return;
-            }
-            if (Database.TransientDatabaseErrors.IsTransient(error))
-            {
-                Database.TransientDatabaseErrors.ClearPools(context.RequestServices.GetService<Npgsql.NpgsqlDataSource>());
-                log.LogWarning(error, "Transient database error on {Method} {Path}; pools cleared, client asked to retry", context.Request.Method, context.Request.Path.Value);
-                context.Response.Headers.RetryAfter = "1";
-                await Problems.WriteAsync(context, 503, "DATABASE_UNAVAILABLE", "The database was briefly unavailable; retry the request.");
-                return;
-            }
-            log.LogError(error, "Unhandled error on {Method} {Path}", context.Request.Method, context.Request.Path.Value);
-            await Problems.WriteAsync(context, 500, "INTERNAL_ERROR", "An unexpected error occurred; it has been logged with this correlation id.");
-        }));
+            // Answered as the client's fault or a retry, and logged below: not an unhandled exception.
+            SuppressDiagnosticsCallback = c => c.Exception is BadHttpRequestException || Database.TransientDatabaseErrors.IsTransient(c.Exception),
+            ExceptionHandler = HandleAsync,
+        });
         app.UseStatusCodePages(async ctx =>
         {
             var r = ctx.HttpContext.Response;
             if (r.HasStarted || r.ContentLength > 0 || r.ContentType is not null) return;
             var (code, title) = r.StatusCode switch
             {
+                400 => (InputGuard.MalformedRequest, "The request could not be read."),
+                401 => ("UNAUTHENTICATED", "A bearer token is required."),
+                403 => ("FORBIDDEN", "This route requires role admin."),
                 404 => ("NOT_FOUND", "No such resource."),
                 405 => ("METHOD_NOT_ALLOWED", "Method not allowed on this resource."),
-                415 => ("UNSUPPORTED_MEDIA_TYPE", "Send application/json."),
+                413 => (InputGuard.BodyTooLarge, "The request body is too large."),
+                415 => (InputGuard.UnsupportedMediaType, "Send application/json."),
+                // The jobs dashboard answers a command it could not apply with a bare 422.
+                422 => ("REQUEST_NOT_APPLIED", "The request was understood but could not be applied."),
                 _ => ("HTTP_" + r.StatusCode, "Request failed."),
             };
             await Problems.WriteAsync(ctx.HttpContext, r.StatusCode, code, title);
         });
+    }
+
+    static async Task HandleAsync(HttpContext context)
+    {
+        var error = context.Features.Get<IExceptionHandlerFeature>()?.Error;
+        var log = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Fairway.Http");
+        if (error is BadHttpRequestException bad)
+        {
+            // A body error outside the guard (e.g. the client vanished mid-body): the request log line records it.
+            await Problems.WriteAsync(context, bad.StatusCode is >= 400 and < 500 ? bad.StatusCode : 400,
+                bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? InputGuard.BodyTooLarge : InputGuard.MalformedRequest,
+                "The request could not be read.", InputText.Printable(bad.Message));
+            return;
+        }
+        if (Database.TransientDatabaseErrors.IsTransient(error))
+        {
+            var cleared = Database.TransientDatabaseErrors.ClearPoolsIfConnectionLost(error, context.RequestServices.GetService<Npgsql.NpgsqlDataSource>());
+            log.LogWarning(error, "Transient database error on {Method} {Path}; {Pools}; client asked to retry", context.Request.Method, context.Request.Path.Value,
+                cleared ? "connection lost, pools cleared" : "pools kept (not a connection failure)");
+            context.Response.Headers.RetryAfter = "1";
+            await Problems.WriteAsync(context, 503, "DATABASE_UNAVAILABLE", "The database was briefly unavailable; retry the request.");
+            return;
+        }
+        log.LogError(error, "Unhandled error on {Method} {Path}", context.Request.Method, context.Request.Path.Value);
+        await Problems.WriteAsync(context, 500, "INTERNAL_ERROR", "An unexpected error occurred; it has been logged with this correlation id.");
     }
 }

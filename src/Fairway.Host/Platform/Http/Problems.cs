@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Fairway.Host.Platform.Telemetry;
+using Serilog;
 
 namespace Fairway.Host.Platform.Http;
 
@@ -36,12 +37,41 @@ public static class Problems
     }
 
     public static IResult Result(int status, string code, string title, string? detail = null, IReadOnlyList<ProblemError>? errors = null) =>
-        Results.Json(Document(status, code, title, detail, errors), Json, ContentType, status);
+        new ProblemResult(Document(status, code, title, detail, errors));
 
     public static Task WriteAsync(HttpContext context, int status, string code, string title, string? detail = null, IReadOnlyList<ProblemError>? errors = null)
     {
+        var document = Document(status, code, title, detail, errors);
+        Record(context, document);
         context.Response.StatusCode = status;
         context.Response.ContentType = ContentType;
-        return context.Response.WriteAsync(JsonSerializer.Serialize(Document(status, code, title, detail, errors), Json));
+        return context.Response.WriteAsync(JsonSerializer.Serialize(document, Json));
+    }
+
+    /// <summary>
+    /// Puts the problem on the request's log line (Serilog's diagnostic context): the request log is the one place
+    /// that logs a refused request, once, at warning level for 4xx, with its code, detail and field errors.
+    /// </summary>
+    static void Record(HttpContext context, ProblemDocument document)
+    {
+        if (context.RequestServices?.GetService<IDiagnosticContext>() is not { } diagnostics) return;
+        diagnostics.Set("ProblemCode", document.Code);
+        if (document.Detail is not null) diagnostics.Set("ProblemDetail", document.Detail);
+        if (document.Errors is { Count: > 0 } errors) diagnostics.Set("ProblemErrors", errors, destructureObjects: true);
+    }
+
+    /// <summary>An <see cref="IResult"/> that records itself on the request log line before writing problem+json.</summary>
+    sealed class ProblemResult(ProblemDocument document) : IResult, IStatusCodeHttpResult, IContentTypeHttpResult, IValueHttpResult, IValueHttpResult<ProblemDocument>
+    {
+        public int? StatusCode => document.Status;
+        public string ContentType => Problems.ContentType;
+        public ProblemDocument Value => document;
+        object? IValueHttpResult.Value => document;
+
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            Record(httpContext, document);
+            return Results.Json(document, Json, Problems.ContentType, document.Status).ExecuteAsync(httpContext);
+        }
     }
 }

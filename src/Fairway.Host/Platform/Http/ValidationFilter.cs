@@ -4,9 +4,9 @@ namespace Fairway.Host.Platform.Http;
 
 /// <summary>
 /// Runs the FluentValidation validator of a request body before the handler. Every failure is listed
-/// in one 400 VALIDATION_FAILED problem; nothing is coerced.
+/// in one 400 VALIDATION_FAILED problem (logged once, with the errors, by the request log); nothing is coerced.
 /// </summary>
-public sealed class ValidationFilter<T>(IValidator<T> validator, ILogger<ValidationFilter<T>> log) : IEndpointFilter
+public sealed class ValidationFilter<T>(IValidator<T> validator) : IEndpointFilter
 {
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
@@ -18,7 +18,6 @@ public sealed class ValidationFilter<T>(IValidator<T> validator, ILogger<Validat
         var errors = result.Errors
             .Select(e => new ProblemError(e.PropertyName, string.IsNullOrEmpty(e.ErrorCode) ? "INVALID" : e.ErrorCode, e.ErrorMessage))
             .ToList();
-        log.LogWarning("Request {Path} rejected: {ErrorCount} validation errors {@Errors}", context.HttpContext.Request.Path.Value, errors.Count, errors);
         return Problems.Result(400, "VALIDATION_FAILED", "The request is invalid.", errors: errors);
     }
 }

@@ -78,13 +78,16 @@ public static class JobsSetup
         SchedulePollingInterval = TimeSpan.FromSeconds(1),
     };
 
-    public static void MapJobsDashboard(this WebApplication app) =>
-        app.MapHangfireDashboard("/admin/jobs", new DashboardOptions
+    public static void MapJobsDashboard(this WebApplication app)
+    {
+        app.UseWhen(c => c.Request.Path.StartsWithSegments(JobsDashboardGate.Prefix), b => b.UseMiddleware<JobsDashboardGate>());
+        app.MapHangfireDashboard(JobsDashboardGate.Prefix, new DashboardOptions
         {
             Authorization = [new AdminOnlyDashboardFilter()],
             DisplayStorageConnectionString = false,
             AppPath = null,
-        }).RequireAuthorization(Roles.AdminPolicy);
+        }).RequireAuthorization(Roles.AdminPolicy).WithMetadata(Http.RequestBodyClass.JobsDashboard);
+    }
 
     sealed class AdminOnlyDashboardFilter : IDashboardAuthorizationFilter
     {
