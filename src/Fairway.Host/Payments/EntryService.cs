@@ -139,7 +139,7 @@ public sealed class EntryService(
             PaymentMetrics.PaymentIntentsCreated.Inc();
             await using var c = await db.OpenConnectionAsync(ct);
             await using var tx = await c.BeginTransactionAsync(ct);
-            recorded = await PaymentStore.InsertPaymentAsync(tx, entry.Id, pi.Id, fee, currency, clock.GetUtcNow());
+            recorded = await PaymentStore.InsertPaymentAsync(tx, audit, PaymentConvergence.Actor, entry.Id, pi.Id, fee, currency, clock.GetUtcNow(), ct);
             await tx.CommitAsync(ct);
             if (recorded.PaymentIntentId != pi.Id)
                 log.LogError("Entry {EntryId} is recorded with {Recorded} but Stripe answered {PaymentIntentId} for its key", entry.Id, recorded.PaymentIntentId, pi.Id);

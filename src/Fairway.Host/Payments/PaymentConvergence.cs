@@ -92,7 +92,7 @@ public sealed class PaymentConvergence(
         {
             if (entry.EntryFee is null || entry.Currency is null)
                 return Result(ConvergenceOutcomes.Ignored, $"entry {entryId} has no recorded fee; not a payable entry");
-            payment = await PaymentStore.InsertPaymentAsync(tx, entryId, pi.Id, entry.EntryFee.Value, entry.Currency, now);
+            payment = await PaymentStore.InsertPaymentAsync(tx, audit, actor, entryId, pi.Id, entry.EntryFee.Value, entry.Currency, now, ct);
             changes.Add("payment recorded");
         }
         if (payment.PaymentIntentId != pi.Id)

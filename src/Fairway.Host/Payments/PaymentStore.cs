@@ -1,4 +1,5 @@
 using Dapper;
+using Fairway.Host.Platform.Audit;
 using Npgsql;
 
 namespace Fairway.Host.Payments;
@@ -153,14 +154,21 @@ public static class PaymentStore
         tx.Connection!.ExecuteAsync("UPDATE payments SET status = @status, last_error = @lastError, updated_at = @at WHERE entry_id = @entryId",
             new { entryId, status, lastError, at }, tx);
 
-    /// <summary>Records the payment intent of an entry (once; a second call is a no-op). Returns the row now stored.</summary>
-    public static async Task<PaymentRow> InsertPaymentAsync(NpgsqlTransaction tx, string entryId, string paymentIntentId, long amount, string currency, DateTimeOffset at)
+    /// <summary>
+    /// Records the payment intent of an entry (once; a second call is a no-op) with its audit row (<c>payment.recorded</c>)
+    /// in the same transaction. Returns the row now stored.
+    /// </summary>
+    public static async Task<PaymentRow> InsertPaymentAsync(NpgsqlTransaction tx, AuditWriter audit, string actor, string entryId, string paymentIntentId, long amount, string currency,
+        DateTimeOffset at, CancellationToken ct = default)
     {
-        await tx.Connection!.ExecuteAsync("""
+        var inserted = await tx.Connection!.ExecuteAsync("""
             INSERT INTO payments (entry_id, payment_intent_id, amount, currency, status, last_error, created_at, updated_at)
             VALUES (@entryId, @paymentIntentId, @amount, @currency, 'PENDING', NULL, @at, @at)
             ON CONFLICT DO NOTHING
-            """, new { entryId, paymentIntentId, amount, currency, at }, tx);
+            """, new { entryId, paymentIntentId, amount, currency, at }, tx) == 1;
+        if (inserted)
+            await audit.WriteAsync(tx, new AuditEntry(actor, "payment.recorded", "payment", paymentIntentId, $"payment intent of entry {entryId} recorded",
+                After: new { status = PaymentStatuses.Pending, entry_id = entryId, amount, currency }), ct);
         return (await PaymentOfEntryAsync(tx.Connection!, entryId, tx))
             ?? throw new InvalidOperationException($"payment intent {paymentIntentId} is already recorded for another entry than {entryId}");
     }

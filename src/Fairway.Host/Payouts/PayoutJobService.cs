@@ -34,9 +34,7 @@ public sealed class PayoutJobService(
             else
             {
                 await orchestration.RequeueForUsableAccountsAsync(settings.PayoutBatchSize, ct);
-                await using (var c = await db.OpenConnectionAsync(ct))
-                    await c.ExecuteAsync(new CommandDefinition("UPDATE payout_jobs SET status = 'processing', updated_at = @now WHERE status = 'pending'",
-                        new { now = startedAt }, cancellationToken: ct));
+                await StartPendingJobsAsync(startedAt, ct);
                 while (attempted < settings.PayoutBatchSize && !ct.IsCancellationRequested)
                 {
                     PayoutAttemptResult? r;
@@ -79,6 +77,20 @@ public sealed class PayoutJobService(
         log.LogInformation("Payout scheduler run {RunId} ({Outcome}): {Attempted} attempt(s), {Completed} completed, {Retryable} retryable, {Failed} failed_terminal, {JobsCompleted} job(s) complete",
             run.Id, outcome, attempted, completed, retryable, failed, jobsCompleted);
         return run;
+    }
+
+    /// <summary>pending → processing for every pending job, each with its audit row, in one transaction.</summary>
+    async Task StartPendingJobsAsync(DateTimeOffset now, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        await using var tx = await c.BeginTransactionAsync(ct);
+        var started = (await c.QueryAsync<(long Id, string ContestId)>(new CommandDefinition(
+            "UPDATE payout_jobs SET status = 'processing', updated_at = @now WHERE status = 'pending' RETURNING id, contest_id", new { now }, tx, cancellationToken: ct))).ToList();
+        foreach (var j in started)
+            await audit.WriteAsync(tx, new AuditEntry(PayoutOrchestrationService.SystemActor, "payout_job.processing", "payout_job", j.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "the payout scheduler started executing its transfers",
+                Before: new { status = PayoutJobStatuses.Pending }, After: new { status = PayoutJobStatuses.Processing }, Evidence: new { contest_id = j.ContestId }), ct);
+        await tx.CommitAsync(ct);
     }
 
     /// <summary>Marks complete every open (not held) job whose transfers are all terminal, each with its counts and an audit row.</summary>

@@ -4,7 +4,8 @@ namespace Fairway.IntegrationTests.Infrastructure;
 
 /// <summary>
 /// The money invariants of seed 002 (W1–W6, E1–E6) as plain SQL over a test database, independent of the
-/// product's own reconciliation code. Call <see cref="AssertHoldAsync"/> at the end of every money test.
+/// product's own reconciliation code, and, where <see cref="AuditTrail"/> is installed, that every state change
+/// made by Fairway's processes has its audit row. Call <see cref="AssertHoldAsync"/> at the end of every money test.
 /// </summary>
 public static class MoneyInvariants
 {
@@ -86,6 +87,9 @@ public static class MoneyInvariants
         foreach (var (name, sql) in Checks)
             foreach (var row in await c.QueryAsync<string>(sql))
                 found.Add($"{name}: {row}");
+        // Where the audit recorder is installed (the payments and money-out worlds), every state change has its audit row.
+        if (await AuditTrail.IsInstalledAsync(databaseUrl))
+            found.AddRange((await AuditTrail.UnauditedAsync(databaseUrl)).Select(v => "every state change has an audit row: " + v));
         return found;
     }
 

@@ -24,8 +24,13 @@ public static class TestDatabases
         return u.Uri.ToString();
     }
 
+    /// <summary>Application name of every connection the test process opens (Fairway's own processes say <c>fairway</c>); see <see cref="AuditTrail"/>.</summary>
+    public const string TestApplicationName = "fairway-test";
+
     public static string ConnectionString(string url) =>
-        DatabaseUrl.TryParse(url, out var cs, out var e) ? cs : throw new ArgumentException(e);
+        DatabaseUrl.TryParse(url, out var cs, out var e)
+            ? new NpgsqlConnectionStringBuilder(cs) { ApplicationName = TestApplicationName }.ConnectionString
+            : throw new ArgumentException(e);
 
     /// <summary>An empty database (no schema). Returns its DATABASE_URL.</summary>
     public static async Task<string> CreateEmptyAsync(string? onAdminUrl = null)

@@ -46,6 +46,8 @@ public sealed class EntryPaymentTests(PaymentsFixture f)
         // Whichever event converged the payment first, payment_intent.succeeded is processed too (superseded or applied), once.
         await PaymentsFixture.WaitUntilAsync(async () => await f.ProcessedEventsAsync("payment_intent.succeeded", pi) == 1, "payment_intent.succeeded processed");
         Assert.Equal(1, await f.ScalarAsync<long>("SELECT count(*) FROM audit_events WHERE entity_type = 'payment' AND entity_id = @pi AND action = 'payment.succeeded'", new { pi }));
+        // The payment row's creation has its audit row too (issue 10), written with the row.
+        Assert.Equal(1, await f.ScalarAsync<long>("SELECT count(*) FROM audit_events WHERE entity_type = 'payment' AND entity_id = @pi AND action = 'payment.recorded'", new { pi }));
 
         using var http = f.Player(player);
         var mine = JsonDocument.Parse(await http.GetStringAsync("/api/me/entries?limit=10")).RootElement;

@@ -26,6 +26,7 @@ public sealed class PaymentsFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         DatabaseUrl = await TestDatabases.CreateMigratedAsync();
+        await AuditTrail.InstallAsync(DatabaseUrl);
         Stripe = await StripeSandboxProcess.StartAsync();
         var api = StartHostAsync("api", null);
         var worker = StartHostAsync("worker", null);

@@ -50,6 +50,7 @@ public sealed class MoneyOutWorld : IAsyncDisposable
     public static async Task<MoneyOutWorld> StartAsync(bool provider = false, bool worker = true, Action<Dictionary<string, string>>? env = null, string? databaseUrl = null)
     {
         var db = databaseUrl ?? await TestDatabases.CreateMigratedAsync();
+        await AuditTrail.InstallAsync(db);
         var stripe = StripeSandboxProcess.StartAsync();
         var prov = provider ? await ProviderSandboxProcess.StartAsync(T0) : null;
         var s = await stripe;
