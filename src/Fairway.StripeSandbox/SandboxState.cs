@@ -271,7 +271,7 @@ public sealed partial class SandboxState
 
     // ------------------------------------------------------------------ stats
 
-    public JsonObject Stats(JsonObject requestsByEndpoint, long replays, long conflicts, long faultsInjected, long keysPruned)
+    public JsonObject Stats(JsonObject requestsByEndpoint, long replays, long conflicts, long faultsInjected, long keysPruned, long connections)
     {
         lock (Gate)
         {
@@ -284,6 +284,7 @@ public sealed partial class SandboxState
             return new JsonObject
             {
                 ["requests_by_endpoint"] = requestsByEndpoint,
+                ["api_connections"] = connections,
                 ["payment_intents_created"] = _created.GetValueOrDefault("payment_intent"),
                 ["charges_created"] = _created.GetValueOrDefault("charge"),
                 ["refunds_created"] = _created.GetValueOrDefault("refund"),

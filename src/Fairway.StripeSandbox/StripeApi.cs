@@ -25,6 +25,8 @@ public sealed class StripeApi
     readonly Dictionary<string, IdemEntry> _idem = new(StringComparer.Ordinal);
     readonly Queue<string> _idemOrder = new();
     readonly Dictionary<string, long> _requests = new(StringComparer.Ordinal);
+    /// <summary>The TCP connections /v1 requests came in on (how a client pools its connections shows here).</summary>
+    readonly HashSet<string> _connections = new(StringComparer.Ordinal);
     long _replays, _conflicts, _requestSeq, _pruned;
 
     public StripeApi(SandboxState state, FaultRegistry faults, SandboxOptions options)
@@ -51,6 +53,7 @@ public sealed class StripeApi
             return old.Count;
         }
     }
+    public long Connections { get { lock (_lock) return _connections.Count; } }
 
     public JsonObject RequestsByEndpoint()
     {
@@ -66,7 +69,7 @@ public sealed class StripeApi
     {
         lock (_lock)
         {
-            _idem.Clear(); _idemOrder.Clear(); _requests.Clear(); _replays = 0; _conflicts = 0; _pruned = 0;
+            _idem.Clear(); _idemOrder.Clear(); _requests.Clear(); _connections.Clear(); _replays = 0; _conflicts = 0; _pruned = 0;
         }
         _keyLocks.Clear();
     }
@@ -105,6 +108,7 @@ public sealed class StripeApi
         {
             var k = EndpointKey(method, segs);
             _requests[k] = _requests.GetValueOrDefault(k) + 1;
+            _connections.Add(ctx.Connection.Id);
         }
         var requestId = $"req_{_options.IdNamespace}_{Interlocked.Increment(ref _requestSeq):D6}";
         ctx.Response.Headers["Request-Id"] = requestId;

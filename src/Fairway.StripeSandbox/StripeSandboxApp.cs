@@ -309,7 +309,7 @@ static class ControlApi
         g.MapDelete("/faults/{id}", (string id) => faults.Remove(id) ? J(new JsonObject { ["deleted"] = id }) : Err(404, $"No such fault: '{id}'"));
 
         // ---- inspection
-        g.MapGet("/stats", () => J(state.Stats(api.RequestsByEndpoint(), api.Replays, api.Conflicts, faults.Injected, api.Pruned)));
+        g.MapGet("/stats", () => J(state.Stats(api.RequestsByEndpoint(), api.Replays, api.Conflicts, faults.Injected, api.Pruned, api.Connections)));
         g.MapGet("/objects/{id}", (string id) => state.Peek(id) is { } o ? J(o) : Err(404, $"No such object: '{id}'"));
     }
 }

@@ -6,7 +6,8 @@ namespace Fairway.Host.Payments;
 
 /// <summary>
 /// Fairway's only door to Stripe: one <see cref="StripeClient"/> (explicit timeout, explicit small number of
-/// Stripe.net retries) and one method per call Fairway makes. Every POST carries an explicit deterministic
+/// Stripe.net retries, a pooled handler whose connections live at most STRIPE_HTTP_CONNECTION_LIFETIME_SECONDS)
+/// and one method per call Fairway makes. Every POST carries an explicit deterministic
 /// idempotency key, so a retried call (by Stripe.net, by Hangfire, by the sweeper, by a client retrying its
 /// request) can never create a second object:
 /// PaymentIntent <c>entry:&lt;entry_id&gt;:payment</c>, Refund <c>refund:&lt;refund_id&gt;:&lt;send&gt;</c>, cancellation <c>cancel:&lt;pi&gt;</c>, Express account
@@ -24,7 +25,7 @@ public sealed class StripeGateway
             ApiKey = settings.StripeApiKey,
             ApiBase = settings.StripeApiBase.ToString().TrimEnd('/'),
             HttpClient = new SystemNetHttpClient(
-                new HttpClient { Timeout = settings.StripeHttpTimeout },
+                Platform.Http.OutboundHttp.Client(settings.StripeHttpTimeout, settings.StripeConnectionLifetime),
                 maxNetworkRetries: settings.StripeMaxNetworkRetries),
         });
     }

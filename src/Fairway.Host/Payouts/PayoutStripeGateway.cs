@@ -51,7 +51,7 @@ public sealed class PayoutStripeGateway
         {
             ApiKey = settings.StripeApiKey,
             ApiBase = settings.StripeApiBase.ToString().TrimEnd('/'),
-            HttpClient = new SystemNetHttpClient(new HttpClient { Timeout = settings.PayoutStripeTimeout }, maxNetworkRetries: 0),
+            HttpClient = new SystemNetHttpClient(Platform.Http.OutboundHttp.Client(settings.PayoutStripeTimeout, settings.StripeConnectionLifetime), maxNetworkRetries: 0),
         });
     }
 

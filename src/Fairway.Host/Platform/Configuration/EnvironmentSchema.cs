@@ -24,6 +24,7 @@ public static class EnvironmentSchema
     public const string StripeWebhookToleranceSeconds = "STRIPE_WEBHOOK_TOLERANCE_SECONDS";
     public const string StripeHttpTimeoutSeconds = "STRIPE_HTTP_TIMEOUT_SECONDS";
     public const string StripeMaxNetworkRetries = "STRIPE_MAX_NETWORK_RETRIES";
+    public const string StripeHttpConnectionLifetimeSeconds = "STRIPE_HTTP_CONNECTION_LIFETIME_SECONDS";
     public const string StripeConnectReturnUrl = "STRIPE_CONNECT_RETURN_URL";
     public const string StripeConnectRefreshUrl = "STRIPE_CONNECT_REFRESH_URL";
     public const string PaymentSweeperPendingAgeSeconds = "PAYMENT_SWEEPER_PENDING_AGE_SECONDS";
@@ -116,6 +117,10 @@ public static class EnvironmentSchema
             "1",
             "Stripe.net's own retries of one call on 5xx and connection failures (same idempotency key); further retries are Hangfire's, with backoff.",
             Default: "1", Min: 0, Max: 5),
+        new(StripeHttpConnectionLifetimeSeconds, VariableType.Integer, Required: false, Secret: false, HostRole.All,
+            "300",
+            "How long one pooled connection to Stripe is reused before a new one is opened (so a DNS change of api.stripe.com is followed); connections idle for 60 s are closed too.",
+            Default: "300", Min: 1, Max: 3600),
         new(StripeConnectReturnUrl, VariableType.Url, Required: false, Secret: false, HostRole.Api,
             "https://app.fairway.example/payouts/return",
             "Where Stripe sends a player after Connect onboarding (AccountLink return_url).",

@@ -23,6 +23,7 @@ public sealed record FairwaySettings
     public TimeSpan StripeWebhookTolerance { get; init; } = TimeSpan.FromSeconds(300);
     public TimeSpan StripeHttpTimeout { get; init; } = TimeSpan.FromSeconds(20);
     public int StripeMaxNetworkRetries { get; init; } = 1;
+    public TimeSpan StripeConnectionLifetime { get; init; } = TimeSpan.FromSeconds(300);
     public Uri StripeConnectReturnUrl { get; init; } = new("https://app.fairway.example/payouts/return");
     public Uri StripeConnectRefreshUrl { get; init; } = new("https://app.fairway.example/payouts/refresh");
     public TimeSpan PaymentSweeperPendingAge { get; init; } = TimeSpan.FromSeconds(900);

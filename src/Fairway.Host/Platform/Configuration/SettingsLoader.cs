@@ -84,6 +84,7 @@ public static class SettingsLoader
             StripeWebhookTolerance = Seconds(EnvironmentSchema.StripeWebhookToleranceSeconds, 300),
             StripeHttpTimeout = Seconds(EnvironmentSchema.StripeHttpTimeoutSeconds, 20),
             StripeMaxNetworkRetries = Get(EnvironmentSchema.StripeMaxNetworkRetries) is { } retries ? int.Parse(retries, CultureInfo.InvariantCulture) : 1,
+            StripeConnectionLifetime = Seconds(EnvironmentSchema.StripeHttpConnectionLifetimeSeconds, 300),
             StripeConnectReturnUrl = new Uri(Get(EnvironmentSchema.StripeConnectReturnUrl) ?? "https://app.fairway.example/payouts/return"),
             StripeConnectRefreshUrl = new Uri(Get(EnvironmentSchema.StripeConnectRefreshUrl) ?? "https://app.fairway.example/payouts/refresh"),
             PaymentSweeperPendingAge = Seconds(EnvironmentSchema.PaymentSweeperPendingAgeSeconds, 900),
