@@ -218,6 +218,46 @@ public sealed class PayoutTests(MoneyOutWorldFixture fixture) : IClassFixture<Mo
     }
 
     [Fact]
+    public async Task A_payout_key_already_used_at_Stripe_with_other_parameters_is_an_idempotency_conflict_failed_terminal_and_never_a_second_transfer()
+    {
+        var s = await SettledAsync(entries: 2, tie: true);
+        var victim = (await W.TransfersAsync(s.ContestId))[0];
+        var key = PayoutStripeGateway.IdempotencyKey(victim.Id);
+        var destination = await W.ScalarAsync<string>("SELECT stripe_account_id FROM user_stripe_accounts WHERE user_id = @u", new { u = victim.UserId });
+        // The transfer's key was used at Stripe before, with other parameters (another amount).
+        using (var req = new HttpRequestMessage(HttpMethod.Post, "/v1/transfers")
+        {
+            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["amount"] = (victim.Amount - 1).ToString(), ["currency"] = "usd", ["destination"] = destination }),
+        })
+        {
+            req.Headers.Add("Idempotency-Key", key);
+            (await W.Stripe.Http.SendAsync(req)).EnsureSuccessStatusCode();
+        }
+        var conflicts = (long)(await W.Stripe.StatsAsync())["idempotency_conflicts"]!;
+
+        await W.RunPayoutSchedulerAsync();
+        var t = (await W.TransfersAsync(s.ContestId)).Single(x => x.Id == victim.Id);
+        Assert.Equal((PayoutTransferStatuses.FailedTerminal, PayoutFailureReasons.IdempotencyConflict, PayoutErrorClasses.IdempotencyConflict, 1, (string?)null),
+            (t.Status, t.FailureReason, t.LastErrorClass, t.AttemptCount, t.StripeTransferId));
+        var attempt = Assert.Single(await W.QueryAsync<(string Outcome, string ErrorClass, int HttpStatus, string Error)>(
+            "SELECT outcome, error_class, http_status, error FROM payout_transfer_attempts WHERE transfer_id = @id", new { id = victim.Id }));
+        Assert.Equal((PayoutTransferStatuses.FailedTerminal, PayoutErrorClasses.IdempotencyConflict, 400), (attempt.Outcome, attempt.ErrorClass, attempt.HttpStatus));
+        Assert.Contains("idempotency_error", attempt.Error);
+        Assert.Equal(conflicts + 1, (long)(await W.Stripe.StatsAsync())["idempotency_conflicts"]!);
+        // Stripe holds only the earlier transfer under that key; Fairway moved nothing and the winnings stay payable.
+        Assert.Equal(1, (await W.TransfersByKeyAsync())[key]);
+        Assert.Equal(0, await W.ScalarAsync<long>("SELECT count(*) FROM ledger_entries WHERE cause_type = 'payout_transfer' AND cause_id = @id", new { id = victim.Id.ToString() }));
+        Assert.Equal(victim.Amount, await W.BalanceAsync(LedgerAccountRef.Payable(victim.UserId, "usd").Id));
+        Assert.Equal("completed", (await W.TransfersAsync(s.ContestId)).Single(x => x.Id != victim.Id).Status);
+        // Terminal: the next run does not try it again.
+        var posts = await W.TransferPostsAsync();
+        await W.AdvanceAsync(TimeSpan.FromHours(2));
+        await W.RunPayoutSchedulerAsync();
+        Assert.Equal(posts, await W.TransferPostsAsync());
+        Assert.Empty(await MoneyInvariants.ViolationsAsync(W.DatabaseUrl));
+    }
+
+    [Fact]
     public async Task Permanent_faults_end_failed_terminal_with_their_reason_and_exhausted_retries_too()
     {
         // A Stripe outage on every attempt: retryable until the attempts (PAYOUT_MAX_ATTEMPTS, 5) are spent.
