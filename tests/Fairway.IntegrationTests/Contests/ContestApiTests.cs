@@ -167,7 +167,10 @@ public sealed class ContestApiTests(ContestApiFixture f) : IClassFixture<Contest
     {
         var (_, c, _) = await ContestSetup.CreateViaApiAsync(f.Admin, f.LockTime);
         await ContestSetup.InsertActiveEntriesAsync(f.DatabaseUrl, c, 2);
-        var responses = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => f.Admin.PostAsJsonAsync($"/api/admin/contests/{c}/lock", new { reason = "concurrency test" })));
+        // Ten at once: all ten were blocked together behind the contest row before they raced.
+        var (responses, together) = await LockWaits.RaceAsync(f.DatabaseUrl, "SELECT 1 FROM contests WHERE id = @c FOR UPDATE", new { c }, 10,
+            _ => f.Admin.PostAsJsonAsync($"/api/admin/contests/{c}/lock", new { reason = "concurrency test" }));
+        Assert.True(together >= 10, $"{together} requests overlapped");
         var outcomes = await Task.WhenAll(responses.Select(async r => (await Json(r)).GetProperty("outcome").GetString()));
         Assert.Single(outcomes, o => o == "moved");
         Assert.Equal(1, await CountAsync("SELECT count(*) FROM audit_events WHERE entity_id = @c AND action = 'contest.transition'", new { c }));

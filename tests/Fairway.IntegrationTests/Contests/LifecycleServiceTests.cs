@@ -81,7 +81,10 @@ public sealed class LifecycleServiceTests
         var id = await s.CreateContestAsync(LockTime);
         await ContestSetup.InsertActiveEntriesAsync(s.DatabaseUrl, id, 2);
         clock.SetUtcNow(LockTime);
-        var results = await Task.WhenAll(Enumerable.Range(0, 12).Select(_ => Task.Run(() => s.Lifecycle.LockAsync(id, "test", "", force: false))));
+        // Twelve at once: all twelve were blocked together behind the contest row before they raced.
+        var (results, together) = await LockWaits.RaceAsync(s.DatabaseUrl, "SELECT 1 FROM contests WHERE id = @id FOR UPDATE", new { id }, 12,
+            _ => s.Lifecycle.LockAsync(id, "test", "", force: false));
+        Assert.True(together >= 12, $"{together} calls overlapped");
         Assert.Single(results, r => r.Outcome == TransitionOutcome.Moved);
         Assert.Equal(11, results.Count(r => r.Outcome == TransitionOutcome.AlreadyThere));
         Assert.Equal(1, await s.AuditCountAsync(id));

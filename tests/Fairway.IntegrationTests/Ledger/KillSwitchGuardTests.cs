@@ -1,6 +1,7 @@
 using Dapper;
 using Fairway.Host.Ledger;
 using Fairway.Host.Operations.KillSwitch;
+using Fairway.IntegrationTests.Infrastructure;
 using Fairway.Migrations.Versions;
 
 namespace Fairway.IntegrationTests.Ledger;
@@ -70,8 +71,10 @@ public sealed class KillSwitchGuardTests
         await t.Ledger.PostAsync(tx, t.Fund(contest, 800));
 
         var engage = t.KillSwitch.SetAsync(true, "admin:ops-1", "incident");
-        await Task.Delay(500);
-        Assert.False(engage.IsCompleted, "engaging must wait for the in-flight money transaction (FOR SHARE vs FOR UPDATE)");
+        // PostgreSQL itself reports the engaging session blocked by the money transaction's lock (FOR SHARE vs FOR UPDATE).
+        var blocked = await LockWaits.WaitForSessionsBlockedByAsync(t.Url, c.ProcessID, 1);
+        Assert.Equal(1, blocked);
+        Assert.False(engage.IsCompleted, "engaging must wait for the in-flight money transaction");
         await tx.CommitAsync();
         Assert.True((await engage).Changed);
 

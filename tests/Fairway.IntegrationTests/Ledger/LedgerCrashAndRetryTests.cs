@@ -1,5 +1,6 @@
 using Dapper;
 using Fairway.Host.Ledger;
+using Fairway.IntegrationTests.Infrastructure;
 using Npgsql;
 
 namespace Fairway.IntegrationTests.Ledger;
@@ -100,15 +101,22 @@ public sealed class LedgerCrashAndRetryTests
         var contest = LedgerTestDatabase.Contest();
         var entry = t.Fund(contest, 900);
 
-        await using (var c = new NpgsqlConnection(t.Db.ConnectionString + ";Pooling=false"))
+        // The caller talks to PostgreSQL through a proxy that lets its COMMIT through and loses PostgreSQL's answer.
+        var direct = new NpgsqlConnectionStringBuilder(t.Db.ConnectionString);
+        await using var proxy = CommitAnswerDroppingProxy.Start(direct.Host!, direct.Port);
+        var viaProxy = new NpgsqlConnectionStringBuilder(t.Db.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port, Pooling = false, SslMode = SslMode.Disable };
+        await using (var c = new NpgsqlConnection(viaProxy.ConnectionString))
         {
             await c.OpenAsync();
             await using var tx = await c.BeginTransactionAsync();
-            await t.Ledger.PostAsync(tx, entry);
-            await tx.CommitAsync();
-            // The caller's process dies before it records that the posting succeeded.
-            await t.TerminateBackendAsync(c.ProcessID);
+            Assert.True((await t.Ledger.PostAsync(tx, entry)).Created);
+            proxy.DropNextCommitAnswer();
+            // The caller never learns whether its commit happened: as far as it knows, the posting may not exist.
+            await Assert.ThrowsAnyAsync<Exception>(() => tx.CommitAsync());
         }
+        Assert.Equal(1, proxy.DroppedCommitAnswers);
+        // It did happen.
+        Assert.Equal(1, await t.EntriesWithKeyAsync(entry.IdempotencyKey));
 
         var retry = await t.PostAsync(entry);
         Assert.False(retry.Created);

@@ -1,5 +1,6 @@
 using Dapper;
 using Fairway.Host.Ledger;
+using Fairway.IntegrationTests.Infrastructure;
 using Npgsql;
 
 namespace Fairway.IntegrationTests.Ledger;
@@ -92,21 +93,19 @@ public sealed class LedgerPostingTests
         await using var t = await LedgerTestDatabase.CreateAsync();
         var contest = LedgerTestDatabase.Contest();
         var entry = t.Fund(contest, 1234);
-        using var start = new SemaphoreSlim(0, 20);
 
-        // Each caller opens its own connection and transaction first, then all post at once.
-        var calls = Enumerable.Range(0, 20).Select(async _ =>
+        // Each caller posts on its own connection and transaction; all twenty were blocked together at the journal's
+        // insert (behind a lock the test holds) before they raced.
+        var (results, together) = await LockWaits.RaceAsync(t.Url, "LOCK TABLE ledger_entries IN SHARE MODE", null, 20, async _ =>
         {
             await using var c = new NpgsqlConnection(t.Db.ConnectionString);
             await c.OpenAsync();
             await using var tx = await c.BeginTransactionAsync();
-            await start.WaitAsync();
             var r = await t.Ledger.PostAsync(tx, entry);
             await tx.CommitAsync();
             return r;
-        }).ToList();
-        start.Release(20);
-        var results = await Task.WhenAll(calls);
+        });
+        Assert.True(together >= 20, $"{together} postings overlapped");
 
         Assert.Single(results, r => r.Created);
         Assert.Single(results.Select(r => r.EntryId).Distinct());
@@ -140,14 +139,13 @@ public sealed class LedgerPostingTests
         var contest = LedgerTestDatabase.Contest();
         var escrow = LedgerAccountRef.Escrow(contest).Id;
         await t.PostAsync(t.Fund(contest, 1000));
-        using var start = new SemaphoreSlim(0, 20);
 
-        var calls = Enumerable.Range(0, 20).Select(async _ =>
+        // All twenty were blocked together behind the escrow account's row before they raced.
+        var (outcomes, together) = await LockWaits.RaceAsync(t.Url, "SELECT 1 FROM ledger_accounts WHERE id = @escrow FOR UPDATE", new { escrow }, 20, async _ =>
         {
             await using var c = new NpgsqlConnection(t.Db.ConnectionString);
             await c.OpenAsync();
             await using var tx = await c.BeginTransactionAsync();
-            await start.WaitAsync();
             try
             {
                 await t.Ledger.PostAsync(tx, t.Release(contest, 100));
@@ -155,9 +153,8 @@ public sealed class LedgerPostingTests
                 return true;
             }
             catch (EscrowNegativeException) { return false; }
-        }).ToList();
-        start.Release(20);
-        var outcomes = await Task.WhenAll(calls);
+        });
+        Assert.True(together >= 20, $"{together} withdrawals overlapped");
 
         Assert.Equal(10, outcomes.Count(o => o));
         Assert.Equal(0, await t.StoredBalanceAsync(escrow));

@@ -68,7 +68,10 @@ public sealed class EntryPaymentTests(PaymentsFixture f)
 
         var first = await f.EnterAsync(player, contest, key);
         var second = await f.EnterAsync(player, contest, key);
-        var concurrent = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => f.EnterAsync(player, contest, key)));
+        // Six at once: all six were blocked together behind the contest row (the lock entry creation takes) before they raced.
+        var (concurrent, together) = await LockWaits.RaceAsync(f.DatabaseUrl, "SELECT 1 FROM contests WHERE id = @contest FOR UPDATE", new { contest }, 6,
+            _ => f.EnterAsync(player, contest, key));
+        Assert.True(together >= 6, $"{together} requests overlapped");
         Assert.Equal(HttpStatusCode.Created, first.Status);
         Assert.Equal(HttpStatusCode.OK, second.Status);
         Assert.All(concurrent, r => Assert.Equal(HttpStatusCode.OK, r.Status));

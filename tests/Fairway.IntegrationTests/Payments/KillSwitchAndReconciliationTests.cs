@@ -61,7 +61,10 @@ public sealed class KillSwitchAndReconciliationTests(PaymentsFixture f)
             Assert.All(again, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
             await f.TriggerAsync("stripe-webhook-drain");
             await f.TriggerAsync("payment-sweeper");
-            await Task.Delay(1500);
+            // Every processing job of the event (the sandbox's delivery and the four again) ran to its end and deferred: the switch is on.
+            var eventId = JsonDocument.Parse(body).RootElement.GetProperty("id").GetString()!;
+            var jobs = await HangfireJobs.WaitUntilAsync(f.DatabaseUrl, "WebhookProcessingJob", eventId, j => j.Count >= 5 && j.All(x => x.Finished), "every processing job of the event finished");
+            Assert.All(jobs, j => Assert.Equal("Succeeded", j.State));
 
             Assert.Equal(1, await f.StoredEventsAsync("payment_intent.succeeded", pi));
             Assert.Equal(0, await f.ProcessedEventsAsync("payment_intent.succeeded", pi));
@@ -184,12 +187,17 @@ public sealed class KillSwitchAndReconciliationTests(PaymentsFixture f)
         await PaymentsFixture.WaitUntilAsync(async () => await f.ScalarAsync<bool>("SELECT payouts_enabled FROM user_stripe_accounts WHERE user_id = @player", new { player }), "payouts enabled");
 
         // An older state (restricted, t1) delivered after a newer one (onboarding completed again, t2): the newer wins.
-        await Task.Delay(1100);
-        await f.Stripe.PostAsync("/_sandbox/webhooks/reorder", new { count = 2 });
-        await f.Stripe.PostAsync($"/_sandbox/accounts/{account}/restrict");
-        await Task.Delay(1100);
-        await f.Stripe.PostAsync($"/_sandbox/accounts/{account}/complete_onboarding");
-        await f.Stripe.WaitIdleAsync();
+        // The sandbox's clock is moved on between them (events carry whole seconds), instead of waiting for real time to pass.
+        try
+        {
+            await f.Stripe.SendAsync(HttpMethod.Put, "/_sandbox/clock", new { offset_seconds = 2 });
+            await f.Stripe.PostAsync("/_sandbox/webhooks/reorder", new { count = 2 });
+            await f.Stripe.PostAsync($"/_sandbox/accounts/{account}/restrict");
+            await f.Stripe.SendAsync(HttpMethod.Put, "/_sandbox/clock", new { offset_seconds = 4 });
+            await f.Stripe.PostAsync($"/_sandbox/accounts/{account}/complete_onboarding");
+            await f.Stripe.WaitIdleAsync();
+        }
+        finally { await f.Stripe.SendAsync(HttpMethod.Put, "/_sandbox/clock", new { real = true }); }
         await PaymentsFixture.WaitUntilAsync(async () => await f.ScalarAsync<long>("""
             SELECT count(*) FROM stripe_webhook_events e WHERE e.type = 'account.updated' AND e.payload LIKE '%' || @account || '%'
                AND NOT EXISTS (SELECT 1 FROM stripe_webhook_processing p WHERE p.event_id = e.event_id)

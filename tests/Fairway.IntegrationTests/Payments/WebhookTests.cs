@@ -106,7 +106,10 @@ public sealed class WebhookTests(PaymentsFixture f)
         {
             await f.Stripe.SucceedAsync(pi);
             body = (await f.Stripe.EventAsync("payment_intent.succeeded", pi)).ToJsonString();
-            var responses = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => DeliverAsync(body, StripeSandboxProcess.Sign(body, DateTimeOffset.UtcNow))));
+            // Eight at once: all eight were blocked together at the insert of the event before they raced.
+            var (responses, together) = await LockWaits.RaceAsync(f.DatabaseUrl, "LOCK TABLE stripe_webhook_events IN SHARE MODE", null, 8,
+                _ => DeliverAsync(body, StripeSandboxProcess.Sign(body, DateTimeOffset.UtcNow)));
+            Assert.True(together >= 8, $"{together} deliveries overlapped");
             Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
             var duplicates = 0;
             foreach (var r in responses)
@@ -117,8 +120,13 @@ public sealed class WebhookTests(PaymentsFixture f)
         await PaymentsFixture.WaitUntilAsync(async () => await f.EntryStatusAsync(entry) == "ACTIVE", "entry ACTIVE");
         await f.Stripe.WaitIdleAsync();
         // And once more, after processing.
-        Assert.Equal(HttpStatusCode.OK, (await DeliverAsync(body, StripeSandboxProcess.Sign(body, DateTimeOffset.UtcNow))).StatusCode);
-        await Task.Delay(1500);
+        var last = await DeliverAsync(body, StripeSandboxProcess.Sign(body, DateTimeOffset.UtcNow));
+        Assert.Equal(HttpStatusCode.OK, last.StatusCode);
+        Assert.True(JsonDocument.Parse(await last.Content.ReadAsStringAsync()).RootElement.GetProperty("duplicate").GetBoolean());
+        // Every processing job the deliveries enqueued (at least the eight concurrent ones) has run and recorded its outcome.
+        var eventId = JsonDocument.Parse(body).RootElement.GetProperty("id").GetString()!;
+        var jobs = await HangfireJobs.WaitUntilAsync(f.DatabaseUrl, "WebhookProcessingJob", eventId, j => j.Count >= 8 && j.All(x => x.Finished), "every processing job of the event finished");
+        Assert.All(jobs, j => Assert.Equal("Succeeded", j.State));
 
         Assert.Equal(1, await f.StoredEventsAsync("payment_intent.succeeded", pi));
         Assert.Equal(1, await f.ProcessedEventsAsync("payment_intent.succeeded", pi));
@@ -238,7 +246,10 @@ public sealed class WebhookTests(PaymentsFixture f)
         await f.Stripe.PostAsync("/_sandbox/webhooks/drop", new { count = 2 }); // charge.succeeded and payment_intent.succeeded
         await f.Stripe.SucceedAsync(pi);
         await f.Stripe.WaitIdleAsync();
-        await Task.Delay(1000);
+        // The sandbox recorded the event as dropped, never attempted: nothing is on its way to Fairway.
+        var evt = await f.Stripe.EventAsync("payment_intent.succeeded", pi);
+        var deliveries = (await f.Stripe.GetAsync($"/_sandbox/webhooks/deliveries?event_id={(string?)evt["id"]}"))["data"]!.AsArray();
+        Assert.Equal(["dropped"], deliveries.Select(d => (string?)d!["outcome"]));
         Assert.Equal(0, await f.StoredEventsAsync("payment_intent.succeeded", pi));
         Assert.Equal("PENDING", await f.PaymentStatusAsync(entry));
 
@@ -266,11 +277,11 @@ public sealed class WebhookTests(PaymentsFixture f)
         await f.Stripe.SucceedAsync(pi);
         await PaymentsFixture.WaitUntilAsync(async () => await f.EntryStatusAsync(entry) == "ACTIVE", "entry ACTIVE");
         Assert.Equal(PaymentsFixture.Fee, await f.EscrowAsync(contest));
-        // Unhandled types are stored and explicitly ignored.
-        Assert.True(await f.ScalarAsync<long>("""
+        // Unhandled types are stored and explicitly ignored (its job records that; it may run after the entry turned ACTIVE).
+        await PaymentsFixture.WaitUntilAsync(async () => await f.ScalarAsync<long>("""
             SELECT count(*) FROM stripe_webhook_events e JOIN stripe_webhook_processing p ON p.event_id = e.event_id
              WHERE e.type = 'charge.succeeded' AND p.outcome = 'ignored' AND e.payload LIKE '%' || @pi || '%'
-            """, new { pi }) == 1);
+            """, new { pi }) == 1, "charge.succeeded recorded as ignored");
         await MoneyInvariants.AssertHoldAsync(f.DatabaseUrl);
     }
 }

@@ -54,7 +54,10 @@ public sealed class SettlementTests(MoneyOutWorldFixture fixture) : IClassFixtur
 
         await W.AdvanceAsync(TimeSpan.FromSeconds(3599));
         Assert.Equal("Succeeded", await W.TriggerAsync(SettlementSchedulerJob.RecurringId));
-        await Task.Delay(1500); // nothing may have been enqueued; give a wrongly enqueued job the time to run
+        // The scheduler's run is over (its job succeeded) and it enqueued nothing for the contest: it records every
+        // enqueue in settlement_requests, and no settlement job names the contest.
+        Assert.Equal(0, await Count("settlement_requests", s.ContestId));
+        Assert.Empty(await HangfireJobs.OfAsync(W.DatabaseUrl, "SettlementJob", s.ContestId));
         Assert.False((await W.SettlementAsync(s.ContestId)).GetProperty("settled").GetBoolean());
         Assert.Equal(3000, await W.BalanceAsync(LedgerAccountRef.Escrow(s.ContestId).Id));
         // An admin cannot jump the hold either.
@@ -98,7 +101,10 @@ public sealed class SettlementTests(MoneyOutWorldFixture fixture) : IClassFixtur
     {
         var s = await W.SeedCompleteContestAsync(entries: 4, holdSeconds: LongHold);
         var service = InProcess(W.Now.AddSeconds(LongHold));
-        var runs = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => Task.Run(() => service.SettleAsync(s.ContestId, "test:concurrent"))));
+        // Six at once: all six were blocked together on the contest's settlement lock before they raced.
+        var (runs, together) = await LockWaits.RaceAsync(W.DatabaseUrl, "SELECT pg_advisory_xact_lock(hashtext('settlement:' || @c))", new { c = s.ContestId }, 6,
+            _ => service.SettleAsync(s.ContestId, "test:concurrent"));
+        Assert.True(together >= 6, $"{together} runs overlapped");
         Assert.Single(runs, r => r.Outcome == SettleOutcome.Settled);
         Assert.Single(runs.Select(r => r.Settlement.OutputHash).Distinct());
         Assert.Single(runs.Select(r => r.Settlement.Id).Distinct());
