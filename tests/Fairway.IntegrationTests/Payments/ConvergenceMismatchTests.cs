@@ -52,13 +52,22 @@ public sealed class ConvergenceMismatchTests(PaymentsFixture f)
         await MoneyInvariants.AssertHoldAsync(f.DatabaseUrl);
     }
 
+    /// <summary>The refund was decided (escrow → refunds owed) and nothing more: not SUCCEEDED, no settlement of the mismatched Stripe refund.</summary>
+    async Task AssertNeverSettledAsync(string entry, string refundId, string stripeRefund)
+    {
+        Assert.NotEqual("SUCCEEDED", await f.RefundStatusAsync(entry));
+        Assert.Equal(1, await f.LedgerEntriesAsync($"refund:{refundId}:decided"));
+        Assert.Equal(0, await f.LedgerEntriesAsync($"refund:{stripeRefund}:succeeded"));
+        Assert.Equal(0, await f.ScalarAsync<long>("SELECT count(*) FROM ledger_entries WHERE kind = 'refund.settled' AND description LIKE '%' || @entry", new { entry }));
+    }
+
     [Fact]
     public async Task AMOUNT_MISMATCH_a_refund_of_another_amount_carrying_Fairways_refund_id_is_never_applied()
     {
         var contest = await f.CreateContestAsync();
         var (entry, pi) = await f.PaidEntryAsync(contest);
         var refundId = $"rf_{entry}";
-        // Fairway's own call to create the refund fails (Stripe 503, Stripe.net's retry included), so the refund stays REQUESTED…
+        // Fairway's own call to create the refund fails (Stripe 503, Stripe.net's retry included), so the refund stays decided, unsent…
         await f.Stripe.PostAsync("/_sandbox/faults", new { method = "POST", path_prefix = "/v1/refunds", kind = "http_503", count = 2 });
         var injected = (long)(await f.Stripe.GetAsync("/_sandbox/faults"))["injected"]!;
         using (var admin = f.Admin())
@@ -69,24 +78,15 @@ public sealed class ConvergenceMismatchTests(PaymentsFixture f)
             (await f.Stripe.Http.PostAsync("/v1/refunds", form)).EnsureSuccessStatusCode();
         var stripeRefund = (string)(await f.Stripe.GetAsync($"/v1/refunds?payment_intent={pi}"))["data"]![0]!["id"]!;
 
-        // Its webhooks were processed (recorded) and applied nothing: the refund is not recorded as that Stripe refund, nothing left escrow.
+        // Its webhooks were processed (recorded) and applied nothing: the refund is not settled, no money left refunds owed.
         await PaymentsFixture.WaitUntilAsync(async () => await f.ProcessedEventsAsync("refund.created", pi) == 1 && await f.ProcessedEventsAsync("charge.refunded", pi) == 1,
             "refund events processed");
-        Assert.Null(await f.ScalarAsync<string?>("SELECT stripe_refund_id FROM refunds WHERE id = @refundId", new { refundId }));
-        Assert.NotEqual("SUCCEEDED", await f.RefundStatusAsync(entry));
-        Assert.Equal(0, await f.LedgerEntriesAsync($"refund:{stripeRefund}:succeeded"));
-        Assert.Equal(PaymentsFixture.Fee, await f.EscrowAsync(contest));
+        await AssertNeverSettledAsync(entry, refundId, stripeRefund);
         Assert.Contains(f.Worker.Process.Stdout, l => l.Contains("AMOUNT_MISMATCH") && l.Contains(stripeRefund));
 
-        // Fairway's own refund (the full fee) can no longer be made: Stripe refuses it, and it ends FAILED for an operator, the fee still in escrow.
-        await PaymentsFixture.WaitUntilAsync(async () =>
-        {
-            if (await f.RefundStatusAsync(entry) == "FAILED") return true;
-            await f.TriggerAsync("payment-sweeper");
-            return await f.RefundStatusAsync(entry) == "FAILED";
-        }, "refund FAILED");
-        Assert.Contains("amount_too_large", await f.ScalarAsync<string>("SELECT failure_reason FROM refunds WHERE id = @refundId", new { refundId }));
-        Assert.Equal(PaymentsFixture.Fee, await f.EscrowAsync(contest));
+        // The sweeper executes the refund again (it looks at Stripe first) and converges it: still never applied.
+        await f.TriggerAsync("payment-sweeper");
+        await AssertNeverSettledAsync(entry, refundId, stripeRefund);
         await MoneyInvariants.AssertHoldAsync(f.DatabaseUrl);
     }
 }
