@@ -55,6 +55,10 @@ public sealed partial class SandboxState
             case ["disputes"] when get: return ListOf("dispute", p, path, o => Filter(o, p, "charge") && Filter(o, p, "payment_intent"));
             case ["events"] when get: return ListEvents(p, path);
             case ["events", var id] when get: return RetrieveEvent(id);
+            case ["balance_transactions"] when get: return ListOf("balance_transaction", p, path,
+                o => Filter(o, p, "type") && Filter(o, p, "source") && Filter(o, p, "currency"));
+            case ["balance_transactions", var id] when get: return Clone(Get("balance_transaction", id));
+            case ["balance"] when get: return Balance();
         }
         throw new StripeApiException(404, "invalid_request_error", null,
             $"Unrecognized request URL ({method}: {path}). The Fairway Stripe sandbox implements only a subset of the Stripe API; see src/Fairway.StripeSandbox/README.md.")
@@ -64,8 +68,11 @@ public sealed partial class SandboxState
     static bool Filter(JsonObject o, FormParams p, string field) =>
         p.Str(field) is not { } v || (string?)o[field] == v;
 
-    JsonObject ListOf(string type, FormParams p, string url, Func<JsonObject, bool> filter) =>
-        Page(AllOf(type).Where(filter).Reverse(), p, url);
+    JsonObject ListOf(string type, FormParams p, string url, Func<JsonObject, bool> filter)
+    {
+        var created = CreatedRange.Parse(p);
+        return Page(AllOf(type).Where(o => filter(o) && created.Contains(L(o["created"]))).Reverse(), p, url);
+    }
 
     // ------------------------------------------------------------------ payment intents
 
@@ -217,6 +224,9 @@ public sealed partial class SandboxState
         EnsureActionable(pi);
         pi["payment_method"] ??= "pm_card_visa";
         var ch = NewCharge(pi, true, null, null);
+        var amount = L(ch["amount"]);
+        ch["balance_transaction"] = (string)NewBalanceTransaction("charge", "charge", amount, ChargeFee(amount), "Stripe processing fees",
+            (string)ch["currency"]!, (string)ch["id"]!, (string?)ch["description"])["id"]!;
         pi["status"] = "succeeded";
         pi["amount_received"] = L(pi["amount"]);
         pi["latest_charge"] = (string)ch["id"]!;
@@ -351,6 +361,7 @@ public sealed partial class SandboxState
             ["transfer_reversal"] = null,
         };
         Store("refund", re);
+        re["balance_transaction"] = (string)NewBalanceTransaction("refund", "refund", -amount, 0, null, (string)ch["currency"]!, (string)re["id"]!, "REFUND FOR CHARGE")["id"]!;
         ch["amount_refunded"] = refunded + amount;
         ch["refunded"] = refunded + amount == chargeAmount;
         Emit("refund.created", re);
@@ -375,6 +386,9 @@ public sealed partial class SandboxState
             {
                 re["status"] = "failed";
                 re["failure_reason"] = failureReason ?? "unknown";
+                // Stripe gives a failed refund's money back to the balance with a refund_failure transaction.
+                re["failure_balance_transaction"] = (string)NewBalanceTransaction("refund_failure", "refund_failure", L(re["amount"]), 0, null,
+                    (string)re["currency"]!, (string)re["id"]!, "REFUND FAILURE")["id"]!;
                 var ch = Get("charge", (string)re["charge"]!);
                 ch["amount_refunded"] = L(ch["amount_refunded"]) - L(re["amount"]);
                 ch["refunded"] = false;
@@ -558,6 +572,7 @@ public sealed partial class SandboxState
             ["transfer_group"] = p.Str("transfer_group"),
         };
         Store("transfer", tr);
+        tr["balance_transaction"] = (string)NewBalanceTransaction("transfer", "transfer", -amount, 0, null, currency, id, p.Str("description"))["id"]!;
         if (Current?.IdempotencyKey is { } key) _transfersByKey[key] = _transfersByKey.GetValueOrDefault(key) + 1;
         _transfersByDestination[dest] = _transfersByDestination.GetValueOrDefault(dest) + 1;
         _transferAmountByDestination[dest] = _transferAmountByDestination.GetValueOrDefault(dest) + amount;
@@ -590,6 +605,7 @@ public sealed partial class SandboxState
             ["transfer"] = transferId,
         };
         Store("transfer_reversal", trr);
+        trr["balance_transaction"] = (string)NewBalanceTransaction("transfer_refund", "transfer_reversal", amount, 0, null, (string)tr["currency"]!, (string)trr["id"]!, null)["id"]!;
         tr["amount_reversed"] = reversed + amount;
         tr["reversed"] = reversed + amount == total;
         var list = (JsonObject)tr["reversals"]!;
@@ -639,6 +655,9 @@ public sealed partial class SandboxState
                 ["status"] = "needs_response",
             };
             Store("dispute", dp);
+            // Stripe takes the disputed amount and its dispute fee from the balance when the dispute opens.
+            ((JsonArray)dp["balance_transactions"]!).Add(NewBalanceTransaction("adjustment", "dispute", -amt, _disputeFee, "Dispute fee",
+                (string)ch["currency"]!, (string)dp["id"]!, $"Chargeback withdrawal for {chargeId}").DeepClone());
             ch["disputed"] = true;
             Emit("charge.dispute.created", dp);
             return Clone(dp);
@@ -656,6 +675,10 @@ public sealed partial class SandboxState
             if (prev is "won" or "lost")
                 throw new StripeApiException(409, "invalid_request_error", "dispute_already_closed", $"Dispute {id} is already closed ({prev}).");
             dp["status"] = status;
+            if (status == "won")
+                // The disputed amount comes back; the dispute fee is not returned (US pricing).
+                ((JsonArray)dp["balance_transactions"]!).Add(NewBalanceTransaction("adjustment", "dispute_reversal", L(dp["amount"]), 0, null,
+                    (string)dp["currency"]!, id, $"Chargeback reversal for {(string?)dp["charge"]}").DeepClone());
             Emit("charge.dispute.closed", dp, new JsonObject { ["status"] = prev });
             return Clone(dp);
         }

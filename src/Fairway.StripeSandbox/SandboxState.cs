@@ -64,6 +64,7 @@ public sealed partial class SandboxState
             _objects.Clear(); _lists.Clear(); _accountState.Clear(); _events.Clear(); _eventsById.Clear();
             _created.Clear(); _transfersByKey.Clear(); _transfersByDestination.Clear(); _transferAmountByDestination.Clear();
             _eventsByType.Clear(); _eventsCreated = 0; _pendingRefundsNext = 0;
+            ResetFees();
             if (resetIds) _counters.Clear();
         }
     }
@@ -151,7 +152,7 @@ public sealed partial class SandboxState
             ["created"] = Now,
             ["data"] = data,
             ["livemode"] = false,
-            ["pending_webhooks"] = Webhooks.HasEndpoint ? 1 : 0,
+            ["pending_webhooks"] = Webhooks.HasEndpoint && !_withholdWebhooks ? 1 : 0,
             ["request"] = new JsonObject
             {
                 ["id"] = Current?.RequestId,
@@ -169,7 +170,8 @@ public sealed partial class SandboxState
         }
         _eventsCreated++;
         _eventsByType[type] = _eventsByType.GetValueOrDefault(type) + 1;
-        Webhooks.Enqueue(id, type, payload);
+        // Made "behind Fairway's back" with webhooks withheld: the event exists (GET /v1/events) but is never delivered.
+        if (!_withholdWebhooks) Webhooks.Enqueue(id, type, payload);
         return evt;
     }
 
@@ -210,7 +212,8 @@ public sealed partial class SandboxState
             if (types.Count > 0 && !types.Any(M)) return false;
             return true;
         }
-        var newestFirst = _events.Reverse().Where(Match);
+        var created = CreatedRange.Parse(p);
+        var newestFirst = _events.Reverse().Where(e => Match(e) && created.Contains(L(e["created"])));
         return Page(newestFirst, p, url);
     }
 
@@ -293,6 +296,7 @@ public sealed partial class SandboxState
                 ["transfers_created"] = _created.GetValueOrDefault("transfer"),
                 ["transfer_reversals_created"] = _created.GetValueOrDefault("transfer_reversal"),
                 ["disputes_created"] = _created.GetValueOrDefault("dispute"),
+                ["balance_transactions_created"] = _created.GetValueOrDefault("balance_transaction"),
                 ["transfers_by_idempotency_key"] = D(_transfersByKey),
                 ["transfers_by_destination"] = D(_transfersByDestination),
                 ["transfer_amount_by_destination"] = D(_transferAmountByDestination),

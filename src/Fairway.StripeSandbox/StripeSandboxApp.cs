@@ -296,6 +296,19 @@ static class ControlApi
         g.MapPost("/disputes/{id}/close", H((ctx, b) =>
             J(state.CloseDispute(R(ctx, "id"), Str(b, "status") ?? throw new BadRequestException("status (won|lost) is required")))));
 
+        // ---- fees and actions behind Fairway's back (as in the Dashboard)
+        g.MapGet("/fees", () => J(state.Fees()));
+        g.MapPut("/fees", H((ctx, b) => J(state.SetFees(Int(b, "percent_bps"), Int(b, "fixed"), Int(b, "dispute_fee")))));
+        foreach (var action in new[] { "refunds", "transfers", "balance_adjustments" })
+        {
+            g.MapPost($"/outside/{action}", H((ctx, b) =>
+            {
+                var deliver = Bool(b, "deliver_webhooks") ?? true;
+                b.Remove("deliver_webhooks");
+                return J(state.Outside(action, SandboxState.FormFromJson(b), deliver));
+            }));
+        }
+
         // ---- faults
         g.MapPost("/faults", H((ctx, b) =>
         {
