@@ -22,6 +22,7 @@ public static class CliRoot
         root.Add(IngestionCommands.Build());
         root.Add(RunbookCommands.Build());
         root.Add(ReconciliationCommands.Build());
+        root.Add(LedgerCommands.Build());
         root.Add(EnvCommands.Build());
         root.Add(AuditCommands.Audit());
         root.Add(AuditCommands.Alerts());

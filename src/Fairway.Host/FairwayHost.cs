@@ -4,6 +4,7 @@ using Fairway.Host.Contests;
 using Fairway.Host.Golf;
 using Fairway.Host.Ingestion;
 using Fairway.Host.Ledger;
+using Fairway.Host.Ledger.Corrections;
 using Fairway.Host.Operations;
 using Fairway.Host.Operations.Alerts;
 using Fairway.Host.Operations.Backups;
@@ -165,6 +166,7 @@ public static class FairwayHost
         }));
         builder.Services.AddScoped<JobProbeJob>();
         builder.Services.AddSingleton<LedgerRepository>();
+        builder.Services.AddFairwayLedgerCorrections();
         builder.Services.AddSingleton<KillSwitch>();
         builder.Services.AddSingleton<IReadinessDetail, KillSwitchReadinessDetail>();
         builder.Services.AddFairwayReconciliation(settings);
@@ -252,6 +254,7 @@ public static class FairwayHost
         admin.MapRecurringJobControl();
         admin.MapKillSwitch();
         admin.MapLedgerAdmin();
+        admin.MapLedgerCorrections();
         admin.MapReconciliation();
         admin.MapSettlementsAdmin();
         admin.MapPayoutsAdmin();

@@ -8,8 +8,9 @@ public static class LedgerAccountKinds
     public const string WinningsPayable = "winnings_payable";
     public const string PlatformRevenue = "platform_revenue";
     public const string Refunds = "refunds";
+    public const string ProcessingFees = "processing_fees";
 
-    public static readonly IReadOnlyList<string> All = [StripeClearing, ContestEscrow, WinningsPayable, PlatformRevenue, Refunds];
+    public static readonly IReadOnlyList<string> All = [StripeClearing, ContestEscrow, WinningsPayable, PlatformRevenue, Refunds, ProcessingFees];
 }
 
 /// <summary>
@@ -42,6 +43,9 @@ public sealed record LedgerAccountRef
 
     /// <summary><c>refunds:&lt;ccy&gt;</c> — money on its way back to players (refund decided, not yet settled at Stripe).</summary>
     public static LedgerAccountRef Refunds(string currency) => new($"refunds:{Ccy(currency)}", LedgerAccountKinds.Refunds);
+
+    /// <summary><c>processing_fees:&lt;ccy&gt;</c> — Stripe's fees; goes negative as Stripe takes them (−balance = fees paid).</summary>
+    public static LedgerAccountRef ProcessingFees(string currency) => new($"processing_fees:{Ccy(currency)}", LedgerAccountKinds.ProcessingFees);
 
     static string Ccy(string currency) =>
         currency is { Length: 3 } && currency.All(char.IsAsciiLetterLower) ? currency : throw new ArgumentException($"currency '{currency}' must be three lowercase letters", nameof(currency));

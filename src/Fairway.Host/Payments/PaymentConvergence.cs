@@ -36,7 +36,7 @@ public sealed record ConvergenceResult(string PaymentIntentId, string Outcome, s
 /// </summary>
 public sealed class PaymentConvergence(
     NpgsqlDataSource db, StripeGateway stripe, LedgerRepository ledger, KillSwitchService killSwitch, AuditWriter audit, RefundRequests refundRequests,
-    ContestRepository contests, TimeProvider clock, IBackgroundJobClient jobs, ILogger<PaymentConvergence> log)
+    ContestRepository contests, TimeProvider clock, IBackgroundJobClient jobs, ILogger<PaymentConvergence> log, ProcessingFees fees)
 {
     /// <summary>Crash point: every effect (state, audit, ledger, webhook processing row) is written, nothing committed.</summary>
     public const string CrashAfterLedgerBeforeCommit = "payments.after_ledger_before_commit";
@@ -64,6 +64,8 @@ public sealed class PaymentConvergence(
         if (result.Changed)
             log.LogInformation("Payment {PaymentIntentId} converged by {Actor}: {Detail}", paymentIntentId, actor, result.Detail);
         foreach (var refundId in result.RefundsToExecute) jobs.Enqueue<RefundExecutionJob>(j => j.RunAsync(refundId, CancellationToken.None));
+        // Fairway learns the charge's fee once the payment succeeded: a separate step after the commit.
+        if (result.Changed && pi.Status == "succeeded" && pi.LatestChargeId is { } charge) await fees.BookChargeFeeAsync(charge, ct);
         return result;
     }
 
@@ -205,6 +207,8 @@ public sealed class PaymentConvergence(
         var c = tx.Connection!;
         foreach (var sr in stripeRefunds.OrderBy(r => r.Created).ThenBy(r => r.Id, StringComparer.Ordinal))
         {
+            // Booked by an operator's ledger correction (the house paid it): never recorded a second time here.
+            if (await Ledger.Corrections.LedgerCorrectionService.FindAsync(c, Ledger.Corrections.RefundOutsideFairway.KindName, sr.Id, tx) is not null) continue;
             var live = sr.Status is "succeeded" or "pending";
             var local = await PaymentStore.RefundOfEntryAsync(c, entry.Id, tx, forUpdate: true);
             var external = false;

@@ -8,6 +8,7 @@ public static class PaymentsSetup
     public static void AddFairwayPayments(this IServiceCollection services, FairwaySettings settings)
     {
         services.AddSingleton<StripeGateway>();
+        services.AddSingleton<ProcessingFees>();
         services.AddSingleton<PaymentConvergence>();
         services.AddSingleton<EntryService>();
         services.AddSingleton<RefundService>();

@@ -14,7 +14,7 @@ namespace Fairway.Host.Payments;
 /// <c>account:&lt;user_id&gt;</c>, AccountLink <c>account_link:&lt;account&gt;:&lt;unix minute&gt;</c> (links expire, so a new one is
 /// made at most once a minute; a retry within the minute gets the same link).
 /// </summary>
-public sealed class StripeGateway
+public sealed partial class StripeGateway
 {
     readonly StripeClient client;
 

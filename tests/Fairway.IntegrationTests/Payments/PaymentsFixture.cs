@@ -13,7 +13,7 @@ namespace Fairway.IntegrationTests.Payments;
 /// age is 0 so a triggered sweep considers everything pending. Tests of this collection run one at a time
 /// (they share the kill-switch) and may replace the API or the worker (crash tests).
 /// </summary>
-public sealed class PaymentsFixture : IAsyncLifetime
+public class PaymentsFixture : IAsyncLifetime
 {
     public const long Fee = 1000;
     public static readonly string[] Roster = ["g01", "g02", "g03"];
@@ -23,7 +23,7 @@ public sealed class PaymentsFixture : IAsyncLifetime
     public FairwayHostProcess Api { get; private set; } = null!;
     public FairwayHostProcess Worker { get; private set; } = null!;
 
-    public async Task InitializeAsync()
+    public virtual async Task InitializeAsync()
     {
         DatabaseUrl = await TestDatabases.CreateMigratedAsync();
         await AuditTrail.InstallAsync(DatabaseUrl);
@@ -49,7 +49,11 @@ public sealed class PaymentsFixture : IAsyncLifetime
             env["REFUND_RETRY_MAX_SECONDS"] = "8";
             env["STRIPE_WEBHOOK_MAX_ATTEMPTS"] = "5";
             if (crashPoints is not null) env["FAIRWAY_CRASH_POINTS"] = crashPoints;
+            ConfigureHost(env);
         });
+
+    /// <summary>Adds to or overrides the environment of every host this fixture starts.</summary>
+    protected virtual void ConfigureHost(Dictionary<string, string> env) { }
 
     /// <summary>Kills the worker (SIGKILL) and starts a fresh one, optionally armed with crash points.</summary>
     public async Task RestartWorkerAsync(string? crashPoints = null)

@@ -81,7 +81,7 @@ public sealed class MoneyOutWorld : IAsyncDisposable
         if (worker) await world.StartWorkerAsync();
         // Background jobs that would act between a test's steps: reconciliation engages the kill-switch on any
         // drift it finds (tests run it explicitly), and ingestion is polled explicitly.
-        foreach (var id in new[] { "ledger-reconciliation", "ingestion-scheduler" })
+        foreach (var id in new[] { "ledger-reconciliation", "stripe-reconciliation", "ingestion-scheduler" })
             (await world.Admin.PostAsJsonAsync($"/api/admin/jobs/recurring/{id}/pause", new { reason = "tests drive this explicitly" })).EnsureSuccessStatusCode();
         await world.KillSwitchAsync(false);
         return world;
@@ -318,7 +318,7 @@ public sealed class MoneyOutWorld : IAsyncDisposable
     /// entries paid, when it differs from the config's fee.
     /// </summary>
     public async Task<SeededContest> SeedCompleteContestAsync(int entries, long holdSeconds = 3600, bool tie = false, int unfunded = 0, long entryFee = 1000,
-        IReadOnlyList<string>? users = null, long? paidFee = null)
+        IReadOnlyList<string>? users = null, long? paidFee = null, bool stripePayments = false)
     {
         var (t, c, pe) = (ContestSetup.NewId("t"), ContestSetup.NewId("c"), "sr:tournament:" + Guid.NewGuid().ToString("N")[..8]);
         (await Admin.PostAsJsonAsync("/api/admin/tournaments", new { id = t, provider_event_id = pe, name = "Seeded Open" })).EnsureSuccessStatusCode();
@@ -330,7 +330,7 @@ public sealed class MoneyOutWorld : IAsyncDisposable
         var userIds = users ?? Enumerable.Range(0, entries).Select(i => $"u-{c}-{i}").ToList();
         await FundEntriesAsync(c, Enumerable.Range(0, entries).Select(i =>
             (Entry: $"{c}-e{i:0000}", User: userIds[i], Golfers: tie ? new[] { Golfer(0), Golfer(10), Golfer(20) } : new[] { Golfer(i % 30), Golfer((10 + i) % 30), Golfer((20 + i) % 30) })).ToList(),
-            paidFee ?? entryFee, unfunded, insertEntries: true);
+            paidFee ?? entryFee, unfunded, insertEntries: true, stripePayments);
 
         var body = FinalLeaderboard(pe);
         var eventId = await StoreAcceptedEventAsync(t, body);
@@ -360,9 +360,23 @@ public sealed class MoneyOutWorld : IAsyncDisposable
     /// Paid entries exactly as a SUCCEEDED payment leaves them: entry ACTIVE with its fee, a SUCCEEDED payment row,
     /// and the ledger entry clearing → escrow (key payment:&lt;pi&gt;:succeeded). The last <paramref name="unfunded"/>
     /// entries get everything but the ledger entry. With <paramref name="insertEntries"/> false, existing entries are updated.
+    /// With <paramref name="stripePayments"/> each payment is a real payment intent paid at the Stripe sandbox (for the
+    /// reconciliation against Stripe); otherwise its id names nothing at Stripe.
     /// </summary>
-    public async Task FundEntriesAsync(string contestId, IReadOnlyList<(string Entry, string User, string[] Golfers)> entries, long fee, int unfunded = 0, bool insertEntries = true)
+    public async Task FundEntriesAsync(string contestId, IReadOnlyList<(string Entry, string User, string[] Golfers)> entries, long fee, int unfunded = 0, bool insertEntries = true,
+        bool stripePayments = false)
     {
+        var intents = new Dictionary<string, string>();
+        if (stripePayments)
+            foreach (var (entry, _, _) in entries)
+            {
+                var created = await Stripe.Http.PostAsync("/v1/payment_intents", new FormUrlEncodedContent(new Dictionary<string, string>
+                    { ["amount"] = fee.ToString(System.Globalization.CultureInfo.InvariantCulture), ["currency"] = "usd", ["metadata[entry_id]"] = entry, ["metadata[contest_id]"] = contestId }));
+                var text = await created.Content.ReadAsStringAsync();
+                Assert.True(created.IsSuccessStatusCode, text);
+                intents[entry] = JsonDocument.Parse(text).RootElement.GetProperty("id").GetString()!;
+                await Stripe.SucceedAsync(intents[entry]);
+            }
         await using var c = await Db.OpenConnectionAsync();
         await using var tx = await c.BeginTransactionAsync();
         var now = Clock.GetUtcNow();
@@ -376,7 +390,7 @@ public sealed class MoneyOutWorld : IAsyncDisposable
                     """, new { entry, contestId, user, golfers = JsonSerializer.Serialize(golfers), now, fee }, tx);
             else
                 await c.ExecuteAsync("UPDATE entries SET entry_fee = @fee, currency = 'usd' WHERE id = @entry", new { entry, fee }, tx);
-            var pi = "pi_test_" + entry.Replace('-', '_');
+            var pi = intents.GetValueOrDefault(entry) ?? "pi_test_" + entry.Replace('-', '_');
             await c.ExecuteAsync("""
                 INSERT INTO payments (entry_id, payment_intent_id, amount, currency, status, created_at, updated_at)
                 VALUES (@entry, @pi, @fee, 'usd', 'SUCCEEDED', @now, @now)

@@ -34,6 +34,7 @@ public static class ReconciliationSetup
         services.AddSingleton<ReconciliationService>();
         services.AddScoped<ReconciliationJob>();
         if ((settings.Role & HostRole.Worker) != 0) services.AddSingleton<Platform.Jobs.IRecurringJobSet, ReconciliationRecurringJobs>();
+        services.AddFairwayStripeReconciliation(settings);
     }
 
     public static void MapReconciliation(this RouteGroupBuilder admin)
@@ -47,5 +48,6 @@ public static class ReconciliationSetup
         });
         admin.MapPost("/reconciliation/run", async (HttpContext http, ReconciliationService service, CancellationToken ct) =>
             Results.Ok(await service.RunAsync(Platform.Auth.Actors.Of(http.User), ct)));
+        admin.MapStripeReconciliation();
     }
 }

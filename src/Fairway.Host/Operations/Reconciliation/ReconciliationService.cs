@@ -51,6 +51,8 @@ public sealed class ReconciliationService(NpgsqlDataSource db, KillSwitch.KillSw
         // Money out: settlement and payouts.
         ("payout_completed_has_stripe_id_and_ledger_entry", PayoutCompletedHasStripeIdAndLedgerEntryAsync),
         ("winnings_payable_matches_settlements_and_payouts", WinningsPayableMatchesAsync),
+        // Corrections (Ledger/Corrections): each one exactly its own entry.
+        (CorrectionChecks.Name, CorrectionChecks.CorrectionsMatchLedgerAsync),
     ];
 
     public IReadOnlyList<string> CheckNames => Checks.Select(c => c.Name).ToList();

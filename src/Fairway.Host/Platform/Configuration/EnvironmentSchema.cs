@@ -57,6 +57,10 @@ public static class EnvironmentSchema
     public const string ConsoleOidcClientId = "ADMIN_CONSOLE_OIDC_CLIENT_ID";
     public const string ConsoleOidcScope = "ADMIN_CONSOLE_OIDC_SCOPE";
 
+    public const string StripeReconciliationLagSeconds = "STRIPE_RECONCILIATION_LAG_SECONDS";
+    public const string StripeReconciliationMaxPages = "STRIPE_RECONCILIATION_MAX_PAGES";
+    public const string StripeReconciliationGraceSeconds = "STRIPE_RECONCILIATION_GRACE_SECONDS";
+
     public static IReadOnlyList<EnvironmentVariable> All { get; } =
     [
         new(DatabaseUrl, VariableType.PostgresUrl, Required: true, Secret: true, HostRole.All,
@@ -240,5 +244,18 @@ public static class EnvironmentSchema
             "openid fairway-admin",
             "Scopes the admin console asks the OIDC authority for; the access token it gets must carry audience AUTH_JWT_AUDIENCE and role admin.",
             Default: "openid"),
+
+        new(StripeReconciliationLagSeconds, VariableType.Integer, Required: false, Secret: false, HostRole.All,
+            "900",
+            "The reconciliation against Stripe judges Stripe objects created at least this long ago (younger ones may still have webhooks in flight).",
+            Default: "900", Min: 0, Max: 86400),
+        new(StripeReconciliationMaxPages, VariableType.Integer, Required: false, Secret: false, HostRole.All,
+            "20",
+            "Pages of 100 objects one reconciliation run lists per Stripe stream (payment intents, refunds, transfers, balance transactions); the rest waits for the next run.",
+            Default: "20", Min: 1, Max: 1000),
+        new(StripeReconciliationGraceSeconds, VariableType.Integer, Required: false, Secret: false, HostRole.All,
+            "86400",
+            "How long a Stripe object that Stripe has finished with may wait for Fairway to record it (a webhook in flight, the sweeper, the kill-switch) before it is a reconciliation violation.",
+            Default: "86400", Min: 0, Max: 2592000),
     ];
 }

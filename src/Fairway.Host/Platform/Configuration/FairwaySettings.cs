@@ -56,4 +56,8 @@ public sealed record FairwaySettings
     public string BackupPgDumpPath { get; init; } = "pg_dump";
     public string? ConsoleOidcClientId { get; init; }
     public string ConsoleOidcScope { get; init; } = "openid";
+
+    public TimeSpan StripeReconciliationLag { get; init; } = TimeSpan.FromSeconds(900);
+    public int StripeReconciliationMaxPages { get; init; } = 20;
+    public TimeSpan StripeReconciliationGrace { get; init; } = TimeSpan.FromSeconds(86400);
 }

@@ -115,6 +115,10 @@ public static class SettingsLoader
             BackupPgDumpPath = Get(EnvironmentSchema.BackupPgDumpPath) ?? "pg_dump",
             ConsoleOidcClientId = Get(EnvironmentSchema.ConsoleOidcClientId),
             ConsoleOidcScope = Get(EnvironmentSchema.ConsoleOidcScope) ?? "openid",
+
+            StripeReconciliationLag = Seconds(EnvironmentSchema.StripeReconciliationLagSeconds, 900),
+            StripeReconciliationMaxPages = int.Parse(Get(EnvironmentSchema.StripeReconciliationMaxPages) ?? "20", CultureInfo.InvariantCulture),
+            StripeReconciliationGrace = Seconds(EnvironmentSchema.StripeReconciliationGraceSeconds, 86400),
         };
         return new Result(settings, errors);
     }
