@@ -112,6 +112,8 @@ public sealed class StripeApi
         }
         var requestId = $"req_{_options.IdNamespace}_{Interlocked.Increment(ref _requestSeq):D6}";
         ctx.Response.Headers["Request-Id"] = requestId;
+        // Stripe's Date header is Stripe's clock: clients that window listings by `created` bound them by it.
+        ctx.Response.Headers.Date = _state.Clock.Now.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
         ctx.Response.Headers["Stripe-Version"] = _state.ApiVersion;
 
         // 1. authentication

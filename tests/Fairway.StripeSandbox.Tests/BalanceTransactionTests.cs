@@ -137,6 +137,14 @@ public class CreatedFilterTests : SandboxTest
     }
 
     [Fact]
+    public async Task The_Date_header_is_the_sandbox_clock()
+    {
+        await Control("PUT", "/_sandbox/clock", new { now = 1_800_000_000 });
+        var balance = await new BalanceService(Client).GetAsync();
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1_800_000_000).UtcDateTime, balance.StripeResponse.Date);
+    }
+
+    [Fact]
     public async Task Balance_transactions_filter_by_created_type_and_source()
     {
         const long t0 = 1_800_000_000;

@@ -10,16 +10,19 @@ public sealed class CorrectionRequestValidator : AbstractValidator<CorrectionReq
 {
     public CorrectionRequestValidator(LedgerCorrectionService corrections)
     {
-        RuleFor(r => r.Kind).NotEmpty().WithErrorCode("REQUIRED")
-            .Must(k => corrections.Kinds.ContainsKey(k!)).When(r => !string.IsNullOrEmpty(r.Kind)).WithErrorCode("UNKNOWN_KIND")
+        // One condition per rule: a When() guards every check before it in its chain.
+        RuleFor(r => r.Kind).NotEmpty().WithErrorCode("REQUIRED");
+        RuleFor(r => r.Kind).Must(k => corrections.Kinds.ContainsKey(k!)).When(r => !string.IsNullOrEmpty(r.Kind)).WithErrorCode("UNKNOWN_KIND")
             .WithMessage($"kind must be one of {string.Join(", ", corrections.Kinds.Keys.Order(StringComparer.Ordinal))}");
-        RuleFor(r => r.Subject).NotEmpty().WithErrorCode("REQUIRED")
-            .Matches("^[a-z]{2,3}_[A-Za-z0-9_]{1,200}$").WithErrorCode("INVALID_SUBJECT").WithMessage("subject must be an id such as dp_…, re_…, tr_…, pi_… or txn_…");
+        RuleFor(r => r.Subject).NotEmpty().WithErrorCode("REQUIRED");
+        RuleFor(r => r.Subject).Matches("^[a-z]{2,3}_[A-Za-z0-9_]{1,200}$").When(r => !string.IsNullOrEmpty(r.Subject)).WithErrorCode("INVALID_SUBJECT")
+            .WithMessage("subject must be an id such as dp_…, re_…, tr_…, pi_… or txn_…");
         RuleFor(r => r.Subject).Must((r, s) => s!.StartsWith(corrections.Kinds[r.Kind!].SubjectPrefix, StringComparison.Ordinal))
             .When(r => !string.IsNullOrEmpty(r.Subject) && r.Kind is not null && corrections.Kinds.ContainsKey(r.Kind)).WithErrorCode("SUBJECT_DOES_NOT_FIT_KIND")
             .WithMessage(r => $"a {r.Kind} correction explains {corrections.Kinds[r.Kind!].Subject}");
         RuleFor(r => r.Amount).GreaterThan(0).When(r => r.Amount is not null).WithErrorCode("OUT_OF_RANGE").WithMessage("amount is in minor units and must be positive");
-        RuleFor(r => r.Reason).NotEmpty().WithErrorCode("REQUIRED").Must(r => r!.Trim().Length is >= 3 and <= 500).When(r => !string.IsNullOrEmpty(r.Reason))
+        RuleFor(r => r.Reason).NotEmpty().WithErrorCode("REQUIRED");
+        RuleFor(r => r.Reason).Must(r => r!.Trim().Length is >= 3 and <= 500).When(r => !string.IsNullOrEmpty(r.Reason))
             .WithErrorCode("OUT_OF_RANGE").WithMessage("reason must be 3..500 characters: who asked, incident or ticket");
     }
 }

@@ -149,6 +149,9 @@ public sealed class StripeObjectJudge(StripeGateway stripe, ProcessingFees fees,
         var payment = string.IsNullOrEmpty(re.PaymentIntentId) ? null : await PaymentStore.PaymentByIntentAsync(c, re.PaymentIntentId);
         if (payment is null)
             return StripeVerdict.Discrepant(id, StripeDiscrepancies.StripeMoneyWithoutLocalRecord, $"refund {id} of {re.PaymentIntentId} ({re.Amount} {re.Currency}) is not of a Fairway payment; {explain}");
+        if (payment.Status != PaymentStatuses.Succeeded)
+            return StripeVerdict.Discrepant(id, StripeDiscrepancies.StripeMoneyWithoutLocalRecord,
+                $"refund {id} ({re.Amount} {re.Currency}) of entry {payment.EntryId}'s payment, which Fairway has as {payment.Status}: nothing of Fairway's to refund; {explain}");
         if (await PaymentStore.RefundOfEntryAsync(c, payment.EntryId) is { } other)
             return StripeVerdict.Discrepant(id, StripeDiscrepancies.StripeMoneyWithoutLocalRecord,
                 $"a second refund of entry {payment.EntryId}'s payment ({re.Amount} {re.Currency}; Fairway's refund is {other.Id}); {explain}");

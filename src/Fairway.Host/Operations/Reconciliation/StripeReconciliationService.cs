@@ -79,9 +79,12 @@ public sealed class StripeReconciliationService(
         var examined = 0;
         var rechecked = 0;
         string? error = null;
-        var cutoff = startedAt.ToUnixTimeSeconds() - (long)settings.StripeReconciliationLag.TotalSeconds;
         try
         {
+            // Windows end LAG before the earlier of Fairway's and Stripe's clocks (Stripe's by its Date header): a
+            // watermark past Stripe's own "now" would skip objects Stripe creates later with an earlier `created`.
+            var stripeNow = StripeDate((await stripe.GetBalanceAsync(ct)).StripeResponse?.Date) ?? startedAt;
+            var cutoff = Math.Min(startedAt.ToUnixTimeSeconds(), stripeNow.ToUnixTimeSeconds()) - (long)settings.StripeReconciliationLag.TotalSeconds;
             foreach (var stream in StripeGateway.ListedStreams)
             {
                 var (scan, count, overflow) = await ScanStreamAsync(c, judge, runId, stream, cutoff, ct);
@@ -353,7 +356,7 @@ public sealed class StripeReconciliationService(
             SELECT jsonb_build_object('id', id, 'started_at', started_at, 'finished_at', finished_at, 'triggered_by', triggered_by, 'outcome', outcome,
                    'streams', streams, 'examined', examined, 'rechecked', rechecked, 'fees_booked', fees_booked, 'awaiting', awaiting,
                    'violation_count', violation_count, 'violations', violations, 'balances', balances,
-                   'kill_switch_engaged_by_run', kill_switch_engaged_by_run, 'error', error)::text
+                   'kill_switch_engaged_by_this_run', kill_switch_engaged_by_run, 'error', error)::text
               FROM stripe_reconciliation_runs ORDER BY id DESC LIMIT @limit
             """, new { limit = Math.Clamp(limit, 1, 200) }, cancellationToken: ct));
         return rows.Select(r => JsonDocument.Parse(r).RootElement.Clone()).ToList();
@@ -391,4 +394,11 @@ public sealed class StripeReconciliationService(
     static string Truncate(string s) => s.Length <= 2000 ? s : s[..2000];
 
     static DateTimeOffset Utc(DateTime d) => new(DateTime.SpecifyKind(d, DateTimeKind.Utc));
+
+    static DateTimeOffset? StripeDate(object? date) => date switch
+    {
+        DateTimeOffset o => o,
+        DateTime d => new DateTimeOffset(DateTime.SpecifyKind(d, d.Kind == DateTimeKind.Unspecified ? DateTimeKind.Utc : d.Kind)),
+        _ => null,
+    };
 }
