@@ -69,6 +69,12 @@ public sealed class Verdict(World w, Season season, string root, TextWriter log)
 
         var reconciliation = await w.Admin.PostAsync("/api/admin/reconciliation/run");
         Add("reconciliation finds no violation", Long(reconciliation, "violation_count") == 0, reconciliation.GetRawText().Length > 300 ? reconciliation.GetRawText()[..300] : reconciliation.GetRawText());
+        var stripeRun = await w.Admin.PostAsync("/api/admin/reconciliation/stripe/run");
+        Add("reconciliation against Stripe finds no violation", Long(stripeRun, "violation_count") == 0 && Str(stripeRun, "outcome") == "completed",
+            stripeRun.GetRawText().Length > 600 ? stripeRun.GetRawText()[..600] : stripeRun.GetRawText());
+        var balances = stripeRun.TryGetProperty("balances", out var b) ? b.EnumerateArray().ToList() : [];
+        Add("the ledger's money at Stripe (−clearing, fees booked) equals Stripe's balance", balances.Count > 0 && balances.All(x => Long(x, "difference") == 0),
+            string.Join("; ", balances.Select(x => $"{Str(x, "currency")}: Stripe {Long(x, "stripe_balance")}, ledger {Long(x, "ledger_clearing")}")));
         var kill = await w.Admin.GetAsync("/api/admin/kill-switch");
         Add("the kill-switch was never tripped", kill.GetProperty("engaged").GetBoolean() == false, $"engaged {kill.GetProperty("engaged")}, last changed by {Str(kill, "changed_by")}");
 

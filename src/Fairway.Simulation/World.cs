@@ -64,6 +64,8 @@ public sealed class World : IAsyncDisposable
             ["INGESTION_ENDPOINT_URL"] = $"http://127.0.0.1:{providerPort}/golf/trial/v3/en",
             ["INGESTION_API_KEY"] = ProviderKey,
             ["INGESTION_HTTP_TIMEOUT_SECONDS"] = "3",
+            // The verdict reconciles against Stripe at once: every Stripe object of the season is judged.
+            ["STRIPE_RECONCILIATION_LAG_SECONDS"] = "0",
         };
         var world = new World
         {
