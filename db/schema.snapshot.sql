@@ -1,5 +1,5 @@
 -- Fairway schema snapshot: what the FluentMigrator migrations produce (public schema; Hangfire's schema excluded).
--- Schema version: 202611300201
+-- Schema version: 202611300050
 -- Generated: 2026-11-30 by `fairway db snapshot`
 -- Changes (migrations applied, oldest first):
 --   202611230001 foundation: audit_events (append-only), job_probe_results, test_clock
@@ -13,8 +13,7 @@
 --   202611230010 kill_switch (engaged on a fresh deployment), reconciliation_runs (append-only)
 --   202611230011 recurring_job_pauses
 --   202611300001 money paths without dead ends: payout_transfer_sends, refund_sends, refund retries and funding, payment sweep schedule, stripe_webhook_attempt_log
---   202611300200 runbook_executions: executions (start, steps, finish) with reason and incident
---   202611300201 database_backups (append-only)
+--   202611300050 ledger: processing_fees account kind, ledger_corrections (append-only); stripe_reconciliation_cursors, _items, _runs (append-only)
 
 --
 -- PostgreSQL database dump
@@ -147,6 +146,7 @@ BEGIN
             WHEN 'winnings_payable' THEN CASE WHEN v_contest IS NULL THEN 'payable:' || v_user || ':' || p_currency END
             WHEN 'platform_revenue' THEN CASE WHEN v_contest IS NULL AND v_user IS NULL THEN 'revenue:' || p_currency END
             WHEN 'refunds'          THEN CASE WHEN v_contest IS NULL AND v_user IS NULL THEN 'refunds:' || p_currency END
+                        WHEN 'processing_fees'  THEN CASE WHEN v_contest IS NULL AND v_user IS NULL THEN 'processing_fees:' || p_currency END
         END;
         IF v_expected IS NULL OR v_expected <> v_account THEN
             RAISE EXCEPTION 'LEDGER_INVALID: account % does not follow the id convention of kind % (expected %)', v_account, v_kind, coalesce(v_expected, '<invalid kind/contest/user combination>')
@@ -376,45 +376,6 @@ CREATE TABLE public.contests (
 );
 
 --
--- Name: database_backups; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.database_backups (
-    id bigint NOT NULL,
-    started_at timestamp with time zone NOT NULL,
-    finished_at timestamp with time zone NOT NULL,
-    outcome text NOT NULL,
-    actor text NOT NULL,
-    archive text,
-    size_bytes bigint,
-    sha256 text,
-    schema_version bigint NOT NULL,
-    manifest jsonb,
-    error text,
-    CONSTRAINT database_backups_actor_check CHECK (((length(actor) >= 1) AND (length(actor) <= 200))),
-    CONSTRAINT database_backups_archive_check CHECK ((length(archive) <= 1000)),
-    CONSTRAINT database_backups_check CHECK ((finished_at >= started_at)),
-    CONSTRAINT database_backups_check1 CHECK (((outcome = 'succeeded'::text) = ((archive IS NOT NULL) AND (sha256 IS NOT NULL) AND (manifest IS NOT NULL) AND (error IS NULL)))),
-    CONSTRAINT database_backups_error_check CHECK ((length(error) <= 4000)),
-    CONSTRAINT database_backups_outcome_check CHECK ((outcome = ANY (ARRAY['succeeded'::text, 'failed'::text]))),
-    CONSTRAINT database_backups_sha256_check CHECK ((sha256 ~ '^[0-9a-f]{64}$'::text)),
-    CONSTRAINT database_backups_size_bytes_check CHECK ((size_bytes >= 0))
-);
-
---
--- Name: database_backups_id_seq; Type: SEQUENCE; Schema: public; Owner: -
---
-
-ALTER TABLE public.database_backups ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
-    SEQUENCE NAME public.database_backups_id_seq
-    START WITH 1
-    INCREMENT BY 1
-    NO MINVALUE
-    NO MAXVALUE
-    CACHE 1
-);
-
---
 -- Name: disputes; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -558,10 +519,61 @@ CASE kind
     WHEN 'winnings_payable'::text THEN ((user_id IS NOT NULL) AND (id = ((('payable:'::text || user_id) || ':'::text) || (currency)::text)) AND (contest_id IS NULL))
     WHEN 'platform_revenue'::text THEN ((id = ('revenue:'::text || (currency)::text)) AND (contest_id IS NULL) AND (user_id IS NULL))
     WHEN 'refunds'::text THEN ((id = ('refunds:'::text || (currency)::text)) AND (contest_id IS NULL) AND (user_id IS NULL))
+    WHEN 'processing_fees'::text THEN ((id = ('processing_fees:'::text || (currency)::text)) AND (contest_id IS NULL) AND (user_id IS NULL))
     ELSE NULL::boolean
 END),
-    CONSTRAINT ledger_accounts_kind_check CHECK ((kind = ANY (ARRAY['stripe_clearing'::text, 'contest_escrow'::text, 'winnings_payable'::text, 'platform_revenue'::text, 'refunds'::text]))),
+    CONSTRAINT ledger_accounts_kind_check CHECK ((kind = ANY (ARRAY['stripe_clearing'::text, 'contest_escrow'::text, 'winnings_payable'::text, 'platform_revenue'::text, 'refunds'::text, 'processing_fees'::text]))),
     CONSTRAINT ledger_accounts_user_id_check CHECK (((length(user_id) >= 1) AND (length(user_id) <= 200)))
+);
+
+--
+-- Name: ledger_corrections; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.ledger_corrections (
+    id bigint NOT NULL,
+    kind text NOT NULL,
+    subject text NOT NULL,
+    currency character(3) NOT NULL,
+    amount bigint NOT NULL,
+    from_account text NOT NULL,
+    to_account text NOT NULL,
+    ledger_entry_id bigint NOT NULL,
+    reason text NOT NULL,
+    requested_by text NOT NULL,
+    evidence jsonb NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    correlation_id text,
+    CONSTRAINT ledger_corrections_amount_check CHECK ((amount > 0)),
+    CONSTRAINT ledger_corrections_currency_check CHECK ((currency ~ '^[a-z]{3}$'::text)),
+    CONSTRAINT ledger_corrections_evidence_check CHECK ((jsonb_typeof(evidence) = 'object'::text)),
+    CONSTRAINT ledger_corrections_kind_check CHECK ((kind = ANY (ARRAY['dispute_loss_outside_escrow'::text, 'refund_outside_fairway'::text, 'transfer_outside_fairway'::text, 'payment_outside_fairway'::text, 'processing_fee_adjustment'::text]))),
+    CONSTRAINT ledger_corrections_reason_check CHECK (((length(reason) >= 3) AND (length(reason) <= 500))),
+    CONSTRAINT ledger_corrections_requested_by_check CHECK (((length(requested_by) >= 1) AND (length(requested_by) <= 200))),
+    CONSTRAINT ledger_corrections_subject_check CHECK ((subject ~ '^(dp|re|tr|pi|txn)_[A-Za-z0-9_]{1,200}$'::text)),
+    CONSTRAINT ledger_corrections_subject_fits_kind CHECK (
+CASE kind
+    WHEN 'dispute_loss_outside_escrow'::text THEN (subject ~ '^dp_'::text)
+    WHEN 'refund_outside_fairway'::text THEN (subject ~ '^re_'::text)
+    WHEN 'transfer_outside_fairway'::text THEN (subject ~ '^tr_'::text)
+    WHEN 'payment_outside_fairway'::text THEN (subject ~ '^pi_'::text)
+    WHEN 'processing_fee_adjustment'::text THEN (subject ~ '^txn_'::text)
+    ELSE NULL::boolean
+END),
+    CONSTRAINT ledger_corrections_two_accounts CHECK ((from_account <> to_account))
+);
+
+--
+-- Name: ledger_corrections_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.ledger_corrections ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
+    SEQUENCE NAME public.ledger_corrections_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
 );
 
 --
@@ -898,17 +910,6 @@ CREATE TABLE public.refunds (
 );
 
 --
--- Name: runbook_execution_ids; Type: SEQUENCE; Schema: public; Owner: -
---
-
-CREATE SEQUENCE public.runbook_execution_ids
-    START WITH 1
-    INCREMENT BY 1
-    NO MINVALUE
-    NO MAXVALUE
-    CACHE 1;
-
---
 -- Name: runbook_executions; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -921,14 +922,9 @@ CREATE TABLE public.runbook_executions (
     outcome text NOT NULL,
     notes text DEFAULT ''::text NOT NULL,
     correlation_id text,
-    execution_id bigint,
-    reason text,
-    incident text,
-    CONSTRAINT runbook_executions_incident_check CHECK ((incident ~ '^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$'::text)),
     CONSTRAINT runbook_executions_notes_check CHECK ((length(notes) <= 4000)),
     CONSTRAINT runbook_executions_operator_check CHECK (((length(operator) >= 1) AND (length(operator) <= 200))),
     CONSTRAINT runbook_executions_outcome_check CHECK ((outcome = ANY (ARRAY['started'::text, 'succeeded'::text, 'failed'::text, 'escalated'::text, 'rolled_back'::text]))),
-    CONSTRAINT runbook_executions_reason_check CHECK (((length(reason) >= 3) AND (length(reason) <= 500))),
     CONSTRAINT runbook_executions_runbook_check CHECK ((runbook ~ '^[a-z0-9][a-z0-9-]{0,99}$'::text)),
     CONSTRAINT runbook_executions_step_check CHECK (((length(step) >= 1) AND (length(step) <= 200)))
 );
@@ -1134,6 +1130,90 @@ CREATE SEQUENCE public.settlements_id_seq
 ALTER SEQUENCE public.settlements_id_seq OWNED BY public.settlements.id;
 
 --
+-- Name: stripe_reconciliation_cursors; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.stripe_reconciliation_cursors (
+    stream text NOT NULL,
+    watermark bigint NOT NULL,
+    scan_ceiling bigint,
+    scan_target bigint,
+    updated_at timestamp with time zone NOT NULL,
+    CONSTRAINT stripe_reconciliation_cursors_check CHECK (((scan_ceiling IS NULL) = (scan_target IS NULL))),
+    CONSTRAINT stripe_reconciliation_cursors_stream_check CHECK ((stream = ANY (ARRAY['payment_intents'::text, 'refunds'::text, 'transfers'::text, 'balance_transactions'::text, 'local_successes'::text]))),
+    CONSTRAINT stripe_reconciliation_cursors_watermark_check CHECK ((watermark >= 0))
+);
+
+--
+-- Name: stripe_reconciliation_items; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.stripe_reconciliation_items (
+    subject text NOT NULL,
+    status text NOT NULL,
+    discrepancy text,
+    detail text NOT NULL,
+    first_seen_at timestamp with time zone NOT NULL,
+    status_since timestamp with time zone NOT NULL,
+    last_checked_at timestamp with time zone NOT NULL,
+    last_run_id bigint,
+    resolution text,
+    CONSTRAINT stripe_reconciliation_items_check CHECK ((((status = 'discrepancy'::text) = (discrepancy IS NOT NULL)) OR (status = 'dismissed'::text))),
+    CONSTRAINT stripe_reconciliation_items_detail_check CHECK (((length(detail) >= 1) AND (length(detail) <= 2000))),
+    CONSTRAINT stripe_reconciliation_items_discrepancy_check CHECK ((discrepancy = ANY (ARRAY['stripe_money_without_local_record'::text, 'local_success_without_stripe_money'::text, 'amount_mismatch'::text, 'currency_mismatch'::text, 'second_transfer_for_payout'::text, 'fee_mismatch'::text, 'stripe_listing_overflow'::text]))),
+    CONSTRAINT stripe_reconciliation_items_resolution_check CHECK ((length(resolution) <= 2000)),
+    CONSTRAINT stripe_reconciliation_items_status_check CHECK ((status = ANY (ARRAY['awaiting_stripe'::text, 'awaiting_fairway'::text, 'discrepancy'::text, 'resolved'::text, 'dismissed'::text]))),
+    CONSTRAINT stripe_reconciliation_items_subject_check CHECK ((subject ~ '^(pi|re|tr|txn|dp|ch)_[A-Za-z0-9_]{1,200}$'::text))
+);
+
+--
+-- Name: stripe_reconciliation_runs; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.stripe_reconciliation_runs (
+    id bigint NOT NULL,
+    started_at timestamp with time zone NOT NULL,
+    finished_at timestamp with time zone NOT NULL,
+    triggered_by text NOT NULL,
+    outcome text NOT NULL,
+    streams jsonb NOT NULL,
+    examined integer NOT NULL,
+    rechecked integer NOT NULL,
+    fees_booked integer NOT NULL,
+    awaiting integer NOT NULL,
+    violation_count integer NOT NULL,
+    violations jsonb NOT NULL,
+    balances jsonb NOT NULL,
+    kill_switch_engaged_by_run boolean NOT NULL,
+    error text,
+    correlation_id text,
+    CONSTRAINT stripe_reconciliation_runs_awaiting_check CHECK ((awaiting >= 0)),
+    CONSTRAINT stripe_reconciliation_runs_balances_check CHECK ((jsonb_typeof(balances) = 'array'::text)),
+    CONSTRAINT stripe_reconciliation_runs_error_check CHECK ((length(error) <= 2000)),
+    CONSTRAINT stripe_reconciliation_runs_examined_check CHECK ((examined >= 0)),
+    CONSTRAINT stripe_reconciliation_runs_fees_booked_check CHECK ((fees_booked >= 0)),
+    CONSTRAINT stripe_reconciliation_runs_outcome_check CHECK ((outcome = ANY (ARRAY['completed'::text, 'failed'::text]))),
+    CONSTRAINT stripe_reconciliation_runs_rechecked_check CHECK ((rechecked >= 0)),
+    CONSTRAINT stripe_reconciliation_runs_streams_check CHECK ((jsonb_typeof(streams) = 'array'::text)),
+    CONSTRAINT stripe_reconciliation_runs_triggered_by_check CHECK (((length(triggered_by) >= 1) AND (length(triggered_by) <= 200))),
+    CONSTRAINT stripe_reconciliation_runs_violation_count_check CHECK ((violation_count >= 0)),
+    CONSTRAINT stripe_reconciliation_runs_violations_check CHECK ((jsonb_typeof(violations) = 'array'::text))
+);
+
+--
+-- Name: stripe_reconciliation_runs_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.stripe_reconciliation_runs ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
+    SEQUENCE NAME public.stripe_reconciliation_runs_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: stripe_webhook_attempt_log; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1274,13 +1354,6 @@ ALTER TABLE ONLY public.contests
     ADD CONSTRAINT contests_pkey PRIMARY KEY (id);
 
 --
--- Name: database_backups database_backups_pkey; Type: CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY public.database_backups
-    ADD CONSTRAINT database_backups_pkey PRIMARY KEY (id);
-
---
 -- Name: disputes disputes_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1335,6 +1408,27 @@ ALTER TABLE ONLY public.kill_switch
 
 ALTER TABLE ONLY public.ledger_accounts
     ADD CONSTRAINT ledger_accounts_pkey PRIMARY KEY (id);
+
+--
+-- Name: ledger_corrections ledger_corrections_kind_subject_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.ledger_corrections
+    ADD CONSTRAINT ledger_corrections_kind_subject_key UNIQUE (kind, subject);
+
+--
+-- Name: ledger_corrections ledger_corrections_ledger_entry_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.ledger_corrections
+    ADD CONSTRAINT ledger_corrections_ledger_entry_id_key UNIQUE (ledger_entry_id);
+
+--
+-- Name: ledger_corrections ledger_corrections_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.ledger_corrections
+    ADD CONSTRAINT ledger_corrections_pkey PRIMARY KEY (id);
 
 --
 -- Name: ledger_entries ledger_entries_idempotency_key_key; Type: CONSTRAINT; Schema: public; Owner: -
@@ -1477,25 +1571,11 @@ ALTER TABLE ONLY public.refunds
     ADD CONSTRAINT refunds_stripe_refund_id_key UNIQUE (stripe_refund_id);
 
 --
--- Name: runbook_executions runbook_executions_execution_required; Type: CHECK CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE public.runbook_executions
-    ADD CONSTRAINT runbook_executions_execution_required CHECK ((execution_id IS NOT NULL)) NOT VALID;
-
---
 -- Name: runbook_executions runbook_executions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.runbook_executions
     ADD CONSTRAINT runbook_executions_pkey PRIMARY KEY (id);
-
---
--- Name: runbook_executions runbook_executions_start_has_reason; Type: CHECK CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE public.runbook_executions
-    ADD CONSTRAINT runbook_executions_start_has_reason CHECK (((step <> 'start'::text) OR (reason IS NOT NULL))) NOT VALID;
 
 --
 -- Name: scoring_audits scoring_audits_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -1552,6 +1632,27 @@ ALTER TABLE ONLY public.settlements
 
 ALTER TABLE ONLY public.settlements
     ADD CONSTRAINT settlements_pkey PRIMARY KEY (id);
+
+--
+-- Name: stripe_reconciliation_cursors stripe_reconciliation_cursors_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.stripe_reconciliation_cursors
+    ADD CONSTRAINT stripe_reconciliation_cursors_pkey PRIMARY KEY (stream);
+
+--
+-- Name: stripe_reconciliation_items stripe_reconciliation_items_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.stripe_reconciliation_items
+    ADD CONSTRAINT stripe_reconciliation_items_pkey PRIMARY KEY (subject);
+
+--
+-- Name: stripe_reconciliation_runs stripe_reconciliation_runs_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.stripe_reconciliation_runs
+    ADD CONSTRAINT stripe_reconciliation_runs_pkey PRIMARY KEY (id);
 
 --
 -- Name: stripe_webhook_attempt_log stripe_webhook_attempt_log_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -1646,12 +1747,6 @@ CREATE INDEX contests_state_lock_idx ON public.contests USING btree (state, lock
 CREATE INDEX contests_tournament_idx ON public.contests USING btree (tournament_id);
 
 --
--- Name: database_backups_succeeded_idx; Type: INDEX; Schema: public; Owner: -
---
-
-CREATE INDEX database_backups_succeeded_idx ON public.database_backups USING btree (finished_at) WHERE (outcome = 'succeeded'::text);
-
---
 -- Name: disputes_payment_intent_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1704,6 +1799,12 @@ CREATE INDEX ledger_accounts_kind_idx ON public.ledger_accounts USING btree (kin
 --
 
 CREATE INDEX ledger_accounts_user_idx ON public.ledger_accounts USING btree (user_id) WHERE (user_id IS NOT NULL);
+
+--
+-- Name: ledger_corrections_created_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX ledger_corrections_created_idx ON public.ledger_corrections USING btree (created_at, id);
 
 --
 -- Name: ledger_entries_cause_idx; Type: INDEX; Schema: public; Owner: -
@@ -1772,24 +1873,6 @@ CREATE INDEX refunds_due_idx ON public.refunds USING btree (next_attempt_at) WHE
 CREATE INDEX refunds_status_updated_idx ON public.refunds USING btree (status, updated_at);
 
 --
--- Name: runbook_executions_execution_idx; Type: INDEX; Schema: public; Owner: -
---
-
-CREATE INDEX runbook_executions_execution_idx ON public.runbook_executions USING btree (execution_id, id);
-
---
--- Name: runbook_executions_one_finish; Type: INDEX; Schema: public; Owner: -
---
-
-CREATE UNIQUE INDEX runbook_executions_one_finish ON public.runbook_executions USING btree (execution_id) WHERE (step = 'finish'::text);
-
---
--- Name: runbook_executions_one_start; Type: INDEX; Schema: public; Owner: -
---
-
-CREATE UNIQUE INDEX runbook_executions_one_start ON public.runbook_executions USING btree (execution_id) WHERE (step = 'start'::text);
-
---
 -- Name: runbook_executions_runbook_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1818,6 +1901,18 @@ CREATE INDEX settlement_results_winners_idx ON public.settlement_results USING b
 --
 
 CREATE INDEX settlement_runs_contest_idx ON public.settlement_runs USING btree (contest_id, id);
+
+--
+-- Name: stripe_reconciliation_items_open_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX stripe_reconciliation_items_open_idx ON public.stripe_reconciliation_items USING btree (last_checked_at, subject) WHERE (status = ANY (ARRAY['awaiting_stripe'::text, 'awaiting_fairway'::text, 'discrepancy'::text]));
+
+--
+-- Name: stripe_reconciliation_runs_started_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX stripe_reconciliation_runs_started_idx ON public.stripe_reconciliation_runs USING btree (started_at, id);
 
 --
 -- Name: stripe_webhook_attempt_log_event_idx; Type: INDEX; Schema: public; Owner: -
@@ -1866,18 +1961,6 @@ CREATE TRIGGER contest_fields_append_only_row BEFORE DELETE OR UPDATE ON public.
 --
 
 CREATE TRIGGER contest_fields_append_only_truncate BEFORE TRUNCATE ON public.contest_fields FOR EACH STATEMENT EXECUTE FUNCTION public.fairway_refuse_mutation();
-
---
--- Name: database_backups database_backups_append_only_row; Type: TRIGGER; Schema: public; Owner: -
---
-
-CREATE TRIGGER database_backups_append_only_row BEFORE DELETE OR UPDATE ON public.database_backups FOR EACH ROW EXECUTE FUNCTION public.fairway_refuse_mutation();
-
---
--- Name: database_backups database_backups_append_only_truncate; Type: TRIGGER; Schema: public; Owner: -
---
-
-CREATE TRIGGER database_backups_append_only_truncate BEFORE TRUNCATE ON public.database_backups FOR EACH STATEMENT EXECUTE FUNCTION public.fairway_refuse_mutation();
 
 --
 -- Name: ingestion_events ingestion_events_append_only_row; Type: TRIGGER; Schema: public; Owner: -
@@ -1938,6 +2021,18 @@ CREATE TRIGGER ledger_accounts_guard_row BEFORE DELETE OR UPDATE ON public.ledge
 --
 
 CREATE TRIGGER ledger_accounts_guard_truncate BEFORE TRUNCATE ON public.ledger_accounts FOR EACH STATEMENT EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: ledger_corrections ledger_corrections_append_only_row; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER ledger_corrections_append_only_row BEFORE DELETE OR UPDATE ON public.ledger_corrections FOR EACH ROW EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: ledger_corrections ledger_corrections_append_only_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER ledger_corrections_append_only_truncate BEFORE TRUNCATE ON public.ledger_corrections FOR EACH STATEMENT EXECUTE FUNCTION public.fairway_refuse_mutation();
 
 --
 -- Name: ledger_entries ledger_entries_append_only_row; Type: TRIGGER; Schema: public; Owner: -
@@ -2108,6 +2203,18 @@ CREATE TRIGGER settlements_append_only_row BEFORE DELETE OR UPDATE ON public.set
 CREATE TRIGGER settlements_append_only_truncate BEFORE TRUNCATE ON public.settlements FOR EACH STATEMENT EXECUTE FUNCTION public.fairway_refuse_mutation();
 
 --
+-- Name: stripe_reconciliation_runs stripe_reconciliation_runs_append_only_row; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER stripe_reconciliation_runs_append_only_row BEFORE DELETE OR UPDATE ON public.stripe_reconciliation_runs FOR EACH ROW EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: stripe_reconciliation_runs stripe_reconciliation_runs_append_only_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER stripe_reconciliation_runs_append_only_truncate BEFORE TRUNCATE ON public.stripe_reconciliation_runs FOR EACH STATEMENT EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
 -- Name: stripe_webhook_attempt_log stripe_webhook_attempt_log_append_only_row; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -2205,6 +2312,27 @@ ALTER TABLE ONLY public.ingestion_events
 
 ALTER TABLE ONLY public.ingestion_events
     ADD CONSTRAINT ingestion_events_tournament_id_fkey FOREIGN KEY (tournament_id) REFERENCES public.tournaments(id);
+
+--
+-- Name: ledger_corrections ledger_corrections_from_account_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.ledger_corrections
+    ADD CONSTRAINT ledger_corrections_from_account_fkey FOREIGN KEY (from_account) REFERENCES public.ledger_accounts(id);
+
+--
+-- Name: ledger_corrections ledger_corrections_ledger_entry_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.ledger_corrections
+    ADD CONSTRAINT ledger_corrections_ledger_entry_id_fkey FOREIGN KEY (ledger_entry_id) REFERENCES public.ledger_entries(id);
+
+--
+-- Name: ledger_corrections ledger_corrections_to_account_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.ledger_corrections
+    ADD CONSTRAINT ledger_corrections_to_account_fkey FOREIGN KEY (to_account) REFERENCES public.ledger_accounts(id);
 
 --
 -- Name: ledger_postings ledger_postings_account_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

@@ -1,5 +1,4 @@
 using Dapper;
-using Fairway.Host.Contests;
 using Fairway.Host.Payments;
 using Npgsql;
 using Stripe;
@@ -37,7 +36,7 @@ public sealed class DisputeLossOutsideEscrow : CorrectionKind
         }
         var (status, lossLedger) = await c.QuerySingleAsync<(string, string?)>("SELECT status, loss_ledger FROM disputes WHERE id = @subject FOR UPDATE", new { subject }, tx);
         if (status != "lost") throw NotApplicable($"dispute {subject} is {status}; only a lost dispute takes money");
-        if (lossLedger == "posted") throw NotApplicable($"Fairway posted this loss itself (dispute:{subject}:lost, escrow → clearing)");
+        if (lossLedger is "posted" or "posted_from_refunds") throw NotApplicable($"Fairway posted this loss itself (dispute:{subject}:lost, {lossLedger})");
         if (lossLedger != "not_posted") throw NotApplicable($"Fairway has not handled the loss of {subject} yet; it posts it from escrow when the fee is still there");
         var amount = payment is null ? d.Amount : Math.Min(d.Amount, payment.Amount);
         return new CorrectionPlan(d.Currency, amount, LedgerAccountRef.Revenue(d.Currency), LedgerAccountRef.Clearing(d.Currency),
@@ -52,9 +51,9 @@ public sealed class DisputeLossOutsideEscrow : CorrectionKind
 }
 
 /// <summary>
-/// A refund made at Stripe outside Fairway (e.g. in the Dashboard) that Fairway does not record as an entry's
-/// refund: not Fairway's payment, a second refund of one payment, or a refund after the contest locked (its
-/// escrow is settlement's). The house pays it.
+/// A refund made at Stripe outside Fairway (e.g. in the Dashboard) that Fairway never records as an entry's
+/// refund: not Fairway's payment, a second refund of one payment, or a refund of a payment Fairway has not
+/// recorded as succeeded. The house pays it.
 /// </summary>
 public sealed class RefundOutsideFairway(StripeGateway stripe) : CorrectionKind
 {
@@ -64,7 +63,7 @@ public sealed class RefundOutsideFairway(StripeGateway stripe) : CorrectionKind
     public override string Subject => "a Stripe refund (re_…)";
     public override string Movement => "revenue:<ccy> → clearing:<ccy>";
     public override string AmountRule => "the refund's amount at Stripe";
-    public override string Preconditions => "the refund succeeded at Stripe; it is not a refund Fairway recorded or is sending; its payment's fee is not in the escrow of a SCHEDULED or CANCELLED contest (then Fairway records it as the entry's refund: converge the payment)";
+    public override string Preconditions => "the refund succeeded at Stripe; it is not a refund Fairway recorded or is sending, nor one Fairway will record (a refund of a succeeded Fairway payment whose entry has no refund yet: converge the payment)";
 
     public override async Task<object?> FetchAsync(string subject, CancellationToken ct) => await stripe.FindRefundAsync(subject, ct);
 
@@ -86,9 +85,10 @@ public sealed class RefundOutsideFairway(StripeGateway stripe) : CorrectionKind
                 throw NotApplicable($"it is refund {local.Id} of entry {local.EntryId} ({local.Status}); Fairway's own ledger entries explain it");
             if (local is not null && local.StripeRefundId is null && re.Metadata?.GetValueOrDefault("refund_id") == local.Id)
                 throw NotApplicable($"it is Fairway's refund {local.Id} of entry {local.EntryId}, being sent ({local.Status}); Fairway records it");
-            if (local is null && payment.Status == PaymentStatuses.Succeeded
-                && contestState is var s && (s == ContestStates.Name(ContestState.Scheduled) || s == ContestStates.Name(ContestState.Cancelled)))
-                throw NotApplicable($"the fee of entry {payment.EntryId} is in the escrow of a {contestState} contest: Fairway records this refund as the entry's refund (POST /api/admin/payments/{payment.EntryId}/converge)");
+            // Payment convergence records a refund made outside Fairway as the entry's refund (from escrow while the contest is
+            // SCHEDULED, from the house after) whenever the entry has none yet: that is its way out, not a correction.
+            if (local is null && payment.Status == PaymentStatuses.Succeeded)
+                throw NotApplicable($"Fairway records it as entry {payment.EntryId}'s refund (contest {contestState}): converge the payment (POST /api/admin/payments/{payment.EntryId}/converge)");
         }
         return new CorrectionPlan(re.Currency, re.Amount, LedgerAccountRef.Revenue(re.Currency), LedgerAccountRef.Clearing(re.Currency),
             $"refund {subject} made at Stripe outside Fairway (payment {re.PaymentIntentId})",

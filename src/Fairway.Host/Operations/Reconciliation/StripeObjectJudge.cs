@@ -155,7 +155,7 @@ public sealed class StripeObjectJudge(StripeGateway stripe, ProcessingFees fees,
         if (await PaymentStore.RefundOfEntryAsync(c, payment.EntryId) is { } other)
             return StripeVerdict.Discrepant(id, StripeDiscrepancies.StripeMoneyWithoutLocalRecord,
                 $"a second refund of entry {payment.EntryId}'s payment ({re.Amount} {re.Currency}; Fairway's refund is {other.Id}); {explain}");
-        return StripeVerdict.WaitingForFairway(id, $"made at Stripe outside Fairway on entry {payment.EntryId}'s payment; payment convergence records it (or {explain})",
+        return StripeVerdict.WaitingForFairway(id, $"made at Stripe outside Fairway on entry {payment.EntryId}'s payment; payment convergence records it as the entry's refund (POST /api/admin/payments/{payment.EntryId}/converge)",
             StripeDiscrepancies.StripeMoneyWithoutLocalRecord);
     }
 
@@ -206,7 +206,7 @@ public sealed class StripeObjectJudge(StripeGateway stripe, ProcessingFees fees,
         if (dp.Status == "won") return StripeVerdict.Ok(id, "won: Stripe gave the money back");
         if (dp.Status != "lost") return StripeVerdict.WaitingForStripe(id, $"{dp.Status} at Stripe: {dp.Amount} {dp.Currency} held until it is decided");
         var local = await c.QuerySingleOrDefaultAsync<(string Status, string? LossLedger)?>("SELECT status, loss_ledger FROM disputes WHERE id = @id", new { id });
-        if (local?.LossLedger == "posted") return StripeVerdict.Ok(id, $"lost; Fairway posted the loss (dispute:{id}:lost)");
+        if (local?.LossLedger is "posted" or "posted_from_refunds") return StripeVerdict.Ok(id, $"lost; Fairway posted the loss (dispute:{id}:lost, {local.Value.LossLedger})");
         var correction = await LedgerCorrectionService.FindAsync(c, DisputeLossOutsideEscrow.KindName, id);
         if (correction is not null) return StripeVerdict.Ok(id, $"lost; explained by ledger correction {correction.Id} ({DisputeLossOutsideEscrow.KindName})");
         if (local?.LossLedger == "not_posted")
