@@ -24,6 +24,7 @@ public static class CliRoot
         root.Add(ReconciliationCommands.Build());
         root.Add(LedgerCommands.Build());
         root.Add(EnvCommands.Build());
+        root.Add(ConfigCommands.Build());
         root.Add(AuditCommands.Audit());
         root.Add(AuditCommands.Alerts());
         return root;

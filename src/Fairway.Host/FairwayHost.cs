@@ -156,14 +156,11 @@ public static class FairwayHost
         if ((settings.Role & HostRole.Api) != 0) builder.Services.AddFairwayAuth(settings);
         builder.Services.AddFairwayJobs(settings);
         builder.Services.AddFairwayHealth();
-        builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
+        builder.Services.AddOpenApi("v1", o =>
         {
-            doc.Info.Title = "Fairway API";
-            doc.Info.Version = "v1";
-            doc.Info.Description = "Public and player API of Fairway. Admin routes (/api/admin/**) are not part of this document.";
-            doc.Servers?.Clear();
-            return Task.CompletedTask;
-        }));
+            o.AddDocumentTransformer(ApiDocumentation.DocumentAsync);
+            o.AddOperationTransformer(ApiDocumentation.DocumentOperation);
+        });
         builder.Services.AddScoped<JobProbeJob>();
         builder.Services.AddSingleton<LedgerRepository>();
         builder.Services.AddFairwayLedgerCorrections();

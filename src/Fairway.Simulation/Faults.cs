@@ -30,9 +30,9 @@ public sealed class Faults(World w, TextWriter log)
         await w.Stripe.PostAsync("/_sandbox/faults", new { method = "POST", path_prefix = "/v1/transfers", kind = "http_500", count = 1, after_commit = true });
         Note("Stripe transfers: two 503s, one 429, and one transfer made whose answer is lost (500 after commit)");
         var victim = season.Players.First(p => p.Onboards);
-        using var api = w.Player(victim.UserId);
-        var account = await api.GetAsync("/api/me/payout-account");
-        await w.Stripe.PostAsync($"/_sandbox/accounts/{account.GetProperty("stripe_account_id").GetString()}/invalidate");
+        using var player = w.Player(victim.UserId);
+        var account = await player.Api.GetPayoutAccountAsync(CancellationToken.None);
+        await w.Stripe.PostAsync($"/_sandbox/accounts/{account.Stripe_account_id}/invalidate");
         Note($"{victim.UserId}'s connected account becomes invalid (transfers to it are refused)");
     }
 

@@ -32,9 +32,10 @@ try
     var (apiExit, workerExit) = await world.StopHostsAsync();
     verdict.Checks.Add(new Check("api and worker drain and exit 0 on SIGTERM", apiExit == 0 && workerExit == 0, $"api {apiExit}, worker {workerExit}"));
 }
-catch (Exception e) when (e is ApiException or InvalidOperationException or TimeoutException or HttpRequestException)
+catch (Exception e) when (e is ApiException or InvalidOperationException or TimeoutException or HttpRequestException or Fairway.Simulation.Client.ApiException)
 {
-    log.WriteLine($"SIMULATION ABORTED: {e.Message}");
+    // A generated-client ApiException is a contract violation: an undocumented status, or a body that does not match the document.
+    log.WriteLine($"SIMULATION ABORTED: {(e is Fairway.Simulation.Client.ApiException ? "public API contract: " : "")}{e.Message}");
     return 1;
 }
 

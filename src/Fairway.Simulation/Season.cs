@@ -66,10 +66,10 @@ public sealed class Season(World w, int seed, TextWriter log, Faults? faults = n
         for (var i = 1; i <= players; i++)
         {
             var p = new PlayerPlan($"sim-player-{i:000}", random.NextDouble() < 0.85);
-            using var api = w.Player(p.UserId);
-            var account = await api.PostAsync("/api/me/payout-account");
+            using var player = w.Player(p.UserId);
+            var account = await player.Api.StartPayoutOnboardingAsync(CancellationToken.None);
             if (p.Onboards)
-                await w.Stripe.PostAsync($"/_sandbox/accounts/{account.GetProperty("stripe_account_id").GetString()}/complete_onboarding");
+                await w.Stripe.PostAsync($"/_sandbox/accounts/{account.Stripe_account_id}/complete_onboarding");
             Players.Add(p);
         }
         Say($"{players} players; {Players.Count(p => p.Onboards)} completed payout onboarding");
@@ -101,19 +101,19 @@ public sealed class Season(World w, int seed, TextWriter log, Faults? faults = n
             if (random.NextDouble() >= c.EntryProbability) continue;
             var golfers = FieldByTournament[t.Id].OrderBy(_ => random.Next()).Take(c.RosterSize).ToArray();
             var key = $"{p.UserId}-{c.Id}-{random.Next():x8}";
-            using var api = w.Player(p.UserId);
-            var headers = new Dictionary<string, string> { ["Idempotency-Key"] = key };
-            var created = await api.PostAsync($"/api/contests/{c.Id}/entries", new { golfers }, headers);
+            using var player = w.Player(p.UserId);
+            var request = new Client.CreateEntryRequest { Golfers = golfers };
+            var created = await player.Api.CreateEntryAsync(c.Id, key, request, CancellationToken.None);
             EntriesAttempted++;
             if (random.NextDouble() < 0.05)
             {
                 // A client that lost the response retries: same key, same entry, same PaymentIntent.
-                var again = await api.PostAsync($"/api/contests/{c.Id}/entries", new { golfers }, headers);
-                if (again.GetProperty("entry").GetProperty("id").GetString() != created.GetProperty("entry").GetProperty("id").GetString())
+                var again = await player.Api.CreateEntryAsync(c.Id, key, request, CancellationToken.None);
+                if (again.Entry.Id != created.Entry.Id)
                     throw new ApiException("a retried entry request created a second entry");
                 RequestsRetried++;
             }
-            var pi = created.GetProperty("payment").GetProperty("payment_intent_id").GetString();
+            var pi = created.Payment.Payment_intent_id;
             if (random.NextDouble() < 0.1)
             {
                 await w.Stripe.PostAsync($"/_sandbox/payment_intents/{pi}/fail", new { decline_code = "card_declined" });

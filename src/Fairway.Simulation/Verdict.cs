@@ -67,6 +67,8 @@ public sealed class Verdict(World w, Season season, string root, TextWriter log)
         Add("no Stripe transfer was made twice", perKey.All(k => k.Value.GetInt64() == 1), $"{perKey.Count} idempotency keys, max {perKey.Select(k => k.Value.GetInt64()).DefaultIfEmpty(0).Max()} transfers per key");
         Add("Stripe transfers equal completed payouts", Long(stats, "transfers_created") == completedTransfers, $"Stripe {Long(stats, "transfers_created")}, Fairway completed {completedTransfers}");
 
+        await PublicViewAsync();
+
         var reconciliation = await w.Admin.PostAsync("/api/admin/reconciliation/run");
         Add("reconciliation finds no violation", Long(reconciliation, "violation_count") == 0, reconciliation.GetRawText().Length > 300 ? reconciliation.GetRawText()[..300] : reconciliation.GetRawText());
         var stripeRun = await w.Admin.PostAsync("/api/admin/reconciliation/stripe/run");
@@ -80,6 +82,47 @@ public sealed class Verdict(World w, Season season, string root, TextWriter log)
 
         log.WriteLine(sb.ToString());
         log.WriteLine($"players {season.Players.Count}, entries {season.EntriesAttempted} ({season.PaymentsDeclined} declined, {season.RequestsRetried} retried requests), Stripe refunds {Long(stats, "refunds_created")}, Stripe transfers {Long(stats, "transfers_created")}, webhooks delivered {Long(stats.GetProperty("webhook_deliveries"), "succeeded")}");
+    }
+
+    /// <summary>
+    /// What players see through the generated client of the public contract: their own entries (every page), each
+    /// contest's public detail and standings, each tournament's leaderboard. Any undocumented status or property fails the run.
+    /// </summary>
+    async Task PublicViewAsync()
+    {
+        var listed = 0;
+        foreach (var p in season.Players)
+        {
+            using var player = w.Player(p.UserId);
+            string? after = null;
+            do
+            {
+                var page = await player.Api.ListMyEntriesAsync(100, after, CancellationToken.None);
+                listed += page.Data.Count(e => e.User_id == p.UserId);
+                after = page.Has_more ? page.Next_after : null;
+            } while (after is not null);
+        }
+        Add("players list exactly the entries they created (public API, every page)", listed == season.EntriesAttempted, $"listed {listed}, created {season.EntriesAttempted}");
+
+        using var anyone = w.Player("sim-spectator");
+        var mismatched = new List<string>();
+        foreach (var t in season.Tournaments)
+        {
+            var leaderboard = await anyone.Api.GetTournamentLeaderboardAsync(t.Id, CancellationToken.None);
+            if (leaderboard.Provider_status != "closed") mismatched.Add($"{t.Id} leaderboard {leaderboard.Provider_status}");
+            foreach (var c in t.Contests)
+            {
+                var detail = await anyone.Api.GetContestAsync(c.Id, CancellationToken.None);
+                var admin = Str(await w.Admin.GetAsync($"/api/admin/contests/{c.Id}"), "state");
+                if (detail.State != admin) mismatched.Add($"{c.Id} public {detail.State}, admin {admin}");
+                if (detail.State == "COMPLETE")
+                {
+                    var standings = await anyone.Api.GetContestStandingsAsync(c.Id, 500, 0, CancellationToken.None);
+                    if (standings.Entries.Count != standings.Total_entries) mismatched.Add($"{c.Id} standings list {standings.Entries.Count} of {standings.Total_entries}");
+                }
+            }
+        }
+        Add("the public contest, standings and leaderboard views agree with the admin view", mismatched.Count == 0, string.Join("; ", mismatched));
     }
 
     static List<JsonElement> Rows(JsonElement page) =>

@@ -88,7 +88,8 @@ public sealed class World : IAsyncDisposable
         return p;
     }
 
-    public Api Player(string userId) => new(ApiUrl, Api.Token(SigningKey, Issuer, Audience, userId, admin: false));
+    /// <summary>A player acts only through the generated client of the public contract (docs/api/openapi.json).</summary>
+    public Player Player(string userId) => new(ApiUrl, Api.Token(SigningKey, Issuer, Audience, userId, admin: false));
 
     public async Task SetTimeAsync(DateTimeOffset now)
     {

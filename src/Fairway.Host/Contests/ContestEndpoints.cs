@@ -83,11 +83,13 @@ public static class ContestEndpoints
                 summaries.Add(new ContestSummary(r.Id, r.Name, r.TournamentId, r.State, r.LockTime, active.Config.Rules.EntryFee, active.Config.Rules.Currency));
             }
             return Results.Ok(Page.Of(summaries, n, s => s.Id));
-        }).AllowAnonymous().WithName("ListContests").WithTags("Contests").Produces<Page<ContestSummary>>();
+        }).AllowAnonymous().WithName("ListContests").WithTags("Contests").Produces<Page<ContestSummary>>().Errors(400, "VALIDATION_FAILED")
+          .ResponseExample(200, new Page<ContestSummary>([new("masters-2027-main", "Masters main event", "masters-2027", ContestStates.Name(ContestState.Scheduled),
+              new DateTimeOffset(2027, 4, 8, 11, 0, 0, TimeSpan.Zero), 1000, "usd")], true, "masters-2027-main"));
 
         api.MapGet("/contests/{id}", async (string id, NpgsqlDataSource db, ContestRepository contests, TournamentRepository tournaments, ContestFieldService fields, CancellationToken ct) =>
             await DetailAsync(id, db, contests, tournaments, fields, ct))
-            .AllowAnonymous().WithName("GetContest").WithTags("Contests").Produces<ContestDetail>().ProducesProblem(404, Problems.ContentType);
+            .AllowAnonymous().WithName("GetContest").WithTags("Contests").Produces<ContestDetail>().Errors(404, "CONTEST_NOT_FOUND");
     }
 
     public static void MapAdminContests(this RouteGroupBuilder admin)

@@ -40,7 +40,7 @@ public static class IngestionEndpoints
             return Results.Ok(new StandingsView(id, r.EventId, new DateTimeOffset(DateTime.SpecifyKind(r.FetchedAt, DateTimeKind.Utc)), r.Status, r.Version, r.Hash,
                 doc.RootElement.GetProperty("gross").GetInt64(), doc.RootElement.GetProperty("rake").GetInt64(), doc.RootElement.GetProperty("net").GetInt64(),
                 all.GetArrayLength(), skip, entries));
-        }).AllowAnonymous().WithName("GetContestStandings").WithTags("Contests").Produces<StandingsView>().ProducesProblem(404, Problems.ContentType);
+        }).AllowAnonymous().WithName("GetContestStandings").WithTags("Contests").Produces<StandingsView>().Errors(404, "STANDINGS_NOT_AVAILABLE");
 
         api.MapGet("/tournaments/{id}/leaderboard", async (string id, NpgsqlDataSource db, IngestionEventStore events, CancellationToken ct) =>
         {
@@ -51,7 +51,7 @@ public static class IngestionEndpoints
             var players = lb.Players.OrderBy(p => p.Id, StringComparer.Ordinal).Select(p => new LeaderboardPlayerView(p.Id, p.Status?.ToString(),
                 p.Rounds.OrderBy(x => x.Sequence).Select(x => new LeaderboardRoundView(x.Sequence, x.Strokes, x.Thru)).ToList())).ToList();
             return Results.Ok(new TournamentLeaderboardView(id, last.Id, last.FetchedAt, lb.Status.ToString().ToLowerInvariant(), players));
-        }).AllowAnonymous().WithName("GetTournamentLeaderboard").WithTags("Tournaments").Produces<TournamentLeaderboardView>().ProducesProblem(404, Problems.ContentType);
+        }).AllowAnonymous().WithName("GetTournamentLeaderboard").WithTags("Tournaments").Produces<TournamentLeaderboardView>().Errors(404, "LEADERBOARD_NOT_AVAILABLE");
     }
 
     public static void MapAdminIngestion(this RouteGroupBuilder admin)

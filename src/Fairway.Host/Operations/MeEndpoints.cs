@@ -1,3 +1,5 @@
+using Fairway.Host.Platform.Http;
+
 namespace Fairway.Host.Operations;
 
 public sealed record MeResponse(string Subject, IReadOnlyList<string> Roles);
@@ -9,5 +11,5 @@ public static class MeEndpoints
         api.MapGet("/me", (HttpContext http) => Results.Ok(new MeResponse(
             http.User.FindFirst("sub")?.Value ?? "",
             http.User.FindAll("role").Select(c => c.Value).Order(StringComparer.Ordinal).ToList())))
-        .WithName("GetMe");
+        .WithName("GetMe").WithTags("Players").Produces<MeResponse>();
 }

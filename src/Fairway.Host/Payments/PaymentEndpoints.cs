@@ -1,6 +1,7 @@
 using Dapper;
 using Fairway.Host.Contests;
 using Fairway.Host.Ledger;
+using Fairway.Host.Operations.KillSwitch;
 using Fairway.Host.Platform.Auth;
 using Fairway.Host.Platform.Http;
 using FluentValidation;
@@ -68,7 +69,13 @@ public static class PaymentEndpoints
             var sub = Subject(http);
             var r = await entries.CreateAsync(sub, Actors.Of(http.User), id, body.Golfers!, key, ct);
             return r.Body is not null ? Results.Json(r.Body, statusCode: r.Status) : Problems.Result(r.Status, r.Code!, r.Title!, r.Detail, r.Errors);
-        }).Validate<CreateEntryRequest>().WithName("CreateEntry");
+        }).Validate<CreateEntryRequest>().WithName("CreateEntry").WithTags("Entries")
+          .OptionalHeader(IdempotencyHeader, "Makes the request safe to retry: the same key with the same body returns the same entry and payment intent (200); with another body, 409 IDEMPOTENCY_CONFLICT.", MaxIdempotencyKeyLength)
+          .Produces<EntryCreated>(201).Produces<EntryCreated>(200)
+          .Errors(400, "VALIDATION_FAILED").Errors(404, "CONTEST_NOT_FOUND")
+          .Errors(409, "CONTEST_NOT_OPEN", "CONTEST_FULL", "IDEMPOTENCY_CONFLICT", KillSwitchEngagedException.Code)
+          .Errors(422, "ROSTER_INVALID").Errors(502, "PAYMENT_PROVIDER_ERROR").Errors(503, "PAYMENT_PROVIDER_UNAVAILABLE")
+          .RequestExample(PaymentExamples.CreateEntry).ResponseExample(201, PaymentExamples.EntryCreated);
 
         api.MapGet("/me/entries", async (int? limit, string? after, HttpContext http, NpgsqlDataSource db, CancellationToken ct) =>
         {
@@ -80,22 +87,26 @@ public static class PaymentEndpoints
             var payments = await PaymentStore.PaymentsOfEntriesAsync(c, rows.Select(r => r.Id).ToList());
             var views = rows.Select(r => EntryService.ToView(r, payments.GetValueOrDefault(r.Id))).ToList();
             return Results.Ok(Page.Of(views, n, v => v.Id));
-        }).WithName("ListMyEntries");
+        }).WithName("ListMyEntries").WithTags("Entries").Produces<Page<EntryView>>().Errors(400, "VALIDATION_FAILED")
+          .ResponseExample(200, PaymentExamples.MyEntries);
 
         api.MapPost("/contests/{id}/entries/{entry}/refund", async (string id, string entry, HttpContext http, RefundService refunds, CancellationToken ct) =>
             RefundResult(await refunds.RequestAsync(entry, "requested by the player", Actors.Of(http.User), ownerUserId: Subject(http), contestId: id, ct)))
-            .WithName("RequestEntryRefund");
+            .WithName("RequestEntryRefund").WithTags("Entries").Produces<RefundView>(202).Produces<RefundView>(200)
+            .Errors(404, "ENTRY_NOT_FOUND").Errors(409, "REFUND_NOT_ALLOWED", "PAYMENT_NOT_SUCCEEDED", KillSwitchEngagedException.Code)
+            .ResponseExample(202, PaymentExamples.RefundRequested);
 
         api.MapPost("/me/payout-account", async (HttpContext http, PayoutAccountService accounts, CancellationToken ct) =>
         {
             var (view, created) = await accounts.EnsureWithOnboardingLinkAsync(Subject(http), Actors.Of(http.User), ct);
             return Results.Json(view, statusCode: created ? 201 : 200);
-        }).WithName("StartPayoutOnboarding");
+        }).WithName("StartPayoutOnboarding").WithTags("Payouts").Produces<PayoutAccountView>(201).Produces<PayoutAccountView>(200)
+          .ResponseExample(201, PaymentExamples.PayoutAccountCreated);
 
         api.MapGet("/me/payout-account", async (HttpContext http, PayoutAccountService accounts, CancellationToken ct) =>
             await accounts.GetAsync(Subject(http), ct) is { } view ? Results.Ok(view)
                 : Problems.Result(404, "PAYOUT_ACCOUNT_NOT_FOUND", "No payout account yet.", "POST /api/me/payout-account starts onboarding"))
-            .WithName("GetPayoutAccount");
+            .WithName("GetPayoutAccount").WithTags("Payouts").Produces<PayoutAccountView>().Errors(404, "PAYOUT_ACCOUNT_NOT_FOUND");
     }
 
     public static void MapAdminPayments(this RouteGroupBuilder admin)

@@ -6,13 +6,7 @@ namespace Fairway.IntegrationTests.Foundation;
 /// <summary>The committed OpenAPI document, env contract and example env file equal what the code generates.</summary>
 public sealed class GeneratedDocumentsTests
 {
-    static readonly Lazy<Task<string>> Generated = new(async () =>
-    {
-        var dir = Directory.CreateTempSubdirectory("fairway-docs.").FullName;
-        var (exit, stdout, stderr) = await ManagedProcess.RunDotnetAsync(RepoPaths.HostDll, ["--emit-docs", dir], new Dictionary<string, string>());
-        Assert.True(exit == 0, stdout + stderr);
-        return dir;
-    });
+    static Lazy<Task<string>> Generated => EmittedDocuments.Directory;
 
     [Theory]
     [InlineData("docs/api/openapi.json")]

@@ -17,9 +17,10 @@ public sealed record ProblemDocument(
     [property: JsonPropertyName("title")] string Title,
     [property: JsonPropertyName("status")] int Status,
     [property: JsonPropertyName("code")] string Code,
-    [property: JsonPropertyName("detail")] string? Detail,
-    [property: JsonPropertyName("correlation_id")] string? CorrelationId,
-    [property: JsonPropertyName("errors")] IReadOnlyList<ProblemError>? Errors);
+    // Omitted when empty (never sent as null), hence optional in the contract.
+    [property: JsonPropertyName("detail")] string? Detail = null,
+    [property: JsonPropertyName("correlation_id")] string? CorrelationId = null,
+    [property: JsonPropertyName("errors")] IReadOnlyList<ProblemError>? Errors = null);
 
 /// <summary>Builds problem+json responses. Codes are stable API contract; titles are for humans.</summary>
 public static class Problems

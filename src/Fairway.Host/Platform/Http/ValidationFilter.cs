@@ -25,5 +25,5 @@ public sealed class ValidationFilter<T>(IValidator<T> validator) : IEndpointFilt
 public static class ValidationFilterExtensions
 {
     public static RouteHandlerBuilder Validate<T>(this RouteHandlerBuilder builder) =>
-        builder.AddEndpointFilter<ValidationFilter<T>>().ProducesProblem(400, Problems.ContentType);
+        builder.AddEndpointFilter<ValidationFilter<T>>().Errors(400, "VALIDATION_FAILED", "MALFORMED_REQUEST");
 }
