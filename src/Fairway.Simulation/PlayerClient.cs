@@ -21,15 +21,15 @@ namespace Fairway.Simulation
 {
     using Fairway.Simulation.Client;
 
-    /// <summary>One player: the generated public API client with the player's bearer token.</summary>
+    /// <summary>One player: the generated public API client with the player's bearer token (none: anonymous).</summary>
     public sealed class Player : IDisposable
     {
         readonly HttpClient http;
 
-        public Player(Uri baseUrl, string token)
+        public Player(Uri baseUrl, string? token)
         {
             http = new HttpClient(new RetryWhenDatabaseUnavailable { InnerHandler = new HttpClientHandler() }) { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(150) };
-            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            if (token is not null) http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
             Api = new FairwayApiClient(http);
         }
 
