@@ -54,6 +54,26 @@ public sealed class AdminApiClient : IDisposable
         }
     }
 
+    /// <summary>One call whose answer a command judges itself (nothing printed): status (0 = no answer) and body text.</summary>
+    public async Task<(int Status, string Body)> RequestAsync(HttpMethod method, string path, bool anonymous = false)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (anonymous) request.Headers.Authorization = null;
+        else if (http.DefaultRequestHeaders.Authorization is null) return (0, "FAIRWAY_API_TOKEN is not set (an admin bearer token)");
+        try
+        {
+            using var r = anonymous ? await AnonymousAsync(request) : await http.SendAsync(request);
+            return ((int)r.StatusCode, await r.Content.ReadAsStringAsync());
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { return (0, $"{method} {path}: {e.Message}"); }
+    }
+
+    async Task<HttpResponseMessage> AnonymousAsync(HttpRequestMessage request)
+    {
+        using var bare = new HttpClient { BaseAddress = http.BaseAddress, Timeout = http.Timeout };
+        return await bare.SendAsync(request);
+    }
+
     static readonly JsonSerializerOptions JsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     static string Pretty(string text)

@@ -25,6 +25,7 @@ public static class CliRoot
         root.Add(LedgerCommands.Build());
         root.Add(EnvCommands.Build());
         root.Add(ConfigCommands.Build());
+        root.Add(ReleaseCommands.Build());
         root.Add(AuditCommands.Audit());
         root.Add(AuditCommands.Alerts());
         return root;

@@ -31,13 +31,16 @@ public static class PayoutCommands
         var release = new Command("release", "Release a payout job held after a provider correction (after review): its transfers are executed by the next scheduler run.") { releaseContest, releaseReason };
         release.SetAction(p => AdminCall.Run(c => c.SendAsync(HttpMethod.Post, $"/api/admin/payouts/contests/{Uri.EscapeDataString(p.GetValue(releaseContest)!)}/release", new { reason = p.GetValue(releaseReason) })));
 
+        var dryRun = new Command("dry-run", "The transfers the next payout scheduler run would make (its selection, order and batch bound), and what each would do; moves no money.");
+        dryRun.SetAction(_ => AdminCall.Run(c => c.SendAsync(HttpMethod.Get, "/api/admin/payouts/dry-run")));
+
         var listStatus = new Option<string?>("--status") { Description = "pending, processing, retryable, completed or failed_terminal." };
         var listLimit = new Option<int>("--limit") { Description = "At most this many (1..200), newest first.", DefaultValueFactory = _ => 50 };
         var transfers = new Command("transfers", "Payout transfers of one status (e.g. failed_terminal), newest first.") { listStatus, listLimit };
         transfers.SetAction(p => AdminCall.Run(c => c.SendAsync(HttpMethod.Get, $"/api/admin/payouts/transfers?limit={p.GetValue(listLimit)}"
             + (p.GetValue(listStatus) is { } s ? $"&status={Uri.EscapeDataString(s)}" : ""))));
 
-        return new Command("payouts", "Automatic payouts to winners (Stripe transfers).") { status, show, transfer, transfers, retry, release };
+        return new Command("payouts", "Automatic payouts to winners (Stripe transfers).") { status, show, transfer, transfers, retry, release, dryRun };
     }
 
     static Option<string> Reason() => new("--reason") { Description = "Why (3..500 characters): who asked, incident or ticket. Recorded in the audit trail.", Required = true };

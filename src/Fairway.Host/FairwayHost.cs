@@ -12,6 +12,7 @@ using Fairway.Host.Operations.Console;
 using Fairway.Host.Operations.KillSwitch;
 using Fairway.Host.Operations.Reconciliation;
 using Fairway.Host.Operations.Runbooks;
+using Fairway.Host.Operations.Release;
 using Fairway.Host.Payouts;
 using Fairway.Host.Payments;
 using Fairway.Host.Platform.Audit;
@@ -193,6 +194,7 @@ public static class FairwayHost
             builder.Services.AddScoped<IngestionPollJob>();
             builder.Services.AddScoped<IngestionSchedulerJob>();
             builder.Services.AddSingleton<IRecurringJobSet, IngestionRecurringJobs>();
+            builder.Services.AddScoped<ReleaseSmokeJob>();
         }
         if ((settings.Role & HostRole.Worker) != 0) builder.Services.AddHostedService<RecurringJobsRegistration>();
 
@@ -262,5 +264,6 @@ public static class FairwayHost
         admin.MapAlertPreview();
         admin.MapRunbookLibrary();
         admin.MapBackups();
+        admin.MapReleaseSmoke();
     }
 }

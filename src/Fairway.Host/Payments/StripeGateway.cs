@@ -48,6 +48,10 @@ public sealed partial class StripeGateway
             Metadata = new Dictionary<string, string> { ["entry_id"] = entryId, ["contest_id"] = contestId, ["user_id"] = userId },
         }, new RequestOptions { IdempotencyKey = PaymentIntentKey(entryId) }, ct);
 
+    /// <summary>A read-only call proving the key, the base address and Connect access (the release smoke test): lists at most one transfer, creates nothing.</summary>
+    public async Task<int> ProbeAsync(CancellationToken ct) =>
+        (await new TransferService(client).ListAsync(new TransferListOptions { Limit = 1 }, cancellationToken: ct)).Data.Count;
+
     public Task<PaymentIntent> GetPaymentIntentAsync(string paymentIntentId, CancellationToken ct) =>
         new PaymentIntentService(client).GetAsync(paymentIntentId, cancellationToken: ct);
 

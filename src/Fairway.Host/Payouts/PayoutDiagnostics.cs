@@ -18,6 +18,16 @@ public sealed record PayoutStatusReport(
     IReadOnlyList<PayoutSchedulerRunView> RecentRuns,
     bool KillSwitchEngaged);
 
+/// <summary>One transfer the next payout run would attempt, and what it would do: send it to Stripe, or fail it (no usable account).</summary>
+public sealed record PayoutDryRunTransfer(long TransferId, string ContestId, string UserId, long Amount, string Currency, int Attempt,
+    string? Destination, string WouldDo, DateTimeOffset NextAttemptAt);
+
+/// <summary>The next payout run, computed without moving money: nothing while the kill-switch is engaged.</summary>
+public sealed record PayoutDryRun(DateTimeOffset At, bool KillSwitchEngaged, int BatchSize, long DueCount,
+    IReadOnlyList<PayoutDryRunTransfer> Transfers, IReadOnlyList<PayoutCurrencyTotal> StripeTransfersByCurrency);
+
+public sealed record PayoutCurrencyTotal(string Currency, long Count, long Amount);
+
 public sealed record PayoutContestReport(PayoutJobView Job, IReadOnlyList<PayoutTransferView> Transfers);
 
 public sealed record PayoutTransferReport(PayoutTransferView Transfer, IReadOnlyList<PayoutAttemptView> Attempts);
@@ -47,6 +57,36 @@ public sealed class PayoutDiagnostics(NpgsqlDataSource db, FairwaySettings setti
             $"SELECT {PayoutSql.RunColumns} FROM payout_scheduler_runs ORDER BY id DESC LIMIT 10", cancellationToken: ct))).ToList();
         var ks = await c.ExecuteScalarAsync<bool>(new CommandDefinition("SELECT engaged FROM kill_switch WHERE id = 1", cancellationToken: ct));
         return new PayoutStatusReport(transfers, jobs, stuckCount, (long)settings.PayoutStuckThreshold.TotalSeconds, stuck, held, runs.FirstOrDefault(), runs, ks);
+    }
+
+    /// <summary>
+    /// The transfers the next payout run would attempt, in its order and within its batch bound, and what each would do
+    /// (the run's own selection, <see cref="PayoutSql.DueTransfers"/>). Read-only: nothing is claimed and Stripe is not called.
+    /// </summary>
+    public async Task<PayoutDryRun> DryRunAsync(CancellationToken ct = default)
+    {
+        var now = clock.GetUtcNow();
+        await using var c = await db.OpenConnectionAsync(ct);
+        var engaged = await c.ExecuteScalarAsync<bool>(new CommandDefinition("SELECT engaged FROM kill_switch WHERE id = 1", cancellationToken: ct));
+        var due = await c.ExecuteScalarAsync<long>(new CommandDefinition($"""
+            SELECT count(*) FROM payout_transfers t JOIN payout_jobs j ON j.id = t.payout_job_id WHERE {PayoutSql.DueTransfers}
+            """, new { now }, cancellationToken: ct));
+        var rows = engaged ? [] : (await c.QueryAsync<(long Id, string ContestId, string UserId, long Amount, string Currency, int AttemptCount, DateTime NextAttemptAt, string? Account, bool? PayoutsEnabled, string? LastErrorClass)>(
+            new CommandDefinition($"""
+                SELECT t.id, t.contest_id, t.user_id, t.amount, trim(t.currency), t.attempt_count, t.next_attempt_at, a.stripe_account_id, a.payouts_enabled, t.last_error_class
+                  FROM payout_transfers t JOIN payout_jobs j ON j.id = t.payout_job_id
+                  LEFT JOIN user_stripe_accounts a ON a.user_id = t.user_id
+                 WHERE {PayoutSql.DueTransfers}
+                 ORDER BY {PayoutSql.DueOrder}
+                 LIMIT @limit
+                """, new { now, limit = settings.PayoutBatchSize }, cancellationToken: ct))).ToList();
+        var transfers = rows.Select(r => new PayoutDryRunTransfer(r.Id, r.ContestId, r.UserId, r.Amount, r.Currency, r.AttemptCount + 1, r.Account,
+            r.PayoutsEnabled != true ? "fail_no_payout_account"
+                : r.AttemptCount > 0 && PayoutErrorClasses.Ambiguous(r.LastErrorClass) ? "look_up_then_transfer" : "stripe_transfer",
+            new DateTimeOffset(DateTime.SpecifyKind(r.NextAttemptAt, DateTimeKind.Utc)))).ToList();
+        var totals = transfers.Where(t => t.WouldDo != "fail_no_payout_account").GroupBy(t => t.Currency).OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => new PayoutCurrencyTotal(g.Key, g.Count(), g.Sum(t => t.Amount))).ToList();
+        return new PayoutDryRun(now, engaged, settings.PayoutBatchSize, due, transfers, totals);
     }
 
     public async Task<PayoutContestReport?> ContestAsync(string contestId, int limit, CancellationToken ct = default)

@@ -27,6 +27,8 @@ public static class PayoutEndpoints
 
         payouts.MapGet("/status", async (PayoutDiagnostics d, CancellationToken ct) => Results.Ok(await d.StatusAsync(ct)));
 
+        payouts.MapGet("/dry-run", async (PayoutDiagnostics d, CancellationToken ct) => Results.Ok(await d.DryRunAsync(ct)));
+
         payouts.MapGet("/contests/{contestId}", async (string contestId, int? limit, PayoutDiagnostics d, CancellationToken ct) =>
         {
             if (limit is < 1 or > 1000) return OutOfRange("limit", "limit must be between 1 and 1000");

@@ -47,9 +47,8 @@ public sealed class PayoutExecutionService(
         var t = await c.QuerySingleOrDefaultAsync<PayoutTransferView>(new CommandDefinition($"""
             SELECT {PayoutSql.TransferColumnsOf("t")}
               FROM payout_transfers t JOIN payout_jobs j ON j.id = t.payout_job_id
-             WHERE t.status IN ('pending', 'retryable') AND t.stripe_transfer_id IS NULL AND t.attempt_count < t.max_attempts
-               AND t.next_attempt_at <= @now AND j.status IN ('pending', 'processing')
-             ORDER BY t.next_attempt_at, t.id
+             WHERE {PayoutSql.DueTransfers}
+             ORDER BY {PayoutSql.DueOrder}
              LIMIT 1
              FOR UPDATE OF t SKIP LOCKED
             """, new { now = startedAt }, tx, cancellationToken: ct));

@@ -109,6 +109,17 @@ public sealed class PayoutActionException(int status, string code, string messag
 
 internal static class PayoutSql
 {
+    /// <summary>
+    /// Which transfers a payout run claims (alias t for payout_transfers, j for its payout_jobs; parameter @now), in
+    /// <see cref="DueOrder"/>. Shared by the run and its dry run, so the dry run lists exactly what the run would do.
+    /// </summary>
+    public const string DueTransfers = """
+        t.status IN ('pending', 'retryable') AND t.stripe_transfer_id IS NULL AND t.attempt_count < t.max_attempts
+        AND t.next_attempt_at <= @now AND j.status IN ('pending', 'processing')
+        """;
+
+    public const string DueOrder = "t.next_attempt_at, t.id";
+
     public const string JobColumns = """
         id AS Id, settlement_id AS SettlementId, contest_id AS ContestId, status AS Status, hold_reason AS HoldReason, created_at AS CreatedAt,
         updated_at AS UpdatedAt, completed_at AS CompletedAt, transfer_count AS TransferCount, total_amount AS TotalAmount,

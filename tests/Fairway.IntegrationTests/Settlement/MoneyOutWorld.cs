@@ -106,6 +106,14 @@ public sealed class MoneyOutWorld : IAsyncDisposable
         Api = await FairwayHostProcess.StartAsync("api", DatabaseUrl, e => { baseEnv(e); env?.Invoke(e); }, testClock: true, port: port);
     }
 
+    /// <summary>The environment this world's processes run with (the deployment's env file, as an operator would write it).</summary>
+    public Dictionary<string, string> HostEnvironment()
+    {
+        var e = FairwayHostProcess.Environment(DatabaseUrl, Api.BaseUrl.Port, testClock: true);
+        baseEnv(e);
+        return e;
+    }
+
     public void StopWorkers()
     {
         foreach (var w in Workers) w.Dispose();
