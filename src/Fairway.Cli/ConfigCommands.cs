@@ -18,7 +18,7 @@ public static class ConfigCommands
 
     public static int Check(string path, string roleName)
     {
-        if (!File.Exists(path)) return CliOutput.Error(CliOutput.Usage, $"--env-file: {path} does not exist");
+        if (!File.Exists(path) && path != "/dev/stdin") return CliOutput.Error(CliOutput.Usage, $"--env-file: {path} does not exist");
         IReadOnlyList<HostRole> roles = roleName switch
         {
             "both" => [HostRole.Api, HostRole.Worker],
@@ -26,7 +26,8 @@ public static class ConfigCommands
             _ => [],
         };
         if (roles.Count == 0) return CliOutput.Error(CliOutput.Usage, $"--role: '{roleName}' is not one of api, worker, all, both");
-        var problems = EnvFile.Check(path, roles);
+        var (values, readProblems) = EnvFile.Read(path);   // read once: the file may be /dev/stdin
+        var problems = EnvFile.Check(values, readProblems, roles);
         foreach (var p in problems) Console.Error.WriteLine($"fairway: config: {p}");
         if (problems.Count > 0) return CliOutput.Error(CliOutput.Failed, $"{path}: {problems.Count} problem(s)");
         Console.WriteLine($"{path}: valid for role(s) {string.Join(", ", roles.Select(HostRoles.Name))}");

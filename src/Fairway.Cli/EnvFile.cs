@@ -36,9 +36,9 @@ public static partial class EnvFile
     /// Every problem of the file against the configuration contract for the given roles, exactly as the host's start-up
     /// validation reports them, plus variables the contract does not know (a typo would otherwise be silently ignored).
     /// </summary>
-    public static List<string> Check(string path, IReadOnlyList<HostRole> roles)
+    public static List<string> Check(IReadOnlyDictionary<string, string?> values, IEnumerable<string> readProblems, IReadOnlyList<HostRole> roles)
     {
-        var (values, problems) = Read(path);
+        var problems = readProblems.ToList();
         var known = EnvironmentSchema.All.Select(v => v.Name).ToHashSet(StringComparer.Ordinal);
         problems.AddRange(values.Keys.Where(k => !known.Contains(k)).Order(StringComparer.Ordinal)
             .Select(k => $"{k}: not part of the configuration contract (docs/infra/ENV_SCHEMA.md)"));

@@ -28,7 +28,7 @@ public static class ReleaseCommands
 
     static async Task<int> RunAsync(string envFile)
     {
-        if (!File.Exists(envFile)) return CliOutput.Error(CliOutput.Usage, $"--env-file: {envFile} does not exist");
+        if (!File.Exists(envFile) && envFile != "/dev/stdin") return CliOutput.Error(CliOutput.Usage, $"--env-file: {envFile} does not exist");
         var outcomes = new List<Outcome>();
         void Add(string name, bool ok, string detail)
         {
@@ -36,9 +36,10 @@ public static class ReleaseCommands
             Console.WriteLine($"{(ok ? "ok  " : "FAIL")}  {name}: {detail}");
         }
 
-        var problems = EnvFile.Check(envFile, [HostRole.Api, HostRole.Worker]);
+        var (values, readProblems) = EnvFile.Read(envFile);   // read once: the file may be /dev/stdin
+        var problems = EnvFile.Check(values, readProblems, [HostRole.Api, HostRole.Worker]);
         Add("config", problems.Count == 0, problems.Count == 0 ? $"{envFile} is valid for api and worker" : string.Join("; ", problems));
-        Add("schema", SchemaAt(EnvFile.Read(envFile).Values.GetValueOrDefault(EnvironmentSchema.DatabaseUrl), out var schema), schema);
+        Add("schema", SchemaAt(values.GetValueOrDefault(EnvironmentSchema.DatabaseUrl), out var schema), schema);
 
         using var api = AdminApiClient.FromEnvironment(out var error);
         if (api is null)

@@ -26,10 +26,14 @@ public sealed class ManagedProcess : IDisposable
     /// Starts `dotnet &lt;dll&gt; args` with the given environment on top of a clean base: every Fairway
     /// variable of the test runner's own environment is removed first so nothing leaks in.
     /// </summary>
-    public static ManagedProcess StartDotnet(string dll, IEnumerable<string> args, IReadOnlyDictionary<string, string> env)
+    public static ManagedProcess StartDotnet(string dll, IEnumerable<string> args, IReadOnlyDictionary<string, string> env) =>
+        Start("dotnet", [dll, .. args], env);
+
+    /// <summary>Starts any executable like <see cref="StartDotnet"/> (same clean environment), optionally in <paramref name="workingDirectory"/>.</summary>
+    public static ManagedProcess Start(string file, IEnumerable<string> args, IReadOnlyDictionary<string, string> env, string? workingDirectory = null)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(dll);
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (workingDirectory is not null) psi.WorkingDirectory = workingDirectory;
         foreach (var a in args) psi.ArgumentList.Add(a);
         foreach (var key in psi.Environment.Keys.ToList())
             if (key.StartsWith("FAIRWAY_", StringComparison.Ordinal) || key.StartsWith("AUTH_", StringComparison.Ordinal) || key.StartsWith("STRIPE_", StringComparison.Ordinal)
@@ -47,9 +51,12 @@ public sealed class ManagedProcess : IDisposable
     }
 
     /// <summary>Runs to completion (bounded) and returns the exit code.</summary>
-    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunDotnetAsync(string dll, IEnumerable<string> args, IReadOnlyDictionary<string, string> env, TimeSpan? timeout = null)
+    public static Task<(int ExitCode, string Stdout, string Stderr)> RunDotnetAsync(string dll, IEnumerable<string> args, IReadOnlyDictionary<string, string> env, TimeSpan? timeout = null) =>
+        RunAsync("dotnet", [dll, .. args], env, timeout);
+
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string file, IEnumerable<string> args, IReadOnlyDictionary<string, string> env, TimeSpan? timeout = null, string? workingDirectory = null)
     {
-        using var m = StartDotnet(dll, args, env);
+        using var m = Start(file, args, env, workingDirectory);
         var exit = await m.WaitForExitAsync(timeout ?? TimeSpan.FromSeconds(90));
         return (exit, string.Join('\n', m.Stdout), string.Join('\n', m.Stderr));
     }
