@@ -9,7 +9,7 @@ namespace Fairway.Cli;
 
 /// <summary>
 /// `fairway release check --env-file F`: the gate before the kill-switch may be turned off on a new release
-/// (docs/runbooks/launch.md). Each check prints one line; every failed one is also one line on stderr, and the exit
+/// (infra/deploy/PROMOTION.md). Each check prints one line; every failed one is also one line on stderr, and the exit
 /// code is 1 when any failed. Nothing is changed except what a reconciliation run records (its run row, and the
 /// kill-switch if it finds a violation) and no money moves.
 /// </summary>

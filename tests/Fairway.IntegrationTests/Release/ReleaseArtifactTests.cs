@@ -80,21 +80,19 @@ public sealed class ReleaseArtifactTests(ReleaseArtifactFixture f, ITestOutputHe
     [Fact]
     public async Task The_artifact_migrates_and_starts_as_the_Dockerfiles_say_is_healthy_and_stops_cleanly_on_SIGTERM()
     {
-        var rootfs = Directory.CreateTempSubdirectory("fairway-rootfs.").FullName;
-        File.SetUnixFileMode(rootfs, (UnixFileMode)0b111_101_101);
         var database = await TestDatabases.CreateEmptyAsync();
 
         // The one-shot migrations image: its ENTRYPOINT and CMD (`db migrate`) against the empty database.
         var migrations = DockerfileSpec.Parse(Path.Combine(RepoPaths.Root, "infra/docker/Dockerfile.migrations"));
-        migrations.CopyInto(f.Unpacked, rootfs);
+        var migrationsRoot = RootFs(migrations);
         var (mExit, mOut, mErr) = await ManagedProcess.RunAsync("setpriv", [.. AsUser(migrations), .. migrations.Entrypoint, .. migrations.Cmd],
-            new Dictionary<string, string>(migrations.Env) { ["DATABASE_URL"] = database }, TimeSpan.FromMinutes(3), rootfs + migrations.WorkDir);
+            new Dictionary<string, string>(migrations.Env) { ["DATABASE_URL"] = database }, TimeSpan.FromMinutes(3), migrationsRoot + migrations.WorkDir);
         Assert.True(mExit == 0, $"migrations container exited {mExit}: {mOut}\n{mErr}");
         Assert.Contains($"schema version now: {SchemaMigrator.ExpectedVersion}", mOut);
 
         // The runtime image: ENV of the Dockerfile plus the deployment's env file; only the listen port differs (port mapping).
         var runtime = DockerfileSpec.Parse(Path.Combine(RepoPaths.Root, "infra/docker/Dockerfile.runtime"));
-        runtime.CopyInto(f.Unpacked, rootfs);
+        var rootfs = RootFs(runtime);
         Assert.Equal([8080], runtime.Exposed);
         var port = PostgresCluster.FreePort();
         var env = FairwayHostProcess.Environment(database, port);
@@ -121,6 +119,15 @@ public sealed class ReleaseArtifactTests(ReleaseArtifactFixture f, ITestOutputHe
         Assert.Equal(0, await host.WaitForExitAsync(TimeSpan.FromSeconds(40)));   // compose's stop_grace_period
         Assert.Contains(host.Stdout, l => l.Contains("Fairway host stopped cleanly", StringComparison.Ordinal));
         output.WriteLine($"healthy {healthyAfter.Value.TotalMilliseconds:F0} ms after the process started (healthcheck polled every 200 ms)");
+    }
+
+    /// <summary>One container's file system: the image's COPY instructions applied to the unpacked artifact.</summary>
+    string RootFs(DockerfileSpec spec)
+    {
+        var rootfs = Directory.CreateTempSubdirectory("fairway-rootfs.").FullName;
+        File.SetUnixFileMode(rootfs, (UnixFileMode)0b111_101_101);
+        spec.CopyInto(f.Unpacked, rootfs);
+        return rootfs;
     }
 
     static string[] AsUser(DockerfileSpec spec)
