@@ -32,7 +32,12 @@ public sealed class ReleaseArtifactFixture : IAsyncLifetime
         Unpacked = Path.Combine(scratch, $"fairway-{Version}-linux-x64");
     }
 
-    public Task DisposeAsync() => Task.CompletedTask;
+    public Task DisposeAsync()
+    {
+        foreach (var dir in new[] { Output, Path.GetDirectoryName(Unpacked) })
+            if (!string.IsNullOrEmpty(dir) && Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        return Task.CompletedTask;
+    }
 }
 
 /// <summary>
@@ -118,6 +123,7 @@ public sealed class ReleaseArtifactTests(ReleaseArtifactFixture f, ITestOutputHe
         host.SendSigterm();
         Assert.Equal(0, await host.WaitForExitAsync(TimeSpan.FromSeconds(40)));   // compose's stop_grace_period
         Assert.Contains(host.Stdout, l => l.Contains("Fairway host stopped cleanly", StringComparison.Ordinal));
+        foreach (var dir in new[] { migrationsRoot, rootfs }) Directory.Delete(dir, recursive: true);
         output.WriteLine($"healthy {healthyAfter.Value.TotalMilliseconds:F0} ms after the process started (healthcheck polled every 200 ms)");
     }
 

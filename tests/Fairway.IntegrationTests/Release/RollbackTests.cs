@@ -100,6 +100,7 @@ public sealed class RollbackTests(ITestOutputHelper output)
 
         previous.SendSigterm();
         Assert.Equal(0, await previous.WaitForExitAsync(TimeSpan.FromSeconds(40)));
+        Directory.Delete(prevRoot, recursive: true);
         output.WriteLine($"rolled back from {SchemaMigrator.ExpectedVersion} to {target} ({prevCommit}); previous build ready after {started.Elapsed.TotalSeconds:F1} s");
     }
 }
