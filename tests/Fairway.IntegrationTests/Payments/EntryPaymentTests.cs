@@ -35,6 +35,9 @@ public sealed class EntryPaymentTests(PaymentsFixture f)
         Assert.Equal(entry, (string?)stripePi["metadata"]!["entry_id"]);
         Assert.Equal(PaymentsFixture.Fee, (long)stripePi["amount"]!);
         Assert.Equal(0, await f.EscrowAsync(contest));
+        // As NewEntryAsync does: payment_intent.created converges from the intent's CURRENT state, so if it were
+        // still queued when the payment succeeds, it (not payment_intent.succeeded) would activate the entry.
+        await PaymentsFixture.WaitUntilAsync(async () => await f.ProcessedEventsAsync("payment_intent.created", pi) == 1, $"payment_intent.created of {pi} processed");
 
         await f.Stripe.SucceedAsync(pi);
         await PaymentsFixture.WaitUntilAsync(async () => await f.EntryStatusAsync(entry) == "ACTIVE", "entry ACTIVE");
