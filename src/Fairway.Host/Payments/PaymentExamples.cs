@@ -23,7 +23,7 @@ public static class PaymentExamples
         false, null);
 
     public static readonly RefundView RefundRequested = new("ref_7d2e9a1c", "ent_4f1c2a9b0d3e5f6a7b8c9d0e", "pi_3Pq2xYz0example", 1000, "usd",
-        "requested by the player", RefundStatuses.Requested, null, null, "player-42", At.AddHours(1), At.AddHours(1));
+        "requested by the player", RefundStatuses.Requested, null, null, "player-42", At.AddHours(1), At.AddHours(1), RefundFunding.Escrow, 0, 5, At.AddHours(1));
 
     public static readonly PayoutAccountView PayoutAccountCreated = new("acct_1Pq2xYz0example", false, false, false, At,
         "https://connect.stripe.com/setup/e/acct_1Pq2xYz0example/abc", At.AddMinutes(5));

@@ -71,9 +71,10 @@ public sealed class PayoutDiagnostics(NpgsqlDataSource db, FairwaySettings setti
         var due = await c.ExecuteScalarAsync<long>(new CommandDefinition($"""
             SELECT count(*) FROM payout_transfers t JOIN payout_jobs j ON j.id = t.payout_job_id WHERE {PayoutSql.DueTransfers}
             """, new { now }, cancellationToken: ct));
-        var rows = engaged ? [] : (await c.QueryAsync<(long Id, string ContestId, string UserId, long Amount, string Currency, int AttemptCount, DateTime NextAttemptAt, string? Account, bool? PayoutsEnabled, string? LastErrorClass)>(
+        var rows = engaged ? [] : (await c.QueryAsync<(long Id, string ContestId, string UserId, long Amount, string Currency, int AttemptCount, DateTime NextAttemptAt, string? Account, bool? PayoutsEnabled, bool SentBefore)>(
             new CommandDefinition($"""
-                SELECT t.id, t.contest_id, t.user_id, t.amount, trim(t.currency), t.attempt_count, t.next_attempt_at, a.stripe_account_id, a.payouts_enabled, t.last_error_class
+                SELECT t.id, t.contest_id, t.user_id, t.amount, trim(t.currency), t.attempt_count, t.next_attempt_at, a.stripe_account_id, a.payouts_enabled,
+                       EXISTS (SELECT 1 FROM payout_transfer_sends s WHERE s.transfer_id = t.id)
                   FROM payout_transfers t JOIN payout_jobs j ON j.id = t.payout_job_id
                   LEFT JOIN user_stripe_accounts a ON a.user_id = t.user_id
                  WHERE {PayoutSql.DueTransfers}
@@ -82,7 +83,7 @@ public sealed class PayoutDiagnostics(NpgsqlDataSource db, FairwaySettings setti
                 """, new { now, limit = settings.PayoutBatchSize }, cancellationToken: ct))).ToList();
         var transfers = rows.Select(r => new PayoutDryRunTransfer(r.Id, r.ContestId, r.UserId, r.Amount, r.Currency, r.AttemptCount + 1, r.Account,
             r.PayoutsEnabled != true ? "fail_no_payout_account"
-                : r.AttemptCount > 0 && PayoutErrorClasses.Ambiguous(r.LastErrorClass) ? "look_up_then_transfer" : "stripe_transfer",
+                : r.SentBefore ? "look_up_then_transfer" : "stripe_transfer",   // a marked earlier send is looked up at Stripe first
             new DateTimeOffset(DateTime.SpecifyKind(r.NextAttemptAt, DateTimeKind.Utc)))).ToList();
         var totals = transfers.Where(t => t.WouldDo != "fail_no_payout_account").GroupBy(t => t.Currency).OrderBy(g => g.Key, StringComparer.Ordinal)
             .Select(g => new PayoutCurrencyTotal(g.Key, g.Count(), g.Sum(t => t.Amount))).ToList();
