@@ -1,6 +1,6 @@
 -- Fairway schema snapshot: what the FluentMigrator migrations produce (public schema; Hangfire's schema excluded).
--- Schema version: 202611300050
--- Generated: 2026-11-30 by `fairway db snapshot`
+-- Schema version: 202611300201
+-- Generated: 2026-12-01 by `fairway db snapshot`
 -- Changes (migrations applied, oldest first):
 --   202611230001 foundation: audit_events (append-only), job_probe_results, test_clock
 --   202611230002 runbook_executions (append-only)
@@ -14,6 +14,8 @@
 --   202611230011 recurring_job_pauses
 --   202611300001 money paths without dead ends: payout_transfer_sends, refund_sends, refund retries and funding, payment sweep schedule, stripe_webhook_attempt_log
 --   202611300050 ledger: processing_fees account kind, ledger_corrections (append-only); stripe_reconciliation_cursors, _items, _runs (append-only)
+--   202611300200 runbook_executions: executions (start, steps, finish) with reason and incident
+--   202611300201 database_backups (append-only)
 
 --
 -- PostgreSQL database dump
@@ -373,6 +375,45 @@ CREATE TABLE public.contests (
     CONSTRAINT contests_id_check CHECK ((id ~ '^[a-z0-9][a-z0-9-]{2,63}$'::text)),
     CONSTRAINT contests_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
     CONSTRAINT contests_state_check CHECK ((state = ANY (ARRAY['SCHEDULED'::text, 'LOCKED'::text, 'LIVE'::text, 'COMPLETE'::text, 'CANCELLED'::text, 'ERROR'::text])))
+);
+
+--
+-- Name: database_backups; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.database_backups (
+    id bigint NOT NULL,
+    started_at timestamp with time zone NOT NULL,
+    finished_at timestamp with time zone NOT NULL,
+    outcome text NOT NULL,
+    actor text NOT NULL,
+    archive text,
+    size_bytes bigint,
+    sha256 text,
+    schema_version bigint NOT NULL,
+    manifest jsonb,
+    error text,
+    CONSTRAINT database_backups_actor_check CHECK (((length(actor) >= 1) AND (length(actor) <= 200))),
+    CONSTRAINT database_backups_archive_check CHECK ((length(archive) <= 1000)),
+    CONSTRAINT database_backups_check CHECK ((finished_at >= started_at)),
+    CONSTRAINT database_backups_check1 CHECK (((outcome = 'succeeded'::text) = ((archive IS NOT NULL) AND (sha256 IS NOT NULL) AND (manifest IS NOT NULL) AND (error IS NULL)))),
+    CONSTRAINT database_backups_error_check CHECK ((length(error) <= 4000)),
+    CONSTRAINT database_backups_outcome_check CHECK ((outcome = ANY (ARRAY['succeeded'::text, 'failed'::text]))),
+    CONSTRAINT database_backups_sha256_check CHECK ((sha256 ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT database_backups_size_bytes_check CHECK ((size_bytes >= 0))
+);
+
+--
+-- Name: database_backups_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.database_backups ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.database_backups_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
 );
 
 --
@@ -910,6 +951,17 @@ CREATE TABLE public.refunds (
 );
 
 --
+-- Name: runbook_execution_ids; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.runbook_execution_ids
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
 -- Name: runbook_executions; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -922,9 +974,14 @@ CREATE TABLE public.runbook_executions (
     outcome text NOT NULL,
     notes text DEFAULT ''::text NOT NULL,
     correlation_id text,
+    execution_id bigint,
+    reason text,
+    incident text,
+    CONSTRAINT runbook_executions_incident_check CHECK ((incident ~ '^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$'::text)),
     CONSTRAINT runbook_executions_notes_check CHECK ((length(notes) <= 4000)),
     CONSTRAINT runbook_executions_operator_check CHECK (((length(operator) >= 1) AND (length(operator) <= 200))),
     CONSTRAINT runbook_executions_outcome_check CHECK ((outcome = ANY (ARRAY['started'::text, 'succeeded'::text, 'failed'::text, 'escalated'::text, 'rolled_back'::text]))),
+    CONSTRAINT runbook_executions_reason_check CHECK (((length(reason) >= 3) AND (length(reason) <= 500))),
     CONSTRAINT runbook_executions_runbook_check CHECK ((runbook ~ '^[a-z0-9][a-z0-9-]{0,99}$'::text)),
     CONSTRAINT runbook_executions_step_check CHECK (((length(step) >= 1) AND (length(step) <= 200)))
 );
@@ -1354,6 +1411,13 @@ ALTER TABLE ONLY public.contests
     ADD CONSTRAINT contests_pkey PRIMARY KEY (id);
 
 --
+-- Name: database_backups database_backups_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.database_backups
+    ADD CONSTRAINT database_backups_pkey PRIMARY KEY (id);
+
+--
 -- Name: disputes disputes_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1571,11 +1635,25 @@ ALTER TABLE ONLY public.refunds
     ADD CONSTRAINT refunds_stripe_refund_id_key UNIQUE (stripe_refund_id);
 
 --
+-- Name: runbook_executions runbook_executions_execution_required; Type: CHECK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE public.runbook_executions
+    ADD CONSTRAINT runbook_executions_execution_required CHECK ((execution_id IS NOT NULL)) NOT VALID;
+
+--
 -- Name: runbook_executions runbook_executions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.runbook_executions
     ADD CONSTRAINT runbook_executions_pkey PRIMARY KEY (id);
+
+--
+-- Name: runbook_executions runbook_executions_start_has_reason; Type: CHECK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE public.runbook_executions
+    ADD CONSTRAINT runbook_executions_start_has_reason CHECK (((step <> 'start'::text) OR (reason IS NOT NULL))) NOT VALID;
 
 --
 -- Name: scoring_audits scoring_audits_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -1747,6 +1825,12 @@ CREATE INDEX contests_state_lock_idx ON public.contests USING btree (state, lock
 CREATE INDEX contests_tournament_idx ON public.contests USING btree (tournament_id);
 
 --
+-- Name: database_backups_succeeded_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX database_backups_succeeded_idx ON public.database_backups USING btree (finished_at) WHERE (outcome = 'succeeded'::text);
+
+--
 -- Name: disputes_payment_intent_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1873,6 +1957,24 @@ CREATE INDEX refunds_due_idx ON public.refunds USING btree (next_attempt_at) WHE
 CREATE INDEX refunds_status_updated_idx ON public.refunds USING btree (status, updated_at);
 
 --
+-- Name: runbook_executions_execution_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX runbook_executions_execution_idx ON public.runbook_executions USING btree (execution_id, id);
+
+--
+-- Name: runbook_executions_one_finish; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX runbook_executions_one_finish ON public.runbook_executions USING btree (execution_id) WHERE (step = 'finish'::text);
+
+--
+-- Name: runbook_executions_one_start; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX runbook_executions_one_start ON public.runbook_executions USING btree (execution_id) WHERE (step = 'start'::text);
+
+--
 -- Name: runbook_executions_runbook_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1961,6 +2063,18 @@ CREATE TRIGGER contest_fields_append_only_row BEFORE DELETE OR UPDATE ON public.
 --
 
 CREATE TRIGGER contest_fields_append_only_truncate BEFORE TRUNCATE ON public.contest_fields FOR EACH STATEMENT EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: database_backups database_backups_append_only_row; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER database_backups_append_only_row BEFORE DELETE OR UPDATE ON public.database_backups FOR EACH ROW EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: database_backups database_backups_append_only_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER database_backups_append_only_truncate BEFORE TRUNCATE ON public.database_backups FOR EACH STATEMENT EXECUTE FUNCTION public.fairway_refuse_mutation();
 
 --
 -- Name: ingestion_events ingestion_events_append_only_row; Type: TRIGGER; Schema: public; Owner: -
