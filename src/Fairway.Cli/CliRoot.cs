@@ -26,6 +26,8 @@ public static class CliRoot
         root.Add(EnvCommands.Build());
         root.Add(ConfigCommands.Build());
         root.Add(ReleaseCommands.Build());
+        root.Add(ContractCommands.Contract());
+        root.Add(ContractCommands.Version());
         root.Add(AuditCommands.Audit());
         root.Add(AuditCommands.Alerts());
         return root;

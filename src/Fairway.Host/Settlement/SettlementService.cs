@@ -23,7 +23,7 @@ namespace Fairway.Host.Settlement;
 /// rake), its scoring audit, its run row and its audit row. Pure (seed 000): no Stripe call, notification or
 /// lifecycle change happens here; the caller schedules the payout after commit.
 /// <para>
-/// One settlement per contest: a transaction-scoped advisory lock serialises concurrent runs, and the UNIQUE
+/// One settlement per contest: the contest row, held FOR UPDATE for the whole run, serialises concurrent runs, and the UNIQUE
 /// contest_id is the database's guarantee. A run that finds the contest settled returns the stored result and
 /// writes nothing. A failed run writes nothing of the settlement; the failure is recorded in its own
 /// transaction (settlement_runs with error_json, audit row), logged with context, counted, and rethrown so the
@@ -214,7 +214,7 @@ public sealed class SettlementService(
         catch (SettlementRefusedException) { throw; }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation && e.ConstraintName == "settlements_contest_id_key")
         {
-            // Belt and braces behind the advisory lock: another run committed first; its result stands.
+            // Belt and braces behind the contest row lock: another run committed first; its result stands.
             await using var c = await db.OpenConnectionAsync(ct);
             return new SettleResult(SettleOutcome.AlreadySettled, (await settlements.ByContestAsync(c, contestId))!);
         }

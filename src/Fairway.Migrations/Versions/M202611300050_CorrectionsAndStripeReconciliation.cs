@@ -152,7 +152,19 @@ public sealed class M202611300050_CorrectionsAndStripeReconciliation : Migration
             DROP TABLE ledger_corrections;
             """);
         Execute.Sql(EditPostingFunction(ProcessingFeesCase, RefundsCase));
-        // Fails loudly while a processing_fees account exists: its postings are append-only and cannot be rolled back.
-        Execute.Sql(AccountConstraints(withProcessingFees: false));
+        // A processing_fees account with postings cannot go (the ledger is append-only), and a rollback of the release must
+        // still work after money moved (infra/deploy/ROLLBACK_STRATEGY.md, case B). So the narrower constraints come back
+        // only while no such account exists; otherwise the kind stays allowed. The earlier build never posts to it and its
+        // invariants do not read it, so the fees booked so far simply wait, unchanged, for the roll-forward.
+        Execute.Sql($$"""
+            DO $do$
+            BEGIN
+                IF EXISTS (SELECT 1 FROM ledger_accounts WHERE kind = 'processing_fees') THEN
+                    RAISE NOTICE 'ledger_accounts keeps kind processing_fees: fees were booked under this release';
+                ELSE
+                    {{AccountConstraints(withProcessingFees: false)}}
+                END IF;
+            END $do$;
+            """);
     }
 }

@@ -58,6 +58,9 @@ public static class AuditTrail
         ["ingestion_events"] = "an append-only record of one provider fetch; http_status and provider_status are what the provider said",
         ["payout_transfer_attempts"] = "an append-only record of one Stripe call; http_status is Stripe's answer",
         ["audit_events"] = "the audit trail itself (before_state / after_state)",
+        ["stripe_reconciliation_items"] = "the reconciliation's working note about one Stripe object (awaiting_stripe, awaiting_fairway, " +
+            "resolved are observations recomputed on every run); moving into or out of discrepancy, the status that matters, writes its " +
+            "audit row (reconciliation.discrepancy_opened / _closed), and a dismissal is an audited admin action",
     };
 
     public static async Task InstallAsync(string databaseUrl)

@@ -154,12 +154,12 @@ public sealed class PayoutCrashAndConcurrencyTests
         Assert.Equal(2, workers.Count);
         Assert.Contains(workers, x => x.EndsWith(":" + a.Process.Pid));
         Assert.Contains(workers, x => x.EndsWith(":" + b.Process.Pid));
-        // …and overlapped: in commit order (attempt ids) their attempts interleave. One run after the other gives
+        // …and overlapped: in transaction order (the inserting transaction id of each attempt row) their attempts interleave. One run after the other gives
         // A…AB…B (one switch; two with the extra run above); three or more switches mean one ran while the other did.
         var order = await w.QueryAsync<string>(
-            "SELECT a.worker FROM payout_transfer_attempts a JOIN payout_transfers t ON t.id = a.transfer_id WHERE t.contest_id = @c ORDER BY a.id", new { c = s.ContestId });
+            "SELECT a.worker FROM payout_transfer_attempts a JOIN payout_transfers t ON t.id = a.transfer_id WHERE t.contest_id = @c ORDER BY a.xmin::text::bigint, a.transfer_id", new { c = s.ContestId });
         var switches = order.Zip(order.Skip(1)).Count(p => p.First != p.Second);
-        Assert.True(switches >= 3, $"the two workers' attempts switched only {switches} times in commit order: they did not run at the same time");
+        Assert.True(switches >= 3, $"the two workers' attempts switched only {switches} times in transaction order: they did not run at the same time");
         await w.AssertPaidOutAsync(s.ContestId);
         await w.AssertReconciledAsync();
     }

@@ -71,7 +71,7 @@ public sealed class ComposeContractTests
     }
 
     [Fact]
-    public void In_production_only_the_TLS_proxy_is_published_and_the_api_only_on_loopback()
+    public void In_production_only_the_TLS_proxy_is_published_and_the_api_and_dashboards_only_on_loopback()
     {
         foreach (var (name, node) in Services("docker-compose.prod.yml").Children)
         {
@@ -83,6 +83,8 @@ public sealed class ComposeContractTests
                     Assert.Contains("../caddy/Caddyfile:/etc/caddy/Caddyfile:ro", Scalars(Get((YamlMappingNode)node, "volumes")));
                     break;
                 case "api": Assert.Equal(["127.0.0.1:8080:8080"], ports); break;
+                // Dashboards are for operators through an SSH tunnel: loopback only, never a public port.
+                case "grafana": Assert.Equal(["127.0.0.1:3000:3000"], ports); break;
                 default: Assert.True(ports.Count == 0, $"{name} publishes {string.Join(", ", ports)}"); break;
             }
         }

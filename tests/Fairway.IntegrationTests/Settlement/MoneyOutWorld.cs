@@ -49,8 +49,10 @@ public sealed class MoneyOutWorld : IAsyncDisposable
 
     public static async Task<MoneyOutWorld> StartAsync(bool provider = false, bool worker = true, Action<Dictionary<string, string>>? env = null, string? databaseUrl = null)
     {
+        // The audit-trail recorder goes only into databases this world creates: a caller's database (a runbook's
+        // deployment, a restore drill) is compared with the schema snapshot, which knows nothing of the test's recorder.
         var db = databaseUrl ?? await TestDatabases.CreateMigratedAsync();
-        await AuditTrail.InstallAsync(db);
+        if (databaseUrl is null) await AuditTrail.InstallAsync(db);
         var stripe = StripeSandboxProcess.StartAsync();
         var prov = provider ? await ProviderSandboxProcess.StartAsync(T0) : null;
         var s = await stripe;

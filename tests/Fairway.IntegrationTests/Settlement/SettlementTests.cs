@@ -101,8 +101,8 @@ public sealed class SettlementTests(MoneyOutWorldFixture fixture) : IClassFixtur
     {
         var s = await W.SeedCompleteContestAsync(entries: 4, holdSeconds: LongHold);
         var service = InProcess(W.Now.AddSeconds(LongHold));
-        // Six at once: all six were blocked together on the contest's settlement lock before they raced.
-        var (runs, together) = await LockWaits.RaceAsync(W.DatabaseUrl, "SELECT pg_advisory_xact_lock(hashtext('settlement:' || @c))", new { c = s.ContestId }, 6,
+        // Six at once: all six were blocked together on the contest row (settlement holds it FOR UPDATE) before they raced.
+        var (runs, together) = await LockWaits.RaceAsync(W.DatabaseUrl, "SELECT 1 FROM contests WHERE id = @c FOR UPDATE", new { c = s.ContestId }, 6,
             _ => service.SettleAsync(s.ContestId, "test:concurrent"));
         Assert.True(together >= 6, $"{together} runs overlapped");
         Assert.Single(runs, r => r.Outcome == SettleOutcome.Settled);
