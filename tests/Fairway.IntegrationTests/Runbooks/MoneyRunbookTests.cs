@@ -262,14 +262,22 @@ public sealed class MoneyRunbookTests(RunbookWorld world)
         await W.Stripe.WaitIdleAsync();
         Assert.Equal("PENDING_PAYMENT", await W.EntryStatusAsync(entry));
         await W.AdvanceAsync(TimeSpan.FromMinutes(31));
-        await SignalAsync("payments_pending_overdue", v => v >= 1);
-
-        await new RunbookRunner(world).RunAsync("payment-orphaned", Inputs("payment-orphaned", ("ENTRY", entry)));
+        try
+        {
+            await SignalAsync("payments_pending_overdue", v => v >= 1);
+            await new RunbookRunner(world).RunAsync("payment-orphaned", Inputs("payment-orphaned", ("ENTRY", entry)));
+            // The runbook resumed the sweeper.
+            Assert.Empty(await W.QueryAsync<string>("SELECT recurring_job_id FROM recurring_job_pauses WHERE recurring_job_id = 'payment-sweeper'"));
+        }
+        finally
+        {
+            // Whatever happened, the next runbook test has its sweeper (a no-op when the runbook resumed it).
+            await W.Admin.PostAsJsonAsync("/api/admin/jobs/recurring/payment-sweeper/resume", new { reason = "test cleans up" });
+        }
 
         Assert.Equal("ACTIVE", await W.EntryStatusAsync(entry));
         Assert.Equal(1000, await W.BalanceAsync($"escrow:{contest}"));
         Assert.Equal(1, await W.ScalarAsync<long>("SELECT count(*) FROM ledger_entries WHERE idempotency_key = @k", new { k = $"payment:{pi}:succeeded" }));
-        Assert.Empty(await W.QueryAsync<string>("SELECT recurring_job_id FROM recurring_job_pauses WHERE recurring_job_id = 'payment-sweeper'"));
         Assert.Equal(0, await SignalAsync("payments_pending_overdue", v => v == 0));
         await HealthyAsync();
     }
@@ -317,7 +325,12 @@ public sealed class MoneyRunbookTests(RunbookWorld world)
         // The alert's signal: the process that applied the webhook counted the dispute.
         using (var http = new HttpClient())
         {
-            var scraped = await Task.WhenAll(W.Workers.Select(p => p.BaseUrl).Prepend(W.Api.BaseUrl).Select(u => http.GetStringAsync(new Uri(u, "/metrics"))));
+            var scraped = new List<string>();
+            foreach (var process in W.Workers.Select(p => p.BaseUrl).Prepend(W.Api.BaseUrl))
+            {
+                var r = await http.GetAsync(new Uri(process, "/metrics"));
+                if (r.IsSuccessStatusCode) scraped.Add(await r.Content.ReadAsStringAsync());
+            }
             Assert.Contains(scraped, m => Regex.IsMatch(m, "(?m)^stripe_disputes_total\\{status=\"needs_response\"\\} [1-9]"));
         }
 
@@ -345,12 +358,12 @@ public sealed class MoneyRunbookTests(RunbookWorld world)
     {
         var contest = await OpenContestAsync();
         var (entry, pi) = await W.EnterThroughTheApiAsync(contest, $"u-{contest}-0", Roster(0));
-        async Task<double> RefusedAsync() => await GaugeAsync("stripe_webhook_invalid_total");
+        async Task<double> RefusedAsync() => await GaugeAsync("stripe_webhook_invalid_total", absentIs: 0);
         var before = await RefusedAsync();
         // The endpoint's signing secret is rolled in Stripe's dashboard; Stripe keeps retrying what Fairway refuses.
         var hook = await W.Stripe.GetAsync("/_sandbox/webhook");
         var secret = "whsec_rolled_" + Guid.NewGuid().ToString("N");
-        await W.Stripe.SendAsync(HttpMethod.Put, "/_sandbox/webhooks/retry", new { max_attempts = 100, initial_backoff_ms = 200, max_backoff_ms = 1000 });
+        await W.Stripe.SendAsync(HttpMethod.Put, "/_sandbox/webhooks/retry", new { max_attempts = 100, initial_backoff_ms = 200, max_backoff_ms = 3000 });
         await W.Stripe.SendAsync(HttpMethod.Put, "/_sandbox/webhook", new { url = (string?)hook["url"], secret });
         await W.Stripe.SucceedAsync(pi);
         await SignalAsync("stripe_webhook_invalid_total", v => v >= before + 6);
