@@ -136,9 +136,14 @@ public sealed class MoneyRunbookTests(RunbookWorld world)
 
     // ---- payments paid through the public API and the Stripe sandbox ---------------------------------------
 
-    /// <summary>A contest open for entries (lock in 30 days).</summary>
+    /// <summary>
+    /// A contest open for entries (lock in 30 days). Stripe's webhooks go to this deployment's API (with the endpoint's
+    /// current signing secret, which a test may have rolled).
+    /// </summary>
     async Task<string> OpenContestAsync()
     {
+        var hook = await W.Stripe.GetAsync("/_sandbox/webhook");
+        await W.Stripe.SendAsync(HttpMethod.Put, "/_sandbox/webhook", new { url = new Uri(W.Api.BaseUrl, "/webhooks/stripe").ToString(), secret = (string?)hook["secret"] });
         var (t, c, pe) = (ContestSetup.NewId("t"), ContestSetup.NewId("c"), "sr:tournament:" + Guid.NewGuid().ToString("N")[..8]);
         (await W.Admin.PostAsJsonAsync("/api/admin/tournaments", new { id = t, provider_event_id = pe, name = "Money Runbook Open" })).EnsureSuccessStatusCode();
         var config = ContestSetup.Config(t, c, pe, W.Now.AddDays(30), minEntries: 2, rosterSize: 3, fieldSize: 30, ingestionBase: W.IngestionBase);
