@@ -208,9 +208,11 @@ public static class FairwayHost
             : ctx.Response.StatusCode >= 400 ? Serilog.Events.LogEventLevel.Warning // the one log line of a refused request (its problem code and detail ride on it)
             : ctx.Request.Path.StartsWithSegments("/healthz") || ctx.Request.Path.StartsWithSegments("/readyz") || ctx.Request.Path.StartsWithSegments("/metrics")
                 ? Serilog.Events.LogEventLevel.Verbose : Serilog.Events.LogEventLevel.Information);
+        // Before the error handlers: a request they turn into a 5xx (an exception, the database unavailable) is counted
+        // with the status it was answered with, not the 200 the response had while the exception passed by.
+        app.UseHttpMetrics();
         app.UseProblemErrors();
         app.UseKillSwitchProblems();
-        app.UseHttpMetrics();
         app.UseInputTextGuard();
         if ((settings.Role & HostRole.Api) != 0)
         {

@@ -30,15 +30,28 @@ public sealed class FairwayHostProcess : IDisposable
         ["INGESTION_API_KEY"] = "test",
     };
 
-    public static async Task<FairwayHostProcess> StartAsync(string role, string databaseUrl, Action<Dictionary<string, string>>? configure = null, bool waitReady = true, bool testClock = false,
-        int? port = null)
+    /// <summary>Starts a host; without <paramref name="port"/> on a free one (retried on a fresh port when another process took it first).</summary>
+    public static Task<FairwayHostProcess> StartAsync(string role, string databaseUrl, Action<Dictionary<string, string>>? configure = null, bool waitReady = true, bool testClock = false,
+        int? port = null) =>
+        port is { } fixedPort
+            ? StartOnAsync(role, databaseUrl, configure, waitReady, testClock, fixedPort, retryable: false)
+            : FreshPort.StartAsync(p => StartOnAsync(role, databaseUrl, configure, waitReady, testClock, p, retryable: true));
+
+    static async Task<FairwayHostProcess> StartOnAsync(string role, string databaseUrl, Action<Dictionary<string, string>>? configure, bool waitReady, bool testClock, int port, bool retryable)
     {
-        port ??= PostgresCluster.FreePort();
-        var env = Environment(databaseUrl, port.Value, testClock);
+        var env = Environment(databaseUrl, port, testClock);
         configure?.Invoke(env);
         var p = ManagedProcess.StartDotnet(RepoPaths.HostDll, ["--role", role], env);
         var host = new FairwayHostProcess(p, new Uri($"http://127.0.0.1:{port}"), role);
-        if (waitReady) await host.WaitReadyAsync(TimeSpan.FromSeconds(60));
+        try
+        {
+            if (waitReady) await host.WaitReadyAsync(TimeSpan.FromSeconds(60));
+        }
+        catch (InvalidOperationException) when (retryable && FreshPort.LostTheRace(p))
+        {
+            host.Dispose();
+            throw new PortTakenException($"host ({role}): port {port} taken");
+        }
         return host;
     }
 

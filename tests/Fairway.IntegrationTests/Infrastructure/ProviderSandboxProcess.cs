@@ -16,9 +16,10 @@ public sealed class ProviderSandboxProcess : IDisposable
 
     ProviderSandboxProcess(ManagedProcess p, Uri baseUrl) { Process = p; BaseUrl = baseUrl; Control = new HttpClient { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(30) }; }
 
-    public static async Task<ProviderSandboxProcess> StartAsync(DateTimeOffset startTime)
+    public static Task<ProviderSandboxProcess> StartAsync(DateTimeOffset startTime) => FreshPort.StartAsync(port => StartAsync(startTime, port));
+
+    static async Task<ProviderSandboxProcess> StartAsync(DateTimeOffset startTime, int port)
     {
-        var port = PostgresCluster.FreePort();
         var p = ManagedProcess.StartDotnet(RepoPaths.Dll("Fairway.ProviderSandbox", "Fairway.ProviderSandbox.dll"),
             ["--urls", $"http://127.0.0.1:{port}", "--api-key", ApiKey, "--start-time", startTime.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'"), "--log-requests", "false"],
             new Dictionary<string, string>());
@@ -28,6 +29,7 @@ public sealed class ProviderSandboxProcess : IDisposable
         {
             try { if ((await sandbox.Control.GetAsync("/_control/health")).IsSuccessStatusCode) return sandbox; }
             catch (HttpRequestException) { }
+            if (FreshPort.LostTheRace(p)) { sandbox.Dispose(); throw new PortTakenException($"provider sandbox: port {port} taken"); }
             if (p.HasExited || sw.Elapsed > TimeSpan.FromSeconds(30)) throw new InvalidOperationException("provider sandbox did not start: " + string.Join('\n', p.Stderr));
             await Task.Delay(100);
         }

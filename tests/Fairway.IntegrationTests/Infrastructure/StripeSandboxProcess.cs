@@ -29,9 +29,10 @@ public sealed class StripeSandboxProcess : IDisposable
         Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
     }
 
-    public static async Task<StripeSandboxProcess> StartAsync(string? webhookUrl = null)
+    public static Task<StripeSandboxProcess> StartAsync(string? webhookUrl = null) => FreshPort.StartAsync(port => StartAsync(webhookUrl, port));
+
+    static async Task<StripeSandboxProcess> StartAsync(string? webhookUrl, int port)
     {
-        var port = PostgresCluster.FreePort();
         var args = new List<string> { "--urls", $"http://127.0.0.1:{port}", "--api-key", ApiKey, "--webhook-secret", WebhookSecret };
         if (webhookUrl is not null) args.AddRange(["--webhook-url", webhookUrl]);
         var p = ManagedProcess.StartDotnet(RepoPaths.Dll("Fairway.StripeSandbox", "Fairway.StripeSandbox.dll"), args, new Dictionary<string, string>());
@@ -41,6 +42,7 @@ public sealed class StripeSandboxProcess : IDisposable
         {
             try { if ((await sandbox.Http.GetAsync("/_sandbox/health")).IsSuccessStatusCode) break; }
             catch (HttpRequestException) { }
+            if (FreshPort.LostTheRace(p)) { p.Dispose(); throw new PortTakenException($"Stripe sandbox: port {port} taken"); }
             if (p.HasExited || sw.Elapsed > TimeSpan.FromSeconds(30)) throw new InvalidOperationException("Stripe sandbox did not start: " + string.Join('\n', p.Stderr));
             await Task.Delay(100);
         }

@@ -3,7 +3,6 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Fairway.IntegrationTests.Infrastructure;
 using Fairway.IntegrationTests.Settlement;
-using Npgsql;
 
 namespace Fairway.IntegrationTests.Runbooks;
 
@@ -53,15 +52,7 @@ public sealed class RunbookTests(RunbookWorld world)
         }
     }
 
-    async Task HealthyAsync()
-    {
-        NpgsqlConnection.ClearAllPools();
-        W.Db.Clear();
-        await MoneyInvariants.AssertHoldAsync(world.DatabaseUrl);
-        var ready = await new HttpClient().GetAsync(new Uri(W.Api.BaseUrl, "/readyz"));
-        Assert.True(ready.IsSuccessStatusCode, await ready.Content.ReadAsStringAsync());
-        Assert.Equal(0, Gauge(await MetricsAsync(), "kill_switch_engaged"));
-    }
+    Task HealthyAsync() => world.AssertHealthyAsync();
 
     async Task<string> ContestAsync(int entries, int unfunded = 0, DateTimeOffset? lockTime = null)
     {

@@ -14,7 +14,7 @@ namespace Fairway.IntegrationTests.Runbooks;
 /// </summary>
 public sealed class RunbookWorld : IAsyncLifetime
 {
-    public static readonly Regex Compose = new(@"^docker compose -f infra/compose/docker-compose\.prod\.yml (?:(?<verb>restart|stop|start|up -d) (?<services>(?:(?:api|worker|postgres) ?)+)|exec -T postgres (?<dbverb>createdb|dropdb) -U fairway (?<db>[a-z_]+))$", RegexOptions.CultureInvariant);
+    public static readonly Regex Compose = new(@"^(?:FAIRWAY_VERSION=""\$(?<version>[A-Z_]+)"" )?docker compose -f infra/compose/docker-compose\.prod\.yml (?:(?<verb>restart|stop|start|up -d) (?<services>(?:(?:api|worker|postgres) ?)+)|exec -T postgres (?<dbverb>createdb|dropdb) -U fairway (?<db>[a-z_]+))$", RegexOptions.CultureInvariant);
 
     /// <summary>Process-control commands run for real on the database server (point-in-time recovery).</summary>
     public static readonly Regex HostCommand = new(@"^(chown -R postgres ""\$[A-Z_]+""|runuser -u postgres -- ""\$PG_BIN/pg_ctl"" -D ""\$[A-Z_]+"" .*)$", RegexOptions.CultureInvariant);
@@ -41,6 +41,22 @@ public sealed class RunbookWorld : IAsyncLifetime
         EnvFile = Path.Combine(WorkDir, "fairway.env");
         File.WriteAllText(EnvFile, "# the deployment's env file; api and worker read it when (re)started\n");
         World = await MoneyOutWorld.StartAsync(provider: true, databaseUrl: DatabaseUrl, env: ApplyEnvFile);
+        // The complete env file of the deployment, as /etc/fairway/fairway.env holds it: `fairway config check` and
+        // `fairway release check` read it, `fairway env set` edits it, and api and worker apply it when (re)started.
+        File.WriteAllLines(EnvFile, ["# the deployment's env file; api and worker read it when (re)started",
+            .. World.HostEnvironment().OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value}")]);
+    }
+
+    /// <summary>What every runbook test ends with: the money invariants hold, the API is ready, the kill-switch is off.</summary>
+    public async Task AssertHealthyAsync()
+    {
+        Npgsql.NpgsqlConnection.ClearAllPools();
+        World.Db.Clear();
+        await MoneyInvariants.AssertHoldAsync(DatabaseUrl);
+        using var http = World.Api.Client();
+        var ready = await http.GetAsync("/readyz");
+        Assert.True(ready.IsSuccessStatusCode, await ready.Content.ReadAsStringAsync());
+        Assert.Matches(new Regex("^kill_switch_engaged 0$", RegexOptions.Multiline), await http.GetStringAsync("/metrics"));
     }
 
     /// <summary>What an operator's shell has: the admin API and token, the database, the env file, the PostgreSQL binaries.</summary>
@@ -59,7 +75,9 @@ public sealed class RunbookWorld : IAsyncLifetime
         foreach (var line in File.ReadAllLines(EnvFile).Where(l => l.Length > 0 && !l.StartsWith('#')))
         {
             var eq = line.IndexOf('=');
-            if (eq > 0) env[line[..eq]] = line[(eq + 1)..];
+            // Each container listens on the same address in its own network namespace; here api and worker share
+            // one host, so each process keeps the port the test deployment gave it.
+            if (eq > 0 && line[..eq] != "FAIRWAY_LISTEN_URL") env[line[..eq]] = line[(eq + 1)..];
         }
     }
 
@@ -72,7 +90,10 @@ public sealed class RunbookWorld : IAsyncLifetime
             await TestDatabases.ExecAsync(Cluster.AdminUrl, compose.Groups["dbverb"].Value == "createdb" ? $"CREATE DATABASE {name}" : $"DROP DATABASE IF EXISTS {name} WITH (FORCE)");
             return $"{compose.Groups["dbverb"].Value} {name}: done";
         }
-        return await ComposeAsync(compose.Groups["verb"].Value, compose.Groups["services"].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        // `up -d` with another FAIRWAY_VERSION recreates the containers from that release's image. The test deployment
+        // has one build, so the processes are recreated from it (RollbackTests runs a real previous build).
+        var verb = compose.Groups["version"].Success && compose.Groups["verb"].Value == "up -d" ? "restart" : compose.Groups["verb"].Value;
+        return await ComposeAsync(verb, compose.Groups["services"].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries));
     }
 
     /// <summary>The URL of a database of this deployment's cluster by name (what a `createdb` step made).</summary>

@@ -69,7 +69,23 @@ public static class AuthSetup
         o.Events = new JwtBearerEvents
         {
             OnTokenValidated = _ => { AuthMetrics.Record(AuthMetrics.Accepted); return Task.CompletedTask; },
-            OnAuthenticationFailed = ctx => { AuthMetrics.Record(AuthMetrics.Classify(ctx.Exception)); return Task.CompletedTask; },
+            OnAuthenticationFailed = async ctx =>
+            {
+                var outcome = AuthMetrics.Classify(ctx.Exception);
+                // The token handler swallows a failed fetch of the authority's configuration and then reports "no
+                // signing key": ask the configuration manager, so an unreachable authority is a service error (503,
+                // auth_service_error_rate), not a rejected token.
+                if (outcome == AuthMetrics.Rejected && ctx.Exception is SecurityTokenSignatureKeyNotFoundException && ctx.Options.ConfigurationManager is { } authority)
+                {
+                    try { await authority.GetConfigurationAsync(ctx.HttpContext.RequestAborted); }
+                    catch (Exception unreachable) when (AuthMetrics.Classify(unreachable) == AuthMetrics.ServiceError)
+                    {
+                        outcome = AuthMetrics.ServiceError;
+                        ctx.Fail(unreachable);
+                    }
+                }
+                AuthMetrics.Record(outcome);
+            },
             OnChallenge = async ctx =>
             {
                 ctx.HandleResponse();
