@@ -232,7 +232,7 @@ public static class FairwayHost
         // One document, one fixed route: a free {documentName} answered unknown names with a text/plain 404.
         app.MapOpenApi("/openapi/v1.json").AllowAnonymous()
             .AddEndpointFilter((c, next) => c.HttpContext.Request.Query.ContainsKey("documentName")
-                ? ValueTask.FromResult<object?>(Problems.Result(404, "NOT_FOUND", "No such resource.", "there is one OpenAPI document, v1"))
+                ? ValueTask.FromResult<object?>(Problems.Result(ProblemCodes.NotFound, "No such resource.", "there is one OpenAPI document, v1"))
                 : next(c));
         app.MapStripeWebhook();
         app.MapJobsDashboard();

@@ -21,25 +21,25 @@ public sealed class CreateContestValidator : AbstractValidator<CreateContestRequ
 {
     public CreateContestValidator()
     {
-        RuleFor(r => r.Id).NotEmpty().WithErrorCode("REQUIRED").Matches(Slugs.Pattern).WithErrorCode("INVALID_ID");
-        RuleFor(r => r.TournamentId).NotEmpty().WithErrorCode("REQUIRED").Matches(Slugs.Pattern).WithErrorCode("INVALID_ID");
-        RuleFor(r => r.Name).NotEmpty().WithErrorCode("REQUIRED").MaximumLength(200).WithErrorCode("TOO_LONG");
-        RuleFor(r => r.Config).Must(c => c is { ValueKind: JsonValueKind.Object }).WithErrorCode("REQUIRED").WithMessage("config must be a JSON object");
+        RuleFor(r => r.Id).NotEmpty().WithErrorCode(FieldCodes.Required).Matches(Slugs.Pattern).WithErrorCode(FieldCodes.InvalidId);
+        RuleFor(r => r.TournamentId).NotEmpty().WithErrorCode(FieldCodes.Required).Matches(Slugs.Pattern).WithErrorCode(FieldCodes.InvalidId);
+        RuleFor(r => r.Name).NotEmpty().WithErrorCode(FieldCodes.Required).MaximumLength(200).WithErrorCode(FieldCodes.TooLong);
+        RuleFor(r => r.Config).Must(c => c is { ValueKind: JsonValueKind.Object }).WithErrorCode(FieldCodes.Required).WithMessage("config must be a JSON object");
     }
 }
 
 public sealed class PublishConfigValidator : AbstractValidator<PublishConfigRequest>
 {
     public PublishConfigValidator() =>
-        RuleFor(r => r.Config).Must(c => c is { ValueKind: JsonValueKind.Object }).WithErrorCode("REQUIRED").WithMessage("config must be a JSON object");
+        RuleFor(r => r.Config).Must(c => c is { ValueKind: JsonValueKind.Object }).WithErrorCode(FieldCodes.Required).WithMessage("config must be a JSON object");
 }
 
 public sealed class ValidateConfigValidator : AbstractValidator<ValidateConfigRequest>
 {
     public ValidateConfigValidator()
     {
-        RuleFor(r => r.TournamentId).NotEmpty().WithErrorCode("REQUIRED").Matches(Slugs.Pattern).WithErrorCode("INVALID_ID");
-        RuleFor(r => r.Config).Must(c => c is { ValueKind: JsonValueKind.Object }).WithErrorCode("REQUIRED").WithMessage("config must be a JSON object");
+        RuleFor(r => r.TournamentId).NotEmpty().WithErrorCode(FieldCodes.Required).Matches(Slugs.Pattern).WithErrorCode(FieldCodes.InvalidId);
+        RuleFor(r => r.Config).Must(c => c is { ValueKind: JsonValueKind.Object }).WithErrorCode(FieldCodes.Required).WithMessage("config must be a JSON object");
     }
 }
 
@@ -47,21 +47,21 @@ public sealed class SetFieldValidator : AbstractValidator<SetFieldRequest>
 {
     public SetFieldValidator()
     {
-        RuleFor(r => r.Participants).NotNull().WithErrorCode("REQUIRED");
-        RuleFor(r => r.Participants!.Count).LessThanOrEqualTo(1000).WithErrorCode("TOO_MANY").When(r => r.Participants is not null).OverridePropertyName("participants");
+        RuleFor(r => r.Participants).NotNull().WithErrorCode(FieldCodes.Required);
+        RuleFor(r => r.Participants!.Count).LessThanOrEqualTo(1000).WithErrorCode(FieldCodes.TooMany).When(r => r.Participants is not null).OverridePropertyName("participants");
         // A null element is not a participant (ChildRules alone skips it, and the handler would meet it).
-        RuleForEach(r => r.Participants).NotNull().WithErrorCode("REQUIRED").ChildRules(p =>
+        RuleForEach(r => r.Participants).NotNull().WithErrorCode(FieldCodes.Required).ChildRules(p =>
         {
-            p.RuleFor(x => x.Id).NotEmpty().WithErrorCode("REQUIRED").MaximumLength(100).WithErrorCode("TOO_LONG");
-            p.RuleFor(x => x.Name).NotEmpty().WithErrorCode("REQUIRED").MaximumLength(200).WithErrorCode("TOO_LONG");
-            p.RuleFor(x => x.WorldRank).GreaterThan(0).WithErrorCode("OUT_OF_RANGE");
+            p.RuleFor(x => x.Id).NotEmpty().WithErrorCode(FieldCodes.Required).MaximumLength(100).WithErrorCode(FieldCodes.TooLong);
+            p.RuleFor(x => x.Name).NotEmpty().WithErrorCode(FieldCodes.Required).MaximumLength(200).WithErrorCode(FieldCodes.TooLong);
+            p.RuleFor(x => x.WorldRank).GreaterThan(0).WithErrorCode(FieldCodes.OutOfRange);
         });
     }
 }
 
 public sealed class ReasonValidator : AbstractValidator<ReasonRequest>
 {
-    public ReasonValidator() => RuleFor(r => r.Reason).NotEmpty().WithErrorCode("REQUIRED").Length(3, 500).WithErrorCode("OUT_OF_RANGE");
+    public ReasonValidator() => RuleFor(r => r.Reason).NotEmpty().WithErrorCode(FieldCodes.Required).Length(3, 500).WithErrorCode(FieldCodes.OutOfRange);
 }
 
 public static class ContestEndpoints
@@ -72,7 +72,7 @@ public static class ContestEndpoints
         api.MapGet("/contests", async (string? state, int? limit, string? after, NpgsqlDataSource db, ContestRepository contests, CancellationToken ct) =>
         {
             if (state is not null && !ContestStates.TryParse(state, out _))
-                return Problems.Result(400, "VALIDATION_FAILED", "Unknown state.", errors: [new ProblemError("state", "INVALID_STATE", "one of SCHEDULED, LOCKED, LIVE, COMPLETE, CANCELLED, ERROR")]);
+                return Problems.Result(ProblemCodes.ValidationFailed, "Unknown state.", errors: [new ProblemError("state", FieldCodes.InvalidState, "one of SCHEDULED, LOCKED, LIVE, COMPLETE, CANCELLED, ERROR")]);
             var n = Math.Clamp(limit ?? 50, 1, 100);
             await using var c = await db.OpenConnectionAsync(ct);
             var rows = await contests.ListAsync(c, state, null, n + 1, after);
@@ -83,13 +83,13 @@ public static class ContestEndpoints
                 summaries.Add(new ContestSummary(r.Id, r.Name, r.TournamentId, r.State, r.LockTime, active.Config.Rules.EntryFee, active.Config.Rules.Currency));
             }
             return Results.Ok(Page.Of(summaries, n, s => s.Id));
-        }).AllowAnonymous().WithName("ListContests").WithTags("Contests").Produces<Page<ContestSummary>>().Errors(400, "VALIDATION_FAILED")
+        }).AllowAnonymous().WithName("ListContests").WithTags("Contests").Produces<Page<ContestSummary>>().Errors(ProblemCodes.ValidationFailed)
           .ResponseExample(200, new Page<ContestSummary>([new("masters-2027-main", "Masters main event", "masters-2027", ContestStates.Name(ContestState.Scheduled),
               new DateTimeOffset(2027, 4, 8, 11, 0, 0, TimeSpan.Zero), 1000, "usd")], true, "masters-2027-main"));
 
         api.MapGet("/contests/{id}", async (string id, NpgsqlDataSource db, ContestRepository contests, TournamentRepository tournaments, ContestFieldService fields, CancellationToken ct) =>
             await DetailAsync(id, db, contests, tournaments, fields, ct))
-            .AllowAnonymous().WithName("GetContest").WithTags("Contests").Produces<ContestDetail>().Errors(404, "CONTEST_NOT_FOUND");
+            .AllowAnonymous().WithName("GetContest").WithTags("Contests").Produces<ContestDetail>().Errors(ProblemCodes.ContestNotFound);
     }
 
     public static void MapAdminContests(this RouteGroupBuilder admin)
@@ -101,7 +101,7 @@ public static class ContestEndpoints
         admin.MapGet("/contests", async (string? state, string? tournament_id, int? limit, string? after, NpgsqlDataSource db, ContestRepository contests, CancellationToken ct) =>
         {
             if (state is not null && !ContestStates.TryParse(state, out _))
-                return Problems.Result(400, "VALIDATION_FAILED", "Unknown state.", errors: [new ProblemError("state", "INVALID_STATE", "one of SCHEDULED, LOCKED, LIVE, COMPLETE, CANCELLED, ERROR")]);
+                return Problems.Result(ProblemCodes.ValidationFailed, "Unknown state.", errors: [new ProblemError("state", FieldCodes.InvalidState, "one of SCHEDULED, LOCKED, LIVE, COMPLETE, CANCELLED, ERROR")]);
             var n = Math.Clamp(limit ?? 50, 1, 200);
             await using var c = await db.OpenConnectionAsync(ct);
             return Results.Ok(Page.Of(await contests.ListAsync(c, state, tournament_id, n + 1, after), n, r => r.Id));
@@ -146,7 +146,7 @@ public static class ContestEndpoints
         {
             var participants = body.Participants!.Select(p => new FieldGolfer(p.Id!, p.Name!, p.WorldRank)).ToList();
             var r = await fields.SelectAsync(id, participants, "static_import", Actors.Of(http.User), ct);
-            return r.Field is not null ? Results.Json(r.Field, statusCode: r.Status) : Problems.Result(r.Status, r.Code!, r.Message!, errors: r.Errors.Count > 0 ? r.Errors : null);
+            return r.Field is not null ? Results.Json(r.Field, statusCode: r.Status) : Problems.Result(r.Code!, r.Message!, errors: r.Errors.Count > 0 ? r.Errors : null);
         }).Validate<SetFieldRequest>();
 
         admin.MapPost("/contests/{id}/lock", async (string id, ReasonRequest body, HttpContext http, ContestLifecycleService lifecycle, CancellationToken ct) =>
@@ -189,13 +189,13 @@ public static class ContestEndpoints
         }
         catch (ContestTransitionException e)
         {
-            return Problems.Result(e.Code == "CONTEST_NOT_FOUND" ? 404 : 409, e.Code, "The transition was refused.", e.Message);
+            return Problems.Result(e.Code, "The transition was refused.", e.Message);
         }
     }
 
     static IResult ToResult(ConfigOutcome o) => o.Code is not null
-        ? Problems.Result(o.Status, o.Code, o.Message!, errors: o.Errors.Count > 0 ? o.Errors : null)
+        ? Problems.Result(o.Code, o.Message!, errors: o.Errors.Count > 0 ? o.Errors : null)
         : Results.Json(new { contest_id = o.Contest!.Id, state = o.Contest.State, config_version = o.Version!.Version, config_hash = o.Version.Hash }, statusCode: o.Status);
 
-    static IResult NotFound(string id) => Problems.Result(404, "CONTEST_NOT_FOUND", $"No contest '{id}'.");
+    static IResult NotFound(string id) => Problems.Result(ProblemCodes.ContestNotFound, $"No contest '{id}'.");
 }

@@ -1,3 +1,4 @@
+using Fairway.Host.Platform.Http;
 using Fairway.Engine.Golf;
 using Fairway.Host.Platform.Audit;
 using Npgsql;
@@ -5,9 +6,9 @@ using Npgsql;
 namespace Fairway.Host.Contests;
 
 /// <summary>Why a transition was refused. Stable codes, returned as problem+json by the API.</summary>
-public sealed class ContestTransitionException(string code, string message) : Exception(message)
+public sealed class ContestTransitionException(ProblemCode code, string message) : Exception(message)
 {
-    public string Code { get; } = code;
+    public ProblemCode Code { get; } = code;
 }
 
 public enum TransitionOutcome { Moved, AlreadyThere }
@@ -60,7 +61,7 @@ public sealed class ContestLifecycleService(NpgsqlDataSource db, ContestReposito
             return new TransitionResult(contestId, from, from, TransitionOutcome.AlreadyThere, null);
         var now = clock.GetUtcNow();
         if (from == ContestState.Scheduled && !force && now < row.LockTime)
-            throw Refused(ContestState.Locked, "LOCK_TIME_NOT_REACHED", $"contest {contestId} locks at {row.LockTime:O}; it is {now:O}");
+            throw Refused(ContestState.Locked, ProblemCodes.LockTimeNotReached, $"contest {contestId} locks at {row.LockTime:O}; it is {now:O}");
         var config = await contests.ActiveConfigAsync(c, contestId, tx);
         var paid = await contests.CountEntriesAsync(c, contestId, "ACTIVE", tx);
         var evidence = new { lock_time = row.LockTime, clock = now, paid_entries = paid, min_entries = config.Config.Rules.MinEntries, config_version = config.Version, forced = force };
@@ -132,7 +133,7 @@ public sealed class ContestLifecycleService(NpgsqlDataSource db, ContestReposito
         await using var tx = await c.BeginTransactionAsync(ct);
         var row = await contests.GetForUpdateAsync(tx, contestId) ?? throw NotFound(contestId);
         if (ContestStates.Parse(row.State) != ContestState.Error)
-            throw Refused(to, "CONTEST_NOT_IN_ERROR", $"contest {contestId} is {row.State}; only a contest in ERROR is resolved");
+            throw Refused(to, ProblemCodes.ContestNotInError, $"contest {contestId} is {row.State}; only a contest in ERROR is resolved");
         return await MoveAsync(tx, row, to, actor, reason, evidence, ct);
     }
 
@@ -159,7 +160,7 @@ public sealed class ContestLifecycleService(NpgsqlDataSource db, ContestReposito
     {
         var from = ContestStates.Parse(row.State);
         if (!ContestStates.CanMove(from, to))
-            throw Refused(to, "CONTEST_TRANSITION_INVALID", $"contest {row.Id} cannot move from {ContestStates.Name(from)} to {ContestStates.Name(to)}");
+            throw Refused(to, ProblemCodes.ContestTransitionInvalid, $"contest {row.Id} cannot move from {ContestStates.Name(from)} to {ContestStates.Name(to)}");
         var now = clock.GetUtcNow();
         await contests.SetStateAsync(tx, row.Id, to, now);
         var auditId = await audit.WriteAsync(tx, new AuditEntry(actor, "contest.transition", "contest", row.Id, reason,
@@ -170,12 +171,12 @@ public sealed class ContestLifecycleService(NpgsqlDataSource db, ContestReposito
         return new TransitionResult(row.Id, from, to, TransitionOutcome.Moved, auditId);
     }
 
-    ContestTransitionException Refused(ContestState to, string code, string message)
+    ContestTransitionException Refused(ContestState to, ProblemCode code, string message)
     {
         ContestMetrics.TransitionsFailed.WithLabels(ContestStates.Name(to), code).Inc();
         log.LogWarning("Contest transition refused ({Code}): {Message}", code, message);
         return new ContestTransitionException(code, message);
     }
 
-    static ContestTransitionException NotFound(string id) => new("CONTEST_NOT_FOUND", $"no contest '{id}'");
+    static ContestTransitionException NotFound(string id) => new(ProblemCodes.ContestNotFound, $"no contest '{id}'");
 }

@@ -8,9 +8,9 @@ using Npgsql;
 namespace Fairway.Host.Golf;
 
 /// <summary>Outcome of a config operation; errors carry stable codes for problem+json.</summary>
-public sealed record ConfigOutcome(int Status, string? Code, string? Message, IReadOnlyList<ProblemError> Errors, ConfigVersionRow? Version, ContestRow? Contest)
+public sealed record ConfigOutcome(int Status, ProblemCode? Code, string? Message, IReadOnlyList<ProblemError> Errors, ConfigVersionRow? Version, ContestRow? Contest)
 {
-    public static ConfigOutcome Fail(int status, string code, string message, IReadOnlyList<ProblemError>? errors = null) => new(status, code, message, errors ?? [], null, null);
+    public static ConfigOutcome Fail(ProblemCode code, string message, IReadOnlyList<ProblemError>? errors = null) => new(code.Status!.Value, code, message, errors ?? [], null, null);
 }
 
 /// <summary>
@@ -24,7 +24,7 @@ public static class FrozenMoneyRules
         var changed = new List<ProblemError>();
         void Check(string field, object a, object b)
         {
-            if (!Equals(a, b)) changed.Add(new ProblemError($"rules.{field}", "FROZEN", $"{field} is {a} and cannot change to {b} once the contest has entries"));
+            if (!Equals(a, b)) changed.Add(new ProblemError($"rules.{field}", FieldCodes.Frozen, $"{field} is {a} and cannot change to {b} once the contest has entries"));
         }
         Check("entry_fee", before.EntryFee, after.EntryFee);
         Check("currency", before.Currency, after.Currency);
@@ -48,7 +48,7 @@ public sealed class ContestConfigService(NpgsqlDataSource db, ContestRepository 
     {
         await using var c = await db.OpenConnectionAsync(ct);
         var t = await tournaments.GetAsync(c, tournamentId);
-        if (t is null) return (null, [new ProblemError("tournament_id", "TOURNAMENT_NOT_FOUND", $"no tournament '{tournamentId}'")]);
+        if (t is null) return (null, [new ProblemError("tournament_id", ProblemCodes.TournamentNotFound, $"no tournament '{tournamentId}'")]);
         return validation.Validate(config, contestId, t);
     }
 
@@ -57,9 +57,9 @@ public sealed class ContestConfigService(NpgsqlDataSource db, ContestRepository 
         await using var c = await db.OpenConnectionAsync(ct);
         await using var tx = await c.BeginTransactionAsync(ct);
         var t = await tournaments.GetAsync(c, tournamentId, tx);
-        if (t is null) return ConfigOutcome.Fail(404, "TOURNAMENT_NOT_FOUND", $"no tournament '{tournamentId}'");
+        if (t is null) return ConfigOutcome.Fail(ProblemCodes.TournamentNotFound, $"no tournament '{tournamentId}'");
         var (config, errors) = validation.Validate(configJson, contestId, t);
-        if (config is null) return ConfigOutcome.Fail(422, "CONFIG_INVALID", "The contest config is invalid.", errors);
+        if (config is null) return ConfigOutcome.Fail(ProblemCodes.ConfigInvalid, "The contest config is invalid.", errors);
 
         var now = clock.GetUtcNow();
         var row = new ContestRow(contestId, tournamentId, name, ContestStates.Name(ContestState.Scheduled), 1, config.Rules.LockTime, now, now);
@@ -71,7 +71,7 @@ public sealed class ContestConfigService(NpgsqlDataSource db, ContestRepository 
             var versions = await contests.VersionsAsync(c, contestId);
             return existing is not null && existing.TournamentId == tournamentId && existing.Name == name && versions.Any(v => v.Hash == config.Hash())
                 ? new ConfigOutcome(200, null, null, [], versions.First(v => v.Hash == config.Hash()), existing)
-                : ConfigOutcome.Fail(409, "CONTEST_EXISTS", $"a different contest '{contestId}' exists");
+                : ConfigOutcome.Fail(ProblemCodes.ContestExists, $"a different contest '{contestId}' exists");
         }
         var version = new ConfigVersionRow(contestId, 1, config.ToCanonicalJson(), config.Hash(), now, now, actor);
         await contests.InsertVersionAsync(tx, version);
@@ -86,12 +86,12 @@ public sealed class ContestConfigService(NpgsqlDataSource db, ContestRepository 
         await using var c = await db.OpenConnectionAsync(ct);
         await using var tx = await c.BeginTransactionAsync(ct);
         var row = await contests.GetForUpdateAsync(tx, contestId);
-        if (row is null) return ConfigOutcome.Fail(404, "CONTEST_NOT_FOUND", $"no contest '{contestId}'");
+        if (row is null) return ConfigOutcome.Fail(ProblemCodes.ContestNotFound, $"no contest '{contestId}'");
         if (row.State != ContestStates.Name(ContestState.Scheduled))
-            return ConfigOutcome.Fail(409, "CONFIG_IMMUTABLE", $"contest {contestId} is {row.State}; its config can change only while SCHEDULED");
+            return ConfigOutcome.Fail(ProblemCodes.ConfigImmutable, $"contest {contestId} is {row.State}; its config can change only while SCHEDULED");
         var t = (await tournaments.GetAsync(c, row.TournamentId, tx))!;
         var (config, errors) = validation.Validate(configJson, contestId, t);
-        if (config is null) return ConfigOutcome.Fail(422, "CONFIG_INVALID", "The contest config is invalid.", errors);
+        if (config is null) return ConfigOutcome.Fail(ProblemCodes.ConfigInvalid, "The contest config is invalid.", errors);
 
         var versions = await contests.VersionsAsync(c, contestId);
         var active = versions.Single(v => v.Version == row.ActiveConfigVersion);
@@ -102,7 +102,7 @@ public sealed class ContestConfigService(NpgsqlDataSource db, ContestRepository 
         {
             var frozen = FrozenMoneyRules.Changed((await contests.ActiveConfigAsync(c, contestId, tx)).Config.Rules, config.Rules);
             if (frozen.Count > 0)
-                return ConfigOutcome.Fail(409, "CONFIG_MONEY_RULES_FROZEN",
+                return ConfigOutcome.Fail(ProblemCodes.ConfigMoneyRulesFrozen,
                     $"contest {contestId} has entries: its {string.Join(", ", frozen.Select(f => f.Field))} can no longer change (players paid under them)", frozen);
         }
         var now = clock.GetUtcNow();

@@ -23,14 +23,14 @@ public sealed class ContestConfigValidation(FairwaySettings settings)
         var config = result.Value;
         var errors = new List<ProblemError>();
         if (config.ContestId != contestId)
-            errors.Add(new("config.contest_id", "CONFIG_MISMATCH", $"contest_id '{config.ContestId}' is not this contest ('{contestId}')"));
+            errors.Add(new("config.contest_id", FieldCodes.ConfigMismatch, $"contest_id '{config.ContestId}' is not this contest ('{contestId}')"));
         if (config.Id != tournament.Id)
-            errors.Add(new("config.id", "CONFIG_MISMATCH", $"id '{config.Id}' is not the tournament's id ('{tournament.Id}')"));
+            errors.Add(new("config.id", FieldCodes.ConfigMismatch, $"id '{config.Id}' is not the tournament's id ('{tournament.Id}')"));
         if (config.ProviderEventId != tournament.ProviderEventId)
-            errors.Add(new("config.provider_event_id", "CONFIG_MISMATCH", $"provider_event_id '{config.ProviderEventId}' is not the tournament's ('{tournament.ProviderEventId}')"));
+            errors.Add(new("config.provider_event_id", FieldCodes.ConfigMismatch, $"provider_event_id '{config.ProviderEventId}' is not the tournament's ('{tournament.ProviderEventId}')"));
         var expected = ExpectedIngestionEndpoint(tournament.ProviderEventId);
         if (config.IngestionEndpointText != expected)
-            errors.Add(new("config.ingestion_endpoint", "CONFIG_ENDPOINT_MISMATCH", $"this deployment polls '{expected}'"));
+            errors.Add(new("config.ingestion_endpoint", FieldCodes.ConfigEndpointMismatch, $"this deployment polls '{expected}'"));
         return errors.Count == 0 ? (config, errors) : (null, errors);
     }
 }

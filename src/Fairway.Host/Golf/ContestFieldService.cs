@@ -21,19 +21,19 @@ public sealed class ContestFieldService(NpgsqlDataSource db, ContestRepository c
 {
     static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    public async Task<(ContestField? Field, int Status, string? Code, string? Message, IReadOnlyList<ProblemError> Errors)> SelectAsync(
+    public async Task<(ContestField? Field, int Status, ProblemCode? Code, string? Message, IReadOnlyList<ProblemError> Errors)> SelectAsync(
         string contestId, IReadOnlyList<FieldGolfer> participants, string source, string actor, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);
         await using var tx = await c.BeginTransactionAsync(ct);
         var row = await contests.GetForUpdateAsync(tx, contestId);
-        if (row is null) return (null, 404, "CONTEST_NOT_FOUND", $"no contest '{contestId}'", []);
+        if (row is null) return (null, 404, ProblemCodes.ContestNotFound, $"no contest '{contestId}'", []);
         if (row.State != ContestStates.Name(ContestState.Scheduled))
-            return (null, 409, "FIELD_LOCKED", $"contest {contestId} is {row.State}; the field can change only while SCHEDULED", []);
+            return (null, 409, ProblemCodes.FieldLocked, $"contest {contestId} is {row.State}; the field can change only while SCHEDULED", []);
         var config = await contests.ActiveConfigAsync(c, contestId, tx);
         var selection = FieldSelector.Select(config.Config, participants.Select(p => new FieldCandidate(p.Id, p.WorldRank, p.Name)).ToList());
         if (!selection.IsSuccess)
-            return (null, 422, "FIELD_INVALID", "The field is invalid.", selection.Errors.Select(e => new ProblemError("participants" + (e.Path.Length > 0 ? "." + e.Path : ""), e.Code, e.Message)).ToList());
+            return (null, 422, ProblemCodes.FieldInvalid, "The field is invalid.", selection.Errors.Select(e => new ProblemError("participants" + (e.Path.Length > 0 ? "." + e.Path : ""), e.Code, e.Message)).ToList());
 
         var primary = selection.Value.Primary.Select(g => new FieldGolfer(g.ProviderPlayerId, g.Name, g.WorldRanking)).ToList();
         var alternates = selection.Value.Alternates.Select(g => new FieldGolfer(g.ProviderPlayerId, g.Name, g.WorldRanking)).ToList();

@@ -12,11 +12,11 @@ public sealed class CreateTournamentValidator : AbstractValidator<CreateTourname
 {
     public CreateTournamentValidator()
     {
-        RuleFor(r => r.Id).NotEmpty().WithErrorCode("REQUIRED").Matches(Slugs.Pattern).WithErrorCode("INVALID_ID");
+        RuleFor(r => r.Id).NotEmpty().WithErrorCode(FieldCodes.Required).Matches(Slugs.Pattern).WithErrorCode(FieldCodes.InvalidId);
         // Used verbatim as a URL path segment when polling the provider, so only path-safe characters.
-        RuleFor(r => r.ProviderEventId).NotEmpty().WithErrorCode("REQUIRED").MaximumLength(200).WithErrorCode("TOO_LONG")
-            .Matches("^[A-Za-z0-9:._-]+$").WithErrorCode("INVALID_ID").WithMessage("provider_event_id may contain only letters, digits and : . _ -");
-        RuleFor(r => r.Name).NotEmpty().WithErrorCode("REQUIRED").MaximumLength(200).WithErrorCode("TOO_LONG");
+        RuleFor(r => r.ProviderEventId).NotEmpty().WithErrorCode(FieldCodes.Required).MaximumLength(200).WithErrorCode(FieldCodes.TooLong)
+            .Matches("^[A-Za-z0-9:._-]+$").WithErrorCode(FieldCodes.InvalidId).WithMessage("provider_event_id may contain only letters, digits and : . _ -");
+        RuleFor(r => r.Name).NotEmpty().WithErrorCode(FieldCodes.Required).MaximumLength(200).WithErrorCode(FieldCodes.TooLong);
     }
 }
 
@@ -35,7 +35,7 @@ public static class TournamentEndpoints
                 var existing = await repo.GetAsync(c, t.Id, tx) ?? await repo.GetByProviderEventAsync(c, t.ProviderEventId, tx);
                 return existing is not null && existing.Id == t.Id && existing.ProviderEventId == t.ProviderEventId && existing.Name == t.Name
                     ? Results.Ok(existing)
-                    : Problems.Result(409, "TOURNAMENT_EXISTS", "A different tournament with this id or provider event id exists.", $"existing: {existing?.Id} / {existing?.ProviderEventId}");
+                    : Problems.Result(ProblemCodes.TournamentExists, "A different tournament with this id or provider event id exists.", $"existing: {existing?.Id} / {existing?.ProviderEventId}");
             }
             await audit.WriteAsync(tx, new AuditEntry(Actors.Of(http.User), "tournament.created", "tournament", t.Id, "created through the admin API", After: t), ct);
             await tx.CommitAsync(ct);
@@ -53,7 +53,7 @@ public static class TournamentEndpoints
         admin.MapGet("/tournaments/{id}", async (string id, NpgsqlDataSource db, TournamentRepository repo, CancellationToken ct) =>
         {
             await using var c = await db.OpenConnectionAsync(ct);
-            return await repo.GetAsync(c, id) is { } t ? Results.Ok(t) : Problems.Result(404, "TOURNAMENT_NOT_FOUND", $"No tournament '{id}'.");
+            return await repo.GetAsync(c, id) is { } t ? Results.Ok(t) : Problems.Result(ProblemCodes.TournamentNotFound, $"No tournament '{id}'.");
         });
     }
 }

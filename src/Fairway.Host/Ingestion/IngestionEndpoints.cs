@@ -32,7 +32,7 @@ public static class IngestionEndpoints
                 SELECT s.ingestion_event_id, e.fetched_at, e.provider_status, s.config_version, s.output_hash, s.result::text
                 FROM contest_standings s JOIN ingestion_events e ON e.id = s.ingestion_event_id WHERE s.contest_id = @id
                 """, new { id });
-            if (row is not { } r) return Problems.Result(404, "STANDINGS_NOT_AVAILABLE", $"No standings for contest '{id}' yet (no accepted leaderboard).");
+            if (row is not { } r) return Problems.Result(ProblemCodes.StandingsNotAvailable, $"No standings for contest '{id}' yet (no accepted leaderboard).");
             using var doc = JsonDocument.Parse(r.Result);
             var all = doc.RootElement.GetProperty("entries");
             var entries = all.EnumerateArray().Skip(skip).Take(n).Select(e => new StandingsEntryView(
@@ -40,18 +40,18 @@ public static class IngestionEndpoints
             return Results.Ok(new StandingsView(id, r.EventId, new DateTimeOffset(DateTime.SpecifyKind(r.FetchedAt, DateTimeKind.Utc)), r.Status, r.Version, r.Hash,
                 doc.RootElement.GetProperty("gross").GetInt64(), doc.RootElement.GetProperty("rake").GetInt64(), doc.RootElement.GetProperty("net").GetInt64(),
                 all.GetArrayLength(), skip, entries));
-        }).AllowAnonymous().WithName("GetContestStandings").WithTags("Contests").Produces<StandingsView>().Errors(404, "STANDINGS_NOT_AVAILABLE");
+        }).AllowAnonymous().WithName("GetContestStandings").WithTags("Contests").Produces<StandingsView>().Errors(ProblemCodes.StandingsNotAvailable);
 
         api.MapGet("/tournaments/{id}/leaderboard", async (string id, NpgsqlDataSource db, IngestionEventStore events, CancellationToken ct) =>
         {
             await using var c = await db.OpenConnectionAsync(ct);
             var last = await events.LastAcceptedAsync(c, id);
-            if (last is null) return Problems.Result(404, "LEADERBOARD_NOT_AVAILABLE", $"No accepted leaderboard for tournament '{id}' yet.");
+            if (last is null) return Problems.Result(ProblemCodes.LeaderboardNotAvailable, $"No accepted leaderboard for tournament '{id}' yet.");
             var lb = LeaderboardParser.Parse(Encoding.UTF8.GetString((await events.BodyAsync(c, last.PayloadHash!))!)).Value;
             var players = lb.Players.OrderBy(p => p.Id, StringComparer.Ordinal).Select(p => new LeaderboardPlayerView(p.Id, p.Status?.ToString(),
                 p.Rounds.OrderBy(x => x.Sequence).Select(x => new LeaderboardRoundView(x.Sequence, x.Strokes, x.Thru)).ToList())).ToList();
             return Results.Ok(new TournamentLeaderboardView(id, last.Id, last.FetchedAt, lb.Status.ToString().ToLowerInvariant(), players));
-        }).AllowAnonymous().WithName("GetTournamentLeaderboard").WithTags("Tournaments").Produces<TournamentLeaderboardView>().Errors(404, "LEADERBOARD_NOT_AVAILABLE");
+        }).AllowAnonymous().WithName("GetTournamentLeaderboard").WithTags("Tournaments").Produces<TournamentLeaderboardView>().Errors(ProblemCodes.LeaderboardNotAvailable);
     }
 
     public static void MapAdminIngestion(this RouteGroupBuilder admin)
@@ -94,7 +94,7 @@ public static class IngestionEndpoints
         admin.MapPost("/ingestion/tournaments/{id}/poll", async (string id, int? wait_seconds, IBackgroundJobClient jobs, JobStorage storage, NpgsqlDataSource db, IngestionEventStore events, CancellationToken ct) =>
         {
             if (wait_seconds is < 0 or > JobWaiter.MaxWaitSeconds)
-                return Problems.Result(400, "VALIDATION_FAILED", "The request is invalid.", errors: [new ProblemError("wait_seconds", "OUT_OF_RANGE", $"0..{JobWaiter.MaxWaitSeconds}")]);
+                return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: [new ProblemError("wait_seconds", FieldCodes.OutOfRange, $"0..{JobWaiter.MaxWaitSeconds}")]);
             var jobId = jobs.Enqueue<IngestionPollJob>(j => j.RunAsync(id));
             var (state, final) = await JobWaiter.WaitAsync(storage, jobId, TimeSpan.FromSeconds(wait_seconds ?? 60));
             await using var c = await db.OpenConnectionAsync(ct);

@@ -25,23 +25,23 @@ public sealed class LedgerAccountsQueryValidator : AbstractValidator<LedgerAccou
 {
     public LedgerAccountsQueryValidator()
     {
-        RuleFor(q => q.Kind).Must(k => LedgerAccountKinds.All.Contains(k!)).When(q => q.Kind is not null).WithErrorCode("UNKNOWN_KIND")
+        RuleFor(q => q.Kind).Must(k => LedgerAccountKinds.All.Contains(k!)).When(q => q.Kind is not null).WithErrorCode(FieldCodes.UnknownKind)
             .WithMessage($"kind must be one of {string.Join(", ", LedgerAccountKinds.All)}");
-        RuleFor(q => q.Limit).InclusiveBetween(1, LedgerRepository.MaxPageSize).WithErrorCode("OUT_OF_RANGE");
+        RuleFor(q => q.Limit).InclusiveBetween(1, LedgerRepository.MaxPageSize).WithErrorCode(FieldCodes.OutOfRange);
     }
 }
 
 public sealed class LedgerAccountQueryValidator : AbstractValidator<LedgerAccountQuery>
 {
-    public LedgerAccountQueryValidator() => RuleFor(q => q.Limit).InclusiveBetween(1, LedgerRepository.MaxPageSize).WithErrorCode("OUT_OF_RANGE");
+    public LedgerAccountQueryValidator() => RuleFor(q => q.Limit).InclusiveBetween(1, LedgerRepository.MaxPageSize).WithErrorCode(FieldCodes.OutOfRange);
 }
 
 public sealed class LedgerEntriesQueryValidator : AbstractValidator<LedgerEntriesQuery>
 {
     public LedgerEntriesQueryValidator()
     {
-        RuleFor(q => q.CauseType).NotEmpty().WithErrorCode("REQUIRED");
-        RuleFor(q => q.Limit).InclusiveBetween(1, LedgerRepository.MaxPageSize).WithErrorCode("OUT_OF_RANGE");
+        RuleFor(q => q.CauseType).NotEmpty().WithErrorCode(FieldCodes.Required);
+        RuleFor(q => q.Limit).InclusiveBetween(1, LedgerRepository.MaxPageSize).WithErrorCode(FieldCodes.OutOfRange);
     }
 }
 
@@ -67,7 +67,7 @@ public static class LedgerEndpoints
         ledger.MapGet("/accounts/{id}", async (string id, [AsParameters] LedgerAccountQuery q, LedgerRepository repo, CancellationToken ct) =>
         {
             var account = await repo.AccountAsync(id, ct);
-            if (account is null) return Problems.Result(404, "LEDGER_ACCOUNT_NOT_FOUND", "No such ledger account.", $"no account '{id}' (accounts exist once something was posted to them)");
+            if (account is null) return Problems.Result(ProblemCodes.LedgerAccountNotFound, "No such ledger account.", $"no account '{id}' (accounts exist once something was posted to them)");
             var limit = q.Limit ?? DefaultLimit;
             var sum = await repo.PostingsSumAsync(id, ct);
             var postings = await repo.PostingsAsync(id, limit, q.Before, ct);

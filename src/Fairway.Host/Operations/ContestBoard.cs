@@ -45,9 +45,9 @@ public static class ContestBoard
         admin.MapGet("/board/contests", async (string? state, string? contest_id, int? limit, NpgsqlDataSource db, CancellationToken ct) =>
         {
             if (state is not null && !ContestStates.TryParse(state, out _))
-                return Problems.Result(400, "VALIDATION_FAILED", "Unknown state.", errors: [new ProblemError("state", "INVALID_STATE", "one of SCHEDULED, LOCKED, LIVE, COMPLETE, CANCELLED, ERROR")]);
+                return Problems.Result(ProblemCodes.ValidationFailed, "Unknown state.", errors: [new ProblemError("state", FieldCodes.InvalidState, "one of SCHEDULED, LOCKED, LIVE, COMPLETE, CANCELLED, ERROR")]);
             if (limit is < 1 or > MaxLimit)
-                return Problems.Result(400, "VALIDATION_FAILED", "The request is invalid.", errors: [new ProblemError("limit", "OUT_OF_RANGE", $"limit must be between 1 and {MaxLimit}")]);
+                return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: [new ProblemError("limit", FieldCodes.OutOfRange, $"limit must be between 1 and {MaxLimit}")]);
             await using var c = await db.OpenConnectionAsync(ct);
             var rows = await c.QueryAsync<ContestBoardRow>(new CommandDefinition("""
                 SELECT k.id AS Id, k.name AS Name, k.tournament_id AS TournamentId, k.state AS State, k.state_changed_at AS StateChangedAt, k.lock_time AS LockTime,

@@ -15,8 +15,8 @@ public sealed class JobProbeRequestValidator : AbstractValidator<JobProbeRequest
 {
     public JobProbeRequestValidator()
     {
-        RuleFor(r => r.DelayMs).InclusiveBetween(0, 60_000).WithErrorCode("OUT_OF_RANGE");
-        RuleFor(r => r.WaitSeconds).InclusiveBetween(0, 120).WithErrorCode("OUT_OF_RANGE");
+        RuleFor(r => r.DelayMs).InclusiveBetween(0, 60_000).WithErrorCode(FieldCodes.OutOfRange);
+        RuleFor(r => r.WaitSeconds).InclusiveBetween(0, 120).WithErrorCode(FieldCodes.OutOfRange);
     }
 }
 

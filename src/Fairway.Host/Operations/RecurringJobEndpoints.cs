@@ -12,7 +12,7 @@ public sealed record RecurringJobView(string Id, string Cron, DateTime? NextExec
 public sealed class RecurringJobPauseRequestValidator : AbstractValidator<RecurringJobPauseRequest>
 {
     public RecurringJobPauseRequestValidator() =>
-        RuleFor(r => r.Reason).NotEmpty().WithErrorCode("REQUIRED").Length(3, 500).WithErrorCode("OUT_OF_RANGE");
+        RuleFor(r => r.Reason).NotEmpty().WithErrorCode(FieldCodes.Required).Length(3, 500).WithErrorCode(FieldCodes.OutOfRange);
 }
 
 /// <summary>
@@ -27,16 +27,16 @@ public static class RecurringJobEndpoints
         admin.MapPost("/jobs/recurring/{id}/trigger", async (string id, int? wait_seconds, IRecurringJobManagerV2 manager, JobStorage storage, RecurringJobPauses pauses, ILoggerFactory logs, HttpContext http) =>
         {
             if (wait_seconds is < 0 or > JobWaiter.MaxWaitSeconds)
-                return Problems.Result(400, "VALIDATION_FAILED", "The request is invalid.",
-                    errors: [new ProblemError("wait_seconds", "OUT_OF_RANGE", "wait_seconds must be between 0 and 120")]);
+                return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.",
+                    errors: [new ProblemError("wait_seconds", FieldCodes.OutOfRange, "wait_seconds must be between 0 and 120")]);
             using (var connection = storage.GetConnection())
                 if (connection.GetAllEntriesFromHash($"recurring-job:{id}") is not { Count: > 0 })
-                    return Problems.Result(404, "RECURRING_JOB_NOT_FOUND", "No such recurring job.", $"no recurring job '{id}' is registered (workers register them at start-up)");
+                    return Problems.Result(ProblemCodes.RecurringJobNotFound, "No such recurring job.", $"no recurring job '{id}' is registered (workers register them at start-up)");
             if (pauses.IsPaused(id))
-                return Problems.Result(409, "RECURRING_JOB_PAUSED", "The recurring job is paused.", $"resume it first: fairway jobs resume {id} --reason ...");
+                return Problems.Result(ProblemCodes.RecurringJobPaused, "The recurring job is paused.", $"resume it first: fairway jobs resume {id} --reason ...");
             var jobId = manager.TriggerJob(id);
             if (jobId is null)
-                return Problems.Result(404, "RECURRING_JOB_NOT_FOUND", "No such recurring job.", $"recurring job '{id}' could not be triggered");
+                return Problems.Result(ProblemCodes.RecurringJobNotFound, "No such recurring job.", $"recurring job '{id}' could not be triggered");
             logs.CreateLogger("Fairway.Operations").LogInformation("Recurring job {RecurringJobId} triggered by {Actor}: job {JobId}", id, Platform.Auth.Actors.Of(http.User), jobId);
 
             var (state, final) = await JobWaiter.WaitAsync(storage, jobId, TimeSpan.FromSeconds(wait_seconds ?? 0));

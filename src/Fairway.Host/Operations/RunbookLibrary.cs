@@ -40,6 +40,6 @@ public static class RunbookLibrary
     {
         admin.MapGet("/runbooks/{id}/markdown", (string id) => All.TryGetValue(id, out var doc)
             ? Results.Ok(doc)
-            : Problems.Result(404, "RUNBOOK_NOT_FOUND", "No such runbook.", $"no runbook '{id}' in docs/runbooks of this build"));
+            : Problems.Result(ProblemCodes.RunbookNotFound, "No such runbook.", $"no runbook '{id}' in docs/runbooks of this build"));
     }
 }

@@ -23,7 +23,7 @@ public sealed record PaymentView(string PaymentIntentId, string? ClientSecret, s
 
 public sealed record EntryCreated(EntryView Entry, PaymentView Payment);
 
-public sealed record EntryOutcome(int Status, EntryCreated? Body, string? Code = null, string? Title = null, string? Detail = null, IReadOnlyList<ProblemError>? Errors = null);
+public sealed record EntryOutcome(int Status, EntryCreated? Body, ProblemCode? Code = null, string? Title = null, string? Detail = null, IReadOnlyList<ProblemError>? Errors = null);
 
 /// <summary>
 /// Entries: insert PENDING_PAYMENT (kill-switch, contest SCHEDULED, roster valid against the current field,
@@ -58,12 +58,12 @@ public sealed class EntryService(
             await killSwitch.EnsureDisengagedAsync(tx, ct);
             // The contest row lock serialises entry creation per contest (max_entries) and against lifecycle transitions.
             var contest = await contests.GetForUpdateAsync(tx, contestId);
-            if (contest is null) return Problem(404, "CONTEST_NOT_FOUND", $"No contest '{contestId}'.", null);
+            if (contest is null) return Problem(ProblemCodes.ContestNotFound, $"No contest '{contestId}'.", null);
             var replay = idempotencyKey is null ? null : await PaymentStore.EntryByClientKeyAsync(c, userId, idempotencyKey, tx);
             if (replay is not null)
             {
                 if (replay.ContestId != contestId || replay.RequestHash != requestHash)
-                    return Problem(409, "IDEMPOTENCY_CONFLICT", "This Idempotency-Key was used with a different request.",
+                    return Problem(ProblemCodes.IdempotencyConflict, "This Idempotency-Key was used with a different request.",
                         $"key already names entry {replay.Id} (contest {replay.ContestId}) with other golfers; use a new key for a new entry");
                 entry = replay;
                 created = false;
@@ -71,18 +71,18 @@ public sealed class EntryService(
             else
             {
                 if (contest.State != ContestStates.Name(ContestState.Scheduled))
-                    return Problem(409, "CONTEST_NOT_OPEN", "The contest does not accept entries.", $"contest {contestId} is {contest.State}; entries are accepted only while SCHEDULED");
+                    return Problem(ProblemCodes.ContestNotOpen, "The contest does not accept entries.", $"contest {contestId} is {contest.State}; entries are accepted only while SCHEDULED");
                 var config = (await contests.ActiveConfigAsync(c, contestId, tx)).Config;
                 var field = await fields.CurrentAsync(c, contestId, tx);
                 if (field is null)
-                    return Problem(409, "CONTEST_NOT_OPEN", "The contest does not accept entries.", $"contest {contestId} has no field yet");
+                    return Problem(ProblemCodes.ContestNotOpen, "The contest does not accept entries.", $"contest {contestId} has no field yet");
                 var roster = ContestRulesValidator.ValidateRoster(golfers, config.Rules.RosterSize, field.Primary.Select(g => g.Id).ToList());
                 if (!roster.IsSuccess)
-                    return Problem(422, "ROSTER_INVALID", "The roster is invalid.", null,
+                    return Problem(ProblemCodes.RosterInvalid, "The roster is invalid.", null,
                         roster.Errors.Select(e => new ProblemError(e.Path, e.Code, e.Message)).ToList());
                 var active = await contests.CountEntriesAsync(c, contestId, EntryStatuses.Active, tx);
                 if (active >= config.Rules.MaxEntries)
-                    return Problem(409, "CONTEST_FULL", "The contest is full.", $"{active} paid entries = max_entries {config.Rules.MaxEntries}");
+                    return Problem(ProblemCodes.ContestFull, "The contest is full.", $"{active} paid entries = max_entries {config.Rules.MaxEntries}");
                 var now = clock.GetUtcNow();
                 var currency = config.Rules.Currency.ToLowerInvariant();
                 try
@@ -95,7 +95,7 @@ public sealed class EntryService(
                 catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
                 {
                     // The same key raced in on another contest (a different contest row lock): one of them wins.
-                    return Problem(409, "IDEMPOTENCY_CONFLICT", "This Idempotency-Key was used with a different request.", $"key already names another entry ({e.ConstraintName})");
+                    return Problem(ProblemCodes.IdempotencyConflict, "This Idempotency-Key was used with a different request.", $"key already names another entry ({e.ConstraintName})");
                 }
                 await audit.WriteAsync(tx, new AuditEntry(actor, "entry.created", "entry", entryId, "player entered the contest",
                     After: new { status = EntryStatuses.PendingPayment, contest_id = contestId, golfers, entry_fee = config.Rules.EntryFee, currency }), ct);
@@ -113,9 +113,9 @@ public sealed class EntryService(
             var transient = StripeGateway.IsTransient(e);
             log.Log(transient ? LogLevel.Warning : LogLevel.Error, e, "Entry {EntryId}: PaymentIntent could not be created ({Kind})", entry.Id, transient ? "transient" : "refused");
             return transient
-                ? Problem(503, "PAYMENT_PROVIDER_UNAVAILABLE", "The payment provider is unavailable; retry with the same Idempotency-Key.",
+                ? Problem(ProblemCodes.PaymentProviderUnavailable, "The payment provider is unavailable; retry with the same Idempotency-Key.",
                     $"entry {entry.Id} is recorded (PENDING_PAYMENT); its payment intent will be created on retry or by the payment sweeper")
-                : Problem(502, "PAYMENT_PROVIDER_ERROR", "The payment provider refused the payment intent.", e.Message);
+                : Problem(ProblemCodes.PaymentProviderError, "The payment provider refused the payment intent.", e.Message);
         }
         var status = created ? 201 : 200;
         return new EntryOutcome(status, new EntryCreated(ToView(entry, null), payment));
@@ -152,6 +152,6 @@ public sealed class EntryService(
         PaymentStore.Utc(e.CreatedAt), PaymentStore.Utc(e.UpdatedAt),
         p is null ? null : new PaymentSummary(p.PaymentIntentId, p.Status, p.Amount, p.Currency, p.LastError));
 
-    static EntryOutcome Problem(int status, string code, string title, string? detail, IReadOnlyList<ProblemError>? errors = null) =>
-        new(status, null, code, title, detail, errors);
+    static EntryOutcome Problem(ProblemCode code, string title, string? detail, IReadOnlyList<ProblemError>? errors = null) =>
+        new(code.Status!.Value, null, code, title, detail, errors);
 }

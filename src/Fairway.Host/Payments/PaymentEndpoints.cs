@@ -15,9 +15,9 @@ public sealed class CreateEntryRequestValidator : AbstractValidator<CreateEntryR
 {
     public CreateEntryRequestValidator()
     {
-        RuleFor(r => r.Golfers).NotNull().WithErrorCode("REQUIRED");
-        RuleFor(r => r.Golfers!.Count).InclusiveBetween(1, 100).WithErrorCode("OUT_OF_RANGE").When(r => r.Golfers is not null).OverridePropertyName("golfers");
-        RuleForEach(r => r.Golfers).NotEmpty().WithErrorCode("REQUIRED").MaximumLength(100).WithErrorCode("TOO_LONG");
+        RuleFor(r => r.Golfers).NotNull().WithErrorCode(FieldCodes.Required);
+        RuleFor(r => r.Golfers!.Count).InclusiveBetween(1, 100).WithErrorCode(FieldCodes.OutOfRange).When(r => r.Golfers is not null).OverridePropertyName("golfers");
+        RuleForEach(r => r.Golfers).NotEmpty().WithErrorCode(FieldCodes.Required).MaximumLength(100).WithErrorCode(FieldCodes.TooLong);
     }
 }
 
@@ -36,8 +36,8 @@ public sealed class GoodwillRefundRequestValidator : AbstractValidator<GoodwillR
 {
     public GoodwillRefundRequestValidator()
     {
-        RuleFor(r => r.Amount).GreaterThan(0).WithErrorCode("OUT_OF_RANGE").When(r => r.Amount is not null);
-        RuleFor(r => r.Reason).NotEmpty().WithErrorCode("REQUIRED").Length(3, 500).WithErrorCode("OUT_OF_RANGE");
+        RuleFor(r => r.Amount).GreaterThan(0).WithErrorCode(FieldCodes.OutOfRange).When(r => r.Amount is not null);
+        RuleFor(r => r.Reason).NotEmpty().WithErrorCode(FieldCodes.Required).Length(3, 500).WithErrorCode(FieldCodes.OutOfRange);
     }
 }
 
@@ -63,37 +63,37 @@ public static class PaymentEndpoints
             {
                 key = values.ToString();
                 if (values.Count != 1 || key.Length is 0 or > MaxIdempotencyKeyLength || key.Any(ch => ch < 0x21 || ch > 0x7e))
-                    return Problems.Result(400, "VALIDATION_FAILED", "The request is invalid.",
-                        errors: [new ProblemError(IdempotencyHeader, "INVALID", $"{IdempotencyHeader} must be one value of 1 to {MaxIdempotencyKeyLength} printable ASCII characters")]);
+                    return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.",
+                        errors: [new ProblemError(IdempotencyHeader, FieldCodes.Invalid, $"{IdempotencyHeader} must be one value of 1 to {MaxIdempotencyKeyLength} printable ASCII characters")]);
             }
             var sub = Subject(http);
             var r = await entries.CreateAsync(sub, Actors.Of(http.User), id, body.Golfers!, key, ct);
-            return r.Body is not null ? Results.Json(r.Body, statusCode: r.Status) : Problems.Result(r.Status, r.Code!, r.Title!, r.Detail, r.Errors);
+            return r.Body is not null ? Results.Json(r.Body, statusCode: r.Status) : Problems.Result(r.Code!, r.Title!, r.Detail, r.Errors);
         }).Validate<CreateEntryRequest>().WithName("CreateEntry").WithTags("Entries")
           .OptionalHeader(IdempotencyHeader, "Makes the request safe to retry: the same key with the same body returns the same entry and payment intent (200); with another body, 409 IDEMPOTENCY_CONFLICT.", MaxIdempotencyKeyLength)
           .Produces<EntryCreated>(201).Produces<EntryCreated>(200)
-          .Errors(400, "VALIDATION_FAILED").Errors(404, "CONTEST_NOT_FOUND")
-          .Errors(409, "CONTEST_NOT_OPEN", "CONTEST_FULL", "IDEMPOTENCY_CONFLICT", KillSwitchEngagedException.Code)
-          .Errors(422, "ROSTER_INVALID").Errors(502, "PAYMENT_PROVIDER_ERROR").Errors(503, "PAYMENT_PROVIDER_UNAVAILABLE")
+          .Errors(ProblemCodes.ValidationFailed).Errors(ProblemCodes.ContestNotFound)
+          .Errors(ProblemCodes.ContestNotOpen, ProblemCodes.ContestFull, ProblemCodes.IdempotencyConflict, KillSwitchEngagedException.Code)
+          .Errors(ProblemCodes.RosterInvalid).Errors(ProblemCodes.PaymentProviderError).Errors(ProblemCodes.PaymentProviderUnavailable)
           .RequestExample(PaymentExamples.CreateEntry).ResponseExample(201, PaymentExamples.EntryCreated);
 
         api.MapGet("/me/entries", async (int? limit, string? after, HttpContext http, NpgsqlDataSource db, CancellationToken ct) =>
         {
             if (limit is < 1 or > 100)
-                return Problems.Result(400, "VALIDATION_FAILED", "The request is invalid.", errors: [new ProblemError("limit", "OUT_OF_RANGE", "limit must be between 1 and 100")]);
+                return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: [new ProblemError("limit", FieldCodes.OutOfRange, "limit must be between 1 and 100")]);
             var n = limit ?? 20;
             await using var c = await db.OpenConnectionAsync(ct);
             var rows = await PaymentStore.EntriesOfUserAsync(c, Subject(http), after, n + 1);
             var payments = await PaymentStore.PaymentsOfEntriesAsync(c, rows.Select(r => r.Id).ToList());
             var views = rows.Select(r => EntryService.ToView(r, payments.GetValueOrDefault(r.Id))).ToList();
             return Results.Ok(Page.Of(views, n, v => v.Id));
-        }).WithName("ListMyEntries").WithTags("Entries").Produces<Page<EntryView>>().Errors(400, "VALIDATION_FAILED")
+        }).WithName("ListMyEntries").WithTags("Entries").Produces<Page<EntryView>>().Errors(ProblemCodes.ValidationFailed)
           .ResponseExample(200, PaymentExamples.MyEntries);
 
         api.MapPost("/contests/{id}/entries/{entry}/refund", async (string id, string entry, HttpContext http, RefundService refunds, CancellationToken ct) =>
             RefundResult(await refunds.RequestAsync(entry, "requested by the player", Actors.Of(http.User), ownerUserId: Subject(http), contestId: id, ct)))
             .WithName("RequestEntryRefund").WithTags("Entries").Produces<RefundView>(202).Produces<RefundView>(200)
-            .Errors(404, "ENTRY_NOT_FOUND").Errors(409, "REFUND_NOT_ALLOWED", "PAYMENT_NOT_SUCCEEDED", KillSwitchEngagedException.Code)
+            .Errors(ProblemCodes.EntryNotFound).Errors(ProblemCodes.RefundNotAllowed, ProblemCodes.PaymentNotSucceeded, KillSwitchEngagedException.Code)
             .ResponseExample(202, PaymentExamples.RefundRequested);
 
         api.MapPost("/me/payout-account", async (HttpContext http, PayoutAccountService accounts, CancellationToken ct) =>
@@ -105,8 +105,8 @@ public static class PaymentEndpoints
 
         api.MapGet("/me/payout-account", async (HttpContext http, PayoutAccountService accounts, CancellationToken ct) =>
             await accounts.GetAsync(Subject(http), ct) is { } view ? Results.Ok(view)
-                : Problems.Result(404, "PAYOUT_ACCOUNT_NOT_FOUND", "No payout account yet.", "POST /api/me/payout-account starts onboarding"))
-            .WithName("GetPayoutAccount").WithTags("Payouts").Produces<PayoutAccountView>().Errors(404, "PAYOUT_ACCOUNT_NOT_FOUND");
+                : Problems.Result(ProblemCodes.PayoutAccountNotFound, "No payout account yet.", "POST /api/me/payout-account starts onboarding"))
+            .WithName("GetPayoutAccount").WithTags("Payouts").Produces<PayoutAccountView>().Errors(ProblemCodes.PayoutAccountNotFound);
     }
 
     public static void MapAdminPayments(this RouteGroupBuilder admin)
@@ -128,7 +128,7 @@ public static class PaymentEndpoints
         admin.MapGet("/stripe/webhooks/dead-letters", async (int? limit, string? after, WebhookDeadLetters deadLetters, CancellationToken ct) =>
         {
             if (limit is < 1 or > WebhookDeadLetters.MaxPage)
-                return Problems.Result(400, "VALIDATION_FAILED", "The request is invalid.", errors: [new ProblemError("limit", "OUT_OF_RANGE", $"limit must be between 1 and {WebhookDeadLetters.MaxPage}")]);
+                return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: [new ProblemError("limit", FieldCodes.OutOfRange, $"limit must be between 1 and {WebhookDeadLetters.MaxPage}")]);
             var n = limit ?? 50;
             var rows = await deadLetters.ListAsync(n + 1, after, ct);
             return Results.Ok(Page.Of(rows.ToList(), n, v => v.EventId));
@@ -138,14 +138,14 @@ public static class PaymentEndpoints
         {
             var (status, code, message, jobId) = await deadLetters.ReplayAsync(eventId, Actors.Of(http.User), body.Reason!.Trim(), ct);
             return code is null ? Results.Json(new { event_id = eventId, replayed = true, job_id = jobId }, statusCode: status)
-                : Problems.Result(status, code, status == 404 ? "No such webhook event." : "The replay was refused.", message);
+                : Problems.Result(code, status == 404 ? "No such webhook event." : "The replay was refused.", message);
         }).Validate<ReasonRequest>();
 
         admin.MapGet("/payments/{entry}", async (string entry, NpgsqlDataSource db, LedgerRepository ledger, CancellationToken ct) =>
         {
             await using var c = await db.OpenConnectionAsync(ct);
             var e = await PaymentStore.EntryAsync(c, entry);
-            if (e is null) return Problems.Result(404, "ENTRY_NOT_FOUND", $"No entry '{entry}'.");
+            if (e is null) return Problems.Result(ProblemCodes.EntryNotFound, $"No entry '{entry}'.");
             var p = await PaymentStore.PaymentOfEntryAsync(c, entry);
             var r = await PaymentStore.RefundOfEntryAsync(c, entry);
             var disputes = await c.QueryAsync<(string Id, string Status, long Amount, string? LossLedger)>(
@@ -167,7 +167,7 @@ public static class PaymentEndpoints
         {
             PaymentRow? p;
             await using (var c = await db.OpenConnectionAsync(ct)) p = await PaymentStore.PaymentOfEntryAsync(c, entry);
-            if (p is null) return Problems.Result(404, "PAYMENT_NOT_FOUND", $"Entry '{entry}' has no payment intent.");
+            if (p is null) return Problems.Result(ProblemCodes.PaymentNotFound, $"Entry '{entry}' has no payment intent.");
             var r = await convergence.ConvergeAsync(p.PaymentIntentId, Actors.Of(http.User), ct: ct);
             return Results.Ok(new { payment_intent_id = r.PaymentIntentId, outcome = r.Outcome, detail = r.Detail });
         });
@@ -175,9 +175,9 @@ public static class PaymentEndpoints
         admin.MapGet("/refunds", async (string? status, string? contest_id, int? limit, NpgsqlDataSource db, CancellationToken ct) =>
         {
             if (status is not null && status is not (RefundStatuses.Requested or RefundStatuses.Submitted or RefundStatuses.Succeeded or RefundStatuses.Failed or RefundStatuses.Canceled))
-                return Problems.Result(400, "VALIDATION_FAILED", "The request is invalid.", errors: [new ProblemError("status", "INVALID_STATUS", "one of REQUESTED, SUBMITTED, SUCCEEDED, FAILED, CANCELED")]);
+                return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: [new ProblemError("status", FieldCodes.InvalidStatus, "one of REQUESTED, SUBMITTED, SUCCEEDED, FAILED, CANCELED")]);
             if (limit is < 1 or > 200)
-                return Problems.Result(400, "VALIDATION_FAILED", "The request is invalid.", errors: [new ProblemError("limit", "OUT_OF_RANGE", "limit must be between 1 and 200")]);
+                return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: [new ProblemError("limit", FieldCodes.OutOfRange, "limit must be between 1 and 200")]);
             await using var c = await db.OpenConnectionAsync(ct);
             return Results.Ok(new { refunds = (await PaymentStore.RefundsAsync(c, status, contest_id, limit ?? 50)).Select(RefundView.Of) });
         });
@@ -194,7 +194,7 @@ public static class PaymentEndpoints
         admin.MapGet("/stripe/webhooks/recent", async (int? limit, NpgsqlDataSource db, CancellationToken ct) =>
         {
             if (limit is < 1 or > 200)
-                return Problems.Result(400, "VALIDATION_FAILED", "The request is invalid.", errors: [new ProblemError("limit", "OUT_OF_RANGE", "limit must be between 1 and 200")]);
+                return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: [new ProblemError("limit", FieldCodes.OutOfRange, "limit must be between 1 and 200")]);
             await using var c = await db.OpenConnectionAsync(ct);
             var rows = await c.QueryAsync<(string EventId, string Type, string? ApiVersion, long StripeCreated, DateTime ReceivedAt, DateTime? ProcessedAt, string? Outcome, string? Detail,
                 long FailedAttempts, bool Parked)>($"""
@@ -220,7 +220,7 @@ public static class PaymentEndpoints
         admin.MapGet("/stripe/webhooks", async (bool? unprocessed, int? limit, string? after, NpgsqlDataSource db, CancellationToken ct) =>
         {
             if (limit is < 1 or > 200)
-                return Problems.Result(400, "VALIDATION_FAILED", "The request is invalid.", errors: [new ProblemError("limit", "OUT_OF_RANGE", "limit must be between 1 and 200")]);
+                return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: [new ProblemError("limit", FieldCodes.OutOfRange, "limit must be between 1 and 200")]);
             var n = limit ?? 50;
             await using var c = await db.OpenConnectionAsync(ct);
             var rows = (await c.QueryAsync<(string EventId, string Type, string? ApiVersion, long StripeCreated, DateTime ReceivedAt, DateTime? ProcessedAt, string? Outcome, string? Detail)>("""
@@ -237,7 +237,7 @@ public static class PaymentEndpoints
 
     static IResult RefundResult(RefundOutcome r) => r.Refund is not null
         ? Results.Json(RefundView.Of(r.Refund), statusCode: r.Status)
-        : Problems.Result(r.Status, r.Code!, r.Status == 404 ? "Not found." : "The refund was refused.", r.Message);
+        : Problems.Result(r.Code!, r.Status == 404 ? "Not found." : "The refund was refused.", r.Message);
 
     static string Subject(HttpContext http) => http.User.FindFirst("sub")?.Value is { Length: > 0 } s ? s
         : throw new InvalidOperationException("authenticated request without a subject");

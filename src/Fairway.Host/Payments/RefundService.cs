@@ -1,3 +1,4 @@
+using Fairway.Host.Platform.Http;
 using Dapper;
 using Fairway.Host.Contests;
 using Fairway.Host.Platform.Audit;
@@ -11,7 +12,10 @@ using KillSwitchService = Fairway.Host.Operations.KillSwitch.KillSwitch;
 
 namespace Fairway.Host.Payments;
 
-public sealed record RefundOutcome(int Status, RefundRow? Refund, string? Code = null, string? Message = null);
+public sealed record RefundOutcome(int Status, RefundRow? Refund, ProblemCode? Code = null, string? Message = null)
+{
+    public static RefundOutcome Fail(ProblemCode code, string message) => new(code.Status!.Value, null, code, message);
+}
 
 /// <summary>
 /// Refunds: at most one per entry. Deciding one (<see cref="RefundRequests"/>) moves the money into refunds owed;
@@ -52,7 +56,7 @@ public sealed class RefundService(
         {
             var peek = await PaymentStore.EntryAsync(c, entryId, tx);
             if (peek is null || (ownerUserId is not null && peek.UserId != ownerUserId) || (contestId is not null && peek.ContestId != contestId))
-                return new RefundOutcome(404, null, "ENTRY_NOT_FOUND", $"no entry '{entryId}'" + (ownerUserId is not null ? " of yours" : ""));
+                return RefundOutcome.Fail(ProblemCodes.EntryNotFound, $"no entry '{entryId}'" + (ownerUserId is not null ? " of yours" : ""));
             // FOR SHARE: a lifecycle transition (lock) waits for this decision, and this decision waits for a transition in progress.
             var state = await PaymentStore.ContestStateForShareAsync(tx, peek.ContestId);
             var entry = (await PaymentStore.EntryAsync(c, entryId, tx, forUpdate: true))!;
@@ -60,11 +64,11 @@ public sealed class RefundService(
             var existing = await PaymentStore.RefundOfEntryAsync(c, entryId, tx, forUpdate: true);
             if (existing is not null) return new RefundOutcome(200, existing);
             if (state != ContestStates.Name(ContestState.Scheduled))
-                return new RefundOutcome(409, null, "REFUND_NOT_ALLOWED",
+                return RefundOutcome.Fail(ProblemCodes.RefundNotAllowed,
                     $"contest {entry.ContestId} is {state}; entry refunds close when the contest locks (its escrow is the prize pool from then on). " +
                     "An admin can grant a goodwill refund from house revenue: fairway payments goodwill-refund");
             if (payment is null || payment.Status != PaymentStatuses.Succeeded)
-                return new RefundOutcome(409, null, "PAYMENT_NOT_SUCCEEDED", $"entry {entryId} has no succeeded payment to refund (payment {payment?.Status ?? "none"})");
+                return RefundOutcome.Fail(ProblemCodes.PaymentNotSucceeded, $"entry {entryId} has no succeeded payment to refund (payment {payment?.Status ?? "none"})");
             await killSwitch.EnsureDisengagedAsync(tx, ct);
             await requests.DecideAsync(tx, entry, payment, payment.Amount, RefundFunding.Escrow, reason, actor, clock.GetUtcNow(), ct);
             await tx.CommitAsync(ct);
@@ -87,7 +91,7 @@ public sealed class RefundService(
         await using (var tx = await c.BeginTransactionAsync(ct))
         {
             var peek = await PaymentStore.EntryAsync(c, entryId, tx);
-            if (peek is null) return new RefundOutcome(404, null, "ENTRY_NOT_FOUND", $"no entry '{entryId}'");
+            if (peek is null) return RefundOutcome.Fail(ProblemCodes.EntryNotFound, $"no entry '{entryId}'");
             var state = await PaymentStore.ContestStateForShareAsync(tx, peek.ContestId);
             var entry = (await PaymentStore.EntryAsync(c, entryId, tx, forUpdate: true))!;
             var payment = await PaymentStore.PaymentOfEntryAsync(c, entryId, tx, forUpdate: true);
@@ -95,16 +99,16 @@ public sealed class RefundService(
             if (existing is not null)
                 return existing.FundedFrom == RefundFunding.House && (amount is null || amount == existing.Amount)
                     ? new RefundOutcome(200, existing)
-                    : new RefundOutcome(409, null, "REFUND_EXISTS", $"entry {entryId} already has refund {existing.Id} ({existing.FundedFrom}, {existing.Amount}, {existing.Status})");
+                    : RefundOutcome.Fail(ProblemCodes.RefundExists, $"entry {entryId} already has refund {existing.Id} ({existing.FundedFrom}, {existing.Amount}, {existing.Status})");
             if (state is not ("LOCKED" or "LIVE" or "COMPLETE" or "ERROR"))
-                return new RefundOutcome(409, null, "GOODWILL_REFUND_NOT_ALLOWED",
+                return RefundOutcome.Fail(ProblemCodes.GoodwillRefundNotAllowed,
                     $"contest {entry.ContestId} is {state}: " + (state == "SCHEDULED" ? "use an entry refund (fairway payments refund), funded by the escrow"
                         : "a cancelled contest refunds every paid entry itself"));
             if (payment is null || payment.Status != PaymentStatuses.Succeeded)
-                return new RefundOutcome(409, null, "PAYMENT_NOT_SUCCEEDED", $"entry {entryId} has no succeeded payment to refund (payment {payment?.Status ?? "none"})");
+                return RefundOutcome.Fail(ProblemCodes.PaymentNotSucceeded, $"entry {entryId} has no succeeded payment to refund (payment {payment?.Status ?? "none"})");
             var value = amount ?? payment.Amount;
             if (value < 1 || value > payment.Amount)
-                return new RefundOutcome(400, null, "VALIDATION_FAILED", $"amount must be between 1 and the fee paid ({payment.Amount} {payment.Currency})");
+                return RefundOutcome.Fail(ProblemCodes.ValidationFailed, $"amount must be between 1 and the fee paid ({payment.Amount} {payment.Currency})");
             await killSwitch.EnsureDisengagedAsync(tx, ct);
             await requests.DecideAsync(tx, entry, payment, value, RefundFunding.House, reason, actor, clock.GetUtcNow(), ct);
             await tx.CommitAsync(ct);
@@ -126,9 +130,9 @@ public sealed class RefundService(
         await using (var tx = await c.BeginTransactionAsync(ct))
         {
             var refund = await PaymentStore.RefundOfEntryAsync(c, entryId, tx, forUpdate: true);
-            if (refund is null) return new RefundOutcome(404, null, "REFUND_NOT_FOUND", $"entry '{entryId}' has no refund");
+            if (refund is null) return RefundOutcome.Fail(ProblemCodes.RefundNotFound, $"entry '{entryId}' has no refund");
             if (refund.Status != RefundStatuses.Failed)
-                return new RefundOutcome(409, null, "REFUND_NOT_FAILED", $"refund {refund.Id} is {refund.Status}; only a FAILED refund (refunds owed) can be retried");
+                return RefundOutcome.Fail(ProblemCodes.RefundNotFailed, $"refund {refund.Id} is {refund.Status}; only a FAILED refund (refunds owed) can be retried");
             var now = clock.GetUtcNow();
             var maxAttempts = refund.AttemptCount + settings.RefundMaxAttempts;
             await c.ExecuteAsync("UPDATE refunds SET max_attempts = @maxAttempts, next_attempt_at = @now, updated_at = @now WHERE id = @Id",

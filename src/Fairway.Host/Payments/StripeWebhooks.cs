@@ -68,7 +68,7 @@ public static class StripeWebhookEndpoint
         PaymentMetrics.WebhookInvalid.Inc();
         // The request log line is the refusal's one warning (it carries this reason as the problem's detail).
         log.LogDebug("Stripe webhook refused (WEBHOOK_INVALID): {Reason}", why);
-        return Problems.Result(400, "WEBHOOK_INVALID", "The webhook signature or timestamp did not verify.", why);
+        return Problems.Result(ProblemCodes.WebhookInvalid, "The webhook signature or timestamp did not verify.", why);
     }
 
     static async Task<string?> ReadBoundedAsync(HttpRequest request, int max, CancellationToken ct)
@@ -308,7 +308,7 @@ public sealed class WebhookDeadLetters(NpgsqlDataSource db, AuditWriter audit, T
     }
 
     /// <summary>Takes a parked event out of the dead letters (audited) and processes it again; its failure count starts from zero.</summary>
-    public async Task<(int Status, string? Code, string Message, string? JobId)> ReplayAsync(string eventId, string actor, string reason, CancellationToken ct)
+    public async Task<(int Status, ProblemCode? Code, string Message, string? JobId)> ReplayAsync(string eventId, string actor, string reason, CancellationToken ct)
     {
         await using (var c = await db.OpenConnectionAsync(ct))
         await using (var tx = await c.BeginTransactionAsync(ct))
@@ -318,9 +318,9 @@ public sealed class WebhookDeadLetters(NpgsqlDataSource db, AuditWriter audit, T
                 SELECT EXISTS (SELECT 1 FROM stripe_webhook_processing p WHERE p.event_id = e.event_id), coalesce({WebhookProcessor.ParkedSql}, false)
                   FROM stripe_webhook_events e WHERE e.event_id = @eventId
                 """, new { eventId }, tx);
-            if (state is null) return (404, "WEBHOOK_EVENT_NOT_FOUND", $"no stored webhook event '{eventId}'", null);
-            if (state.Value.Processed) return (409, "WEBHOOK_EVENT_PROCESSED", $"event {eventId} is processed already", null);
-            if (!state.Value.Parked) return (409, "WEBHOOK_EVENT_NOT_PARKED", $"event {eventId} is not parked; it is retried by the drain", null);
+            if (state is null) return (404, ProblemCodes.WebhookEventNotFound, $"no stored webhook event '{eventId}'", null);
+            if (state.Value.Processed) return (409, ProblemCodes.WebhookEventProcessed, $"event {eventId} is processed already", null);
+            if (!state.Value.Parked) return (409, ProblemCodes.WebhookEventNotParked, $"event {eventId} is not parked; it is retried by the drain", null);
             var now = clock.GetUtcNow();
             await c.ExecuteAsync("""
                 INSERT INTO stripe_webhook_attempt_log (event_id, kind, at, actor, detail, correlation_id) VALUES (@eventId, 'replayed', @now, @actor, @reason, @correlation)

@@ -33,13 +33,13 @@ public static class PayoutEndpoints
         {
             if (limit is < 1 or > 1000) return OutOfRange("limit", "limit must be between 1 and 1000");
             return await d.ContestAsync(contestId, limit ?? 200, ct) is { } r ? Results.Ok(r)
-                : Problems.Result(404, "PAYOUT_JOB_NOT_FOUND", "No payout job for this contest.", $"contest '{contestId}' has no payout job (not settled yet?)");
+                : Problems.Result(ProblemCodes.PayoutJobNotFound, "No payout job for this contest.", $"contest '{contestId}' has no payout job (not settled yet?)");
         });
 
         payouts.MapGet("/transfers", async (string? status, int? limit, long? before, PayoutDiagnostics d, CancellationToken ct) =>
         {
             if (status is not null && !AllTransferStatuses.Contains(status))
-                return Problems.Result(400, "VALIDATION_FAILED", "The request is invalid.", errors: [new ProblemError("status", "INVALID_STATUS", "one of " + string.Join(", ", AllTransferStatuses))]);
+                return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: [new ProblemError("status", FieldCodes.InvalidStatus, "one of " + string.Join(", ", AllTransferStatuses))]);
             if (limit is < 1 or > 200) return OutOfRange("limit", "limit must be between 1 and 200");
             var n = limit ?? 50;
             var rows = await d.TransfersAsync(status, n + 1, before, ct);
@@ -48,7 +48,7 @@ public static class PayoutEndpoints
 
         payouts.MapGet("/transfers/{transferId:long}", async (long transferId, PayoutDiagnostics d, CancellationToken ct) =>
             await d.TransferAsync(transferId, ct) is { } r ? Results.Ok(r)
-                : Problems.Result(404, "PAYOUT_TRANSFER_NOT_FOUND", "No such payout transfer.", $"no payout transfer {transferId}"));
+                : Problems.Result(ProblemCodes.PayoutTransferNotFound, "No such payout transfer.", $"no payout transfer {transferId}"));
 
         payouts.MapPost("/transfers/{transferId:long}/retry", async (long transferId, ReasonRequest body, HttpContext http, PayoutOrchestrationService o, CancellationToken ct) =>
             await ActAsync(async () => Results.Ok(await o.RetryAsync(transferId, Actors.Of(http.User), body.Reason!.Trim(), ct))))
@@ -65,11 +65,11 @@ public static class PayoutEndpoints
     static async Task<IResult> ActAsync(Func<Task<IResult>> action)
     {
         try { return await action(); }
-        catch (PayoutActionException e) { return Problems.Result(e.Status, e.Code, "The payout action was refused.", e.Message); }
+        catch (PayoutActionException e) { return Problems.Result(e.Code, "The payout action was refused.", e.Message); }
     }
 
     static IResult OutOfRange(string field, string message) =>
-        Problems.Result(400, "VALIDATION_FAILED", "The request is invalid.", errors: [new ProblemError(field, "OUT_OF_RANGE", message)]);
+        Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: [new ProblemError(field, FieldCodes.OutOfRange, message)]);
 }
 
 public static class PayoutSetup

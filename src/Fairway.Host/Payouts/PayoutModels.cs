@@ -1,3 +1,5 @@
+using Fairway.Host.Platform.Http;
+
 namespace Fairway.Host.Payouts;
 
 public static class PayoutJobStatuses
@@ -101,10 +103,9 @@ public sealed record PayoutSchedulerRunView
 }
 
 /// <summary>A payout admin action refused (HTTP 404/409 with <see cref="Code"/>); nothing was written.</summary>
-public sealed class PayoutActionException(int status, string code, string message) : Exception(message)
+public sealed class PayoutActionException(ProblemCode code, string message) : Exception(message)
 {
-    public int Status { get; } = status;
-    public string Code { get; } = code;
+    public ProblemCode Code { get; } = code;
 }
 
 internal static class PayoutSql

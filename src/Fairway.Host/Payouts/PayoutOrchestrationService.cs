@@ -1,3 +1,4 @@
+using Fairway.Host.Platform.Http;
 using Dapper;
 using Fairway.Host.Platform.Audit;
 using Fairway.Host.Platform.Configuration;
@@ -107,9 +108,9 @@ public sealed class PayoutOrchestrationService(NpgsqlDataSource db, AuditWriter 
         await using var tx = await c.BeginTransactionAsync(ct);
         var job = await c.QuerySingleOrDefaultAsync<PayoutJobView>(new CommandDefinition(
             $"SELECT {PayoutSql.JobColumns} FROM payout_jobs WHERE contest_id = @contestId FOR UPDATE", new { contestId }, tx, cancellationToken: ct))
-            ?? throw new PayoutActionException(404, "PAYOUT_JOB_NOT_FOUND", $"contest {contestId} has no payout job");
+            ?? throw new PayoutActionException(ProblemCodes.PayoutJobNotFound, $"contest {contestId} has no payout job");
         if (job.Status != PayoutJobStatuses.Held)
-            throw new PayoutActionException(409, "PAYOUT_JOB_NOT_HELD", $"payout job {job.Id} of contest {contestId} is {job.Status}, not held");
+            throw new PayoutActionException(ProblemCodes.PayoutJobNotHeld, $"payout job {job.Id} of contest {contestId} is {job.Status}, not held");
         var now = clock.GetUtcNow();
         await c.ExecuteAsync(new CommandDefinition(
             "UPDATE payout_jobs SET status = 'pending', hold_reason = NULL, updated_at = @now WHERE id = @id", new { id = job.Id, now }, tx, cancellationToken: ct));
@@ -133,11 +134,11 @@ public sealed class PayoutOrchestrationService(NpgsqlDataSource db, AuditWriter 
         await using var tx = await c.BeginTransactionAsync(ct);
         var t = await c.QuerySingleOrDefaultAsync<PayoutTransferView>(new CommandDefinition(
             $"SELECT {PayoutSql.TransferColumns} FROM payout_transfers WHERE id = @transferId FOR UPDATE", new { transferId }, tx, cancellationToken: ct))
-            ?? throw new PayoutActionException(404, "PAYOUT_TRANSFER_NOT_FOUND", $"no payout transfer {transferId}");
+            ?? throw new PayoutActionException(ProblemCodes.PayoutTransferNotFound, $"no payout transfer {transferId}");
         if (t.StripeTransferId is not null)
-            throw new PayoutActionException(409, "PAYOUT_ALREADY_TRANSFERRED", $"transfer {transferId} already has Stripe transfer {t.StripeTransferId}; retrying is refused");
+            throw new PayoutActionException(ProblemCodes.PayoutAlreadyTransferred, $"transfer {transferId} already has Stripe transfer {t.StripeTransferId}; retrying is refused");
         if (t.Status != PayoutTransferStatuses.FailedTerminal)
-            throw new PayoutActionException(409, "PAYOUT_TRANSFER_NOT_FAILED", $"transfer {transferId} is {t.Status}; only a failed_terminal transfer can be retried");
+            throw new PayoutActionException(ProblemCodes.PayoutTransferNotFailed, $"transfer {transferId} is {t.Status}; only a failed_terminal transfer can be retried");
         await RequeueAsync(tx, t, actor, reason, ct);
         await tx.CommitAsync(ct);
         log.LogWarning("Payout transfer {TransferId} (contest {ContestId}, user {UserId}) re-queued by {Actor}: {Reason}", transferId, t.ContestId, t.UserId, actor, reason);

@@ -1,3 +1,4 @@
+using Fairway.Host.Platform.Http;
 using Fairway.Host.Contests;
 using FluentValidation;
 using Hangfire;
@@ -11,10 +12,10 @@ public sealed class ResolveContestRequestValidator : AbstractValidator<ResolveCo
 {
     public ResolveContestRequestValidator()
     {
-        RuleFor(r => r.Action).NotEmpty().WithErrorCode("REQUIRED")
-            .Must(a => a is ContestErrorResolution.RetrySettlement or ContestErrorResolution.CancelAndRefund).WithErrorCode("INVALID")
+        RuleFor(r => r.Action).NotEmpty().WithErrorCode(FieldCodes.Required)
+            .Must(a => a is ContestErrorResolution.RetrySettlement or ContestErrorResolution.CancelAndRefund).WithErrorCode(FieldCodes.Invalid)
             .WithMessage($"action must be {ContestErrorResolution.RetrySettlement} or {ContestErrorResolution.CancelAndRefund}");
-        RuleFor(r => r.Reason).NotEmpty().WithErrorCode("REQUIRED").Length(3, 500).WithErrorCode("OUT_OF_RANGE");
+        RuleFor(r => r.Reason).NotEmpty().WithErrorCode(FieldCodes.Required).Length(3, 500).WithErrorCode(FieldCodes.OutOfRange);
     }
 }
 
@@ -51,7 +52,7 @@ public sealed class ContestErrorResolution(NpgsqlDataSource db, ContestLifecycle
         if (action == RetrySettlement)
         {
             if (complete is null)
-                throw new ContestTransitionException("CONTEST_NOT_SETTLEABLE", $"contest {contestId} never became COMPLETE with terminal evidence; only cancel_and_refund can resolve it");
+                throw new ContestTransitionException(ProblemCodes.ContestNotSettleable, $"contest {contestId} never became COMPLETE with terminal evidence; only cancel_and_refund can resolve it");
             moved = await lifecycle.ResolveErrorAsync(contestId, ContestState.Complete, actor, reason,
                 new { action, ingestion_event_id = complete.Value.EventId, last_settlement_run_id = lastRun, first_completed_at = complete.Value.At }, ct);
             jobId = jobs.Enqueue<SettlementJob>(j => j.RunAsync(contestId, actor));

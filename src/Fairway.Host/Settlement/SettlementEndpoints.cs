@@ -53,7 +53,7 @@ public static class SettlementEndpoints
             try { return Results.Ok(await resolution.ResolveAsync(contestId, body.Action!, Actors.Of(http.User), body.Reason!.Trim(), ct)); }
             catch (ContestTransitionException e)
             {
-                return Problems.Result(e.Code == "CONTEST_NOT_FOUND" ? 404 : 409, e.Code, "The contest was not resolved.", e.Message);
+                return Problems.Result(e.Code, "The contest was not resolved.", e.Message);
             }
         }).Validate<ResolveContestRequest>();
 
@@ -62,10 +62,10 @@ public static class SettlementEndpoints
         group.MapGet("/{contestId}", async (string contestId, int? limit, NpgsqlDataSource db, ContestRepository contests, SettlementRepository settlements, CancellationToken ct) =>
         {
             if (limit is < 0 or > 1000)
-                return Problems.Result(400, "VALIDATION_FAILED", "The request is invalid.", errors: [new ProblemError("limit", "OUT_OF_RANGE", "limit must be between 0 and 1000")]);
+                return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: [new ProblemError("limit", FieldCodes.OutOfRange, "limit must be between 0 and 1000")]);
             await using var c = await db.OpenConnectionAsync(ct);
             var contest = await contests.GetAsync(c, contestId);
-            if (contest is null) return Problems.Result(404, "CONTEST_NOT_FOUND", "No such contest.", $"no contest '{contestId}'");
+            if (contest is null) return Problems.Result(ProblemCodes.ContestNotFound, "No such contest.", $"no contest '{contestId}'");
             var s = await settlements.ByContestAsync(c, contestId);
             var results = s is null ? [] : await settlements.ResultsAsync(c, s.Id, limit ?? 50);
             var runs = await settlements.RunsAsync(c, contestId);
@@ -79,15 +79,15 @@ public static class SettlementEndpoints
         group.MapGet("/{contestId}/bundle", async (string contestId, SettlementExport export, CancellationToken ct) =>
             await export.BundleAsync(contestId, ct) is { } json
                 ? Results.Text(json, "application/json", Encoding.UTF8)
-                : Problems.Result(404, "SETTLEMENT_NOT_FOUND", "This contest is not settled.", $"contest '{contestId}' has no settlement"));
+                : Problems.Result(ProblemCodes.SettlementNotFound, "This contest is not settled.", $"contest '{contestId}' has no settlement"));
 
         // Runs the settlement job now (ops; normally the scheduler does it after the hold). Refused before the hold is over.
         group.MapPost("/{contestId}/run", async (string contestId, int? wait_seconds, HttpContext http, SettlementService service, IBackgroundJobClient jobs, JobStorage storage, CancellationToken ct) =>
         {
             if (wait_seconds is < 0 or > JobWaiter.MaxWaitSeconds)
-                return Problems.Result(400, "VALIDATION_FAILED", "The request is invalid.", errors: [new ProblemError("wait_seconds", "OUT_OF_RANGE", "wait_seconds must be between 0 and 120")]);
+                return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: [new ProblemError("wait_seconds", FieldCodes.OutOfRange, "wait_seconds must be between 0 and 120")]);
             if (await service.CheckDueAsync(contestId, ct) is { } refused)
-                return Problems.Result(refused.Code == SettlementCodes.ContestNotFound ? 404 : 409, refused.Code, "The contest cannot be settled now.", refused.Message);
+                return Problems.Result(refused.Code, "The contest cannot be settled now.", refused.Message);
             var actor = Actors.Of(http.User);
             var jobId = jobs.Enqueue<SettlementJob>(j => j.RunAsync(contestId, actor));
             var (state, final) = await JobWaiter.WaitAsync(storage, jobId, TimeSpan.FromSeconds(wait_seconds ?? 0));

@@ -1,3 +1,5 @@
+using Fairway.Host.Platform.Http;
+
 namespace Fairway.Host.Settlement;
 
 /// <summary>A stored settlement (one per contest).</summary>
@@ -86,9 +88,9 @@ public sealed record SettleResult(SettleOutcome Outcome, SettlementView Settleme
 /// The contest cannot be settled now and nothing was attempted (not COMPLETE, hold not over, unknown
 /// contest). Not a failure: nothing is recorded and the job is not retried.
 /// </summary>
-public sealed class SettlementRefusedException(string code, string message) : Exception(message)
+public sealed class SettlementRefusedException(ProblemCode code, string message) : Exception(message)
 {
-    public string Code { get; } = code;
+    public ProblemCode Code { get; } = code;
 }
 
 /// <summary>A settlement attempt failed: nothing of it was written; the failure is recorded (run row, audit, log, metrics).</summary>
@@ -101,15 +103,13 @@ public sealed class SettlementFailedException(string contestId, string code, str
 /// <summary>Stable codes of settlement failures and refusals.</summary>
 public static class SettlementCodes
 {
-    public const string ContestNotFound = "CONTEST_NOT_FOUND";
-    public const string NotComplete = "CONTEST_NOT_COMPLETE";
-    public const string HoldNotOver = "SETTLEMENT_HOLD_NOT_OVER";
-    public const string CompleteEvidenceMissing = "COMPLETE_EVIDENCE_MISSING";
+    /// <summary>Also the problem code of a settlement refused before it starts (<see cref="ProblemCodes.CompleteEvidenceMissing"/>).</summary>
+    public static readonly string CompleteEvidenceMissing = ProblemCodes.CompleteEvidenceMissing;
     public const string LeaderboardNotFinal = "LEADERBOARD_NOT_FINAL";
     public const string EngineRejected = "ENGINE_REJECTED";
     public const string EscrowMismatch = "ESCROW_MISMATCH";
     public const string EntryFeeMismatch = "ENTRY_FEE_MISMATCH";
-    public const string KillSwitchActive = "KILL_SWITCH_ACTIVE";
+    public static readonly string KillSwitchActive = ProblemCodes.KillSwitchActive;
     /// <summary>The database or another dependency was briefly unavailable: retried, never a reason for ERROR.</summary>
     public const string Transient = "TRANSIENT_ERROR";
     public const string Unexpected = "UNEXPECTED_ERROR";

@@ -1,3 +1,4 @@
+using Fairway.Host.Platform.Http;
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
@@ -59,16 +60,16 @@ public sealed class SettlementService(
     /// <summary>The contest row, its active config and its COMPLETE transition, when the hold is over; otherwise a refusal.</summary>
     async Task<(ContestRow Contest, ActiveConfig Config, DateTimeOffset CompletedAt, long CompleteEventId)> DueAsync(NpgsqlConnection c, NpgsqlTransaction? tx, string contestId)
     {
-        var contest = await contests.GetAsync(c, contestId, tx) ?? throw new SettlementRefusedException(SettlementCodes.ContestNotFound, $"no contest '{contestId}'");
+        var contest = await contests.GetAsync(c, contestId, tx) ?? throw new SettlementRefusedException(ProblemCodes.ContestNotFound, $"no contest '{contestId}'");
         if (contest.State != "COMPLETE")
-            throw new SettlementRefusedException(SettlementCodes.NotComplete, $"contest {contestId} is {contest.State}; only a COMPLETE contest is settled");
+            throw new SettlementRefusedException(ProblemCodes.ContestNotComplete, $"contest {contestId} is {contest.State}; only a COMPLETE contest is settled");
         var config = await contests.ActiveConfigAsync(c, contestId, tx);
         var complete = await settlements.CompleteTransitionAsync(c, contestId, tx)
-            ?? throw new SettlementRefusedException(SettlementCodes.CompleteEvidenceMissing, $"contest {contestId} is COMPLETE but its transition carries no ingestion event");
+            ?? throw new SettlementRefusedException(ProblemCodes.CompleteEvidenceMissing, $"contest {contestId} is COMPLETE but its transition carries no ingestion event");
         var due = complete.At.AddSeconds(config.Config.Rules.SettlementHoldSeconds);
         var now = clock.GetUtcNow();
         if (now < due)
-            throw new SettlementRefusedException(SettlementCodes.HoldNotOver, $"contest {contestId} completed at {complete.At:O}; its settlement hold of {config.Config.Rules.SettlementHoldSeconds} s ends at {due:O}; it is {now:O}");
+            throw new SettlementRefusedException(ProblemCodes.SettlementHoldNotOver, $"contest {contestId} completed at {complete.At:O}; its settlement hold of {config.Config.Rules.SettlementHoldSeconds} s ends at {due:O}; it is {now:O}");
         return (contest, config, complete.At, complete.EventId);
     }
 

@@ -10,6 +10,7 @@ public sealed class GeneratedDocumentsTests
 
     [Theory]
     [InlineData("docs/api/openapi.json")]
+    [InlineData("docs/api/errors.md")]
     [InlineData("docs/infra/ENV_SCHEMA.md")]
     [InlineData("infra/env/.env.example")]
     public async Task Committed_document_is_current(string relative)

@@ -90,7 +90,8 @@ public sealed class InputFuzzTests(ITestOutputHelper output)
                 else if (status >= 400 && (contentType is null || !contentType.StartsWith("application/problem+json", StringComparison.Ordinal) || !HasCode(body)))
                     Fail("not problem+json with a code", r, status, $"{contentType} {Short(body)}");
                 else if (r.Route is { Safe: false } && status < 400) Fail("a malformed write was accepted", r, status, Short(body));
-                else if (status >= 400 && Code(body).StartsWith("HTTP_", StringComparison.Ordinal)) Fail("refused without a named code", r, status, Short(body));
+                else if (status >= 400 && Code(body) == Fairway.Host.Platform.Http.ProblemCodes.RequestFailed.Code) Fail("refused without a named code", r, status, Short(body));
+                else if (status >= 400 && !Fairway.Host.Platform.Http.ErrorCodeRegistry.IsRegistered(Code(body), status)) Fail("code not in the error-code registry with this status", r, status, Short(body));
             }
             else if (status is < 400 or >= 500) Fail("protocol malformation not refused", r, status, "");
         }
@@ -102,6 +103,11 @@ public sealed class InputFuzzTests(ITestOutputHelper output)
         failures.InsertRange(0, errors.Where(e => e.Contains("\"@x\"")).Select(ErrorLine).Distinct().Take(20).Select(e => "host logged an error: " + e));
         failures.AddRange(refused.Where(c => warnings.GetValueOrDefault(c) != 1).Take(20)
             .Select(c => $"refusal {c} logged {warnings.GetValueOrDefault(c)} times at warning level: {all.First(x => x.Correlation == c).Request.Class}"));
+
+        // The host's own check of the error-code registry (issue 14): no problem it answered carried an unregistered code.
+        using (var metricsClient = new HttpClient { BaseAddress = w.Api.BaseUrl })
+            failures.AddRange((await metricsClient.GetStringAsync("/metrics")).Split('\n')
+                .Where(l => l.StartsWith("api_problems_unregistered_total{", StringComparison.Ordinal)).Select(l => "unregistered error code answered: " + l));
 
         var after = await StateAsync(w);
         failures.AddRange(StateTables.Where(t => before[t] != after[t]).Select(t => $"state changed: {t}"));

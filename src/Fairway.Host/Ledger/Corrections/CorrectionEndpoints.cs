@@ -11,19 +11,19 @@ public sealed class CorrectionRequestValidator : AbstractValidator<CorrectionReq
     public CorrectionRequestValidator(LedgerCorrectionService corrections)
     {
         // One condition per rule: a When() guards every check before it in its chain.
-        RuleFor(r => r.Kind).NotEmpty().WithErrorCode("REQUIRED");
-        RuleFor(r => r.Kind).Must(k => corrections.Kinds.ContainsKey(k!)).When(r => !string.IsNullOrEmpty(r.Kind)).WithErrorCode("UNKNOWN_KIND")
+        RuleFor(r => r.Kind).NotEmpty().WithErrorCode(FieldCodes.Required);
+        RuleFor(r => r.Kind).Must(k => corrections.Kinds.ContainsKey(k!)).When(r => !string.IsNullOrEmpty(r.Kind)).WithErrorCode(FieldCodes.UnknownKind)
             .WithMessage($"kind must be one of {string.Join(", ", corrections.Kinds.Keys.Order(StringComparer.Ordinal))}");
-        RuleFor(r => r.Subject).NotEmpty().WithErrorCode("REQUIRED");
-        RuleFor(r => r.Subject).Matches("^[a-z]{2,3}_[A-Za-z0-9_]{1,200}$").When(r => !string.IsNullOrEmpty(r.Subject)).WithErrorCode("INVALID_SUBJECT")
+        RuleFor(r => r.Subject).NotEmpty().WithErrorCode(FieldCodes.Required);
+        RuleFor(r => r.Subject).Matches("^[a-z]{2,3}_[A-Za-z0-9_]{1,200}$").When(r => !string.IsNullOrEmpty(r.Subject)).WithErrorCode(FieldCodes.InvalidSubject)
             .WithMessage("subject must be an id such as dp_…, re_…, tr_…, pi_… or txn_…");
         RuleFor(r => r.Subject).Must((r, s) => s!.StartsWith(corrections.Kinds[r.Kind!].SubjectPrefix, StringComparison.Ordinal))
-            .When(r => !string.IsNullOrEmpty(r.Subject) && r.Kind is not null && corrections.Kinds.ContainsKey(r.Kind)).WithErrorCode("SUBJECT_DOES_NOT_FIT_KIND")
+            .When(r => !string.IsNullOrEmpty(r.Subject) && r.Kind is not null && corrections.Kinds.ContainsKey(r.Kind)).WithErrorCode(FieldCodes.SubjectDoesNotFitKind)
             .WithMessage(r => $"a {r.Kind} correction explains {corrections.Kinds[r.Kind!].Subject}");
-        RuleFor(r => r.Amount).GreaterThan(0).When(r => r.Amount is not null).WithErrorCode("OUT_OF_RANGE").WithMessage("amount is in minor units and must be positive");
-        RuleFor(r => r.Reason).NotEmpty().WithErrorCode("REQUIRED");
+        RuleFor(r => r.Amount).GreaterThan(0).When(r => r.Amount is not null).WithErrorCode(FieldCodes.OutOfRange).WithMessage("amount is in minor units and must be positive");
+        RuleFor(r => r.Reason).NotEmpty().WithErrorCode(FieldCodes.Required);
         RuleFor(r => r.Reason).Must(r => r!.Trim().Length is >= 3 and <= 500).When(r => !string.IsNullOrEmpty(r.Reason))
-            .WithErrorCode("OUT_OF_RANGE").WithMessage("reason must be 3..500 characters: who asked, incident or ticket");
+            .WithErrorCode(FieldCodes.OutOfRange).WithMessage("reason must be 3..500 characters: who asked, incident or ticket");
     }
 }
 
@@ -45,9 +45,9 @@ public static class CorrectionEndpoints
         corrections.MapGet("", async (string? kind, long? before, int? limit, LedgerCorrectionService service, CancellationToken ct) =>
         {
             if (limit is < 1 or > LedgerRepository.MaxPageSize)
-                return Problems.Result(400, "VALIDATION_FAILED", "The request is invalid.", errors: [new ProblemError("limit", "OUT_OF_RANGE", $"limit must be between 1 and {LedgerRepository.MaxPageSize}")]);
+                return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: [new ProblemError("limit", FieldCodes.OutOfRange, $"limit must be between 1 and {LedgerRepository.MaxPageSize}")]);
             if (kind is not null && !service.Kinds.ContainsKey(kind))
-                return Problems.Result(400, "VALIDATION_FAILED", "The request is invalid.", errors: [new ProblemError("kind", "UNKNOWN_KIND", $"kind must be one of {string.Join(", ", service.Kinds.Keys)}")]);
+                return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: [new ProblemError("kind", FieldCodes.UnknownKind, $"kind must be one of {string.Join(", ", service.Kinds.Keys)}")]);
             var n = limit ?? 50;
             var rows = await service.ListAsync(kind, before, n, ct);
             return Results.Ok(new { corrections = rows, next_before = rows.Count == n ? rows[^1].Id : (long?)null });
@@ -58,7 +58,7 @@ public static class CorrectionEndpoints
             var r = await service.RequestAsync(body.Kind!, body.Subject!, body.Amount, body.Reason!.Trim(), Actors.Of(http.User), ct);
             return r.Correction is not null
                 ? Results.Json(r.Correction, statusCode: r.Status)
-                : Problems.Result(r.Status, r.Code!, r.Status == 404 ? "No such subject." : "The correction was refused.", r.Detail);
+                : Problems.Result(r.Code!, r.Status == 404 ? "No such subject." : "The correction was refused.", r.Detail);
         }).Validate<CorrectionRequest>();
     }
 }

@@ -1,3 +1,4 @@
+using Fairway.Host.Platform.Http;
 using Npgsql;
 
 namespace Fairway.Host.Ledger.Corrections;
@@ -6,10 +7,10 @@ namespace Fairway.Host.Ledger.Corrections;
 public sealed record CorrectionPlan(string Currency, long Amount, LedgerAccountRef From, LedgerAccountRef To, string Description, object Evidence);
 
 /// <summary>A correction refused for a stated reason (nothing written): 404 CORRECTION_SUBJECT_NOT_FOUND or 409 CORRECTION_NOT_APPLICABLE.</summary>
-public sealed class CorrectionRefusedException(int status, string code, string message) : Exception(message)
+public sealed class CorrectionRefusedException(ProblemCode code, string message) : Exception(message)
 {
-    public int Status { get; } = status;
-    public string Code { get; } = code;
+    public int Status => Code.Status!.Value;
+    public ProblemCode Code { get; } = code;
 }
 
 /// <summary>
@@ -39,6 +40,6 @@ public abstract class CorrectionKind
     /// </summary>
     public abstract Task<CorrectionPlan> PlanAsync(NpgsqlTransaction tx, string subject, object? fetched, CancellationToken ct);
 
-    protected CorrectionRefusedException NotFound(string detail) => new(404, "CORRECTION_SUBJECT_NOT_FOUND", detail);
-    protected CorrectionRefusedException NotApplicable(string detail) => new(409, "CORRECTION_NOT_APPLICABLE", $"{Name}: {detail}");
+    protected CorrectionRefusedException NotFound(string detail) => new(ProblemCodes.CorrectionSubjectNotFound, detail);
+    protected CorrectionRefusedException NotApplicable(string detail) => new(ProblemCodes.CorrectionNotApplicable, $"{Name}: {detail}");
 }

@@ -1,3 +1,4 @@
+using Fairway.Host.Platform.Http;
 using System.Text.Json;
 using Dapper;
 using Fairway.Host.Payments;
@@ -14,7 +15,10 @@ public sealed record LedgerCorrectionView(long Id, string Kind, string Subject, 
     long LedgerEntryId, string Reason, string RequestedBy, JsonElement Evidence, DateTimeOffset CreatedAt);
 
 /// <summary>The outcome of a correction request: the correction (created now or before) or a refusal with its stable code.</summary>
-public sealed record CorrectionOutcome(int Status, LedgerCorrectionView? Correction, string? Code = null, string? Detail = null);
+public sealed record CorrectionOutcome(int Status, LedgerCorrectionView? Correction, ProblemCode? Code = null, string? Detail = null)
+{
+    public static CorrectionOutcome Fail(ProblemCode code, string detail) => new(code.Status!.Value, null, code, detail);
+}
 
 /// <summary>
 /// Ledger corrections: typed, audited admin postings of a closed list of kinds (<see cref="CorrectionKind"/>).
@@ -65,7 +69,7 @@ public sealed class LedgerCorrectionService
         {
             var transient = StripeGateway.IsTransient(e);
             log.LogWarning(e, "Correction {Kind} {Subject}: Stripe look-up failed ({Error})", kindName, subject, e.Message);
-            return new CorrectionOutcome(transient ? 503 : 502, null, transient ? "PAYMENT_PROVIDER_UNAVAILABLE" : "PAYMENT_PROVIDER_ERROR",
+            return CorrectionOutcome.Fail(transient ? ProblemCodes.PaymentProviderUnavailable : ProblemCodes.PaymentProviderError,
                 $"Stripe could not be asked about {subject}: {e.Message}" + (transient ? "; retry" : ""));
         }
 
@@ -81,10 +85,10 @@ public sealed class LedgerCorrectionService
         catch (CorrectionRefusedException e)
         {
             log.LogWarning("Correction {Kind} {Subject} refused ({Code}): {Detail}", kindName, subject, e.Code, e.Message);
-            return new CorrectionOutcome(e.Status, null, e.Code, e.Message);
+            return CorrectionOutcome.Fail(e.Code, e.Message);
         }
         if (amount is { } confirmed && confirmed != plan.Amount)
-            return new CorrectionOutcome(409, null, "CORRECTION_AMOUNT_MISMATCH",
+            return CorrectionOutcome.Fail(ProblemCodes.CorrectionAmountMismatch,
                 $"{kindName} {subject} moves {plan.Amount} {plan.Currency} ({kind.AmountRule}); --amount {confirmed} does not confirm it");
 
         var id = await conn.ExecuteScalarAsync<long>("SELECT nextval(pg_get_serial_sequence('ledger_corrections', 'id'))", transaction: tx);
@@ -109,7 +113,7 @@ public sealed class LedgerCorrectionService
 
     static CorrectionOutcome Existing(LedgerCorrectionView existing, long? amount) =>
         amount is { } a && a != existing.Amount
-            ? new CorrectionOutcome(409, null, "CORRECTION_AMOUNT_MISMATCH",
+            ? CorrectionOutcome.Fail(ProblemCodes.CorrectionAmountMismatch,
                 $"{existing.Kind} {existing.Subject} was corrected already (correction {existing.Id}) with {existing.Amount} {existing.Currency}, not {a}")
             : new CorrectionOutcome(200, existing);
 

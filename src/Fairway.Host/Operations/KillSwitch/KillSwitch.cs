@@ -1,3 +1,4 @@
+using Fairway.Host.Platform.Http;
 using Dapper;
 using Fairway.Host.Platform.Audit;
 using Fairway.Host.Platform.Faults;
@@ -15,7 +16,7 @@ public sealed record KillSwitchChange(KillSwitchState State, bool Changed);
 public sealed class KillSwitchEngagedException(KillSwitchState state)
     : Exception($"kill-switch engaged since {state.ChangedAt:O} by {state.ChangedBy}: {state.Reason}")
 {
-    public const string Code = "KILL_SWITCH_ACTIVE";
+    public static readonly ProblemCode Code = ProblemCodes.KillSwitchActive;
     public KillSwitchState State { get; } = state;
 }
 

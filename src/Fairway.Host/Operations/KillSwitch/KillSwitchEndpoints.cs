@@ -16,10 +16,10 @@ public sealed class SetKillSwitchRequestValidator : AbstractValidator<SetKillSwi
 {
     public SetKillSwitchRequestValidator()
     {
-        RuleFor(r => r.Engaged).NotNull().WithErrorCode("REQUIRED");
-        RuleFor(r => r.Reason).NotNull().WithErrorCode("REQUIRED");
+        RuleFor(r => r.Engaged).NotNull().WithErrorCode(FieldCodes.Required);
+        RuleFor(r => r.Reason).NotNull().WithErrorCode(FieldCodes.Required);
         RuleFor(r => r.Reason).Must(r => r!.Trim().Length is >= 3 and <= 500).When(r => r.Reason is not null)
-            .WithErrorCode("OUT_OF_RANGE").WithMessage("reason must be 3 to 500 characters (who asked, why, ticket)");
+            .WithErrorCode(FieldCodes.OutOfRange).WithMessage("reason must be 3 to 500 characters (who asked, why, ticket)");
     }
 }
 
@@ -49,7 +49,7 @@ public sealed class KillSwitchProblemMiddleware(RequestDelegate next, ILogger<Ki
         {
             log.LogWarning("Money mutation {Method} {Path} refused: kill-switch engaged by {ChangedBy} ({Reason})",
                 context.Request.Method, context.Request.Path.Value, e.State.ChangedBy, e.State.Reason);
-            await Problems.WriteAsync(context, 409, KillSwitchEngagedException.Code, "Money movements are stopped: the kill-switch is engaged.",
+            await Problems.WriteAsync(context, KillSwitchEngagedException.Code, "Money movements are stopped: the kill-switch is engaged.",
                 $"engaged since {e.State.ChangedAt:O} by {e.State.ChangedBy}: {e.State.Reason}");
         }
     }

@@ -42,8 +42,8 @@ public static class ReconciliationSetup
         admin.MapGet("/reconciliation/runs", async (int? limit, ReconciliationService service, CancellationToken ct) =>
         {
             if (limit is < 1 or > 200)
-                return Problems.Result(400, "VALIDATION_FAILED", "The request is invalid.",
-                    errors: [new ProblemError("limit", "OUT_OF_RANGE", "limit must be between 1 and 200")]);
+                return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.",
+                    errors: [new ProblemError("limit", FieldCodes.OutOfRange, "limit must be between 1 and 200")]);
             return Results.Ok(new { runs = await service.RecentRunsAsync(limit ?? 20, ct) });
         });
         admin.MapPost("/reconciliation/run", async (HttpContext http, ReconciliationService service, CancellationToken ct) =>

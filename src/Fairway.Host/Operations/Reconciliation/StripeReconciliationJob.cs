@@ -101,29 +101,29 @@ public static class StripeReconciliationEndpoints
 
         stripe.MapGet("/runs", async (int? limit, StripeReconciliationService service, CancellationToken ct) =>
             limit is < 1 or > 200
-                ? Problems.Result(400, "VALIDATION_FAILED", "The request is invalid.", errors: [new ProblemError("limit", "OUT_OF_RANGE", "limit must be between 1 and 200")])
+                ? Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: [new ProblemError("limit", FieldCodes.OutOfRange, "limit must be between 1 and 200")])
                 : Results.Ok(new { runs = await service.RecentRunsAsync(limit ?? 20, ct) }));
 
         stripe.MapPost("/run", async (HttpContext http, StripeReconciliationService service, CancellationToken ct) =>
         {
             try { return Results.Ok(await service.RunAsync(Actors.Of(http.User), ct)); }
-            catch (StripeReconciliationBusyException e) { return Problems.Result(409, "RECONCILIATION_RUNNING", "A reconciliation run is in progress.", e.Message); }
+            catch (StripeReconciliationBusyException e) { return Problems.Result(ProblemCodes.ReconciliationRunning, "A reconciliation run is in progress.", e.Message); }
         });
 
         stripe.MapGet("/items", async (string? status, int? limit, StripeReconciliationService service, CancellationToken ct) =>
         {
             if (status is not (null or "awaiting_stripe" or "awaiting_fairway" or "discrepancy" or "resolved" or "dismissed"))
-                return Problems.Result(400, "VALIDATION_FAILED", "The request is invalid.", errors: [new ProblemError("status", "UNKNOWN_STATUS",
+                return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: [new ProblemError("status", FieldCodes.UnknownStatus,
                     "status must be one of awaiting_stripe, awaiting_fairway, discrepancy, resolved, dismissed")]);
             if (limit is < 1 or > 1000)
-                return Problems.Result(400, "VALIDATION_FAILED", "The request is invalid.", errors: [new ProblemError("limit", "OUT_OF_RANGE", "limit must be between 1 and 1000")]);
+                return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: [new ProblemError("limit", FieldCodes.OutOfRange, "limit must be between 1 and 1000")]);
             return Results.Ok(new { items = await service.ItemsAsync(status, null, limit ?? 100, ct) });
         });
 
         stripe.MapPost("/items/{subject}/dismiss", async (string subject, ReasonRequest body, HttpContext http, StripeReconciliationService service, CancellationToken ct) =>
             await service.DismissAsync(subject, Actors.Of(http.User), body.Reason!.Trim(), ct) is { } item
                 ? Results.Ok(item)
-                : Problems.Result(404, "DISCREPANCY_NOT_FOUND", "No open discrepancy.", $"'{subject}' is not an open discrepancy of the reconciliation against Stripe"))
+                : Problems.Result(ProblemCodes.DiscrepancyNotFound, "No open discrepancy.", $"'{subject}' is not an open discrepancy of the reconciliation against Stripe"))
             .Validate<ReasonRequest>();
     }
 }

@@ -1,3 +1,4 @@
+using Fairway.Host.Platform.Http;
 using Dapper;
 using Fairway.Host.Platform.Audit;
 using Fairway.Host.Platform.Telemetry;
@@ -26,10 +27,9 @@ public sealed record RunbookExecutionSummary(
     DateTimeOffset? FinishedAt, int StepsRecorded);
 
 /// <summary>A refusal with its HTTP status and stable code.</summary>
-public sealed class RunbookExecutionException(int status, string code, string message) : Exception(message)
+public sealed class RunbookExecutionException(ProblemCode code, string message) : Exception(message)
 {
-    public int Status { get; } = status;
-    public string Code { get; } = code;
+    public ProblemCode Code { get; } = code;
 }
 
 /// <summary>
@@ -46,7 +46,7 @@ public sealed class RunbookExecutionService(NpgsqlDataSource db, RunbookCatalog 
 
     public async Task<RunbookExecutionView> StartAsync(string runbook, string reason, string? incident, string actor, CancellationToken ct)
     {
-        var doc = catalog.Find(runbook) ?? throw new RunbookExecutionException(404, "RUNBOOK_NOT_FOUND", $"no runbook '{runbook}' in this build; `fairway runbook list` shows them");
+        var doc = catalog.Find(runbook) ?? throw new RunbookExecutionException(ProblemCodes.RunbookNotFound, $"no runbook '{runbook}' in this build; `fairway runbook list` shows them");
         await using var c = await db.OpenConnectionAsync(ct);
         await using var tx = await c.BeginTransactionAsync(ct);
         var id = await c.ExecuteScalarAsync<long>(new CommandDefinition("SELECT nextval('runbook_execution_ids')", transaction: tx, cancellationToken: ct));
@@ -64,7 +64,7 @@ public sealed class RunbookExecutionService(NpgsqlDataSource db, RunbookCatalog 
         var rows = await LockedRowsAsync(tx, executionId, ct);
         var doc = DocumentOf(rows);
         if (doc.Steps.All(s => s.Id != step))
-            throw new RunbookExecutionException(422, "RUNBOOK_STEP_UNKNOWN",
+            throw new RunbookExecutionException(ProblemCodes.RunbookStepUnknown,
                 $"runbook {doc.Id} has no step '{step}'; its steps: {string.Join(", ", doc.Steps.Select(s => s.Id))}");
         await InsertAsync(tx, executionId, actor, doc.Id, step, outcome, notes, null, null, ct);
         await audit.WriteAsync(tx, new AuditEntry(actor, "runbook.step_recorded", "runbook_execution", executionId.ToString(),
@@ -124,14 +124,14 @@ public sealed class RunbookExecutionService(NpgsqlDataSource db, RunbookCatalog 
         await c.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_xact_lock(hashtextextended('runbook_execution:' || @executionId, 0))",
             new { executionId }, tx, cancellationToken: ct));
         var rows = (await c.QueryAsync<Row>(new CommandDefinition(Select + " WHERE execution_id = @executionId ORDER BY id", new { executionId }, tx, cancellationToken: ct))).ToList();
-        if (rows.Count == 0) throw new RunbookExecutionException(404, "RUNBOOK_EXECUTION_NOT_FOUND", $"no runbook execution {executionId}");
+        if (rows.Count == 0) throw new RunbookExecutionException(ProblemCodes.RunbookExecutionNotFound, $"no runbook execution {executionId}");
         if (rows.Any(r => r.Step == "finish"))
-            throw new RunbookExecutionException(409, "RUNBOOK_EXECUTION_FINISHED", $"runbook execution {executionId} is finished ({rows.First(r => r.Step == "finish").Outcome}); start a new one");
+            throw new RunbookExecutionException(ProblemCodes.RunbookExecutionFinished, $"runbook execution {executionId} is finished ({rows.First(r => r.Step == "finish").Outcome}); start a new one");
         return rows;
     }
 
     RunbookDocument DocumentOf(List<Row> rows) =>
-        catalog.Find(rows[0].Runbook) ?? throw new RunbookExecutionException(409, "RUNBOOK_NOT_FOUND", $"runbook {rows[0].Runbook} is not in this build any more");
+        catalog.Find(rows[0].Runbook) ?? throw new RunbookExecutionException(ProblemCodes.RunbookNotInBuild, $"runbook {rows[0].Runbook} is not in this build any more");
 
     Task InsertAsync(NpgsqlTransaction tx, long executionId, string actor, string runbook, string step, string outcome, string notes, string? reason, string? incident, CancellationToken ct) =>
         tx.Connection!.ExecuteAsync(new CommandDefinition("""

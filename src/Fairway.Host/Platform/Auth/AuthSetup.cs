@@ -93,15 +93,15 @@ public static class AuthSetup
                 {
                     // Not the caller's fault: the authority could not be reached. Retryable, and visible as auth_service_error_rate.
                     ctx.Response.Headers.RetryAfter = "5";
-                    await Problems.WriteAsync(ctx.HttpContext, 503, "AUTH_SERVICE_UNAVAILABLE", "The authentication service could not be reached; retry later.", failure.GetType().Name);
+                    await Problems.WriteAsync(ctx.HttpContext, ProblemCodes.AuthServiceUnavailable, "The authentication service could not be reached; retry later.", failure.GetType().Name);
                     return;
                 }
                 var invalid = ctx.AuthenticateFailure is not null;
-                await Problems.WriteAsync(ctx.HttpContext, 401, invalid ? "TOKEN_INVALID" : "UNAUTHENTICATED",
+                await Problems.WriteAsync(ctx.HttpContext, invalid ? ProblemCodes.TokenInvalid : ProblemCodes.Unauthenticated,
                     invalid ? "The bearer token was rejected." : "A bearer token is required.",
                     invalid ? ctx.AuthenticateFailure!.GetType().Name : null);
             },
-            OnForbidden = ctx => Problems.WriteAsync(ctx.HttpContext, 403, "FORBIDDEN", "This route requires role admin."),
+            OnForbidden = ctx => Problems.WriteAsync(ctx.HttpContext, ProblemCodes.Forbidden, "This route requires role admin."),
         };
     }
 }

@@ -6,7 +6,7 @@ namespace Fairway.Host.Platform.Documents;
 
 /// <summary>
 /// `Fairway.Host --emit-docs &lt;root&gt;` writes the generated documents under &lt;root&gt;: the OpenAPI
-/// document as the routes produce it, the environment contract and the example env file. It needs
+/// document as the routes produce it, the error-code registry, the environment contract and the example env file. It needs
 /// no database: the app is built with inert settings and asked for its document over loopback.
 /// </summary>
 public static class DocumentEmitter
@@ -43,6 +43,7 @@ public static class DocumentEmitter
         Write(root, GeneratedDocuments.OpenApiPath, openApi.ReplaceLineEndings("\n").TrimEnd('\n') + "\n");
         Write(root, GeneratedDocuments.EnvSchemaPath, GeneratedDocuments.EnvSchemaMarkdown());
         Write(root, GeneratedDocuments.EnvExamplePath, GeneratedDocuments.EnvExample());
+        Write(root, GeneratedDocuments.ErrorCodesPath, Http.ErrorCodeRegistry.Markdown());
         return 0;
     }
 

@@ -12,6 +12,7 @@ public static class GeneratedDocuments
     public const string EnvSchemaPath = "docs/infra/ENV_SCHEMA.md";
     public const string EnvExamplePath = "infra/env/.env.example";
     public const string OpenApiPath = "docs/api/openapi.json";
+    public const string ErrorCodesPath = "docs/api/errors.md";
 
     public static string EnvSchemaMarkdown()
     {

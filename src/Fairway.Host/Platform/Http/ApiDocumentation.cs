@@ -27,9 +27,14 @@ public static class ApiDocumentation
     public const string BearerScheme = "bearer";
     const string CodesExtension = "x-problem-codes";
 
-    /// <summary>Documents an error status of this operation: problem+json body, and the codes it carries.</summary>
-    public static RouteHandlerBuilder Errors(this RouteHandlerBuilder builder, int status, params string[] codes) =>
-        builder.Produces<ProblemDocument>(status, Problems.ContentType).WithMetadata(new ProblemCodesMetadata(status, codes));
+    /// <summary>Documents the error statuses of this operation: problem+json bodies, each listing the registered codes it carries.</summary>
+    public static RouteHandlerBuilder Errors(this RouteHandlerBuilder builder, params ProblemCode[] codes)
+    {
+        foreach (var byStatus in codes.GroupBy(c => c.Status ?? throw new ArgumentException($"{c.Code} has no fixed status to document")))
+            builder.Produces<ProblemDocument>(byStatus.Key, Problems.ContentType)
+                .WithMetadata(new ProblemCodesMetadata(byStatus.Key, byStatus.Select(c => c.Code).ToList()));
+        return builder;
+    }
 
     public static RouteHandlerBuilder OptionalHeader(this RouteHandlerBuilder builder, string name, string description, int maxLength) =>
         builder.WithMetadata(new HeaderParameterMetadata(name, description, maxLength));
@@ -67,10 +72,10 @@ public static class ApiDocumentation
         if (!anonymous)
         {
             operation.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(BearerScheme, context.Document)] = [] }];
-            AddProblem(operation, context, 401, ["UNAUTHENTICATED", "TOKEN_INVALID"]);
+            AddProblem(operation, context, 401, [ProblemCodes.Unauthenticated, ProblemCodes.TokenInvalid]);
         }
-        AddProblem(operation, context, 500, ["INTERNAL_ERROR"]);
-        AddProblem(operation, context, 503, ["DATABASE_UNAVAILABLE"]);
+        AddProblem(operation, context, 500, [ProblemCodes.InternalError]);
+        AddProblem(operation, context, 503, [ProblemCodes.DatabaseUnavailable]);
 
         var codesByStatus = metadata.OfType<ProblemCodesMetadata>()
             .GroupBy(m => m.Status).ToDictionary(g => g.Key, g => g.SelectMany(m => m.Codes).ToList());

@@ -23,18 +23,18 @@ public static class ErrorHandling
             if (r.HasStarted || r.ContentLength > 0 || r.ContentType is not null) return;
             var (code, title) = r.StatusCode switch
             {
-                400 => (InputGuard.MalformedRequest, "The request could not be read."),
-                401 => ("UNAUTHENTICATED", "A bearer token is required."),
-                403 => ("FORBIDDEN", "This route requires role admin."),
-                404 => ("NOT_FOUND", "No such resource."),
-                405 => ("METHOD_NOT_ALLOWED", "Method not allowed on this resource."),
-                413 => (InputGuard.BodyTooLarge, "The request body is too large."),
-                415 => (InputGuard.UnsupportedMediaType, "Send application/json."),
+                400 => (ProblemCodes.MalformedRequest, "The request could not be read."),
+                401 => (ProblemCodes.Unauthenticated, "A bearer token is required."),
+                403 => (ProblemCodes.Forbidden, "This route requires role admin."),
+                404 => (ProblemCodes.NotFound, "No such resource."),
+                405 => (ProblemCodes.MethodNotAllowed, "Method not allowed on this resource."),
+                413 => (ProblemCodes.BodyTooLarge, "The request body is too large."),
+                415 => (ProblemCodes.UnsupportedMediaType, "Send application/json."),
                 // The jobs dashboard answers a command it could not apply with a bare 422.
-                422 => ("REQUEST_NOT_APPLIED", "The request was understood but could not be applied."),
-                _ => ("HTTP_" + r.StatusCode, "Request failed."),
+                422 => (ProblemCodes.RequestNotApplied, "The request was understood but could not be applied."),
+                _ => (ProblemCodes.RequestFailed, "Request failed."),
             };
-            await Problems.WriteAsync(ctx.HttpContext, r.StatusCode, code, title);
+            await Problems.WriteAsync(ctx.HttpContext, code, title, status: r.StatusCode);
         });
     }
 
@@ -45,9 +45,14 @@ public static class ErrorHandling
         if (error is BadHttpRequestException bad)
         {
             // A body error outside the guard (e.g. the client vanished mid-body): the request log line records it.
-            await Problems.WriteAsync(context, bad.StatusCode is >= 400 and < 500 ? bad.StatusCode : 400,
-                bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? InputGuard.BodyTooLarge : InputGuard.MalformedRequest,
-                "The request could not be read.", InputText.Printable(bad.Message));
+            // Kestrel's own body errors keep their status (408 for a body too slow, 413 too large, …).
+            var code = bad.StatusCode switch
+            {
+                StatusCodes.Status413PayloadTooLarge => ProblemCodes.BodyTooLarge,
+                StatusCodes.Status400BadRequest or < 400 or >= 500 => ProblemCodes.MalformedRequest,
+                _ => ProblemCodes.RequestFailed,
+            };
+            await Problems.WriteAsync(context, code, "The request could not be read.", InputText.Printable(bad.Message), status: bad.StatusCode);
             return;
         }
         if (Database.TransientDatabaseErrors.IsTransient(error))
@@ -56,10 +61,10 @@ public static class ErrorHandling
             log.LogWarning(error, "Transient database error on {Method} {Path}; {Pools}; client asked to retry", context.Request.Method, context.Request.Path.Value,
                 cleared ? "connection lost, pools cleared" : "pools kept (not a connection failure)");
             context.Response.Headers.RetryAfter = "1";
-            await Problems.WriteAsync(context, 503, "DATABASE_UNAVAILABLE", "The database was briefly unavailable; retry the request.");
+            await Problems.WriteAsync(context, ProblemCodes.DatabaseUnavailable, "The database was briefly unavailable; retry the request.");
             return;
         }
         log.LogError(error, "Unhandled error on {Method} {Path}", context.Request.Method, context.Request.Path.Value);
-        await Problems.WriteAsync(context, 500, "INTERNAL_ERROR", "An unexpected error occurred; it has been logged with this correlation id.");
+        await Problems.WriteAsync(context, ProblemCodes.InternalError, "An unexpected error occurred; it has been logged with this correlation id.");
     }
 }

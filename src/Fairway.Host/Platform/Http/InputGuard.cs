@@ -21,16 +21,16 @@ namespace Fairway.Host.Platform.Http;
 /// </summary>
 public static class InputGuard
 {
-    public const string BodyTooLarge = "BODY_TOO_LARGE";
-    public const string BodyRequired = "BODY_REQUIRED";
-    public const string MalformedRequest = "MALFORMED_REQUEST";
-    public const string UnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE";
+    public static readonly ProblemCode BodyTooLarge = ProblemCodes.BodyTooLarge;
+    public static readonly ProblemCode BodyRequired = ProblemCodes.BodyRequired;
+    public static readonly ProblemCode MalformedRequest = ProblemCodes.MalformedRequest;
+    public static readonly ProblemCode UnsupportedMediaType = ProblemCodes.UnsupportedMediaType;
 
     public static void UseInputTextGuard(this WebApplication app) => app.UseMiddleware<InputTextGuardMiddleware>();
     public static void UseInputBodyGuard(this WebApplication app) => app.UseMiddleware<InputBodyGuardMiddleware>();
 
-    internal static Task RefuseAsync(HttpContext context, int status, InputDefect defect, string title) =>
-        Problems.WriteAsync(context, status, defect.Code, title, defect.Message, [new ProblemError(defect.Field, defect.Code, defect.Message)]);
+    internal static Task RefuseAsync(HttpContext context, InputDefect defect, string title) =>
+        Problems.WriteAsync(context, defect.Code, title, defect.Message, [new ProblemError(defect.Field, defect.Code, defect.Message)]);
 }
 
 public sealed class InputTextGuardMiddleware(RequestDelegate next)
@@ -39,7 +39,7 @@ public sealed class InputTextGuardMiddleware(RequestDelegate next)
     {
         var defect = Check(context);
         if (defect is null) await next(context);
-        else await InputGuard.RefuseAsync(context, 400, defect, defect.Code == InputText.InvalidHeader ? "A header value is not text." : "The request URL is not valid text.");
+        else await InputGuard.RefuseAsync(context, defect, defect.Code == InputText.InvalidHeader ? "A header value is not text." : "The request URL is not valid text.");
     }
 
     static InputDefect? Check(HttpContext context)
@@ -78,7 +78,7 @@ public sealed class InputBodyGuardMiddleware(RequestDelegate next)
                 _ => (400, InputGuard.MalformedRequest, "The request could not be read."),
             };
             var detail = e.InnerException is { } inner ? $"{e.Message} {inner.Message}" : e.Message;
-            await InputGuard.RefuseAsync(context, status, new InputDefect(code, status == 400 ? "request" : "body", InputText.Printable(detail)), title);
+            await InputGuard.RefuseAsync(context, new InputDefect(code, status == 400 ? "request" : "body", InputText.Printable(detail)), title);
         }
     }
 
@@ -110,7 +110,7 @@ public sealed class InputBodyGuardMiddleware(RequestDelegate next)
         var binding = RequestBodyClass.JsonBinding(endpoint);
         if (binding is { IsOptional: false } && !hasBody)
         {
-            await InputGuard.RefuseAsync(context, 400, new InputDefect(InputGuard.BodyRequired, "body", "this route needs a JSON body; none was sent"), "The request body is missing.");
+            await InputGuard.RefuseAsync(context, new InputDefect(InputGuard.BodyRequired, "body", "this route needs a JSON body; none was sent"), "The request body is missing.");
             return;
         }
         if (hasBody && ShouldCheck(bodyClass, binding, request, out var charsetDefect))
@@ -118,7 +118,7 @@ public sealed class InputBodyGuardMiddleware(RequestDelegate next)
             if (charsetDefect is not null)
             {
                 await DiscardBodyAsync(context);
-                await InputGuard.RefuseAsync(context, 415, charsetDefect, "JSON bodies must be UTF-8.");
+                await InputGuard.RefuseAsync(context, charsetDefect, "JSON bodies must be UTF-8.");
                 return;
             }
             var body = await ReadBoundedAsync(request.Body, bodyClass.MaxBytes, context.RequestAborted);
@@ -131,12 +131,12 @@ public sealed class InputBodyGuardMiddleware(RequestDelegate next)
             var defect = bodyClass.Format == BodyFormat.Form ? FormDefect(body) : InputText.CheckJson(body);
             if (defect is not null)
             {
-                await InputGuard.RefuseAsync(context, 400, defect, defect.Code == InputText.MalformedJson ? "The request body is not well-formed JSON." : "The request body is not valid.");
+                await InputGuard.RefuseAsync(context, defect, defect.Code == InputText.MalformedJson ? "The request body is not well-formed JSON." : "The request body is not valid.");
                 return;
             }
             if (binding is { IsOptional: false } && IsJsonNull(body))
             {
-                await InputGuard.RefuseAsync(context, 400, new InputDefect(InputGuard.BodyRequired, "body", "this route needs a JSON body; the body is JSON null"), "The request body is missing.");
+                await InputGuard.RefuseAsync(context, new InputDefect(InputGuard.BodyRequired, "body", "this route needs a JSON body; the body is JSON null"), "The request body is missing.");
                 return;
             }
             request.Body = new MemoryStream(body, writable: false);
@@ -160,7 +160,7 @@ public sealed class InputBodyGuardMiddleware(RequestDelegate next)
     }
 
     static Task TooLargeAsync(HttpContext context, RequestBodyClass bodyClass, string why) =>
-        InputGuard.RefuseAsync(context, 413, new InputDefect(InputGuard.BodyTooLarge, "body",
+        InputGuard.RefuseAsync(context, new InputDefect(InputGuard.BodyTooLarge, "body",
             $"route class {bodyClass.Name} accepts at most {bodyClass.MaxBytes} bytes; {why}"), "The request body is too large.");
 
     /// <summary>

@@ -5,7 +5,7 @@ using System.Text.Unicode;
 namespace Fairway.Host.Platform.Http;
 
 /// <summary>Why a piece of request input was refused: a stable problem code, the input it concerns, and a message for humans.</summary>
-public sealed record InputDefect(string Code, string Field, string Message);
+public sealed record InputDefect(ProblemCode Code, string Field, string Message);
 
 /// <summary>
 /// The text rules of the HTTP boundary, as pure functions. Everything Fairway reads from a request and may
@@ -18,10 +18,10 @@ public sealed record InputDefect(string Code, string Field, string Message);
 /// </summary>
 public static class InputText
 {
-    public const string InvalidText = "INVALID_TEXT";
-    public const string InvalidHeader = "INVALID_HEADER";
-    public const string MalformedJson = "MALFORMED_JSON";
-    public const string NumberOutOfRange = "NUMBER_OUT_OF_RANGE";
+    public static readonly ProblemCode InvalidText = ProblemCodes.InvalidText;
+    public static readonly ProblemCode InvalidHeader = ProblemCodes.InvalidHeader;
+    public static readonly ProblemCode MalformedJson = ProblemCodes.MalformedJson;
+    public static readonly ProblemCode NumberOutOfRange = ProblemCodes.NumberOutOfRange;
 
     /// <summary>As deep as System.Text.Json reads by default: deeper bodies are refused before binding.</summary>
     public const int MaxJsonDepth = 64;

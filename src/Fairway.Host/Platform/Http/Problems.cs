@@ -31,22 +31,43 @@ public static class Problems
     static readonly Prometheus.Counter Answered = Prometheus.Metrics.CreateCounter("api_problems_total",
         "Error responses (problem+json) answered by this process, by HTTP status and stable code: the top errors of the error-trends dashboard.", "status", "code");
 
-    public static ProblemDocument Document(int status, string code, string title, string? detail = null, IReadOnlyList<ProblemError>? errors = null)
+    static readonly Prometheus.Counter Unregistered = Prometheus.Metrics.CreateCounter("api_problems_unregistered_total",
+        "Error responses whose code (or a field error's code, or the code's status) is not in the error-code registry (ProblemCodes): always a bug; tests assert it stays 0.", "status", "code");
+
+    /// <param name="status">Only for <see cref="ProblemCodes.RequestFailed"/>, whose status is the framework's; every other code has its own.</param>
+    static ProblemDocument Document(ProblemCode code, string title, string? detail, IReadOnlyList<ProblemError>? errors, int? status = null)
     {
-        Answered.WithLabels(status.ToString(System.Globalization.CultureInfo.InvariantCulture), code).Inc();
-        return new($"https://fairway.example/problems/{code.ToLowerInvariant().Replace('_', '-')}", title, status, code, detail, Correlation.Current, errors);
+        var answered = code.Status ?? status ?? 500;
+        Answered.WithLabels(answered.ToString(System.Globalization.CultureInfo.InvariantCulture), code.Code).Inc();
+        return new($"https://fairway.example/problems/{code.Code.ToLowerInvariant().Replace('_', '-')}", title, answered, code.Code, detail, Correlation.Current, errors);
     }
 
-    public static IResult Result(int status, string code, string title, string? detail = null, IReadOnlyList<ProblemError>? errors = null) =>
-        new ProblemResult(Document(status, code, title, detail, errors));
+    public static IResult Result(ProblemCode code, string title, string? detail = null, IReadOnlyList<ProblemError>? errors = null) =>
+        new ProblemResult(Document(code, title, detail, errors));
 
-    public static Task WriteAsync(HttpContext context, int status, string code, string title, string? detail = null, IReadOnlyList<ProblemError>? errors = null)
+    public static Task WriteAsync(HttpContext context, ProblemCode code, string title, string? detail = null, IReadOnlyList<ProblemError>? errors = null, int? status = null)
     {
-        var document = Document(status, code, title, detail, errors);
+        var document = Document(code, title, detail, errors, status);
         Record(context, document);
-        context.Response.StatusCode = status;
+        context.Response.StatusCode = document.Status;
         context.Response.ContentType = ContentType;
         return context.Response.WriteAsync(JsonSerializer.Serialize(document, Json));
+    }
+
+    /// <summary>
+    /// The host's own check of the registry on every answered problem: a code (or field code) missing from it, or answered
+    /// with another status, is counted and logged at error level — it never changes the answer the client gets.
+    /// </summary>
+    static void CheckRegistered(HttpContext context, ProblemDocument document)
+    {
+        var unregistered = new List<string>();
+        if (!ErrorCodeRegistry.IsRegistered(document.Code, document.Status)) unregistered.Add(document.Code);
+        foreach (var e in document.Errors ?? []) if (!ErrorCodeRegistry.IsRegisteredFieldCode(e.Code)) unregistered.Add(e.Code);
+        if (unregistered.Count == 0) return;
+        var status = document.Status.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        foreach (var code in unregistered) Unregistered.WithLabels(status, code).Inc();
+        context.RequestServices?.GetService<ILoggerFactory>()?.CreateLogger("Fairway.Http").LogError(
+            "Problem {Status} answered with codes not in the error-code registry: {Codes} (add them to ProblemCodes/FieldCodes)", document.Status, string.Join(", ", unregistered));
     }
 
     /// <summary>
@@ -55,6 +76,7 @@ public static class Problems
     /// </summary>
     static void Record(HttpContext context, ProblemDocument document)
     {
+        CheckRegistered(context, document);
         if (context.RequestServices?.GetService<IDiagnosticContext>() is not { } diagnostics) return;
         diagnostics.Set("ProblemCode", document.Code);
         if (document.Detail is not null) diagnostics.Set("ProblemDetail", document.Detail);

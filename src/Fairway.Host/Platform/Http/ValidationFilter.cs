@@ -12,18 +12,18 @@ public sealed class ValidationFilter<T>(IValidator<T> validator) : IEndpointFilt
     {
         var body = context.Arguments.OfType<T>().FirstOrDefault();
         if (body is null)
-            return Problems.Result(400, "MALFORMED_REQUEST", "The request body is missing or is not valid JSON.");
+            return Problems.Result(ProblemCodes.MalformedRequest, "The request body is missing or is not valid JSON.");
         var result = await validator.ValidateAsync(body, context.HttpContext.RequestAborted);
         if (result.IsValid) return await next(context);
         var errors = result.Errors
-            .Select(e => new ProblemError(e.PropertyName, string.IsNullOrEmpty(e.ErrorCode) ? "INVALID" : e.ErrorCode, e.ErrorMessage))
+            .Select(e => new ProblemError(e.PropertyName, string.IsNullOrEmpty(e.ErrorCode) ? FieldCodes.Invalid : e.ErrorCode, e.ErrorMessage))
             .ToList();
-        return Problems.Result(400, "VALIDATION_FAILED", "The request is invalid.", errors: errors);
+        return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: errors);
     }
 }
 
 public static class ValidationFilterExtensions
 {
     public static RouteHandlerBuilder Validate<T>(this RouteHandlerBuilder builder) =>
-        builder.AddEndpointFilter<ValidationFilter<T>>().Errors(400, "VALIDATION_FAILED", "MALFORMED_REQUEST");
+        builder.AddEndpointFilter<ValidationFilter<T>>().Errors(ProblemCodes.ValidationFailed, ProblemCodes.MalformedRequest);
 }

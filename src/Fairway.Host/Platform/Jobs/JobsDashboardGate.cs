@@ -27,26 +27,26 @@ public sealed partial class JobsDashboardGate(RequestDelegate next)
         var request = context.Request;
         if (JobIdRoute().Match(path) is { Success: true } m && !IsJobId(m.Groups["id"].Value))
         {
-            await Problems.WriteAsync(context, 404, "JOB_NOT_FOUND", "No such job.", "job ids are positive 64-bit integers");
+            await Problems.WriteAsync(context, ProblemCodes.JobNotFound, "No such job.", "job ids are positive 64-bit integers");
             return;
         }
         if (CommandRoute().IsMatch(path) && !HttpMethods.IsPost(request.Method))
         {
-            await Problems.WriteAsync(context, 405, "METHOD_NOT_ALLOWED", "Method not allowed on this resource.", "dashboard commands and the stats feed are POST-only");
+            await Problems.WriteAsync(context, ProblemCodes.MethodNotAllowed, "Method not allowed on this resource.", "dashboard commands and the stats feed are POST-only");
             return;
         }
         if (HttpMethods.IsPost(request.Method))
         {
             if (!CommandRoute().IsMatch(path))
             {
-                await Problems.WriteAsync(context, 405, "METHOD_NOT_ALLOWED", "Method not allowed on this resource.", "dashboard pages are GET-only");
+                await Problems.WriteAsync(context, ProblemCodes.MethodNotAllowed, "Method not allowed on this resource.", "dashboard pages are GET-only");
                 return;
             }
             // Hangfire posts url-encoded forms; a multipart body is not one of its commands (and a malformed one throws while parsed).
             if (!Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(request.ContentType, out var media)
                 || !media.MediaType.Equals("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase))
             {
-                await Problems.WriteAsync(context, 415, InputGuard.UnsupportedMediaType, "Send a form.", "dashboard commands are application/x-www-form-urlencoded posts");
+                await Problems.WriteAsync(context, InputGuard.UnsupportedMediaType, "Send a form.", "dashboard commands are application/x-www-form-urlencoded posts");
                 return;
             }
             if (path.StartsWith("/jobs/", StringComparison.Ordinal))
@@ -54,7 +54,7 @@ public sealed partial class JobsDashboardGate(RequestDelegate next)
                 var form = await request.ReadFormAsync(context.RequestAborted);
                 if (form["jobs[]"].FirstOrDefault(id => id is null || !IsJobId(id)) is { } bad)
                 {
-                    await Problems.WriteAsync(context, 400, InputGuard.MalformedRequest, "The request could not be read.",
+                    await Problems.WriteAsync(context, InputGuard.MalformedRequest, "The request could not be read.",
                         $"jobs[] value '{InputText.Printable(bad ?? "")}' is not a job id (a positive 64-bit integer)");
                     return;
                 }

@@ -15,8 +15,8 @@ public sealed class SetTestClockValidator : AbstractValidator<SetTestClockReques
 {
     public SetTestClockValidator()
     {
-        RuleFor(r => r.Now).NotNull().WithErrorCode("REQUIRED")
-            .Must(n => n!.Value.Offset == TimeSpan.Zero).When(r => r.Now is not null).WithErrorCode("NOT_UTC").WithMessage("now must be a UTC instant ending in Z");
+        RuleFor(r => r.Now).NotNull().WithErrorCode(FieldCodes.Required)
+            .Must(n => n!.Value.Offset == TimeSpan.Zero).When(r => r.Now is not null).WithErrorCode(FieldCodes.NotUtc).WithMessage("now must be a UTC instant ending in Z");
     }
 }
 
@@ -24,7 +24,7 @@ public sealed class AdvanceTestClockValidator : AbstractValidator<AdvanceTestClo
 {
     // Bounded: one call moves the clock by at most 60 days.
     public AdvanceTestClockValidator() =>
-        RuleFor(r => r.Seconds).NotNull().WithErrorCode("REQUIRED").InclusiveBetween(1, 60L * 86400).WithErrorCode("OUT_OF_RANGE");
+        RuleFor(r => r.Seconds).NotNull().WithErrorCode(FieldCodes.Required).InclusiveBetween(1, 60L * 86400).WithErrorCode(FieldCodes.OutOfRange);
 }
 
 /// <summary>Admin routes of the test clock; mapped only when FAIRWAY_TEST_CLOCK_ENABLED=true.</summary>
@@ -51,7 +51,7 @@ public static class TestClockEndpoints
         var after = next(beforeUtc);
         // The clock never runs backwards: jobs and audit rows rely on time being monotonic.
         if (after < beforeUtc)
-            return Problems.Result(409, "CLOCK_BACKWARDS", "The test clock cannot move backwards.", $"it is {beforeUtc:O}; requested {after:O}");
+            return Problems.Result(ProblemCodes.ClockBackwards, "The test clock cannot move backwards.", $"it is {beforeUtc:O}; requested {after:O}");
         await connection.ExecuteAsync("UPDATE test_clock SET now_utc = @after WHERE id = 1", new { after }, tx);
         await audit.WriteAsync(tx, new AuditEntry(Actors.Of(http.User), "test_clock.moved", "test_clock", "1",
             "test clock moved through the admin API", new { now = beforeUtc }, new { now = after }), ct);
