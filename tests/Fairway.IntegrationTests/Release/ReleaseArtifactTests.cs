@@ -69,7 +69,7 @@ public sealed class ReleaseArtifactTests(ReleaseArtifactFixture f, ITestOutputHe
         Assert.Equal(actual.Order(StringComparer.Ordinal), listed.Keys.Order(StringComparer.Ordinal));
         foreach (var path in actual)
             Assert.True(listed[path] == Convert.ToHexStringLower(SHA256.HashData(await File.ReadAllBytesAsync(Path.Combine(f.Unpacked, path)))), $"{path}: checksum differs");
-        foreach (var must in new[] { "host/Fairway.Host.dll", "cli/fairway.dll", "cli/Fairway.Migrations.dll", "db/schema.snapshot.sql", "contract/openapi.json", "contract/openapi.v1.json" })
+        foreach (var must in new[] { "host/Fairway.Host.dll", "cli/fairway.dll", "cli/Fairway.Migrations.dll", "db/schema.snapshot.sql", "contract/openapi.json", "contract/openapi.v1.json", "contract/errors.md" })
             Assert.Contains(must, listed.Keys);
 
         foreach (var (sbom, package) in new[] { ("sbom/host.cdx.json", "Stripe.net"), ("sbom/cli.cdx.json", "FluentMigrator.Runner.Postgres") })

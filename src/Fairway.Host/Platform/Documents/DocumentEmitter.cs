@@ -11,29 +11,31 @@ namespace Fairway.Host.Platform.Documents;
 /// </summary>
 public static class DocumentEmitter
 {
+    /// <summary>Settings of a host that is built but never reaches a database, Stripe or the provider (documents, introspection).</summary>
+    public static FairwaySettings InertSettings() => new()
+    {
+        Role = HostRole.Api,
+        DatabaseConnectionString = "Host=127.0.0.1;Port=1;Database=none;Username=none",
+        ListenUrl = "http://127.0.0.1:0",
+        Production = false,
+        TestClockEnabled = false,
+        ShutdownTimeout = TimeSpan.FromSeconds(5),
+        LogLevel = Serilog.Events.LogEventLevel.Warning,
+        WorkerCount = 1,
+        JwtIssuer = "docs",
+        JwtAudience = "docs",
+        JwtSigningKey = new byte[32],
+        OidcAuthority = null,
+        StripeApiKey = "none",
+        StripeApiBase = new Uri("http://127.0.0.1:1"),
+        StripeWebhookSecret = "none",
+        IngestionEndpoint = new Uri("http://127.0.0.1:1"),
+        IngestionApiKey = "none",
+    };
+
     public static async Task<int> EmitAsync(string root)
     {
-        var settings = new FairwaySettings
-        {
-            Role = HostRole.Api,
-            DatabaseConnectionString = "Host=127.0.0.1;Port=1;Database=none;Username=none",
-            ListenUrl = "http://127.0.0.1:0",
-            Production = false,
-            TestClockEnabled = false,
-            ShutdownTimeout = TimeSpan.FromSeconds(5),
-            LogLevel = Serilog.Events.LogEventLevel.Warning,
-            WorkerCount = 1,
-            JwtIssuer = "docs",
-            JwtAudience = "docs",
-            JwtSigningKey = new byte[32],
-            OidcAuthority = null,
-            StripeApiKey = "none",
-            StripeApiBase = new Uri("http://127.0.0.1:1"),
-            StripeWebhookSecret = "none",
-            IngestionEndpoint = new Uri("http://127.0.0.1:1"),
-            IngestionApiKey = "none",
-        };
-        await using var app = FairwayHost.Build(settings);
+        await using var app = FairwayHost.Build(InertSettings());
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         using var http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(30) };
