@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace Fairway.Engine.Settlement;
 
 /// <summary>The canonical result document and its hash.</summary>
@@ -14,26 +16,102 @@ public static class SettlementResultDocument
     public static SettlementDocument Build(SettlementResult result)
     {
         ArgumentNullException.ThrowIfNull(result);
-        var tree = new Dictionary<string, object?>
+        return Write(new ListEntries(result.Entries), result.ContestId, result.Gross, result.Rake, result.Net, keepJson: true);
+    }
+
+    /// <summary>The same document for a <see cref="RankedSettlement"/>, byte for byte.</summary>
+    public static SettlementDocument Build(RankedSettlement result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        return Write(new RankedEntries(result), result.ContestId, result.Gross, result.Rake, result.Net, keepJson: true);
+    }
+
+    /// <summary>Only the output_hash of <see cref="Build(RankedSettlement)"/>: the document is streamed through SHA-256, never held.</summary>
+    public static string OutputHash(RankedSettlement result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        return Write(new RankedEntries(result), result.ContestId, result.Gross, result.Rake, result.Net, keepJson: false).OutputHash;
+    }
+
+    private interface IEntries
+    {
+        int Count { get; }
+        void Write(CanonicalUtf8Writer w, int position);
+    }
+
+    // Keys of an entry in ordinal order: id, prize, rank, score, user_id.
+    private static void WriteEntry(CanonicalUtf8Writer w, string id, long prize, int rank, long score, string userId)
+    {
+        w.Raw("{\"id\":"u8);
+        w.String(id);
+        w.Raw(",\"prize\":"u8);
+        w.Integer(prize);
+        w.Raw(",\"rank\":"u8);
+        w.Integer(rank);
+        w.Raw(",\"score\":"u8);
+        w.Integer(score);
+        w.Raw(",\"user_id\":"u8);
+        w.String(userId);
+        w.Raw("}"u8);
+    }
+
+    private readonly struct ListEntries(IReadOnlyList<SettledEntry> entries) : IEntries
+    {
+        public int Count => entries.Count;
+
+        public void Write(CanonicalUtf8Writer w, int position)
         {
-            ["format"] = Format,
-            ["contest_id"] = result.ContestId,
-            ["gross"] = result.Gross,
-            ["rake"] = result.Rake,
-            ["net"] = result.Net,
-            ["entries"] = result.Entries
-                .Select(e => new Dictionary<string, object?>
-                {
-                    ["id"] = e.Id,
-                    ["user_id"] = e.UserId,
-                    ["score"] = e.Score,
-                    ["rank"] = e.Rank,
-                    ["prize"] = e.Prize,
-                })
-                .ToArray(),
-        };
-        var hash = CanonicalJson.Sha256Hex(CanonicalJson.Serialize((object)tree));
-        tree["output_hash"] = hash;
-        return new SettlementDocument(CanonicalJson.Serialize((object)tree), hash);
+            var e = entries[position];
+            WriteEntry(w, e.Id, e.Prize, e.Rank, e.Score, e.UserId);
+        }
+    }
+
+    private readonly struct RankedEntries(RankedSettlement r) : IEntries
+    {
+        public int Count => r.Count;
+
+        public void Write(CanonicalUtf8Writer w, int position) =>
+            WriteEntry(w, r.IdAt(position), r.PrizeAt(position), r.RankAt(position), r.ScoreAt(position), r.UserIdAt(position));
+    }
+
+    /// <summary>
+    /// Keys in ordinal order: contest_id, entries, format, gross, net, [output_hash,] rake. Everything up to net is the same
+    /// in the hashed object and in the full document, so it is written once: hashed, and kept when the JSON is wanted.
+    /// </summary>
+    private static SettlementDocument Write<TEntries>(TEntries entries, string contestId, long gross, long rake, long net, bool keepJson)
+        where TEntries : IEntries
+    {
+        using var w = new CanonicalUtf8Writer(keepJson);
+        w.Raw("{\"contest_id\":"u8);
+        w.String(contestId);
+        w.Raw(",\"entries\":["u8);
+        for (var p = 0; p < entries.Count; p++)
+        {
+            if (p > 0)
+            {
+                w.Raw(","u8);
+            }
+            entries.Write(w, p);
+        }
+        w.Raw("],\"format\":"u8);
+        w.String(Format);
+        w.Raw(",\"gross\":"u8);
+        w.Integer(gross);
+        w.Raw(",\"net\":"u8);
+        w.Integer(net);
+        var prefix = keepJson ? w.ToArray() : null;
+        w.Raw(",\"rake\":"u8);
+        w.Integer(rake);
+        w.Raw("}"u8);
+        var hash = w.HashHex();
+        if (prefix is null)
+        {
+            return new SettlementDocument("", hash);
+        }
+        var json = new StringBuilder(prefix.Length + 120)
+            .Append(Encoding.UTF8.GetString(prefix))
+            .Append(",\"output_hash\":\"").Append(hash).Append("\",\"rake\":")
+            .Append(rake.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append('}');
+        return new SettlementDocument(json.ToString(), hash);
     }
 }
