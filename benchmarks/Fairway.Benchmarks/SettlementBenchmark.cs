@@ -497,10 +497,10 @@ public static class SettlementBenchmark
     /// Where the time of load and compute goes: the same public pieces the service calls, re-run once standalone
     /// after the timed run (outside its transaction; same data). Not part of any figure above; an aid to reading them.
     /// </summary>
-    public sealed record Diagnostics(double EntriesQueryMs, double EntrySetHashMs, double EngineSettleMs, double ResultDocumentMs)
+    public sealed record Diagnostics(double EntriesReadMs, double EngineSettleMs, double OutputHashMs)
     {
         public override string ToString() =>
-            $"ActiveEntriesAsync {EntriesQueryMs:F0} ms, EntrySetHash.Of {EntrySetHashMs:F0} ms, SettlementCalculator.Settle {EngineSettleMs:F0} ms, SettlementResultDocument.Build {ResultDocumentMs:F0} ms";
+            $"EntrySetReader.ActiveAsync (query + entry-set hash) {EntriesReadMs:F0} ms, SettlementCalculator.Settle(EntrySet) {EngineSettleMs:F0} ms, SettlementResultDocument.OutputHash {OutputHashMs:F0} ms";
     }
 
     static async Task<Diagnostics> DiagnoseAsync(NpgsqlDataSource db, ContestRepository contests, string contestId, string leaderboardHash)
@@ -510,18 +510,15 @@ public static class SettlementBenchmark
         var body = (await c.ExecuteScalarAsync<byte[]>("SELECT body FROM ingestion_payloads WHERE payload_hash = @leaderboardHash", new { leaderboardHash }))!;
         var leaderboard = LeaderboardParser.Parse(System.Text.Encoding.UTF8.GetString(body)).Value;
         var t0 = Stopwatch.GetTimestamp();
-        var entries = await StandingsService.ActiveEntriesAsync(c, contestId);
-        var queryMs = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
-        t0 = Stopwatch.GetTimestamp();
-        _ = EntrySetHash.Of(entries);
-        var hashMs = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+        var (entries, _) = await EntrySetReader.ActiveAsync(c, contestId, null, CancellationToken.None);
+        var readMs = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
         t0 = Stopwatch.GetTimestamp();
         var settled = Fairway.Engine.Settlement.SettlementCalculator.Settle(Fairway.Engine.Settlement.SettlementRules.FromConfig(config.Config), leaderboard, entries);
         var settleMs = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
         t0 = Stopwatch.GetTimestamp();
-        _ = Fairway.Engine.Settlement.SettlementResultDocument.Build(settled.Value);
-        var documentMs = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
-        return new Diagnostics(queryMs, hashMs, settleMs, documentMs);
+        _ = Fairway.Engine.Settlement.SettlementResultDocument.OutputHash(settled.Value);
+        var hashMs = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+        return new Diagnostics(readMs, settleMs, hashMs);
     }
 
     static long WorkingSet()
@@ -592,16 +589,31 @@ public static class SettlementBenchmark
         Row(results.All(m => m.PeakReset) ? "peak working set in run (MiB)" : "process peak working set (MiB)", m => (m.PeakWorkingSetAfter / 1048576.0).ToString("F0", CultureInfo.InvariantCulture));
         Console.WriteLine();
         Console.WriteLine("diagnostic split, the service's public pieces re-run standalone once after the timed run (ms; not part of the figures above):");
-        Row("  load: ActiveEntriesAsync", m => m.Split is { } d ? Ms(d.EntriesQueryMs) : "-");
-        Row("  load: EntrySetHash.Of", m => m.Split is { } d ? Ms(d.EntrySetHashMs) : "-");
-        Row("  compute: engine Settle", m => m.Split is { } d ? Ms(d.EngineSettleMs) : "-");
-        Row("  compute: result document Build", m => m.Split is { } d ? Ms(d.ResultDocumentMs) : "-");
+        Row("  load: read + entry-set hash", m => m.Split is { } d ? Ms(d.EntriesReadMs) : "-");
+        Row("  compute: engine Settle(EntrySet)", m => m.Split is { } d ? Ms(d.EngineSettleMs) : "-");
+        Row("  persist: output hash (overlaps COPY)", m => m.Split is { } d ? Ms(d.OutputHashMs) : "-");
+        Console.WriteLine();
+        Console.WriteLine("size sweep: how the cost grows (a linear cost keeps µs per entry flat; growth = time ratio / size ratio vs the previous size):");
+        Row("  settlement µs per entry", m => m.Failure is null ? (m.TotalMs * 1000 / m.Target.Entries).ToString("F2", CultureInfo.InvariantCulture) : "-");
+        Row("  baseline µs per entry", m => double.IsNaN(m.BaselineTotalMs) ? "-" : (m.BaselineTotalMs * 1000 / m.Target.Entries).ToString("F2", CultureInfo.InvariantCulture));
+        Row("  settlement growth", m => Growth(measured, m, x => x.TotalMs));
+        Row("  baseline growth", m => Growth(measured, m, x => x.BaselineTotalMs));
+        Row("  peak working set MiB per 100k", m => (m.PeakWorkingSetAfter / 1048576.0 / (m.Target.Entries / 100_000.0)).ToString("F0", CultureInfo.InvariantCulture));
         Console.WriteLine($"(working set in MiB; {(results.All(m => m.PeakReset) ? "the peak is reset (/proc/self/clear_refs) right before each SettleAsync, so it is that run's peak" : "the peak is process-wide and monotonic")}; " +
                           $"{setupPeak / 1048576.0:F0} MiB peak during set-up, which includes the standings recompute of every contest by the poll; " +
                           "\"SQL\" rows are Npgsql command activities: count / summed ms)");
         Console.WriteLine($"whole run {wall.TotalSeconds:F0} s");
         foreach (var m in results.Where(m => m.Failure is not null || m.BaselineFailure is not null))
             Console.WriteLine($"FAILED {m.Target.Label}: {m.Failure ?? m.BaselineFailure}");
+    }
+
+    static string Growth(List<Measured> measured, Measured m, Func<Measured, double> time)
+    {
+        var i = measured.IndexOf(m);
+        if (i <= 0 || m.Failure is not null || measured[i - 1].Failure is not null) return "-";
+        var previous = measured[i - 1];
+        var sizeRatio = (double)m.Target.Entries / previous.Target.Entries;
+        return $"{time(m) / time(previous) / sizeRatio:F2}";
     }
 
     static async Task SetSandboxClockAsync(HttpClient control, DateTimeOffset now) =>

@@ -2,11 +2,11 @@ using System.Globalization;
 
 namespace Fairway.Benchmarks;
 
-/// <summary>Arguments of the settlement benchmark: <c>settlement [--entries 100000,1000000] [--paid-places N] [--warmup-entries N]</c>.</summary>
+/// <summary>Arguments of the settlement benchmark: <c>settlement [--entries 10000,100000,1000000] [--paid-places N] [--warmup-entries N]</c>.</summary>
 public sealed record SettlementOptions(int[] Sizes, int PaidPlaces, int WarmupEntries)
 {
-    /// <summary>The issue: "Settlement of one contest with 100,000 and with 1,000,000 entries".</summary>
-    public static readonly int[] DefaultSizes = [100_000, 1_000_000];
+    /// <summary>The issues: "Settlement of one contest with 100,000 and with 1,000,000 entries", plus 10,000 for a size sweep (issue 12).</summary>
+    public static readonly int[] DefaultSizes = [10_000, 100_000, 1_000_000];
     public const int DefaultPaidPlaces = 1_000;
     public const int DefaultWarmupEntries = 5_000;
     public const int MaxPaidPlaces = 5_000;

@@ -181,6 +181,7 @@ public static class FairwayHost
         if ((settings.Role & HostRole.Worker) != 0) builder.Services.AddSingleton<IRecurringJobSet, ContestsRecurringJobs>();
         builder.Services.AddSingleton<IngestionEventStore>();
         builder.Services.AddSingleton<StandingsService>();
+        builder.Services.AddSingleton<EntrySetCache>();
         builder.Services.AddSingleton<ReplayService>();
         builder.Services.AddHostedService<IngestionLagCollector>();
         builder.Services.AddFairwayOperations(settings);

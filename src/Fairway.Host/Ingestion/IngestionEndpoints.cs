@@ -23,23 +23,14 @@ public static class IngestionEndpoints
 {
     public static void MapPublicIngestion(this RouteGroupBuilder api)
     {
-        api.MapGet("/contests/{id}/standings", async (string id, int? limit, int? offset, NpgsqlDataSource db, CancellationToken ct) =>
+        api.MapGet("/contests/{id}/standings", async (string id, int? limit, int? offset, StandingsService standings, CancellationToken ct) =>
         {
             var n = Math.Clamp(limit ?? 100, 1, 500);
             var skip = Math.Max(0, offset ?? 0);
-            await using var c = await db.OpenConnectionAsync(ct);
-            var row = await c.QuerySingleOrDefaultAsync<(long EventId, DateTime FetchedAt, string? Status, int Version, string Hash, string Result)?>("""
-                SELECT s.ingestion_event_id, e.fetched_at, e.provider_status, s.config_version, s.output_hash, s.result::text
-                FROM contest_standings s JOIN ingestion_events e ON e.id = s.ingestion_event_id WHERE s.contest_id = @id
-                """, new { id });
-            if (row is not { } r) return Problems.Result(ProblemCodes.StandingsNotAvailable, $"No standings for contest '{id}' yet (no accepted leaderboard).");
-            using var doc = JsonDocument.Parse(r.Result);
-            var all = doc.RootElement.GetProperty("entries");
-            var entries = all.EnumerateArray().Skip(skip).Take(n).Select(e => new StandingsEntryView(
-                e.GetProperty("id").GetString()!, e.GetProperty("user_id").GetString()!, e.GetProperty("rank").GetInt32(), e.GetProperty("score").GetInt64(), e.GetProperty("prize").GetInt64())).ToList();
-            return Results.Ok(new StandingsView(id, r.EventId, new DateTimeOffset(DateTime.SpecifyKind(r.FetchedAt, DateTimeKind.Utc)), r.Status, r.Version, r.Hash,
-                doc.RootElement.GetProperty("gross").GetInt64(), doc.RootElement.GetProperty("rake").GetInt64(), doc.RootElement.GetProperty("net").GetInt64(),
-                all.GetArrayLength(), skip, entries));
+            var view = await standings.PageAsync(id, skip, n, ct);
+            return view is null
+                ? Problems.Result(ProblemCodes.StandingsNotAvailable, $"No standings for contest '{id}' yet (no accepted leaderboard).")
+                : Results.Ok(view);
         }).AllowAnonymous().WithName("GetContestStandings").WithTags("Contests").Produces<StandingsView>().Errors(ProblemCodes.StandingsNotAvailable);
 
         api.MapGet("/tournaments/{id}/leaderboard", async (string id, NpgsqlDataSource db, IngestionEventStore events, CancellationToken ct) =>

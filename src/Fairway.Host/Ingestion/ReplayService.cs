@@ -18,7 +18,7 @@ public sealed record ReplayReport(string TournamentId, int EventsReplayed, int M
 /// (entries cannot change after lock, so live standings always are). A mismatch increments
 /// score_audit_mismatches and writes an audit row; it never changes anything else.
 /// </summary>
-public sealed class ReplayService(NpgsqlDataSource db, ContestRepository contests, IngestionEventStore events, AuditWriter audit, ILogger<ReplayService> log)
+public sealed class ReplayService(NpgsqlDataSource db, ContestRepository contests, IngestionEventStore events, EntrySetCache entrySets, AuditWriter audit, ILogger<ReplayService> log)
 {
     public const int MaxEventsPerCall = 2000;
 
@@ -30,7 +30,7 @@ public sealed class ReplayService(NpgsqlDataSource db, ContestRepository contest
         var page = accepted.Take(limit).ToList();
         var report = new List<ReplayedEvent>();
         int matches = 0, mismatches = 0, notComparable = 0;
-        var entriesByContest = new Dictionary<string, (IReadOnlyList<SettlementEntry> Entries, string Hash)>();
+        var entriesByContest = new Dictionary<string, EntrySet>();
         foreach (var ev in page)
         {
             var lb = LeaderboardParser.Parse(Encoding.UTF8.GetString((await events.BodyAsync(c, ev.PayloadHash!))!)).Value;
@@ -41,10 +41,7 @@ public sealed class ReplayService(NpgsqlDataSource db, ContestRepository contest
             foreach (var a in audits)
             {
                 if (!entriesByContest.TryGetValue(a.ContestId, out var set))
-                {
-                    var entries = await StandingsService.ActiveEntriesAsync(c, a.ContestId);
-                    entriesByContest[a.ContestId] = set = (entries, EntrySetHash.Of(entries));
-                }
+                    entriesByContest[a.ContestId] = set = (await entrySets.ActiveAsync(c, a.ContestId, null, ct)).Entries;
                 if (set.Hash != a.EntrySetHash)
                 {
                     notComparable++;
@@ -52,8 +49,8 @@ public sealed class ReplayService(NpgsqlDataSource db, ContestRepository contest
                     continue;
                 }
                 var config = (await contests.ConfigVersionAsync(c, a.ContestId, a.ConfigVersion))!;
-                var projected = SettlementCalculator.Project(SettlementRules.FromConfig(config.Config), lb, set.Entries);
-                var hash = projected.IsSuccess ? SettlementResultDocument.Build(projected.Value).OutputHash : null;
+                var projected = SettlementCalculator.Project(SettlementRules.FromConfig(config.Config), lb, set);
+                var hash = projected.IsSuccess ? SettlementResultDocument.OutputHash(projected.Value) : null;
                 if (hash == a.OutputHash) { matches++; scores.Add(new ReplayedScore(a.ContestId, a.ConfigVersion, a.OutputHash, hash, "match")); continue; }
                 mismatches++;
                 scores.Add(new ReplayedScore(a.ContestId, a.ConfigVersion, a.OutputHash, hash, "mismatch"));

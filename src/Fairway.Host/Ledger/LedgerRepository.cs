@@ -44,42 +44,52 @@ public sealed class LedgerRepository(NpgsqlDataSource db)
     /// </summary>
     public async Task<PostResult> PostAsync(NpgsqlTransaction tx, JournalEntry entry, CancellationToken ct = default)
     {
-        ArgumentNullException.ThrowIfNull(tx);
         ArgumentNullException.ThrowIfNull(entry);
-        var postings = JsonSerializer.Serialize(entry.Postings.Select(p => new
-        {
-            account = p.Account.Id,
-            kind = p.Account.Kind,
-            contest_id = p.Account.ContestId,
-            user_id = p.Account.UserId,
-            amount = p.Amount,
-        }));
-        PostResult result;
+        return (await PostManyAsync(tx, [entry], ct))[0];
+    }
+
+    /// <summary>Most journal entries posted by one call of the batch writer (<see cref="PostManyAsync"/> splits larger lists).</summary>
+    public const int MaxBatch = 1000;
+
+    /// <summary>
+    /// Posts several entries in <paramref name="tx"/>, in order, through <c>fairway_post_journal_entries</c>: the same checks,
+    /// content hashes and idempotency as that many single posts, one round trip and one balance update per account per
+    /// batch of <see cref="MaxBatch"/>. The first failure aborts the transaction and is thrown as its typed exception.
+    /// Returns one result per entry, in order.
+    /// </summary>
+    public async Task<IReadOnlyList<PostResult>> PostManyAsync(NpgsqlTransaction tx, IReadOnlyList<JournalEntry> entries, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(tx);
+        ArgumentNullException.ThrowIfNull(entries);
+        var results = new List<PostResult>(entries.Count);
         try
         {
-            result = await tx.Connection!.QuerySingleAsync<PostResult>(new CommandDefinition("""
-                SELECT entry_id AS EntryId, created AS Created
-                FROM fairway_post_journal_entry(@Key, @Kind, @Currency, @OccurredAt, @CauseType, @CauseId, @Description, @CorrelationId, @Postings::jsonb)
-                """,
-                new
+            foreach (var chunk in entries.Chunk(MaxBatch))
+            {
+                var batch = JsonSerializer.Serialize(chunk.Select(e => new
                 {
-                    Key = entry.IdempotencyKey,
-                    entry.Kind,
-                    entry.Currency,
-                    OccurredAt = entry.OccurredAt.ToUniversalTime(),
-                    entry.CauseType,
-                    entry.CauseId,
-                    entry.Description,
-                    entry.CorrelationId,
-                    Postings = postings,
-                }, tx, cancellationToken: ct));
+                    idempotency_key = e.IdempotencyKey,
+                    kind = e.Kind,
+                    currency = e.Currency,
+                    // Microseconds, truncated, as Npgsql sends a timestamptz parameter (JSON would carry 100 ns ticks, which PostgreSQL rounds).
+                    occurred_at = e.OccurredAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", System.Globalization.CultureInfo.InvariantCulture),
+                    cause_type = e.CauseType,
+                    cause_id = e.CauseId,
+                    description = e.Description,
+                    correlation_id = e.CorrelationId,
+                    postings = e.Postings.Select(p => new { account = p.Account.Id, kind = p.Account.Kind, contest_id = p.Account.ContestId, user_id = p.Account.UserId, amount = p.Amount }),
+                }));
+                results.AddRange(await tx.Connection!.QueryAsync<PostResult>(new CommandDefinition(
+                    "SELECT entry_id AS EntryId, created AS Created FROM fairway_post_journal_entries(@batch::jsonb)", new { batch }, tx, cancellationToken: ct)));
+            }
         }
         catch (PostgresException e) when (LedgerException.From(e) is { } mapped)
         {
             throw mapped;
         }
-        if (result.Created) CrashPoints.Hit(CrashAfterPostingsBeforeCommit);
-        return result;
+        if (results.Count != entries.Count) throw new InvalidOperationException($"the ledger posted {results.Count} of {entries.Count} entries");
+        if (results.Any(r => r.Created)) CrashPoints.Hit(CrashAfterPostingsBeforeCommit);
+        return results;
     }
 
     /// <summary>The stored balance of an account; null when the account does not exist (nothing ever posted to it).</summary>

@@ -50,10 +50,9 @@ public sealed class SettlementCorrectionService(
 
             var config = await contests.ConfigVersionAsync(c, contestId, settlement.ConfigVersion)
                 ?? throw new InvalidOperationException($"config v{settlement.ConfigVersion} of contest {contestId} is missing");
-            var entries = (await settlements.ResultsAsync(c, settlement.Id))
-                .Select(r => new SettlementEntry(r.EntryId, r.UserId, JsonSerializer.Deserialize<List<string>>(r.Golfers)!)).ToList();
+            var entries = await EntrySetReader.SettledAsync(c, settlement.Id, ct);
             var recomputed = SettlementCalculator.Settle(settlement.RulesOf(config.Config), leaderboard, entries);
-            var correctedHash = recomputed.IsSuccess ? SettlementResultDocument.Build(recomputed.Value).OutputHash
+            var correctedHash = recomputed.IsSuccess ? SettlementResultDocument.OutputHash(recomputed.Value)
                 : "engine_rejected:" + string.Join(";", recomputed.Errors.Select(e => e.Code));
             var mismatch = correctedHash != settlement.OutputHash;
 

@@ -106,12 +106,9 @@ public sealed class SettlementService(
             if (!parsed.IsSuccess) throw Fail(SettlementCodes.LeaderboardNotFinal, $"stored leaderboard {basis.Id} no longer parses", parsed.Errors);
             if (!LifecycleSignals.IsFinal(parsed.Value, config.Config.RoundCount))
                 throw Fail(SettlementCodes.LeaderboardNotFinal, $"leaderboard event {basis.Id} (status {parsed.Value.Status}) is not final");
-            var entries = await StandingsService.ActiveEntriesAsync(c, contestId, tx);
-            var entrySetHash = EntrySetHash.Of(entries);
-            var fee = await c.QuerySingleAsync<(long Entries, long Fees, long Currencies, long Unpriced, long? Fee, string? Currency)>(new CommandDefinition("""
-                SELECT count(*), count(DISTINCT entry_fee), count(DISTINCT currency), count(*) FILTER (WHERE entry_fee IS NULL OR currency IS NULL), min(entry_fee), min(trim(currency))
-                  FROM entries WHERE contest_id = @contestId AND status = 'ACTIVE'
-                """, new { contestId }, tx, cancellationToken: ct));
+            // One pass over the ACTIVE entries: the compact set, its entry-set hash and the fees they recorded.
+            var (entries, fee) = await EntrySetReader.ActiveAsync(c, contestId, tx, ct);
+            var entrySetHash = entries.Hash;
             var loadMs = (int)total.ElapsedMilliseconds;
 
             stage = "compute";
@@ -119,15 +116,14 @@ public sealed class SettlementService(
             // Gross comes from what the players paid: every ACTIVE entry's own recorded fee and currency (frozen once the
             // contest had an entry, so they agree with the config; if they ever did not, the entries win and the settlement
             // records them, so the offline replay uses the same rules).
-            if (fee.Unpriced > 0 || fee.Fees > 1 || fee.Currencies > 1)
-                throw Fail(SettlementCodes.EntryFeeMismatch, $"the ACTIVE entries of contest {contestId} do not share one recorded fee and currency ({fee.Fees} fees, {fee.Currencies} currencies, {fee.Unpriced} without a fee)",
-                    new { entries = fee.Entries, distinct_fees = fee.Fees, distinct_currencies = fee.Currencies, unpriced = fee.Unpriced });
+            if (fee.Unpriced > 0 || fee.DistinctFees > 1 || fee.DistinctCurrencies > 1)
+                throw Fail(SettlementCodes.EntryFeeMismatch, $"the ACTIVE entries of contest {contestId} do not share one recorded fee and currency ({fee.DistinctFees} fees, {fee.DistinctCurrencies} currencies, {fee.Unpriced} without a fee)",
+                    new { entries = fee.Entries, distinct_fees = fee.DistinctFees, distinct_currencies = fee.DistinctCurrencies, unpriced = fee.Unpriced });
             var rules = SettlementRules.FromConfig(config.Config);
             if (fee.Fee is { } paid && fee.Currency is { } ccy) rules = rules with { EntryFee = paid, Currency = ccy };
             var settled = SettlementCalculator.Settle(rules, parsed.Value, entries);
             if (!settled.IsSuccess) throw Fail(SettlementCodes.EngineRejected, $"the engine refused to settle contest {contestId}", settled.Errors);
             var result = settled.Value;
-            var document = SettlementResultDocument.Build(result);
             var computeMs = (int)computeWatch.ElapsedMilliseconds;
 
             stage = "persist";
@@ -142,45 +138,47 @@ public sealed class SettlementService(
                     new { escrow_balance = escrowBalance, gross = result.Gross, active_entries = entries.Count, entry_fee = rules.EntryFee });
 
             var settlementId = await c.ExecuteScalarAsync<long>(new CommandDefinition("SELECT nextval('settlements_id_seq')", transaction: tx, cancellationToken: ct));
-            var golfers = entries.ToDictionary(e => e.Id, e => e.Golfers, StringComparer.Ordinal);
+            // The output hash streams the whole result document through SHA-256 on another core while PostgreSQL takes the COPY.
+            var hashing = Task.Run(() => SettlementResultDocument.OutputHash(result), ct);
             await using (var writer = await c.BeginBinaryImportAsync(
                 "COPY settlement_results (settlement_id, entry_id, user_id, golfers, rank, score, prize) FROM STDIN (FORMAT BINARY)", ct))
             {
-                foreach (var e in result.Entries)
+                for (var p = 0; p < result.Count; p++)
                 {
                     await writer.StartRowAsync(ct);
                     await writer.WriteAsync(settlementId, NpgsqlDbType.Bigint, ct);
-                    await writer.WriteAsync(e.Id, NpgsqlDbType.Text, ct);
-                    await writer.WriteAsync(e.UserId, NpgsqlDbType.Text, ct);
-                    await writer.WriteAsync(JsonSerializer.Serialize(golfers[e.Id]), NpgsqlDbType.Jsonb, ct);
-                    await writer.WriteAsync(e.Rank, NpgsqlDbType.Integer, ct);
-                    await writer.WriteAsync(e.Score, NpgsqlDbType.Bigint, ct);
-                    await writer.WriteAsync(e.Prize, NpgsqlDbType.Bigint, ct);
+                    await writer.WriteAsync(result.IdAt(p), NpgsqlDbType.Text, ct);
+                    await writer.WriteAsync(result.UserIdAt(p), NpgsqlDbType.Text, ct);
+                    await writer.WriteAsync(entries.RosterJson(result.EntryIndexAt(p)), NpgsqlDbType.Jsonb, ct);
+                    await writer.WriteAsync(result.RankAt(p), NpgsqlDbType.Integer, ct);
+                    await writer.WriteAsync(result.ScoreAt(p), NpgsqlDbType.Bigint, ct);
+                    await writer.WriteAsync(result.PrizeAt(p), NpgsqlDbType.Bigint, ct);
                 }
                 await writer.CompleteAsync(ct);
             }
 
             var now = clock.GetUtcNow();
-            var winnings = result.Entries.Where(e => e.Prize > 0).GroupBy(e => e.UserId, StringComparer.Ordinal)
-                .Select(g => (UserId: g.Key, Amount: g.Sum(e => e.Prize))).OrderBy(w => w.UserId, StringComparer.Ordinal).ToList();
-            foreach (var (userId, amount) in winnings)
-                await ledger.PostAsync(tx, JournalEntry.Movement(PayableKey(contestId, userId), LedgerKind, rules.Currency, now, "settlement", contestId,
-                    escrow, LedgerAccountRef.Payable(userId, rules.Currency), amount, $"winnings of {userId} in contest {contestId}"), ct);
+            var winnings = Winnings(result);
+            // One journal entry per winning user, as always, sent to the ledger function in batches (one round trip per batch).
+            var releases = winnings.Select(w => JournalEntry.Movement(PayableKey(contestId, w.UserId), LedgerKind, rules.Currency, now, "settlement", contestId,
+                escrow, LedgerAccountRef.Payable(w.UserId, rules.Currency), w.Amount, $"winnings of {w.UserId} in contest {contestId}")).ToList();
             if (result.Rake > 0)
-                await ledger.PostAsync(tx, JournalEntry.Movement(RakeKey(contestId), LedgerKind, rules.Currency, now, "settlement", contestId,
-                    escrow, LedgerAccountRef.Revenue(rules.Currency), result.Rake, $"rake of contest {contestId}"), ct);
+                releases.Add(JournalEntry.Movement(RakeKey(contestId), LedgerKind, rules.Currency, now, "settlement", contestId,
+                    escrow, LedgerAccountRef.Revenue(rules.Currency), result.Rake, $"rake of contest {contestId}"));
+            await ledger.PostManyAsync(tx, releases, ct);
+            var outputHash = await hashing;
 
             await c.ExecuteAsync(new CommandDefinition("""
                 INSERT INTO scoring_audits (contest_id, config_version, purpose, leaderboard_event_id, leaderboard_hash, entry_set_hash, output_hash, computed_at)
                 VALUES (@contestId, @version, 'settlement', @eventId, @hash, @entrySetHash, @outputHash, @now)
-                """, new { contestId, version = config.Version, eventId = basis.Id, hash = basis.Hash, entrySetHash, outputHash = document.OutputHash, now }, tx, cancellationToken: ct));
+                """, new { contestId, version = config.Version, eventId = basis.Id, hash = basis.Hash, entrySetHash, outputHash = outputHash, now }, tx, cancellationToken: ct));
 
             var persistMs = (int)persistWatch.ElapsedMilliseconds;
             var view = new SettlementView
             {
                 Id = settlementId, ContestId = contestId, ConfigVersion = config.Version, ConfigHash = config.Hash, LeaderboardEventId = basis.Id,
                 LeaderboardHash = basis.Hash, CompleteEventId = completeEventId, EntrySetHash = entrySetHash, EntryCount = entries.Count,
-                OutputHash = document.OutputHash, Gross = result.Gross, Rake = result.Rake, Net = result.Net, Currency = rules.Currency,
+                OutputHash = outputHash, Gross = result.Gross, Rake = result.Rake, Net = result.Net, Currency = rules.Currency,
                 Winners = winnings.Count, StartedAt = startedAt, CommittedAt = now, LoadMs = loadMs, ComputeMs = computeMs, PersistMs = persistMs,
                 SettledBy = triggeredBy, CorrelationId = Correlation.Current,
             };
@@ -196,7 +194,7 @@ public sealed class SettlementService(
                 """, new { contestId, startedAt, now, settlementId, triggeredBy, correlation = Correlation.Current }, tx, cancellationToken: ct));
             await audit.WriteAsync(tx, new AuditEntry(triggeredBy, "settlement.committed", "settlement", contestId,
                 $"contest settled: {entries.Count} entries, gross {result.Gross}, rake {result.Rake}, {winnings.Count} winner(s)",
-                After: new { settlement_id = settlementId, output_hash = document.OutputHash, gross = result.Gross, rake = result.Rake, net = result.Net, winners = winnings.Count },
+                After: new { settlement_id = settlementId, output_hash = outputHash, gross = result.Gross, rake = result.Rake, net = result.Net, winners = winnings.Count },
                 Evidence: new
                 {
                     config_version = config.Version, config_hash = config.Hash, leaderboard_event_id = basis.Id, leaderboard_hash = basis.Hash,
@@ -209,7 +207,7 @@ public sealed class SettlementService(
             SettlementMetrics.Runs.WithLabels("settled").Inc();
             SettlementMetrics.LastRunStatus.Set(1);
             log.LogInformation("Contest {ContestId} settled: settlement {SettlementId}, {EntryCount} entries, gross {Gross}, rake {Rake}, {Winners} winner(s), output {OutputHash} (load {LoadMs} ms, compute {ComputeMs} ms, persist {PersistMs} ms)",
-                contestId, settlementId, entries.Count, result.Gross, result.Rake, winnings.Count, document.OutputHash, loadMs, computeMs, persistMs);
+                contestId, settlementId, entries.Count, result.Gross, result.Rake, winnings.Count, outputHash, loadMs, computeMs, persistMs);
             return new SettleResult(SettleOutcome.Settled, view);
         }
         catch (SettlementRefusedException) { throw; }
@@ -315,6 +313,16 @@ public sealed class SettlementService(
     }
 
     static string Truncate(string s, int max) => s.Length <= max ? s : s[..max];
+
+    /// <summary>Prizes summed per winning user, in user id order (ordinal): one ledger release each.</summary>
+    static List<(string UserId, long Amount)> Winnings(RankedSettlement result)
+    {
+        var byUser = new Dictionary<string, long>(StringComparer.Ordinal);
+        for (var p = 0; p < result.Count; p++)
+            if (result.PrizeAt(p) > 0)
+                byUser[result.UserIdAt(p)] = byUser.GetValueOrDefault(result.UserIdAt(p)) + result.PrizeAt(p);
+        return byUser.Select(kv => (kv.Key, kv.Value)).OrderBy(w => w.Key, StringComparer.Ordinal).ToList();
+    }
 }
 
 /// <summary>Structured detail of a settlement failure (engine errors, escrow figures), carried to error_json.</summary>

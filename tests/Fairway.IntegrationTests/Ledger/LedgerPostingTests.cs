@@ -261,6 +261,80 @@ public sealed class LedgerPostingTests
     }
 
     [Fact]
+    public async Task A_batch_posts_exactly_what_the_same_entries_posted_one_by_one_would()
+    {
+        await using var t = await LedgerTestDatabase.CreateAsync();
+        var (one, many) = (LedgerTestDatabase.Contest(), LedgerTestDatabase.Contest());
+        await t.PostAsync(t.Fund(one, 10_000, $"fund:{one}"));
+        await t.PostAsync(t.Fund(many, 10_000, $"fund:{many}"));
+        JournalEntry Release(string contest, int i) => JournalEntry.Movement($"release:{contest}:{i}", "settlement_release", "usd", t.Clock.GetUtcNow(), "settlement", contest,
+            LedgerAccountRef.Escrow(contest), LedgerAccountRef.Payable($"winner-{i}", "usd"), 100 + i, $"winnings {i}");
+        foreach (var i in Enumerable.Range(0, 40)) await t.PostAsync(Release(one, i));
+
+        List<PostResult> results;
+        await using (var c = await t.Db.OpenConnectionAsync())
+        await using (var tx = await c.BeginTransactionAsync())
+        {
+            // A key repeated in the batch (same content) is one entry, like a second single post.
+            var batch = Enumerable.Range(0, 40).Select(i => Release(many, i)).Append(Release(many, 7)).ToList();
+            results = (await t.Ledger.PostManyAsync(tx, batch)).ToList();
+            await tx.CommitAsync();
+        }
+        Assert.Equal(41, results.Count);
+        Assert.Equal(40, results.Count(r => r.Created));
+        Assert.Equal((results[7].EntryId, false), (results[40].EntryId, results[40].Created));
+        Assert.Equal(await t.StoredBalanceAsync(LedgerAccountRef.Escrow(one).Id), await t.StoredBalanceAsync(LedgerAccountRef.Escrow(many).Id));
+        Assert.Equal(await t.PostingsSumAsync(LedgerAccountRef.Escrow(many).Id), await t.StoredBalanceAsync(LedgerAccountRef.Escrow(many).Id));
+        // The same entries and postings as the single posts, in the same order (accounts and amounts; the contests differ).
+        const string Shape = """
+            SELECT string_agg(e.kind || ' ' || e.idempotency_key || ' ' || replace(p.account_id, @contest, 'C') || ' ' || p.amount, ',' ORDER BY e.id, p.id)
+              FROM ledger_entries e JOIN ledger_postings p ON p.entry_id = e.id WHERE e.cause_id = @contest
+            """;
+        var single = await t.ScalarAsync<string>(Shape, new { contest = one });
+        Assert.Equal(80, single.Split(',').Length);
+        Assert.Equal(single.Replace(one, "C"), (await t.ScalarAsync<string>(Shape, new { contest = many })).Replace(many, "C"));
+        // And the content hash is what a single post computes for the same content.
+        await using (var c = await t.Db.OpenConnectionAsync())
+        await using (var tx = await c.BeginTransactionAsync())
+        {
+            var again = await t.Ledger.PostAsync(tx, Release(many, 3));
+            Assert.Equal((results[3].EntryId, false), (again.EntryId, again.Created));
+        }
+        // The ledger's own invariants hold (the payables are test money, not from a settlement row, so that check is not asked).
+        var reconciled = await t.Reconciliation.RunAsync("test:batch");
+        Assert.DoesNotContain(reconciled.Violations, v => v.Check is "account_balance_matches_postings" or "entry_balanced" or "escrow_not_negative" or "posting_currency_matches_entry");
+    }
+
+    [Fact]
+    public async Task A_batch_that_would_take_an_escrow_below_zero_midway_is_refused_whole()
+    {
+        await using var t = await LedgerTestDatabase.CreateAsync();
+        var contest = LedgerTestDatabase.Contest();
+        var escrow = LedgerAccountRef.Escrow(contest).Id;
+        await t.PostAsync(t.Fund(contest, 1000));
+        var (entries, postings) = (await t.EntryCountAsync(), await t.PostingCountAsync());
+
+        // 600 out, 600 out (now -200), 500 in: the end balance (300) is fine, the middle is not.
+        var batch = new[] { t.Release(contest, 600), t.Release(contest, 600), t.Fund(contest, 500) };
+        await using (var c = await t.Db.OpenConnectionAsync())
+        await using (var tx = await c.BeginTransactionAsync())
+        {
+            var e = await Assert.ThrowsAsync<EscrowNegativeException>(() => t.Ledger.PostManyAsync(tx, batch));
+            Assert.Contains($"escrow {escrow} holds 400, posting -600", e.Message);
+        }
+        Assert.Equal((entries, postings), (await t.EntryCountAsync(), await t.PostingCountAsync()));
+        Assert.Equal(1000, await t.StoredBalanceAsync(escrow));
+
+        // A conflicting key anywhere in a batch refuses the batch.
+        var posted = t.Release(contest, 100);
+        await t.PostAsync(posted);
+        await using (var c = await t.Db.OpenConnectionAsync())
+        await using (var tx = await c.BeginTransactionAsync())
+            await Assert.ThrowsAsync<LedgerIdempotencyConflictException>(() => t.Ledger.PostManyAsync(tx, [t.Release(contest, 5), posted with { Postings = t.Release(contest, 99).Postings }]));
+        Assert.Equal(900, await t.StoredBalanceAsync(escrow));
+    }
+
+    [Fact]
     public void The_builder_makes_each_movement_explicit_from_minus_to_plus_and_nets_per_account()
     {
         var a = LedgerAccountRef.Escrow("c1");
