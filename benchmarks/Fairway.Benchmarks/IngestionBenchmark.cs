@@ -32,7 +32,6 @@ public static class IngestionBenchmark
     const int RoundCount = 4;
     const int CutAfterRound = 2;
     const int SandboxSeed = 42;
-    const int Contests = 10;
     const int EntriesPerContest = 10_000;
     const int RosterSize = 6;
     const ulong RosterSeed = 0xFA1_2026;
@@ -43,6 +42,16 @@ public static class IngestionBenchmark
     static readonly DateTimeOffset Start = new(2026, 4, 9, 12, 0, 0, TimeSpan.Zero);
 
     sealed record Sample(int Index, DateTimeOffset SandboxTime, int BodyBytes, double EndToEndMs, double FetchMs, double StandingsMs, int StandingsCount, double BaselineMs, string Outcome);
+
+    /// <summary>One point of the contest-count sweep: its own tournament (same sandbox seed, so the same leaderboards), contests and entries.</summary>
+    sealed record Workload(int Contests, string TournamentId, string SandboxTournamentId, string[] ContestIds)
+    {
+        public static Workload For(int contests) =>
+            new(contests, $"{IngestionBenchmark.TournamentId}-c{contests}", $"{IngestionBenchmark.SandboxTournamentId}-c{contests}",
+                Enumerable.Range(1, contests).Select(i => $"bench-c{contests}-{i:D3}").ToArray());
+    }
+
+    sealed record Measured(Workload Workload, List<Sample> Samples, SortedDictionary<string, int> Outcomes, List<string> NotAccepted);
 
     public static async Task<int> RunAsync(BenchOptions options, string connectionString)
     {
@@ -67,15 +76,20 @@ public static class IngestionBenchmark
         await sandbox.StartAsync();
         var sandboxBase = ProviderSandboxApp.BoundAddress(sandbox).ToString().TrimEnd('/');
         using var control = new HttpClient { BaseAddress = new Uri(sandboxBase) };
-        var created = await control.PostAsJsonAsync("/_control/tournaments", new
+        var workloads = options.ContestCounts.Select(Workload.For).ToArray();
+        JsonNode? truth = null;
+        foreach (var w in workloads)
         {
-            id = SandboxTournamentId, seed = SandboxSeed, name = "Fairway Bench Open", field_size = FieldSize, round_count = RoundCount,
-            cut_after_round = CutAfterRound, start = Json(Start), round_duration_minutes = roundMinutes, round_gap_minutes = 1140, official_delay_minutes = 60,
-        });
-        var truthText = await created.Content.ReadAsStringAsync();
-        if (!created.IsSuccessStatusCode) throw new InvalidOperationException($"sandbox refused the tournament: {(int)created.StatusCode} {truthText}");
-        var truth = JsonNode.Parse(truthText)!;
-        var golfers = truth["players"]!.AsArray().Select(p => (string)p!["id"]!).ToArray();
+            var created = await control.PostAsJsonAsync("/_control/tournaments", new
+            {
+                id = w.SandboxTournamentId, seed = SandboxSeed, name = "Fairway Bench Open", field_size = FieldSize, round_count = RoundCount,
+                cut_after_round = CutAfterRound, start = Json(Start), round_duration_minutes = roundMinutes, round_gap_minutes = 1140, official_delay_minutes = 60,
+            });
+            var truthText = await created.Content.ReadAsStringAsync();
+            if (!created.IsSuccessStatusCode) throw new InvalidOperationException($"sandbox refused the tournament: {(int)created.StatusCode} {truthText}");
+            truth ??= JsonNode.Parse(truthText)!;
+        }
+        var golfers = truth!["players"]!.AsArray().Select(p => (string)p!["id"]!).ToArray();
         if (golfers.Length != FieldSize) throw new InvalidOperationException($"sandbox generated {golfers.Length} golfers, expected {FieldSize}");
         var windows = truth["schedule"]!["rounds"]!.AsArray()
             .Select(r => (Start: DateTimeOffset.Parse((string)r!["start"]!, CultureInfo.InvariantCulture), End: DateTimeOffset.Parse((string)r["end"]!, CultureInfo.InvariantCulture)))
@@ -88,27 +102,58 @@ public static class IngestionBenchmark
         await using var app = FairwayHost.Build(settings);
         var db = app.Services.GetRequiredService<NpgsqlDataSource>();
 
-        Phase($"tournament and {Contests} contests through ContestConfigService");
-        var contestIds = await CreateContestsAsync(app.Services, db, ingestionBase);
-
-        Phase($"{Contests} x {EntriesPerContest:N0} ACTIVE entries by COPY (roster {RosterSize} of {FieldSize}, seeded)");
-        var copyTime = Stopwatch.StartNew();
-        await LoadEntriesAsync(db, contestIds, golfers);
-        Console.WriteLine($"        loaded in {copyTime.Elapsed.TotalSeconds:F1} s");
-
-        Phase("lock contests (forced)");
-        var lifecycle = app.Services.GetRequiredService<ContestLifecycleService>();
-        foreach (var c in contestIds)
+        foreach (var w in workloads)
         {
-            var r = await lifecycle.LockAsync(c, "bench", "benchmark set-up", force: true);
-            if (r.To != ContestState.Locked) throw new InvalidOperationException($"contest {c} went to {r.To} on lock, expected LOCKED");
+            Phase($"tournament {w.TournamentId}: {w.Contests} contest(s) through ContestConfigService, {w.Contests} x {EntriesPerContest:N0} ACTIVE entries by COPY (roster {RosterSize} of {FieldSize}, seeded), locked (forced)");
+            await CreateContestsAsync(app.Services, db, ingestionBase, w);
+            var copyTime = Stopwatch.StartNew();
+            await LoadEntriesAsync(db, w.ContestIds, golfers);
+            Console.WriteLine($"        loaded in {copyTime.Elapsed.TotalSeconds:F1} s");
+            var lifecycle = app.Services.GetRequiredService<ContestLifecycleService>();
+            foreach (var c in w.ContestIds)
+            {
+                var r = await lifecycle.LockAsync(c, "bench", "benchmark set-up", force: true);
+                if (r.To != ContestState.Locked) throw new InvalidOperationException($"contest {c} went to {r.To} on lock, expected LOCKED");
+            }
         }
         await using (var c = await db.OpenConnectionAsync()) await c.ExecuteAsync("VACUUM ANALYZE");
 
         Phase($"choosing {eventCount} sandbox instants with distinct leaderboards ({options.Warmup} warm-up + {options.Events} measured; rounds of {roundMinutes} min)");
-        var instants = await ChooseInstantsAsync(control, sandboxBase, windows, eventCount);
+        var instants = await ChooseInstantsAsync(control, sandboxBase, workloads[0].SandboxTournamentId, windows, eventCount);
 
-        Phase($"timed loop: {options.Warmup} warm-up events, then {options.Events} measured (baseline {(options.Baseline == BaselineMode.Interleaved ? "interleaved after each event" : "after all events")})");
+        var results = new List<Measured>();
+        foreach (var w in workloads)
+        {
+            Phase($"{w.Contests} contest(s): timed loop, {options.Warmup} warm-up events, then {options.Events} measured (baseline {(options.Baseline == BaselineMode.Interleaved ? "interleaved after each event" : "after all events")})");
+            results.Add(await MeasureAsync(options, app.Services, db, control, w, instants));
+        }
+
+        await using (var c = await db.OpenConnectionAsync())
+        {
+            var standingsRows = await c.ExecuteScalarAsync<long>("SELECT count(*) FROM contest_standings");
+            var live = await c.ExecuteScalarAsync<long>("SELECT count(*) FROM contests WHERE state = 'LIVE'");
+            var active = await c.ExecuteScalarAsync<long>("SELECT count(*) FROM entries WHERE status = 'ACTIVE'");
+            var pg = await c.ExecuteScalarAsync<string>("SHOW server_version");
+            foreach (var m in results) Report(options, m, roundMinutes, (standingsRows, live, active, pg!));
+            Sweep(results);
+            Console.WriteLine($"whole run {total.Elapsed.TotalSeconds:F0} s");
+        }
+        if (options.CsvPath is { } csv) WriteCsv(csv, results);
+        await sandbox.StopAsync();
+
+        var invalid = results.Where(m => m.Outcomes.GetValueOrDefault("accepted") < options.Events).ToList();
+        if (invalid.Count > 0)
+        {
+            Console.WriteLine($"INVALID RUN: {string.Join("; ", invalid.Select(m => $"{m.Workload.Contests} contest(s): {m.Outcomes.GetValueOrDefault("accepted")} of {options.Events} measured events accepted"))}");
+            return 1;
+        }
+        Console.WriteLine("VALID RUN");
+        return 0;
+    }
+
+    static async Task<Measured> MeasureAsync(BenchOptions options, IServiceProvider services, NpgsqlDataSource db, HttpClient control, Workload w, DateTimeOffset[] instants)
+    {
+        var eventCount = instants.Length;
         var samples = new List<Sample>();
         var outcomes = new SortedDictionary<string, int>(StringComparer.Ordinal);
         var notAccepted = new List<string>();
@@ -119,12 +164,12 @@ public static class IngestionBenchmark
             PollResult result;
             double elapsedMs, fetchMs, standingsMs;
             long standingsCount;
-            await using (var scope = app.Services.CreateAsyncScope())
+            await using (var scope = services.CreateAsyncScope())
             {
                 var ingestion = scope.ServiceProvider.GetRequiredService<IngestionService>();
                 var (fetchSum, standingsSum, standingsN) = (IngestionMetrics.FetchDuration.Sum, IngestionMetrics.StandingsDuration.Sum, IngestionMetrics.StandingsDuration.Count);
                 var t0 = Stopwatch.GetTimestamp();
-                result = await ingestion.PollAsync(TournamentId);
+                result = await ingestion.PollAsync(w.TournamentId);
                 elapsedMs = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
                 fetchMs = (IngestionMetrics.FetchDuration.Sum - fetchSum) * 1000;
                 standingsMs = (IngestionMetrics.StandingsDuration.Sum - standingsSum) * 1000;
@@ -142,7 +187,7 @@ public static class IngestionBenchmark
             double baselineMs = double.NaN;
             if (body is not null)
             {
-                if (options.Baseline == BaselineMode.Interleaved) baselineMs = await BareInsertAsync(db, body, i);
+                if (options.Baseline == BaselineMode.Interleaved) baselineMs = await BareInsertAsync(db, body, w.Contests * 100_000 + i);
                 else bodies.Add((i, body));
             }
             if (measured)
@@ -156,31 +201,13 @@ public static class IngestionBenchmark
         {
             foreach (var (index, body) in bodies)
             {
-                var ms = await BareInsertAsync(db, body, index);
+                var ms = await BareInsertAsync(db, body, w.Contests * 100_000 + index);
                 var k = index - options.Warmup;
                 if (k >= 0) samples[k] = samples[k] with { BaselineMs = ms };
             }
         }
 
-        await using (var c = await db.OpenConnectionAsync())
-        {
-            var standingsRows = await c.ExecuteScalarAsync<long>("SELECT count(*) FROM contest_standings");
-            var live = await c.ExecuteScalarAsync<long>("SELECT count(*) FROM contests WHERE state = 'LIVE'");
-            var active = await c.ExecuteScalarAsync<long>("SELECT count(*) FROM entries WHERE status = 'ACTIVE'");
-            var pg = await c.ExecuteScalarAsync<string>("SHOW server_version");
-            Report(options, samples, outcomes, notAccepted, roundMinutes, (standingsRows, live, active, pg!), total.Elapsed);
-        }
-        if (options.CsvPath is { } csv) WriteCsv(csv, samples);
-        await sandbox.StopAsync();
-
-        var accepted = outcomes.GetValueOrDefault("accepted");
-        if (accepted < options.Events)
-        {
-            Console.WriteLine($"INVALID RUN: {accepted} of {options.Events} measured events accepted");
-            return 1;
-        }
-        Console.WriteLine("VALID RUN");
-        return 0;
+        return new Measured(w, samples, outcomes, notAccepted);
     }
 
     static FairwaySettings Settings(string connectionString, string ingestionBase) => new()
@@ -204,27 +231,26 @@ public static class IngestionBenchmark
         IngestionApiKey = ApiKey,
     };
 
-    static async Task<string[]> CreateContestsAsync(IServiceProvider services, NpgsqlDataSource db, string ingestionBase)
+    static async Task CreateContestsAsync(IServiceProvider services, NpgsqlDataSource db, string ingestionBase, Workload w)
     {
         var tournaments = services.GetRequiredService<TournamentRepository>();
         var configs = services.GetRequiredService<ContestConfigService>();
         await using (var c = await db.OpenConnectionAsync())
         await using (var tx = await c.BeginTransactionAsync())
         {
-            if (!await tournaments.TryInsertAsync(tx, new Tournament(TournamentId, SandboxTournamentId, "Fairway Bench Open", DateTimeOffset.UtcNow)))
-                throw new InvalidOperationException($"tournament {TournamentId} exists already");
+            if (!await tournaments.TryInsertAsync(tx, new Tournament(w.TournamentId, w.SandboxTournamentId, "Fairway Bench Open", DateTimeOffset.UtcNow)))
+                throw new InvalidOperationException($"tournament {w.TournamentId} exists already");
             await tx.CommitAsync();
         }
         var lockTime = Start.AddHours(-1);
-        var ids = Enumerable.Range(1, Contests).Select(i => $"bench-contest-{i:D2}").ToArray();
-        foreach (var id in ids)
+        foreach (var id in w.ContestIds)
         {
             var config = new JsonObject
             {
-                ["id"] = TournamentId,
+                ["id"] = w.TournamentId,
                 ["contest_id"] = id,
-                ["provider_event_id"] = SandboxTournamentId,
-                ["ingestion_endpoint"] = $"{ingestionBase}/tournaments/{SandboxTournamentId}/leaderboard.json",
+                ["provider_event_id"] = w.SandboxTournamentId,
+                ["ingestion_endpoint"] = $"{ingestionBase}/tournaments/{w.SandboxTournamentId}/leaderboard.json",
                 ["event_start_date"] = Start.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
                 ["event_end_date"] = Start.UtcDateTime.AddDays(3).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
                 ["round_count"] = RoundCount,
@@ -249,11 +275,10 @@ public static class IngestionBenchmark
                     ["settlement_hold_seconds"] = 3600,
                 },
             };
-            var r = await configs.CreateContestAsync(id, TournamentId, $"Bench contest {id[^2..]}", JsonSerializer.SerializeToElement(config), "bench", CancellationToken.None);
+            var r = await configs.CreateContestAsync(id, w.TournamentId, $"Bench contest {id}", JsonSerializer.SerializeToElement(config), "bench", CancellationToken.None);
             if (r.Code is not null)
                 throw new InvalidOperationException($"contest {id}: {r.Code} {r.Message}: {string.Join("; ", r.Errors.Select(e => $"{e.Field} {e.Code} {e.Message}"))}");
         }
-        return ids;
     }
 
     /// <summary>Entries as the payments capability leaves them (ACTIVE), bulk-loaded with binary COPY.</summary>
@@ -286,11 +311,11 @@ public static class IngestionBenchmark
     /// Evenly spread instants over the live play of the rounds (never between rounds, never after play
     /// ends), each checked — untimed, before the loop — to serve a leaderboard different from the previous one.
     /// </summary>
-    static async Task<DateTimeOffset[]> ChooseInstantsAsync(HttpClient control, string sandboxBase, (DateTimeOffset Start, DateTimeOffset End)[] windows, int count)
+    static async Task<DateTimeOffset[]> ChooseInstantsAsync(HttpClient control, string sandboxBase, string sandboxTournamentId, (DateTimeOffset Start, DateTimeOffset End)[] windows, int count)
     {
         using var fetch = new HttpClient();
         fetch.DefaultRequestHeaders.Add("x-api-key", ApiKey);
-        var url = $"{sandboxBase}/golf/trial/v3/en/tournaments/{SandboxTournamentId}/leaderboard.json";
+        var url = $"{sandboxBase}/golf/trial/v3/en/tournaments/{sandboxTournamentId}/leaderboard.json";
         var playSeconds = windows.Sum(w => (w.End - w.Start).TotalSeconds);
         var step = playSeconds / (count + 1);
         DateTimeOffset At(double offset)
@@ -359,21 +384,21 @@ public static class IngestionBenchmark
         return Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
     }
 
-    static void Report(BenchOptions options, List<Sample> samples, SortedDictionary<string, int> outcomes, List<string> notAccepted, int roundMinutes,
-        (long StandingsRows, long Live, long Active, string Pg) db, TimeSpan wall)
+    static void Report(BenchOptions options, Measured m, int roundMinutes, (long StandingsRows, long Live, long Active, string Pg) db)
     {
+        var samples = m.Samples;
         var e2e = Summary.Of(samples.Select(s => s.EndToEndMs).ToList());
         var bare = Summary.Of(samples.Select(s => s.BaselineMs).Where(x => !double.IsNaN(x)).ToList());
         var fetch = Summary.Of(samples.Select(s => s.FetchMs).ToList());
         var standings = Summary.Of(samples.Select(s => s.StandingsMs).ToList());
         var sumE2e = samples.Sum(s => s.EndToEndMs);
         Console.WriteLine();
-        Console.WriteLine("== Fairway ingestion benchmark ==");
-        Console.WriteLine($"machine     : {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, {RuntimeInformation.ProcessArchitecture}");
+        Console.WriteLine($"== Fairway ingestion benchmark: {m.Workload.Contests} contest(s) ==");
+        Console.WriteLine($"machine     : {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, {RuntimeInformation.ProcessArchitecture}; load average {LoadAverage()}");
         Console.WriteLine($"runtime     : {RuntimeInformation.FrameworkDescription}, server GC {System.Runtime.GCSettings.IsServerGC}; PostgreSQL {db.Pg}");
         Console.WriteLine($"workload    : {FieldSize} golfers, {RoundCount} rounds (cut after {CutAfterRound}, rounds of {roundMinutes} min), sandbox seed {SandboxSeed}; " +
-                          $"{Contests} contests x {EntriesPerContest:N0} ACTIVE entries (roster {RosterSize}) = {db.Active:N0} entries");
-        Console.WriteLine($"events      : {samples.Count} measured (+{options.Warmup} warm-up, not counted); outcomes: {string.Join(", ", outcomes.Select(o => $"{o.Key} {o.Value}"))}");
+                          $"{m.Workload.Contests} contests x {EntriesPerContest:N0} ACTIVE entries (roster {RosterSize}) = {m.Workload.Contests * EntriesPerContest:N0} entries");
+        Console.WriteLine($"events      : {samples.Count} measured (+{options.Warmup} warm-up, not counted); outcomes: {string.Join(", ", m.Outcomes.Select(o => $"{o.Key} {o.Value}"))}");
         Console.WriteLine($"payload     : {samples.Min(s => s.BodyBytes):N0} .. {samples.Max(s => s.BodyBytes):N0} bytes (median {samples.Select(s => (double)s.BodyBytes).Order().ElementAt(samples.Count / 2):N0})");
         Console.WriteLine($"baseline    : bare INSERT of the same body into ingestion_payloads, own transaction, pooled connection, {(options.Baseline == BaselineMode.Interleaved ? "interleaved (right after each event)" : "after all events")}");
         Console.WriteLine();
@@ -388,23 +413,45 @@ public static class IngestionBenchmark
         Console.WriteLine();
         Console.WriteLine("inside end-to-end (from IngestionMetrics histograms, summed per event):");
         Row("  provider fetch (HTTP)", fetch);
-        Row("  standings recompute, 10 contests", standings);
+        Row($"  standings recompute, {m.Workload.Contests} contests", standings);
         Console.WriteLine($"  share of total time: fetch {100 * samples.Sum(s => s.FetchMs) / sumE2e:F1}%, standings {100 * samples.Sum(s => s.StandingsMs) / sumE2e:F1}%, " +
                           $"rest (hash, validation, store, lifecycle, connections) {100 * (sumE2e - samples.Sum(s => s.FetchMs) - samples.Sum(s => s.StandingsMs)) / sumE2e:F1}%; " +
                           $"standings recomputes per event {samples.Min(s => s.StandingsCount)}..{samples.Max(s => s.StandingsCount)}");
-        Console.WriteLine($"checks      : contest_standings rows {db.StandingsRows}, LIVE contests {db.Live}; whole run {wall.TotalSeconds:F0} s");
-        if (notAccepted.Count > 0)
+        Console.WriteLine($"checks      : contest_standings rows {db.StandingsRows}, LIVE contests {db.Live}, ACTIVE entries {db.Active:N0} (all workloads)");
+        if (m.NotAccepted.Count > 0)
         {
-            Console.WriteLine($"not accepted ({notAccepted.Count}):");
-            foreach (var n in notAccepted) Console.WriteLine("  " + n);
+            Console.WriteLine($"not accepted ({m.NotAccepted.Count}):");
+            foreach (var n in m.NotAccepted) Console.WriteLine("  " + n);
         }
     }
 
-    static void WriteCsv(string path, List<Sample> samples)
+    /// <summary>How the cost grows with the number of contests (10,000 entries each): per event and per contest.</summary>
+    static void Sweep(List<Measured> results)
     {
-        var sb = new StringBuilder("event,sandbox_time,body_bytes,end_to_end_ms,fetch_ms,standings_ms,standings_recomputes,baseline_insert_ms,outcome\n");
-        foreach (var s in samples)
-            sb.Append(CultureInfo.InvariantCulture, $"{s.Index},{Json(s.SandboxTime)},{s.BodyBytes},{s.EndToEndMs:F3},{s.FetchMs:F3},{s.StandingsMs:F3},{s.StandingsCount},{s.BaselineMs:F3},{s.Outcome}\n");
+        Console.WriteLine();
+        Console.WriteLine("== contest-count sweep (10,000 entries per contest; a linear cost keeps ms per contest flat) ==");
+        Console.WriteLine($"{"contests",9} {"entries",10} {"p50 ms",9} {"p99 ms",9} {"base p50",9} {"base p99",9} {"p50 ratio",10} {"p99 ratio",10} {"standings p50/contest",22}");
+        foreach (var m in results.OrderBy(r => r.Workload.Contests))
+        {
+            var e2e = Summary.Of(m.Samples.Select(s => s.EndToEndMs).ToList());
+            var bare = Summary.Of(m.Samples.Select(s => s.BaselineMs).Where(x => !double.IsNaN(x)).ToList());
+            var standings = Summary.Of(m.Samples.Select(s => s.StandingsMs / Math.Max(1, s.StandingsCount)).ToList());
+            Console.WriteLine($"{m.Workload.Contests,9} {m.Workload.Contests * EntriesPerContest,10:N0} {e2e.P50,9:F2} {e2e.P99,9:F2} {bare.P50,9:F2} {bare.P99,9:F2} {e2e.P50 / bare.P50,9:F1}x {e2e.P99 / bare.P99,9:F1}x {standings.P50,22:F2}");
+        }
+    }
+
+    static string LoadAverage()
+    {
+        try { return string.Join('/', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)); }
+        catch (IOException) { return "?"; }
+    }
+
+    static void WriteCsv(string path, List<Measured> results)
+    {
+        var sb = new StringBuilder("contests,event,sandbox_time,body_bytes,end_to_end_ms,fetch_ms,standings_ms,standings_recomputes,baseline_insert_ms,outcome\n");
+        foreach (var m in results)
+            foreach (var s in m.Samples)
+                sb.Append(CultureInfo.InvariantCulture, $"{m.Workload.Contests},{s.Index},{Json(s.SandboxTime)},{s.BodyBytes},{s.EndToEndMs:F3},{s.FetchMs:F3},{s.StandingsMs:F3},{s.StandingsCount},{s.BaselineMs:F3},{s.Outcome}\n");
         File.WriteAllText(path, sb.ToString());
         Console.WriteLine($"samples written to {path}");
     }

@@ -36,7 +36,7 @@ public sealed class NpgsqlCommandTimes : IDisposable
     static string Classify(string text)
     {
         var t = text.TrimStart();
-        if (t.Contains("fairway_post_journal_entry", StringComparison.Ordinal)) return "ledger";
+        if (t.Contains("fairway_post_journal_entr", StringComparison.Ordinal)) return "ledger";
         if (t.StartsWith("COPY", StringComparison.OrdinalIgnoreCase)) return "copy";
         if (t.Contains("FROM entries", StringComparison.Ordinal)) return "entries";
         return "other";

@@ -1,7 +1,7 @@
 using Fairway.Benchmarks;
 
-// dotnet Fairway.Benchmarks.dll [ingestion] [--events N] [--warmup W] [--baseline interleaved|after] [--csv FILE]
-// dotnet Fairway.Benchmarks.dll settlement [--entries 100000,1000000] [--paid-places N] [--warmup-entries N]
+// dotnet Fairway.Benchmarks.dll [ingestion] [--events N] [--warmup W] [--baseline interleaved|after] [--csv FILE] [--contests 10,1,50]
+// dotnet Fairway.Benchmarks.dll settlement [--entries 10000,100000,1000000] [--paid-places N] [--warmup-entries N]
 // Needs DATABASE_URL (an empty database: the benchmark migrates it). Exit codes: 0 valid run,
 // 1 invalid run (ingestion: fewer than N accepted events; settlement: a settlement or its baseline did not
 // complete; or set-up failed), 2 bad arguments.
@@ -24,8 +24,8 @@ switch (benchmark)
 if (ingestion is null && settlement is null)
 {
     Console.Error.WriteLine("bench: " + error);
-    Console.Error.WriteLine("usage: Fairway.Benchmarks [ingestion] [--events N (>= 200, default 200)] [--warmup W (default 5)] [--baseline interleaved|after] [--csv FILE]");
-    Console.Error.WriteLine($"       Fairway.Benchmarks settlement [--entries N[,N...] (default 100000,1000000)] [--paid-places N (default {SettlementOptions.DefaultPaidPlaces})] [--warmup-entries N (default {SettlementOptions.DefaultWarmupEntries}, 0 = none)]");
+    Console.Error.WriteLine("usage: Fairway.Benchmarks [ingestion] [--events N (>= 200, default 200)] [--warmup W (default 5)] [--baseline interleaved|after] [--csv FILE] [--contests 10,1,50 (the first is the headline workload)]");
+    Console.Error.WriteLine($"       Fairway.Benchmarks settlement [--entries N[,N...] (default 10000,100000,1000000)] [--paid-places N (default {SettlementOptions.DefaultPaidPlaces})] [--warmup-entries N (default {SettlementOptions.DefaultWarmupEntries}, 0 = none)]");
     return 2;
 }
 var databaseUrl = Environment.GetEnvironmentVariable("DATABASE_URL");

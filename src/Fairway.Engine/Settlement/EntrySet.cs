@@ -298,16 +298,26 @@ public sealed class EntrySetBuilder : IDisposable
     // Stable: equal ids keep their arrival order (the entry-set hash of a list sorts with a stable OrderBy too).
     private (string[] Ids, string[] UserIds, int[] Starts, int[] Golfers) Sorted()
     {
-        var order = new int[_ids.Count];
+        var keys = _ids.ToArray();
+        var order = new int[keys.Length];
         for (var i = 0; i < order.Length; i++)
         {
             order[i] = i;
         }
-        Array.Sort(order, (a, b) =>
+        Array.Sort(keys, order, StringComparer.Ordinal);
+        for (var run = 0; run < keys.Length;)
         {
-            var c = string.CompareOrdinal(_ids[a], _ids[b]);
-            return c != 0 ? c : a.CompareTo(b);
-        });
+            var end = run + 1;
+            while (end < keys.Length && string.Equals(keys[end], keys[run], StringComparison.Ordinal))
+            {
+                end++;
+            }
+            if (end - run > 1)
+            {
+                Array.Sort(order, run, end - run);
+            }
+            run = end;
+        }
         var ids = new string[order.Length];
         var userIds = new string[order.Length];
         var starts = new int[order.Length + 1];

@@ -33,7 +33,7 @@ public sealed class StandingsService(NpgsqlDataSource db, ContestRepository cont
         await using var c = await db.OpenConnectionAsync(ct);
         await using var tx = await c.BeginTransactionAsync(ct);
         var active = await contests.ActiveConfigAsync(c, contestId, tx);
-        var (version, entries) = await entrySets.ActiveAsync(c, contestId, tx, ct);
+        var (version, entries, _) = await entrySets.ActiveAsync(c, contestId, tx, ct);
         var current = await c.QuerySingleOrDefaultAsync<StandingsRow>(
             "SELECT contest_id AS ContestId, ingestion_event_id AS IngestionEventId, config_version AS ConfigVersion, entry_set_hash AS EntrySetHash FROM contest_standings WHERE contest_id = @contestId FOR UPDATE",
             new { contestId }, tx);
@@ -80,7 +80,7 @@ public sealed class StandingsService(NpgsqlDataSource db, ContestRepository cont
         var key = new ProjectionKey(r.EventId, r.Version, version);
         if (projections.Get(contestId, key) is not { } projection)
         {
-            var (loadedVersion, entries) = await entrySets.ActiveAsync(c, contestId, null, ct);
+            var (loadedVersion, entries, _) = await entrySets.ActiveAsync(c, contestId, null, ct);
             var config = await contests.ConfigVersionAsync(c, contestId, r.Version)
                 ?? throw new InvalidOperationException($"config v{r.Version} of contest {contestId} is missing");
             var leaderboard = LeaderboardParser.Parse(Encoding.UTF8.GetString((await events.BodyAsync(c, r.PayloadHash))!)).Value;

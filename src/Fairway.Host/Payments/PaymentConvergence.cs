@@ -20,6 +20,31 @@ public static class ConvergenceOutcomes
     public const string Ignored = "ignored";
 }
 
+/// <summary>A payment intent as Stripe reports it, with its refunds (empty unless it succeeded).</summary>
+public sealed record StripePaymentView(PaymentIntent PaymentIntent, IReadOnlyList<Stripe.Refund> Refunds);
+
+/// <summary>
+/// What one transaction converging many payments (a webhook batch) reuses: per contest, max_entries and the ACTIVE count,
+/// read once under the contest's seat lock and then counted up with the activations this transaction makes. Others cannot
+/// activate while the seat lock is held, and entries leaving ACTIVE only lower the true count, so the count kept here is
+/// never below the truth; before refusing a seat it is read again, so a seat is refused only on a fresh count.
+/// </summary>
+public sealed class ConvergenceBatch
+{
+    readonly Dictionary<string, (long MaxEntries, long Active)> seats = new(StringComparer.Ordinal);
+
+    public async Task<(long MaxEntries, long Active)> SeatsAsync(NpgsqlTransaction tx, string contestId, Func<Task<(long MaxEntries, long Active)>> read)
+    {
+        if (seats.TryGetValue(contestId, out var known) && known.Active < known.MaxEntries) return known;
+        return seats[contestId] = await read();
+    }
+
+    public void Activated(string contestId)
+    {
+        if (seats.TryGetValue(contestId, out var known)) seats[contestId] = known with { Active = known.Active + 1 };
+    }
+}
+
 public sealed record ConvergenceResult(string PaymentIntentId, string Outcome, string Detail, IReadOnlyList<string> RefundsToExecute)
 {
     public bool Changed => Outcome == ConvergenceOutcomes.Applied;
@@ -51,25 +76,62 @@ public sealed class PaymentConvergence(
     public async Task<ConvergenceResult> ConvergeAsync(string paymentIntentId, string actor,
         Func<NpgsqlTransaction, ConvergenceResult, Task>? inTransaction = null, CancellationToken ct = default)
     {
-        var pi = await stripe.GetPaymentIntentAsync(paymentIntentId, ct);
-        IReadOnlyList<Stripe.Refund> stripeRefunds = pi.Status == "succeeded" ? await stripe.ListRefundsAsync(paymentIntentId, ct) : [];
-
+        var view = await ReadAsync(paymentIntentId, ct);
         await using var c = await db.OpenConnectionAsync(ct);
         await using var tx = await c.BeginTransactionAsync(ct);
         await killSwitch.EnsureDisengagedAsync(tx, ct);
-        var result = await ApplyAsync(tx, pi, stripeRefunds, actor, ct);
-        if (inTransaction is not null) await inTransaction(tx, result);
-        if (result.Changed) CrashPoints.Hit(CrashAfterLedgerBeforeCommit);
+        var result = await ApplyAsync(tx, view, actor, inTransaction, null, ct);
         await tx.CommitAsync(ct);
-        if (result.Changed)
-            log.LogInformation("Payment {PaymentIntentId} converged by {Actor}: {Detail}", paymentIntentId, actor, result.Detail);
-        foreach (var refundId in result.RefundsToExecute) jobs.Enqueue<RefundExecutionJob>(j => j.RunAsync(refundId, CancellationToken.None));
-        // Fairway learns the charge's fee once the payment succeeded: a separate step after the commit.
-        if (result.Changed && pi.Status == "succeeded" && pi.LatestChargeId is { } charge) await fees.BookChargeFeeAsync(charge, ct);
+        await AfterCommitAsync(result, view.PaymentIntent, actor, ct);
         return result;
     }
 
-    async Task<ConvergenceResult> ApplyAsync(NpgsqlTransaction tx, PaymentIntent pi, IReadOnlyList<Stripe.Refund> stripeRefunds, string actor, CancellationToken ct)
+    /// <summary>What Stripe says about a payment intent: the intent, and its refunds when it succeeded.</summary>
+    public async Task<StripePaymentView> ReadAsync(string paymentIntentId, CancellationToken ct)
+    {
+        var pi = await stripe.GetPaymentIntentAsync(paymentIntentId, ct);
+        IReadOnlyList<Stripe.Refund> stripeRefunds = pi.Status == "succeeded" ? await stripe.ListRefundsAsync(paymentIntentId, ct) : [];
+        return new StripePaymentView(pi, stripeRefunds);
+    }
+
+    /// <summary>
+    /// Applies <paramref name="view"/> inside the CALLER's transaction, which has checked the kill-switch; the caller commits,
+    /// then calls <see cref="AfterCommitAsync"/>. <paramref name="batch"/> (webhook batches) carries what one transaction may
+    /// reuse between payments: configs and seat counts of the contests whose seat locks it holds.
+    /// </summary>
+    public async Task<ConvergenceResult> ApplyAsync(NpgsqlTransaction tx, StripePaymentView view, string actor,
+        Func<NpgsqlTransaction, ConvergenceResult, Task>? inTransaction, ConvergenceBatch? batch, CancellationToken ct)
+    {
+        var result = await ApplyAsync(tx, view.PaymentIntent, view.Refunds, actor, batch, ct);
+        if (inTransaction is not null) await inTransaction(tx, result);
+        if (result.Changed) CrashPoints.Hit(CrashAfterLedgerBeforeCommit);
+        return result;
+    }
+
+    /// <summary>After the commit of <see cref="ApplyAsync(NpgsqlTransaction, StripePaymentView, string, Func{NpgsqlTransaction, ConvergenceResult, Task}?, ConvergenceBatch?, CancellationToken)"/>: the log line and the refund sends it decided.</summary>
+    public async Task AfterCommitAsync(ConvergenceResult result, PaymentIntent pi, string actor, CancellationToken ct)
+    {
+        if (result.Changed)
+            log.LogInformation("Payment {PaymentIntentId} converged by {Actor}: {Detail}", result.PaymentIntentId, actor, result.Detail);
+        foreach (var refundId in result.RefundsToExecute) jobs.Enqueue<RefundExecutionJob>(j => j.RunAsync(refundId, CancellationToken.None));
+        // Fairway learns the charge's fee once the payment succeeded: a separate step after the commit.
+        if (result.Changed && pi.Status == "succeeded" && pi.LatestChargeId is { } charge) await fees.BookChargeFeeAsync(charge, ct);
+    }
+
+    /// <summary>The entries (and so the contests) a set of payment intents belongs to: the recorded payment, else Fairway's metadata.</summary>
+    public static async Task<IReadOnlyList<string>> ContestsOfAsync(NpgsqlTransaction tx, IEnumerable<PaymentIntent> intents)
+    {
+        var list = intents.ToList();
+        var entryIds = list.Select(pi => pi.Metadata is { } md && md.TryGetValue("entry_id", out var e) ? e : null).OfType<string>().ToArray();
+        var ids = list.Select(pi => pi.Id).ToArray();
+        return (await tx.Connection!.QueryAsync<string>("""
+            SELECT DISTINCT e.contest_id FROM entries e
+             WHERE e.id = ANY(@entryIds) OR e.id IN (SELECT p.entry_id FROM payments p WHERE p.payment_intent_id = ANY(@ids))
+             ORDER BY 1
+            """, new { entryIds, ids }, tx)).ToList();
+    }
+
+    async Task<ConvergenceResult> ApplyAsync(NpgsqlTransaction tx, PaymentIntent pi, IReadOnlyList<Stripe.Refund> stripeRefunds, string actor, ConvergenceBatch? batch, CancellationToken ct)
     {
         var c = tx.Connection!;
         var now = clock.GetUtcNow();
@@ -134,13 +196,14 @@ public sealed class PaymentConvergence(
                         // Seats: activations of one contest are serialised by a transaction-scoped advisory lock, so two
                         // workers converging the last payments at once cannot both see a free seat (the contest row is only
                         // held FOR SHARE here, which concurrent payments share). The loser's entry is voided and refunded.
-                        await c.ExecuteAsync("SELECT pg_advisory_xact_lock(hashtext('seats:' || @contest))", new { contest = entry.ContestId }, tx);
-                        var config = await contests.ActiveConfigAsync(c, entry.ContestId, tx);
-                        var active = await contests.CountEntriesAsync(c, entry.ContestId, EntryStatuses.Active, tx);
-                        if (active >= config.Config.Rules.MaxEntries) voidReason = $"contest full: {active} active entries = max_entries {config.Config.Rules.MaxEntries}";
+                        var (maxEntries, active) = batch is null
+                            ? await SeatsAsync(tx, entry.ContestId)
+                            : await batch.SeatsAsync(tx, entry.ContestId, () => SeatsAsync(tx, entry.ContestId));
+                        if (active >= maxEntries) voidReason = $"contest full: {active} active entries = max_entries {maxEntries}";
                     }
                     if (voidReason is null)
                     {
+                        batch?.Activated(entry.ContestId);
                         await SetEntryAsync(tx, entry, EntryStatuses.Active, actor, "payment succeeded", now, ct);
                         changes.Add("entry ACTIVE");
                         entry = entry with { Status = EntryStatuses.Active };
@@ -267,6 +330,15 @@ public sealed class PaymentConvergence(
                     break;
             }
         }
+    }
+
+    /// <summary>The seat lock of a contest (held to commit), its max_entries and its ACTIVE entries now.</summary>
+    async Task<(long MaxEntries, long Active)> SeatsAsync(NpgsqlTransaction tx, string contestId)
+    {
+        var c = tx.Connection!;
+        await c.ExecuteAsync("SELECT pg_advisory_xact_lock(hashtext('seats:' || @contest))", new { contest = contestId }, tx);
+        var config = await contests.ActiveConfigAsync(c, contestId, tx);
+        return (config.Config.Rules.MaxEntries, await contests.CountEntriesAsync(c, contestId, EntryStatuses.Active, tx));
     }
 
     async Task SetEntryAsync(NpgsqlTransaction tx, EntryRow entry, string status, string actor, string reason, DateTimeOffset now, CancellationToken ct)

@@ -25,7 +25,11 @@ public static class PaymentsSetup
         services.AddSingleton<RefundRequests>();
         services.AddSingleton<WebhookDeadLetters>();
         services.AddHostedService<PaymentsStateCollector>();
-        if ((settings.Role & HostRole.Worker) != 0) services.AddSingleton<Platform.Jobs.IRecurringJobSet, PaymentsRecurringJobs>();
+        if ((settings.Role & HostRole.Worker) != 0)
+        {
+            services.AddSingleton<Platform.Jobs.IRecurringJobSet, PaymentsRecurringJobs>();
+            services.AddHostedService<WebhookPump>();
+        }
     }
 }
 

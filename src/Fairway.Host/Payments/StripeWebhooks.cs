@@ -15,19 +15,21 @@ namespace Fairway.Host.Payments;
 /// <summary>
 /// <c>POST /webhooks/stripe</c> (anonymous, outside /api): the signature and timestamp are verified FIRST with
 /// Stripe.net's verifier; an invalid delivery is refused (400 WEBHOOK_INVALID) and nothing is stored. A valid
-/// one is stored raw (append-only, once per event id) and its processing job is enqueued; the answer is 200
-/// at once, duplicates included.
+/// one is stored raw (append-only, once per event id) and queued for processing in the same statement; then the
+/// worker pumps are woken (NOTIFY). The answer is 200 at once, duplicates included.
 /// </summary>
 public static class StripeWebhookEndpoint
 {
     public const int MaxBodyBytes = 256 * 1024;
-    /// <summary>Crash point: the event is stored, its processing job not yet enqueued (the drain job heals it).</summary>
+    /// <summary>Crash point: the event is stored and queued, the workers not yet woken (the next wake-up or the drain job takes it).</summary>
     public const string CrashAfterStoreBeforeEnqueue = "webhooks.after_store_before_enqueue";
+    /// <summary>The channel the API notifies when it queued an event; every worker's <see cref="WebhookPump"/> listens on it.</summary>
+    public const string Channel = "fairway_webhooks";
 
     public static void MapStripeWebhook(this WebApplication app) =>
         app.MapPost("/webhooks/stripe", HandleAsync).AllowAnonymous().ExcludeFromDescription().WithMetadata(RequestBodyClass.StripeWebhook);
 
-    static async Task<IResult> HandleAsync(HttpContext http, FairwaySettings settings, NpgsqlDataSource db, IBackgroundJobClient jobs, TimeProvider clock, ILoggerFactory logs)
+    static async Task<IResult> HandleAsync(HttpContext http, FairwaySettings settings, NpgsqlDataSource db, TimeProvider clock, ILoggerFactory logs)
     {
         var log = logs.CreateLogger("Fairway.Payments.Webhooks");
         var body = await ReadBoundedAsync(http.Request, MaxBodyBytes, http.RequestAborted);
@@ -49,14 +51,19 @@ public static class StripeWebhookEndpoint
         bool inserted;
         await using (var c = await db.OpenConnectionAsync(http.RequestAborted))
         {
-            inserted = await c.ExecuteAsync("""
-                INSERT INTO stripe_webhook_events (event_id, type, api_version, stripe_created, livemode, payload, received_at)
-                VALUES (@Id, @Type, @ApiVersion, @created, @Livemode, @body, @now)
-                ON CONFLICT (event_id) DO NOTHING
+            // Stored and queued in one statement: a stored event is always either queued, processed or parked.
+            inserted = await c.ExecuteScalarAsync<long>("""
+                WITH stored AS (
+                    INSERT INTO stripe_webhook_events (event_id, type, api_version, stripe_created, livemode, payload, received_at)
+                    VALUES (@Id, @Type, @ApiVersion, @created, @Livemode, @body, @now)
+                    ON CONFLICT (event_id) DO NOTHING
+                    RETURNING event_id, received_at),
+                queued AS (INSERT INTO stripe_webhook_queue (event_id, received_at) SELECT event_id, received_at FROM stored RETURNING 1)
+                SELECT count(*) FROM queued
                 """, new { evt.Id, evt.Type, evt.ApiVersion, created = new DateTimeOffset(DateTime.SpecifyKind(evt.Created, DateTimeKind.Utc)).ToUnixTimeSeconds(), evt.Livemode, body, now = clock.GetUtcNow() }) == 1;
             CrashPoints.Hit(CrashAfterStoreBeforeEnqueue);
-            var processed = !inserted && await c.ExecuteScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM stripe_webhook_processing WHERE event_id = @Id)", new { evt.Id });
-            if (!processed) jobs.Enqueue<WebhookProcessingJob>(j => j.RunAsync(evt.Id, CancellationToken.None));
+            // Wake the workers while the event is still queued (a redelivery of one that is not processed yet wakes them again).
+            await c.ExecuteAsync($"SELECT pg_notify('{Channel}', '') FROM stripe_webhook_queue WHERE event_id = @Id", new { evt.Id });
         }
         PaymentMetrics.WebhookReceived.WithLabels(inserted ? "false" : "true").Inc();
         log.LogInformation("Stripe webhook {EventId} ({EventType}) received{Duplicate}", evt.Id, evt.Type, inserted ? "" : " again (duplicate)");
@@ -87,15 +94,30 @@ public static class StripeWebhookEndpoint
 }
 
 /// <summary>
-/// Processes one stored webhook event, idempotently by event id: already processed → nothing; kill-switch
-/// engaged → nothing (the event stays unprocessed and the drain job processes it once the switch is off);
-/// otherwise dispatched by type, and the processing row is written in the same transaction as the effects.
+/// Processes stored webhook events from <c>stripe_webhook_queue</c>, idempotently by event id: claimed
+/// <c>FOR UPDATE SKIP LOCKED</c> (so workers never process one event at once), kill-switch engaged → nothing (the events
+/// stay queued; the drain or the next wake-up takes them once the switch is off), otherwise dispatched by type, with the
+/// processing row written and the queue row deleted in the same transaction as the effects.
+/// <para>
+/// Payment events (and types Fairway ignores) go in BATCHES: up to <see cref="MaxBatch"/> queued events in one
+/// transaction, their payment intents read from Stripe once each and concurrently, then converged one after the other,
+/// each under a savepoint (a failing event is rolled back alone, recorded, and retried later with backoff; after
+/// STRIPE_WEBHOOK_MAX_ATTEMPTS failures it is parked). Disputes and account updates run one at a time through their own
+/// services.
+/// </para>
 /// </summary>
 public sealed class WebhookProcessor(
     NpgsqlDataSource db, PaymentConvergence convergence, DisputeService disputes, PayoutAccountService accounts, KillSwitchService killSwitch,
     FairwaySettings settings, TimeProvider clock, ILogger<WebhookProcessor> log)
 {
-    public const int DrainBatch = 200;
+    /// <summary>Most events converged in one transaction.</summary>
+    public const int MaxBatch = 64;
+    /// <summary>Most Stripe reads in flight for one batch.</summary>
+    public const int StripeReadConcurrency = 8;
+    /// <summary>Most events one drain run (the recurring job) or one wake-up of the pump claims.</summary>
+    public const int DrainLimit = 2000;
+    /// <summary>Longest wait before a failed event is tried again by the pump (the drain job tries every queued event).</summary>
+    public static readonly TimeSpan MaxRetryDelay = TimeSpan.FromMinutes(5);
     /// <summary>The outcome returned (not written as a processing row) when a failure parks the event.</summary>
     public const string DeadLettered = "dead_lettered";
 
@@ -104,143 +126,294 @@ public sealed class WebhookProcessor(
         (SELECT l.kind FROM stripe_webhook_attempt_log l WHERE l.event_id = e.event_id AND l.kind IN ('parked', 'replayed') ORDER BY l.id DESC LIMIT 1) = 'parked'
         """;
 
-    /// <summary>Returns the outcome written, or null when nothing was written (already processed, or deferred by the kill-switch).</summary>
+    /// <summary>Types processed one at a time through their own services (they read other Stripe objects and commit themselves).</summary>
+    const string SingleTypesSql = "(e.type LIKE 'charge.dispute.%' OR e.type = 'account.updated')";
+
+    static readonly string Worker = $"{Environment.MachineName}:{Environment.ProcessId}";
+
+    sealed record Claimed(string EventId, string Type, string Payload, int Attempts, bool Processed);
+
+    public sealed record BatchOutcome(int Claimed, int Processed, bool Deferred, IReadOnlyDictionary<string, string> Outcomes)
+    {
+        public static readonly BatchOutcome None = new(0, 0, false, new Dictionary<string, string>());
+    }
+
+    /// <summary>Processes one queued event now, whatever its backoff (the per-event job, kept for jobs enqueued before batches).
+    /// Returns the outcome written, or null when nothing was written (not queued, claimed by another worker, or deferred).</summary>
     public async Task<string?> ProcessAsync(string eventId, CancellationToken ct)
     {
-        (string Type, string Payload, bool Processed)? row;
-        await using (var c = await db.OpenConnectionAsync(ct))
-            row = await c.QuerySingleOrDefaultAsync<(string, string, bool)?>("""
-                SELECT e.type, e.payload, p.event_id IS NOT NULL FROM stripe_webhook_events e
-                  LEFT JOIN stripe_webhook_processing p ON p.event_id = e.event_id WHERE e.event_id = @eventId
-                """, new { eventId });
-        if (row is not { } r) { log.LogWarning("Webhook event {EventId} is not stored; nothing to process", eventId); return null; }
-        if (r.Processed) return null;
-        if (await IsParkedAsync(eventId, ct))
-        {
-            log.LogWarning("Webhook {EventId} ({EventType}) is parked as a dead letter; not processed until replayed (fairway webhooks replay)", eventId, r.Type);
-            return null;
-        }
+        var r = await RunAsync(single: null, eventId, ignoreBackoff: true, ct);
+        return r.Outcomes.GetValueOrDefault(eventId);
+    }
+
+    /// <summary>Processes every queued event (failed ones too, whatever their backoff), oldest first, up to <see cref="DrainLimit"/>. Returns how many were processed.</summary>
+    public async Task<int> DrainAsync(CancellationToken ct)
+    {
         if ((await killSwitch.ReadAsync(ct)).Engaged)
         {
-            Deferred(eventId, r.Type);
-            return null;
+            log.LogWarning("Webhook drain skipped: the kill-switch is engaged");
+            return 0;
         }
+        var (claimed, done) = await RunManyAsync(ignoreBackoff: true, ct);
+        if (claimed > 0) log.LogInformation("Webhook drain: {Processed} of {Found} queued events processed", done, claimed);
+        return done;
+    }
 
-        var evt = EventUtility.ParseEvent(r.Payload, throwOnApiVersionMismatch: false);
-        var actor = $"stripe:{eventId}";
+    /// <summary>The pump's step after a wake-up: the events that are due, in batches, until none is left (bounded).</summary>
+    public Task<(int Claimed, int Processed)> PumpAsync(CancellationToken ct) => RunManyAsync(ignoreBackoff: false, ct);
+
+    async Task<(int Claimed, int Processed)> RunManyAsync(bool ignoreBackoff, CancellationToken ct)
+    {
+        int claimed = 0, done = 0;
+        while (claimed < DrainLimit)
+        {
+            var batch = await RunAsync(single: false, null, ignoreBackoff, ct);
+            var one = batch.Deferred ? BatchOutcome.None : await RunAsync(single: true, null, ignoreBackoff, ct);
+            claimed += batch.Claimed + one.Claimed;
+            done += batch.Processed + one.Processed;
+            if (batch.Deferred || one.Deferred || batch.Claimed + one.Claimed == 0) break;
+        }
+        return (claimed, done);
+    }
+
+    /// <summary>
+    /// Claims queued events (a batch of payment events when <paramref name="single"/> is false, one dispute/account event
+    /// when true, either for a given <paramref name="onlyEventId"/> when null) and processes them in one transaction.
+    /// </summary>
+    async Task<BatchOutcome> RunAsync(bool? single, string? onlyEventId, bool ignoreBackoff, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        await using var tx = await c.BeginTransactionAsync(ct);
+        var now = clock.GetUtcNow();
+        var claimed = (await c.QueryAsync<Claimed>(new CommandDefinition($"""
+            SELECT q.event_id AS EventId, e.type AS Type, e.payload AS Payload, q.attempts AS Attempts,
+                   EXISTS (SELECT 1 FROM stripe_webhook_processing p WHERE p.event_id = q.event_id) AS Processed
+              FROM stripe_webhook_queue q JOIN stripe_webhook_events e ON e.event_id = q.event_id
+             WHERE (@onlyEventId::text IS NULL OR q.event_id = @onlyEventId)
+               AND (@single::boolean IS NULL OR {SingleTypesSql} = @single)
+               AND (@ignoreBackoff OR q.not_before IS NULL OR q.not_before <= @now)
+             ORDER BY q.received_at, q.event_id
+             LIMIT @limit
+               FOR UPDATE OF q SKIP LOCKED
+            """, new { onlyEventId, single, ignoreBackoff, now, limit = single == true ? 1 : MaxBatch }, tx, cancellationToken: ct))).ToList();
+        if (claimed.Count == 0) return BatchOutcome.None;
+
+        // Processed already (its effects committed, its dequeue did not): only the queue row goes.
+        foreach (var done in claimed.Where(e => e.Processed)) await DequeueAsync(tx, done.EventId);
+        var work = claimed.Where(e => !e.Processed).ToList();
+        if (work.Count > 0 && (await killSwitch.ReadAsync(ct)).Engaged)
+        {
+            foreach (var e in work) Deferred(e.EventId, e.Type);
+            await tx.CommitAsync(CancellationToken.None);
+            return new BatchOutcome(claimed.Count, 0, true, new Dictionary<string, string>());
+        }
+        var outcomes = new Dictionary<string, string>(StringComparer.Ordinal);
+        var after = new List<Action>();
         try
         {
-            switch (r.Type)
-            {
-                case var t when t.StartsWith("payment_intent.", StringComparison.Ordinal) && evt.Data.Object is PaymentIntent pi:
-                    return await ConvergeAsync(eventId, r.Type, pi.Id, actor, ct);
-                case "charge.refunded" when evt.Data.Object is Charge { PaymentIntentId: { Length: > 0 } chargePi }:
-                    return await ConvergeAsync(eventId, r.Type, chargePi, actor, ct);
-                case var t when t.StartsWith("refund.", StringComparison.Ordinal) && evt.Data.Object is Stripe.Refund { PaymentIntentId: { Length: > 0 } refundPi }:
-                    return await ConvergeAsync(eventId, r.Type, refundPi, actor, ct);
-                case var t when t.StartsWith("charge.dispute.", StringComparison.Ordinal) && evt.Data.Object is Dispute dp:
-                {
-                    var result = await disputes.ConvergeAsync(dp.Id, actor, (tx, outcome, detail) => MarkProcessedAsync(tx, eventId, outcome, detail), ct);
-                    return Count(r.Type, result.Outcome);
-                }
-                case "account.updated" when evt.Data.Object is Account account:
-                {
-                    var created = new DateTimeOffset(DateTime.SpecifyKind(evt.Created, DateTimeKind.Utc)).ToUnixTimeSeconds();
-                    var outcome = await accounts.ApplyAccountUpdatedAsync(account, created, actor, (tx, o, d) => MarkProcessedAsync(tx, eventId, o, d), ct);
-                    return Count(r.Type, outcome);
-                }
-                case var t when t.StartsWith("transfer.", StringComparison.Ordinal):
-                    log.LogInformation("Webhook {EventId} ({EventType}) stored and ignored for now: transfers are handled by payouts", eventId, r.Type);
-                    return await MarkIgnoredAsync(eventId, r.Type, "transfer events are handled by payouts", ct);
-                default:
-                    log.LogInformation("Webhook {EventId} ({EventType}) stored and ignored: Fairway does not act on this event type", eventId, r.Type);
-                    return await MarkIgnoredAsync(eventId, r.Type, "event type not handled", ct);
-            }
+            if (work.Count > 0 && single == true || (single is null && work.Count == 1 && IsSingle(work[0].Type)))
+                await ProcessOneAsync(tx, work[0], now, outcomes, after, ct);
+            else if (work.Count > 0)
+                await ProcessBatchAsync(tx, work, now, outcomes, after, ct);
         }
         catch (KillSwitchEngagedException)
         {
-            Deferred(eventId, r.Type);
-            return null;
+            foreach (var e in work) Deferred(e.EventId, e.Type);
+            return new BatchOutcome(claimed.Count, 0, true, new Dictionary<string, string>());
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        await tx.CommitAsync(CancellationToken.None);
+        foreach (var a in after) a();
+        return new BatchOutcome(claimed.Count, outcomes.Values.Count(o => o != DeadLettered), false, outcomes);
+    }
+
+    static bool IsSingle(string type) => type.StartsWith("charge.dispute.", StringComparison.Ordinal) || type == "account.updated";
+
+    /// <summary>What a batch event asks for: converging a payment intent, or being recorded as ignored.</summary>
+    sealed record Target(string? PaymentIntentId, string? IgnoredBecause, Exception? Unreadable = null);
+
+    Target TryTarget(Claimed e)
+    {
+        try { return TargetOf(e.Type, e.Payload, log, e.EventId); }
+        catch (Exception ex) when (ex is not OperationCanceledException) { return new Target(null, null, ex); }
+    }
+
+    static Target TargetOf(string type, string payload, ILogger log, string eventId)
+    {
+        var evt = EventUtility.ParseEvent(payload, throwOnApiVersionMismatch: false);
+        switch (type)
         {
-            // Every failed attempt is on the record; after STRIPE_WEBHOOK_MAX_ATTEMPTS the event is parked and stops being retried.
-            if (await RecordFailureAsync(eventId, r.Type, e)) return DeadLettered;
-            throw;
+            case var t when t.StartsWith("payment_intent.", StringComparison.Ordinal) && evt.Data.Object is PaymentIntent pi:
+                return new Target(pi.Id, null);
+            case "charge.refunded" when evt.Data.Object is Charge { PaymentIntentId: { Length: > 0 } chargePi }:
+                return new Target(chargePi, null);
+            case var t when t.StartsWith("refund.", StringComparison.Ordinal) && evt.Data.Object is Stripe.Refund { PaymentIntentId: { Length: > 0 } refundPi }:
+                return new Target(refundPi, null);
+            case var t when t.StartsWith("transfer.", StringComparison.Ordinal):
+                log.LogInformation("Webhook {EventId} ({EventType}) stored and ignored for now: transfers are handled by payouts", eventId, type);
+                return new Target(null, "transfer events are handled by payouts");
+            default:
+                log.LogInformation("Webhook {EventId} ({EventType}) stored and ignored: Fairway does not act on this event type", eventId, type);
+                return new Target(null, "event type not handled");
         }
     }
 
-    async Task<bool> IsParkedAsync(string eventId, CancellationToken ct)
+    async Task ProcessBatchAsync(NpgsqlTransaction tx, List<Claimed> work, DateTimeOffset now, Dictionary<string, string> outcomes, List<Action> after, CancellationToken ct)
     {
-        await using var c = await db.OpenConnectionAsync(ct);
-        return await c.ExecuteScalarAsync<bool>($"SELECT coalesce({ParkedSql}, false) FROM stripe_webhook_events e WHERE e.event_id = @eventId", new { eventId });
+        var c = tx.Connection!;
+        var targets = work.Select(e => (Event: e, Target: TryTarget(e))).ToList();
+        // Each payment intent is read from Stripe once for the whole batch, several at a time.
+        using var gate = new SemaphoreSlim(StripeReadConcurrency);
+        var reads = targets.Select(t => t.Target.PaymentIntentId).OfType<string>().Distinct(StringComparer.Ordinal)
+            .ToDictionary(pi => pi, pi => ReadGatedAsync(pi, gate, ct), StringComparer.Ordinal);
+        try { await Task.WhenAll(reads.Values); } catch (Exception) when (!ct.IsCancellationRequested) { /* per event below */ }
+        ct.ThrowIfCancellationRequested();
+
+        await killSwitch.EnsureDisengagedAsync(tx, ct);
+        // The seat locks of every contest the batch may activate entries in, in one (sorted) order, before any other lock:
+        // a batch then never holds a ledger account while waiting for a seat lock that a single convergence holds.
+        var views = reads.Values.Where(r => r.IsCompletedSuccessfully).Select(r => r.Result.PaymentIntent).ToList();
+        var contestIds = views.Count == 0 ? [] : await PaymentConvergence.ContestsOfAsync(tx, views);
+        if (contestIds.Count > 0)
+            await c.ExecuteAsync("SELECT count(pg_advisory_xact_lock(hashtext('seats:' || s.c))) FROM (SELECT unnest(@contestIds::text[]) AS c ORDER BY 1) s",
+                new { contestIds = contestIds.ToArray() }, tx);
+
+        var batch = new ConvergenceBatch();
+        foreach (var (e, target) in targets)
+        {
+            var actor = $"stripe:{e.EventId}";
+            await tx.SaveAsync("event", CancellationToken.None);
+            try
+            {
+                string outcome;
+                if (target.Unreadable is { } unreadable) throw new InvalidOperationException($"the stored payload of {e.EventId} cannot be read: {unreadable.Message}", unreadable);
+                if (target.PaymentIntentId is { } piId)
+                {
+                    var view = await reads[piId];
+                    var result = await convergence.ApplyAsync(tx, view, actor,
+                        (t, r) => MarkProcessedAsync(t, e.EventId, r.Outcome, $"{r.PaymentIntentId}: {r.Detail}"), batch, CancellationToken.None);
+                    after.Add(() => convergence.AfterCommitAsync(result, view.PaymentIntent, actor, CancellationToken.None));
+                    outcome = result.Outcome;
+                }
+                else
+                {
+                    await MarkProcessedAsync(tx, e.EventId, ConvergenceOutcomes.Ignored, target.IgnoredBecause!);
+                    outcome = ConvergenceOutcomes.Ignored;
+                }
+                await DequeueAsync(tx, e.EventId);
+                await tx.ReleaseAsync("event", CancellationToken.None);
+                outcomes[e.EventId] = outcome;
+                after.Add(() => Count(e.Type, outcome));
+            }
+            catch (Exception ex) when (ex is not KillSwitchEngagedException && !(ex is OperationCanceledException && ct.IsCancellationRequested))
+            {
+                await tx.RollbackAsync("event", CancellationToken.None);
+                if (await RecordFailureAsync(tx, e, ex, now, after)) outcomes[e.EventId] = DeadLettered;
+            }
+        }
     }
 
-    /// <summary>Records one failed attempt; parks the event when the failures since its last replay reach the limit. True when parked now.</summary>
-    async Task<bool> RecordFailureAsync(string eventId, string type, Exception error)
+    async Task<StripePaymentView> ReadGatedAsync(string paymentIntentId, SemaphoreSlim gate, CancellationToken ct)
     {
+        await gate.WaitAsync(ct);
+        try { return await convergence.ReadAsync(paymentIntentId, ct); }
+        finally { gate.Release(); }
+    }
+
+    /// <summary>A dispute or account event: its service converges and commits on its own connection (with the processing row);
+    /// this transaction holds the event's queue row meanwhile and removes it after.</summary>
+    async Task ProcessOneAsync(NpgsqlTransaction tx, Claimed e, DateTimeOffset now, Dictionary<string, string> outcomes, List<Action> after, CancellationToken ct)
+    {
+        var actor = $"stripe:{e.EventId}";
         try
         {
-            await using var c = await db.OpenConnectionAsync();
-            await using var tx = await c.BeginTransactionAsync();
-            // One writer at a time per event, so two workers failing at once park it once.
-            await c.ExecuteAsync("SELECT pg_advisory_xact_lock(hashtext('webhook:' || @eventId))", new { eventId }, tx);
-            var now = clock.GetUtcNow();
-            var detail = PaymentStore.Truncate($"{error.GetType().Name}: {error.Message}", 2000);
-            await c.ExecuteAsync("""
-                INSERT INTO stripe_webhook_attempt_log (event_id, kind, at, actor, detail, correlation_id) VALUES (@eventId, 'failed', @now, 'system:webhooks', @detail, @correlation)
-                """, new { eventId, now, detail, correlation = Platform.Telemetry.Correlation.Current }, tx);
-            var (failures, parked) = await c.QuerySingleAsync<(long, bool)>($"""
-                SELECT count(*) FILTER (WHERE l.kind = 'failed' AND l.id > coalesce((SELECT max(r.id) FROM stripe_webhook_attempt_log r WHERE r.event_id = @eventId AND r.kind = 'replayed'), 0)),
-                       coalesce((SELECT {ParkedSql} FROM stripe_webhook_events e WHERE e.event_id = @eventId), false)
-                  FROM stripe_webhook_attempt_log l WHERE l.event_id = @eventId
-                """, new { eventId }, tx);
-            var parkNow = !parked && failures >= settings.StripeWebhookMaxAttempts;
+            var evt = EventUtility.ParseEvent(e.Payload, throwOnApiVersionMismatch: false);
+            string outcome;
+            switch (e.Type)
+            {
+                case var t when t.StartsWith("charge.dispute.", StringComparison.Ordinal) && evt.Data.Object is Dispute dp:
+                    outcome = (await disputes.ConvergeAsync(dp.Id, actor, (t2, o, d) => MarkProcessedAsync(t2, e.EventId, o, d), ct)).Outcome;
+                    break;
+                case "account.updated" when evt.Data.Object is Account account:
+                    var created = new DateTimeOffset(DateTime.SpecifyKind(evt.Created, DateTimeKind.Utc)).ToUnixTimeSeconds();
+                    outcome = await accounts.ApplyAccountUpdatedAsync(account, created, actor, (t2, o, d) => MarkProcessedAsync(t2, e.EventId, o, d), ct);
+                    break;
+                default:
+                    log.LogInformation("Webhook {EventId} ({EventType}) stored and ignored: Fairway does not act on this event type", e.EventId, e.Type);
+                    await killSwitch.EnsureDisengagedAsync(tx, ct);
+                    await MarkProcessedAsync(tx, e.EventId, ConvergenceOutcomes.Ignored, "event type not handled");
+                    outcome = ConvergenceOutcomes.Ignored;
+                    break;
+            }
+            await DequeueAsync(tx, e.EventId);
+            outcomes[e.EventId] = outcome;
+            after.Add(() => Count(e.Type, outcome));
+        }
+        catch (Exception ex) when (ex is not KillSwitchEngagedException && !(ex is OperationCanceledException && ct.IsCancellationRequested))
+        {
+            if (await RecordFailureAsync(tx, e, ex, now, after)) outcomes[e.EventId] = DeadLettered;
+        }
+    }
+
+    /// <summary>
+    /// Records one failed attempt in the claiming transaction; parks the event (out of the queue) when the failures since
+    /// its last replay reach the limit, otherwise spaces out its next try. True when parked now.
+    /// </summary>
+    async Task<bool> RecordFailureAsync(NpgsqlTransaction tx, Claimed e, Exception error, DateTimeOffset now, List<Action> after)
+    {
+        var c = tx.Connection!;
+        // One writer at a time per event, so two workers failing at once park it once.
+        await c.ExecuteAsync("SELECT pg_advisory_xact_lock(hashtext('webhook:' || @eventId))", new { eventId = e.EventId }, tx);
+        var detail = PaymentStore.Truncate($"{error.GetType().Name}: {error.Message}", 2000);
+        await c.ExecuteAsync("""
+            INSERT INTO stripe_webhook_attempt_log (event_id, kind, at, actor, detail, correlation_id) VALUES (@eventId, 'failed', @now, 'system:webhooks', @detail, @correlation)
+            """, new { eventId = e.EventId, now, detail, correlation = Platform.Telemetry.Correlation.Current }, tx);
+        var (failures, parked) = await c.QuerySingleAsync<(long, bool)>($"""
+            SELECT count(*) FILTER (WHERE l.kind = 'failed' AND l.id > coalesce((SELECT max(r.id) FROM stripe_webhook_attempt_log r WHERE r.event_id = @eventId AND r.kind = 'replayed'), 0)),
+                   coalesce((SELECT {ParkedSql} FROM stripe_webhook_events e WHERE e.event_id = @eventId), false)
+              FROM stripe_webhook_attempt_log l WHERE l.event_id = @eventId
+            """, new { eventId = e.EventId }, tx);
+        var parkNow = !parked && failures >= settings.StripeWebhookMaxAttempts;
+        if (parkNow || parked)
+        {
             if (parkNow)
                 await c.ExecuteAsync("""
                     INSERT INTO stripe_webhook_attempt_log (event_id, kind, at, actor, detail, correlation_id)
                     VALUES (@eventId, 'parked', @now, 'system:webhooks', @detail, @correlation)
-                    """, new { eventId, now, detail = PaymentStore.Truncate($"parked after {failures} failed attempts; last: {detail}", 2000), correlation = Platform.Telemetry.Correlation.Current }, tx);
-            await tx.CommitAsync();
-            PaymentMetrics.WebhookFailures.WithLabels(type).Inc();
+                    """, new { eventId = e.EventId, now, detail = PaymentStore.Truncate($"parked after {failures} failed attempts; last: {detail}", 2000), correlation = Platform.Telemetry.Correlation.Current }, tx);
+            await DequeueAsync(tx, e.EventId);
+        }
+        else
+        {
+            var delay = TimeSpan.FromSeconds(Math.Min(MaxRetryDelay.TotalSeconds, Math.Pow(2, Math.Min(e.Attempts, 20))));
+            await c.ExecuteAsync("UPDATE stripe_webhook_queue SET attempts = attempts + 1, not_before = @next WHERE event_id = @eventId",
+                new { eventId = e.EventId, next = now + delay }, tx);
+        }
+        after.Add(() =>
+        {
+            PaymentMetrics.WebhookFailures.WithLabels(e.Type).Inc();
             if (parkNow)
             {
-                PaymentMetrics.WebhookEvents.WithLabels(type, DeadLettered).Inc();
+                PaymentMetrics.WebhookEvents.WithLabels(e.Type, DeadLettered).Inc();
                 log.LogError(error, "Webhook {EventId} ({EventType}) PARKED as a dead letter after {Failures} failed attempts; replay it with `fairway webhooks replay {EventId} --reason …` once the cause is fixed",
-                    eventId, type, failures, eventId);
+                    e.EventId, e.Type, failures, e.EventId);
             }
-            return parkNow || parked;
-        }
-        catch (NpgsqlException e)
-        {
-            log.LogError(e, "Webhook {EventId}: its failed attempt could not be recorded", eventId);
-            return false;
-        }
+            else
+                log.LogError(error, "Webhook {EventId} ({EventType}) failed (attempt {Failures} of {Max}); it stays queued and is tried again", e.EventId, e.Type, failures, settings.StripeWebhookMaxAttempts);
+        });
+        return parkNow || parked;
     }
 
-    async Task<string> ConvergeAsync(string eventId, string type, string paymentIntentId, string actor, CancellationToken ct)
-    {
-        var result = await convergence.ConvergeAsync(paymentIntentId, actor,
-            (tx, res) => MarkProcessedAsync(tx, eventId, res.Outcome, $"{res.PaymentIntentId}: {res.Detail}"), ct);
-        return Count(type, result.Outcome);
-    }
+    static Task DequeueAsync(NpgsqlTransaction tx, string eventId) =>
+        tx.Connection!.ExecuteAsync("DELETE FROM stripe_webhook_queue WHERE event_id = @eventId", new { eventId }, tx);
 
-    /// <summary>The processing row; in the caller's transaction (with the effects). A concurrent duplicate run inserts nothing.</summary>
+    /// <summary>The processing row; in the caller's transaction (with the effects). A concurrent duplicate run inserts nothing.
+    /// Who wrote it and when (database clock) are diagnostics: which worker and batch processed the event.</summary>
     public async Task MarkProcessedAsync(NpgsqlTransaction tx, string eventId, string outcome, string detail) =>
         await tx.Connection!.ExecuteAsync("""
-            INSERT INTO stripe_webhook_processing (event_id, processed_at, outcome, detail) VALUES (@eventId, @now, @outcome, @detail)
+            INSERT INTO stripe_webhook_processing (event_id, processed_at, outcome, detail, processed_by, batch_started_at, written_at)
+            VALUES (@eventId, @now, @outcome, @detail, @worker, transaction_timestamp(), clock_timestamp())
             ON CONFLICT (event_id) DO NOTHING
-            """, new { eventId, now = clock.GetUtcNow(), outcome, detail = PaymentStore.Truncate(detail, 2000) }, tx);
-
-    async Task<string> MarkIgnoredAsync(string eventId, string type, string detail, CancellationToken ct)
-    {
-        await using var c = await db.OpenConnectionAsync(ct);
-        await using var tx = await c.BeginTransactionAsync(ct);
-        await killSwitch.EnsureDisengagedAsync(tx, ct);
-        await MarkProcessedAsync(tx, eventId, ConvergenceOutcomes.Ignored, detail);
-        await tx.CommitAsync(ct);
-        return Count(type, ConvergenceOutcomes.Ignored);
-    }
+            """, new { eventId, now = clock.GetUtcNow(), outcome, detail = PaymentStore.Truncate(detail, 2000), worker = Worker }, tx);
 
     static string Count(string type, string outcome)
     {
@@ -253,34 +426,46 @@ public sealed class WebhookProcessor(
         PaymentMetrics.WebhookEvents.WithLabels(type, "deferred_kill_switch").Inc();
         log.LogWarning("Webhook {EventId} ({EventType}) stored but not processed: the kill-switch is engaged (processed by the drain job once it is off)", eventId, type);
     }
+}
 
-    /// <summary>Processes stored events that have no processing row, oldest first (bounded). Returns how many were processed now.</summary>
-    public async Task<int> DrainAsync(CancellationToken ct)
+/// <summary>
+/// The worker's webhook pump (worker role): listens on <see cref="StripeWebhookEndpoint.Channel"/> and, on every wake-up and
+/// once at start, processes the queued events that are due (<see cref="WebhookProcessor.PumpAsync"/>). Events whose wake-up
+/// was lost (an API crash between storing and notifying, a worker restart) are taken at the next wake-up, at start, or by
+/// the drain job (every minute). A broken listening connection is reopened with backoff.
+/// </summary>
+public sealed class WebhookPump(NpgsqlDataSource db, WebhookProcessor processor, ILogger<WebhookPump> log) : BackgroundService
+{
+    /// <summary>How long one wait for a notification lasts before the connection is checked.</summary>
+    public static readonly TimeSpan ListenWait = TimeSpan.FromSeconds(30);
+    static readonly TimeSpan MaxReconnectDelay = TimeSpan.FromSeconds(30);
+
+    protected override async Task ExecuteAsync(CancellationToken stop)
     {
-        if ((await killSwitch.ReadAsync(ct)).Engaged)
+        var failures = 0;
+        while (!stop.IsCancellationRequested)
         {
-            log.LogWarning("Webhook drain skipped: the kill-switch is engaged");
-            return 0;
-        }
-        List<string> ids;
-        await using (var c = await db.OpenConnectionAsync(ct))
-            ids = (await c.QueryAsync<string>($"""
-                SELECT e.event_id FROM stripe_webhook_events e
-                 WHERE NOT EXISTS (SELECT 1 FROM stripe_webhook_processing p WHERE p.event_id = e.event_id)
-                   AND coalesce({ParkedSql}, false) = false
-                 ORDER BY e.received_at, e.event_id LIMIT @limit
-                """, new { limit = DrainBatch })).ToList();
-        var done = 0;
-        foreach (var id in ids)
-        {
-            try { if (await ProcessAsync(id, ct) is { } outcome && outcome != DeadLettered) done++; }
-            catch (Exception e) when (e is not OperationCanceledException)
+            try
             {
-                log.LogError(e, "Webhook drain: event {EventId} failed; it stays unprocessed and is retried by the next run", id);
+                await using var listen = await db.OpenConnectionAsync(stop);
+                await using (var cmd = new NpgsqlCommand($"LISTEN {StripeWebhookEndpoint.Channel}", listen)) await cmd.ExecuteNonQueryAsync(stop);
+                await processor.PumpAsync(stop);
+                failures = 0;
+                while (!stop.IsCancellationRequested)
+                {
+                    if (await listen.WaitAsync(ListenWait, stop)) await processor.PumpAsync(stop);
+                    else await using (var ping = new NpgsqlCommand("SELECT 1", listen)) await ping.ExecuteScalarAsync(stop);
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested) { return; }
+            catch (Exception e)
+            {
+                failures++;
+                var delay = TimeSpan.FromSeconds(Math.Min(MaxReconnectDelay.TotalSeconds, Math.Pow(2, Math.Min(failures, 10))));
+                log.LogError(e, "Webhook pump failed ({Failures} in a row); listening again in {Delay} s (queued events wait, the drain job still runs)", failures, delay.TotalSeconds);
+                try { await Task.Delay(delay, stop); } catch (OperationCanceledException) { return; }
             }
         }
-        if (ids.Count > 0) log.LogInformation("Webhook drain: {Processed} of {Found} unprocessed events processed", done, ids.Count);
-        return done;
     }
 }
 
@@ -327,6 +512,12 @@ public sealed class WebhookDeadLetters(NpgsqlDataSource db, AuditWriter audit, T
                 """, new { eventId, now, actor, reason, correlation = Platform.Telemetry.Correlation.Current }, tx);
             await audit.WriteAsync(tx, new AuditEntry(actor, "webhook.replayed", "stripe_webhook_event", eventId, reason,
                 Before: new { parked = true }, After: new { parked = false }), ct);
+            // Back in the queue with a fresh attempt budget; the pumps are woken at commit.
+            await c.ExecuteAsync($"""
+                INSERT INTO stripe_webhook_queue (event_id, received_at) SELECT event_id, received_at FROM stripe_webhook_events WHERE event_id = @eventId
+                ON CONFLICT (event_id) DO UPDATE SET attempts = 0, not_before = NULL;
+                SELECT pg_notify('{StripeWebhookEndpoint.Channel}', '');
+                """, new { eventId }, tx);
             await tx.CommitAsync(ct);
         }
         var jobId = jobs.Enqueue<WebhookProcessingJob>(j => j.RunAsync(eventId, CancellationToken.None));
@@ -346,14 +537,17 @@ public sealed class WebhookDeadLetters(NpgsqlDataSource db, AuditWriter audit, T
     }
 }
 
-/// <summary>Hangfire job: processes one stored webhook event. Stripe errors throw and are retried with backoff (bounded).</summary>
+/// <summary>
+/// Hangfire job: processes one stored webhook event now (an admin replay enqueues it; jobs enqueued per event before the
+/// pump existed still run). A failure is recorded on the event and retried by the pump and the drain, not by Hangfire.
+/// </summary>
 public sealed class WebhookProcessingJob(WebhookProcessor processor)
 {
-    [AutomaticRetry(Attempts = 8)]
+    [AutomaticRetry(Attempts = 0)]
     public Task RunAsync(string eventId, CancellationToken ct) => processor.ProcessAsync(eventId, ct);
 }
 
-/// <summary>Recurring (every minute): processes events left unprocessed (kill-switch was on, a job was lost in a crash, …).</summary>
+/// <summary>Recurring (every minute): processes every queued event, failed ones too (kill-switch was on, a wake-up was lost in a crash, …).</summary>
 public sealed class WebhookDrainJob(WebhookProcessor processor)
 {
     public const string RecurringId = "stripe-webhook-drain";

@@ -32,7 +32,7 @@ namespace Fairway.Host.Settlement;
 /// </para>
 /// </summary>
 public sealed class SettlementService(
-    NpgsqlDataSource db, ContestRepository contests, SettlementRepository settlements, IngestionEventStore events, LedgerRepository ledger,
+    NpgsqlDataSource db, ContestRepository contests, SettlementRepository settlements, IngestionEventStore events, EntrySetCache entrySets, LedgerRepository ledger,
     KillSwitch killSwitch, AuditWriter audit, ContestLifecycleService lifecycle, Platform.Configuration.FairwaySettings settings, TimeProvider clock,
     ILogger<SettlementService> log)
 {
@@ -106,8 +106,15 @@ public sealed class SettlementService(
             if (!parsed.IsSuccess) throw Fail(SettlementCodes.LeaderboardNotFinal, $"stored leaderboard {basis.Id} no longer parses", parsed.Errors);
             if (!LifecycleSignals.IsFinal(parsed.Value, config.Config.RoundCount))
                 throw Fail(SettlementCodes.LeaderboardNotFinal, $"leaderboard event {basis.Id} (status {parsed.Value.Status}) is not final");
-            // One pass over the ACTIVE entries: the compact set, its entry-set hash and the fees they recorded.
-            var (entries, fee) = await EntrySetReader.ActiveAsync(c, contestId, tx, ct);
+            // The ACTIVE entries as of this transaction (the contest row lock keeps them still): the set the live standings
+            // kept in memory when its version is still current (triggers on entries change the version with any change to
+            // the set), otherwise read in one pass. Both carry the fees the entries recorded. As a guard, the set must have
+            // as many entries as the database counts now.
+            var (_, entries, fee) = await entrySets.ActiveAsync(c, contestId, tx, ct);
+            var counted = await c.ExecuteScalarAsync<long>(new CommandDefinition(
+                "SELECT count(*) FROM entries WHERE contest_id = @contestId AND status = 'ACTIVE'", new { contestId }, tx, cancellationToken: ct));
+            if (counted != entries.Count)
+                throw new InvalidOperationException($"the entry set of contest {contestId} has {entries.Count} entries, the database counts {counted} ACTIVE entries");
             var entrySetHash = entries.Hash;
             var loadMs = (int)total.ElapsedMilliseconds;
 

@@ -6,7 +6,7 @@ namespace Fairway.Migrations.Versions;
 /// Live standings at scale (issue 12, docs/decisions.md 2026-11-30 "Standings from cached entry sets"):
 /// <list type="bullet">
 /// <item><c>contest_entry_sets</c>: a version per contest that changes, in the same transaction, whenever the set of its
-/// ACTIVE entries (or an ACTIVE entry's id, user or roster) changes — kept by triggers on <c>entries</c>, so no writer can
+/// ACTIVE entries (or an ACTIVE entry's id, user, roster, fee or currency) changes — kept by triggers on <c>entries</c>, so no writer can
 /// forget it. A process may keep a contest's compact entry set in memory and reuse it while the version is unchanged
 /// (rosters are immutable after lock): a leaderboard event then costs one small query per contest, not a read of every
 /// entry.</item>
@@ -67,7 +67,8 @@ public sealed class M202611300300_EntrySetVersions : Migration
             CREATE TRIGGER entries_entry_set_update AFTER UPDATE ON entries FOR EACH ROW
                 WHEN ((OLD.status = 'ACTIVE' OR NEW.status = 'ACTIVE')
                       AND (OLD.status IS DISTINCT FROM NEW.status OR OLD.id IS DISTINCT FROM NEW.id OR OLD.contest_id IS DISTINCT FROM NEW.contest_id
-                           OR OLD.user_id IS DISTINCT FROM NEW.user_id OR OLD.golfers IS DISTINCT FROM NEW.golfers))
+                           OR OLD.user_id IS DISTINCT FROM NEW.user_id OR OLD.golfers IS DISTINCT FROM NEW.golfers
+                           OR OLD.entry_fee IS DISTINCT FROM NEW.entry_fee OR OLD.currency IS DISTINCT FROM NEW.currency))
                 EXECUTE FUNCTION fairway_entries_updated();
 
             -- Contests that already have ACTIVE entries start with a version.

@@ -160,12 +160,14 @@ public sealed class MoneyExitsTests(PaymentsFixture f)
         Assert.Equal(seats * PaymentsFixture.Fee, await f.EscrowAsync(contest));
         Assert.Equal(payments - seats, await f.ScalarAsync<long>(
             "SELECT count(*) FROM refunds r JOIN entries e ON e.id = r.entry_id WHERE e.contest_id = @contest AND r.reason LIKE 'contest full%'", new { contest }));
-        // Both worker processes converged payments, and their runs overlapped in time.
-        var runs = await f.QueryAsync<(string Server, DateTime Start, DateTime End)>("""
-            SELECT p.data->>'ServerId', p.createdat, s.createdat
-              FROM hangfire.job j JOIN hangfire.state p ON p.jobid = j.id AND p.name = 'Processing' JOIN hangfire.state s ON s.jobid = j.id AND s.name = 'Succeeded'
-             WHERE j.invocationdata::text LIKE '%WebhookProcessingJob%' AND j.createdat >= @since
-            """, new { since });
+        // Both worker processes converged payments, and their runs (webhook batches: from the batch transaction's start to its
+        // last processing row, database clock) overlapped in time.
+        var runs = (await f.QueryAsync<(string Server, DateTime Start, DateTime End)>("""
+            SELECT p.processed_by, p.batch_started_at, max(p.written_at)
+              FROM stripe_webhook_processing p JOIN stripe_webhook_events e ON e.event_id = p.event_id
+             WHERE e.type = 'payment_intent.succeeded' AND e.received_at >= @since AND p.processed_by IS NOT NULL
+             GROUP BY p.processed_by, p.batch_started_at
+            """, new { since })).ToList();
         var servers = runs.Select(r => r.Server).Distinct().ToList();
         Assert.True(servers.Count >= 2, $"webhook jobs ran on {servers.Count} server(s)");
         Assert.Contains(runs, a => runs.Any(b => b.Server != a.Server && a.Start < b.End && b.Start < a.End));

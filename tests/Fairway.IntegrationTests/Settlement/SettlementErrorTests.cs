@@ -27,7 +27,7 @@ public sealed class SettlementErrorTests
     {
         TimeProvider clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(at);
         var audit = new AuditWriter(clock);
-        return new SettlementService(w.Db, new ContestRepository(), new SettlementRepository(), new IngestionEventStore(), w.Ledger,
+        return new SettlementService(w.Db, new ContestRepository(), new SettlementRepository(), new IngestionEventStore(), new EntrySetCache(), w.Ledger,
             new KillSwitchService(w.Db, audit, clock, NullLogger<KillSwitchService>.Instance), audit,
             new ContestLifecycleService(w.Db, new ContestRepository(), audit, clock, NullLogger<ContestLifecycleService>.Instance),
             ContestSetup.Settings(w.DatabaseUrl) with { SettlementMaxFailedAttempts = maxFailedAttempts }, clock, NullLogger<SettlementService>.Instance);

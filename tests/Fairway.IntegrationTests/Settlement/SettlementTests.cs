@@ -36,7 +36,7 @@ public sealed class SettlementTests(MoneyOutWorldFixture fixture) : IClassFixtur
     {
         TimeProvider clock = at is { } t ? new Microsoft.Extensions.Time.Testing.FakeTimeProvider(t) : W.Clock;
         var audit = new AuditWriter(clock);
-        return new SettlementService(W.Db, new ContestRepository(), new SettlementRepository(), new IngestionEventStore(), W.Ledger,
+        return new SettlementService(W.Db, new ContestRepository(), new SettlementRepository(), new IngestionEventStore(), new EntrySetCache(), W.Ledger,
             new KillSwitchService(W.Db, audit, clock, NullLogger<KillSwitchService>.Instance), audit,
             new ContestLifecycleService(W.Db, new ContestRepository(), audit, clock, NullLogger<ContestLifecycleService>.Instance),
             ContestSetup.Settings(W.DatabaseUrl), clock, NullLogger<SettlementService>.Instance);
