@@ -139,6 +139,10 @@ public sealed class EntryService(
             PaymentMetrics.PaymentIntentsCreated.Inc();
             await using var c = await db.OpenConnectionAsync(ct);
             await using var tx = await c.BeginTransactionAsync(ct);
+            // The lock order of every money path (contest FOR SHARE → entry → payment): the intent's own webhook may be
+            // converging this entry right now, and it records the payment too (whoever is second finds it recorded).
+            await PaymentStore.ContestStateForShareAsync(tx, entry.ContestId);
+            await PaymentStore.EntryAsync(c, entry.Id, tx, forUpdate: true);
             recorded = await PaymentStore.InsertPaymentAsync(tx, audit, PaymentConvergence.Actor, entry.Id, pi.Id, fee, currency, clock.GetUtcNow(), ct);
             await tx.CommitAsync(ct);
             if (recorded.PaymentIntentId != pi.Id)

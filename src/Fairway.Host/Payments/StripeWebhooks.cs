@@ -429,10 +429,11 @@ public sealed class WebhookProcessor(
 }
 
 /// <summary>
-/// The worker's webhook pump (worker role): listens on <see cref="StripeWebhookEndpoint.Channel"/> and, on every wake-up and
-/// once at start, processes the queued events that are due (<see cref="WebhookProcessor.PumpAsync"/>). Events whose wake-up
-/// was lost (an API crash between storing and notifying, a worker restart) are taken at the next wake-up, at start, or by
-/// the drain job (every minute). A broken listening connection is reopened with backoff.
+/// The worker's webhook pump (worker role): listens on <see cref="StripeWebhookEndpoint.Channel"/> and, on every wake-up,
+/// processes the queued events that are due (<see cref="WebhookProcessor.PumpAsync"/>). Events whose wake-up was lost (an
+/// API crash between storing and notifying, events stored while no worker listened) are taken at the next wake-up or by the
+/// drain job (every minute), as before the pump existed: a restarted worker does not rush through a backlog on its own.
+/// A broken listening connection is reopened with backoff.
 /// </summary>
 public sealed class WebhookPump(NpgsqlDataSource db, WebhookProcessor processor, ILogger<WebhookPump> log) : BackgroundService
 {
@@ -449,7 +450,6 @@ public sealed class WebhookPump(NpgsqlDataSource db, WebhookProcessor processor,
             {
                 await using var listen = await db.OpenConnectionAsync(stop);
                 await using (var cmd = new NpgsqlCommand($"LISTEN {StripeWebhookEndpoint.Channel}", listen)) await cmd.ExecuteNonQueryAsync(stop);
-                await processor.PumpAsync(stop);
                 failures = 0;
                 while (!stop.IsCancellationRequested)
                 {
