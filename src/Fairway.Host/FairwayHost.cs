@@ -131,7 +131,11 @@ public static class FairwayHost
             .WriteTo.Console(new RenderedCompactJsonFormatter()));
 
         builder.Services.AddSingleton(settings);
-        var dataSource = NpgsqlDataSource.Create(settings.DatabaseConnectionString);
+        // Hot statements (webhook convergence, standings, audit rows) are prepared once per connection instead of parsed on
+        // every execution, unless the connection string says otherwise (issue 12).
+        var connection = new NpgsqlConnectionStringBuilder(settings.DatabaseConnectionString);
+        if (connection.MaxAutoPrepare == 0) connection.MaxAutoPrepare = 64;
+        var dataSource = NpgsqlDataSource.Create(connection.ConnectionString);
         builder.Services.AddSingleton(dataSource);
         if (settings.TestClockEnabled)
         {

@@ -8,7 +8,7 @@ namespace Fairway.WebhookLoad;
 
 public sealed record Delivery(int Index, PaidIntent Intent, bool IsDuplicate);
 
-public sealed record Sample(int Index, bool IsDuplicate, int Status, bool? DuplicateAnswer, double LatencyMs, string? Error);
+public sealed record Sample(int Index, bool IsDuplicate, int Status, bool? DuplicateAnswer, double LatencyMs, string? Error, double LagMs = 0);
 
 public sealed record LoadResult(IReadOnlyList<Sample> Samples, TimeSpan Wall, DateTimeOffset StartedAt, DateTimeOffset EndedAt, bool TimedOut);
 
@@ -38,7 +38,9 @@ public static class Load
         return $"t={unixSeconds},v1={Convert.ToHexStringLower(mac)}";
     }
 
-    public static async Task<LoadResult> RunAsync(Uri apiUrl, string webhookSecret, IReadOnlyList<Delivery> plan, int concurrency, TimeSpan timeLimit)
+    /// <param name="rate">Deliveries per second offered (open loop: delivery i is due at start + i / rate; a delivery sent late
+    /// records its lag, so a saturated API cannot hide behind fewer requests). Null: as fast as the C connections allow.</param>
+    public static async Task<LoadResult> RunAsync(Uri apiUrl, string webhookSecret, IReadOnlyList<Delivery> plan, int concurrency, TimeSpan timeLimit, double? rate = null)
     {
         var secret = Encoding.UTF8.GetBytes(webhookSecret);
         var endpoint = new Uri(apiUrl, "/webhooks/stripe");
@@ -64,6 +66,13 @@ public static class Load
             while (!cts.IsCancellationRequested && (i = Interlocked.Increment(ref next)) < plan.Count)
             {
                 var d = plan[i];
+                var lag = 0.0;
+                if (rate is { } perSecond)
+                {
+                    var due = TimeSpan.FromSeconds(i / perSecond) - wall.Elapsed;
+                    if (due > TimeSpan.Zero) await Task.Delay(due, cts.Token).ConfigureAwait(false);
+                    else lag = -due.TotalMilliseconds;
+                }
                 var body = d.Intent.EventBody;
                 using var req = new HttpRequestMessage(HttpMethod.Post, endpoint) { Content = new StringContent(body, Encoding.UTF8) };
                 req.Content.Headers.ContentType = json;
@@ -83,11 +92,11 @@ public static class Load
                         if (doc.RootElement.GetProperty("event_id").GetString() != d.Intent.EventId) error = "answer names another event: " + text;
                     }
                     else error = text.Length > 300 ? text[..300] : text;
-                    samples[i] = new Sample(i, d.IsDuplicate, (int)r.StatusCode, dup, ms, error);
+                    samples[i] = new Sample(i, d.IsDuplicate, (int)r.StatusCode, dup, ms, error, lag);
                 }
                 catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException or KeyNotFoundException)
                 {
-                    samples[i] = new Sample(i, d.IsDuplicate, 0, null, Stopwatch.GetElapsedTime(t0).TotalMilliseconds, e.GetType().Name + ": " + e.Message);
+                    samples[i] = new Sample(i, d.IsDuplicate, 0, null, Stopwatch.GetElapsedTime(t0).TotalMilliseconds, e.GetType().Name + ": " + e.Message, lag);
                 }
             }
         }))).ConfigureAwait(false);

@@ -47,7 +47,7 @@ var dupsSent = plan.Count(p => p.IsDuplicate);
 var sandboxGetsBefore = await SandboxCountAsync(d, "GET /v1/payment_intents/{id}");
 
 // ---- load (timed) + drain (watched from the start of the load)
-Say($"load: {plan.Count} deliveries ({n} events + {dupsSent} duplicates), {o.Concurrency} concurrent connections, time limit {o.LoadLimit.TotalSeconds:F0} s");
+Say($"load: {plan.Count} deliveries ({n} events + {dupsSent} duplicates), {o.Concurrency} concurrent connections, {(o.Rate is { } offered ? $"offered at {offered:F0} deliveries/s (open loop)" : "as fast as they answer (closed loop)")}, time limit {o.LoadLimit.TotalSeconds:F0} s");
 var progress = new List<(double Seconds, long Processed)>();
 var drainStarted = Stopwatch.StartNew();
 using var drainStop = new CancellationTokenSource();
@@ -63,7 +63,7 @@ var watcher = Task.Run(async () =>
     }
 });
 var loadavgBefore = LoadAvg();
-var load = await Load.RunAsync(d.ApiUrl, Deployment.WebhookSecret, plan, o.Concurrency, o.LoadLimit);
+var load = await Load.RunAsync(d.ApiUrl, Deployment.WebhookSecret, plan, o.Concurrency, o.LoadLimit, o.Rate);
 var loadEndSeconds = drainStarted.Elapsed.TotalSeconds;
 var loadavgAfter = LoadAvg();
 long processedAtLoadEnd;
@@ -166,6 +166,9 @@ L($"date {DateTimeOffset.UtcNow:yyyy-MM-dd'T'HH:mm:ss'Z'}; {Environment.Processo
 L($"machine load average (1/5/15 min) at the start of the load {loadavgBefore}, at its end {loadavgAfter} (anything else running on the machine shares the 2 cores)");
 if (o.HostEnv.Count > 0) L($"DIAGNOSTIC extra host environment: {string.Join(' ', o.HostEnv.Select(kv => kv.Key + "=" + kv.Value))}");
 L($"deliveries {plan.Count} = {n} distinct payment_intent.succeeded events + {dupsSent} duplicates ({o.DuplicatesPercent} %); concurrency {o.Concurrency}; worker process: FAIRWAY_WORKER_COUNT={o.Workers}; seed {o.Seed}");
+L(o.Rate is { } offeredRate
+    ? $"offered load: {offeredRate:F0} deliveries/s, open loop (= {offeredRate * n / plan.Count:F0} new events/s); deliveries sent late (the client's connections all busy): {ok.Count(s => s.LagMs > 10)}, max lag {(ok.Count == 0 ? 0 : ok.Max(s => s.LagMs)):F0} ms"
+    : "offered load: closed loop (each connection sends its next delivery as soon as the previous one is answered)");
 L($"set-up (untimed): {n} entries via the API {F(setup.EntriesTime.TotalSeconds)} s; their payment_intent.created webhooks processed {F(setup.CreatedProcessingTime.TotalSeconds)} s; intents succeeded + events collected {F(setup.SucceedTime.TotalSeconds)} s");
 L();
 L("-- POST /webhooks/stripe (verified: Stripe.net ConstructEvent, store, enqueue), sustained");
@@ -177,6 +180,7 @@ L($"  duplicates       {Lat(latDup)}");
 L();
 L("-- processing (Hangfire WebhookProcessingJob in the worker: retrieve the PaymentIntent from the sandbox, converge, ledger, audit)");
 L($"drain: all {n} processed {F(last.Seconds)} s after the first delivery = {F(drainRate)} events/s end to end; {processedAtLoadEnd} were processed when the load ended, the rest {F(afterLoad)} s later");
+L($"  sustained while the load ran: {processedAtLoadEnd} events processed in the {F(loadEndSeconds)} s of load = {F(processedAtLoadEnd / loadEndSeconds)} events/s (events offered: {F(n / loadEndSeconds)}/s)");
 L($"  50 % processed at {F(t50)} s, 99 % at {F(t99)} s, 100 % at {F(last.Seconds)} s (polled every 100 ms); rate to 99 %: {F(0.99 * n / t99)} events/s");
 L($"  per event, stored -> processed (received_at -> processed_at), ms: p50 {Stats.Percentile(v.EffectLatencyMs, 50):F0}, p99 {Stats.Percentile(v.EffectLatencyMs, 99):F0}, max {(v.EffectLatencyMs.Count == 0 ? double.NaN : v.EffectLatencyMs[^1]):F0}");
 L($"  from the database: first received -> last processed {F(v.DbSpanSeconds)} s = {F(n / v.DbSpanSeconds)} events/s; receive span {F(v.DbReceiveSpanSeconds)} s");
@@ -246,10 +250,10 @@ sealed class Verification
 }
 
 sealed record Options(string Root, string DatabaseUrl, string Pgbench, int Deliveries, int Concurrency, int DuplicatesPercent, int Workers, int PgbenchSeconds, string RunDir, int Seed,
-    TimeSpan LoadLimit, TimeSpan DrainLimit, IReadOnlyDictionary<string, string> HostEnv)
+    TimeSpan LoadLimit, TimeSpan DrainLimit, IReadOnlyDictionary<string, string> HostEnv, double? Rate)
 {
     public const string Usage = "usage: Fairway.WebhookLoad --root DIR --database-url URL --pgbench PATH [--deliveries N (10..10000, 5000)] [--concurrency C (1..256, 16)] " +
-        "[--duplicates-percent P (0..100, 10)] [--workers W (1..64, 2)] [--pgbench-seconds S (5..120, 20)] [--run-dir DIR] [--seed S]";
+        "[--duplicates-percent P (0..100, 10)] [--workers W (1..64, 2)] [--pgbench-seconds S (5..120, 20)] [--run-dir DIR] [--seed S] [--rate R (deliveries/s, open loop; default closed loop)]";
 
     public static Options Parse(string[] args)
     {
@@ -278,7 +282,7 @@ sealed record Options(string Root, string DatabaseUrl, string Pgbench, int Deliv
         var o = new Options(Req("root"), Req("database-url"), Req("pgbench"), Int("deliveries", 5000, 10, 10000), Int("concurrency", 16, 1, 256),
             Int("duplicates-percent", 10, 0, 100), Int("workers", 2, 1, 64), Int("pgbench-seconds", 20, 5, 120),
             map.Remove("run-dir", out var dir) ? dir : Path.Combine(Path.GetTempPath(), "fairway-bench-webhooks-" + Environment.ProcessId), Int("seed", 42, 0, int.MaxValue),
-            TimeSpan.FromSeconds(180), TimeSpan.FromSeconds(180), hostEnv);
+            TimeSpan.FromSeconds(180), TimeSpan.FromSeconds(180), hostEnv, Int("rate", 0, 0, 5000) is var rate and > 0 ? rate : null);
         if (map.Count > 0) throw new ArgumentException($"unknown option --{map.Keys.First()}");
         return o;
     }

@@ -29,9 +29,87 @@ public sealed record StripePaymentView(PaymentIntent PaymentIntent, IReadOnlyLis
 /// activate while the seat lock is held, and entries leaving ACTIVE only lower the true count, so the count kept here is
 /// never below the truth; before refusing a seat it is read again, so a seat is refused only on a fresh count.
 /// </summary>
-public sealed class ConvergenceBatch
+public sealed class ConvergenceBatch(bool deferWrites = false)
 {
+    readonly List<JournalEntry> postings = [];
+    readonly List<PendingAudit> audits = [];
+
+    /// <summary>
+    /// Ledger entries and audit rows are collected and written together at the end of the batch
+    /// (<see cref="PaymentConvergence.FlushAsync"/>), in the order they were made: one ledger call and one audit statement
+    /// per batch instead of several per payment. Any failure then undoes the whole batch (its events are processed again
+    /// one by one, writing as they go).
+    /// </summary>
+    public bool DefersWrites { get; } = deferWrites;
+
+    public void Post(JournalEntry entry) => postings.Add(entry);
+    public void Audit(PendingAudit row) => audits.Add(row);
+
+    public (IReadOnlyList<JournalEntry> Postings, IReadOnlyList<PendingAudit> Audits) TakeDeferred()
+    {
+        var taken = (postings.ToList(), audits.ToList());
+        postings.Clear();
+        audits.Clear();
+        return taken;
+    }
+
     readonly Dictionary<string, (long MaxEntries, long Active)> seats = new(StringComparer.Ordinal);
+    readonly Dictionary<string, PaymentRow> paymentsByIntent = new(StringComparer.Ordinal);
+    readonly Dictionary<string, PaymentRow> paymentsByEntry = new(StringComparer.Ordinal);
+    readonly Dictionary<string, EntryRow> entries = new(StringComparer.Ordinal);
+    readonly Dictionary<string, string> contestStates = new(StringComparer.Ordinal);
+    readonly HashSet<string> touched = new(StringComparer.Ordinal);
+    bool locked;
+
+    /// <summary>The rows an intent's convergence starts from, read under the batch's locks (null once the batch changed the entry).</summary>
+    public sealed record LockedRows(PaymentRow? Known, EntryRow? Entry, string? ContestState, PaymentRow? Payment);
+
+    /// <summary>
+    /// Takes, for all <paramref name="intents"/> at once and in the order every money path uses, the locks their convergence
+    /// takes one by one: the seat locks of their contests (sorted), the contests FOR SHARE, the entries FOR UPDATE, the
+    /// payments FOR UPDATE (each sorted) — and keeps the rows read. A batch then never holds a ledger account while waiting
+    /// for a seat lock that a single convergence holds, and each payment costs no reads of its own.
+    /// </summary>
+    public async Task LockAsync(NpgsqlTransaction tx, IReadOnlyCollection<PaymentIntent> intents)
+    {
+        var c = tx.Connection!;
+        var ids = intents.Select(pi => pi.Id).ToArray();
+        var metadata = intents.Select(PaymentConvergence.MetadataEntryId).OfType<string>().ToArray();
+        var found = (await c.QueryAsync<(string Entry, string Contest)>("""
+            SELECT e.id, e.contest_id FROM entries e
+             WHERE e.id = ANY(@metadata) OR e.id IN (SELECT p.entry_id FROM payments p WHERE p.payment_intent_id = ANY(@ids))
+            """, new { metadata, ids }, tx)).ToList();
+        var contestIds = found.Select(f => f.Contest).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+        var entryIds = found.Select(f => f.Entry).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+        if (contestIds.Length > 0)
+        {
+            await c.ExecuteAsync("SELECT count(pg_advisory_xact_lock(hashtext('seats:' || s.c))) FROM (SELECT unnest(@contestIds::text[]) AS c ORDER BY 1) s", new { contestIds }, tx);
+            foreach (var (id, state) in await c.QueryAsync<(string, string)>(
+                "SELECT id, state FROM contests WHERE id = ANY(@contestIds) ORDER BY id FOR SHARE", new { contestIds }, tx))
+                contestStates[id] = state;
+            foreach (var e in await PaymentStore.EntriesForUpdateAsync(tx, entryIds)) entries[e.Id] = e;
+        }
+        foreach (var p in await PaymentStore.PaymentsForUpdateAsync(tx, entryIds, ids))
+        {
+            paymentsByEntry[p.EntryId] = p;
+            paymentsByIntent[p.PaymentIntentId] = p;
+        }
+        locked = true;
+    }
+
+    /// <summary>The locked rows of an intent's entry; null when the batch did not lock them, or already changed that entry.</summary>
+    public LockedRows? Rows(PaymentIntent pi)
+    {
+        if (!locked) return null;
+        var known = paymentsByIntent.GetValueOrDefault(pi.Id);
+        var entryId = known?.EntryId ?? PaymentConvergence.MetadataEntryId(pi);
+        if (entryId is not null && touched.Contains(entryId)) return null;
+        var entry = entryId is null ? null : entries.GetValueOrDefault(entryId);
+        return new LockedRows(known, entry, entry is null ? null : contestStates.GetValueOrDefault(entry.ContestId), entryId is null ? null : paymentsByEntry.GetValueOrDefault(entryId));
+    }
+
+    /// <summary>The entry's rows are being changed: a later payment of the batch on the same entry reads them again.</summary>
+    public void Touched(string entryId) => touched.Add(entryId);
 
     public async Task<(long MaxEntries, long Active)> SeatsAsync(NpgsqlTransaction tx, string contestId, Func<Task<(long MaxEntries, long Active)>> read)
     {
@@ -104,7 +182,8 @@ public sealed class PaymentConvergence(
     {
         var result = await ApplyAsync(tx, view.PaymentIntent, view.Refunds, actor, batch, ct);
         if (inTransaction is not null) await inTransaction(tx, result);
-        if (result.Changed) CrashPoints.Hit(CrashAfterLedgerBeforeCommit);
+        // A batch that defers its ledger and audit rows hits this crash point itself, once they are written.
+        if (result.Changed && batch is not { DefersWrites: true }) CrashPoints.Hit(CrashAfterLedgerBeforeCommit);
         return result;
     }
 
@@ -118,18 +197,7 @@ public sealed class PaymentConvergence(
         if (result.Changed && pi.Status == "succeeded" && pi.LatestChargeId is { } charge) await fees.BookChargeFeeAsync(charge, ct);
     }
 
-    /// <summary>The entries (and so the contests) a set of payment intents belongs to: the recorded payment, else Fairway's metadata.</summary>
-    public static async Task<IReadOnlyList<string>> ContestsOfAsync(NpgsqlTransaction tx, IEnumerable<PaymentIntent> intents)
-    {
-        var list = intents.ToList();
-        var entryIds = list.Select(pi => pi.Metadata is { } md && md.TryGetValue("entry_id", out var e) ? e : null).OfType<string>().ToArray();
-        var ids = list.Select(pi => pi.Id).ToArray();
-        return (await tx.Connection!.QueryAsync<string>("""
-            SELECT DISTINCT e.contest_id FROM entries e
-             WHERE e.id = ANY(@entryIds) OR e.id IN (SELECT p.entry_id FROM payments p WHERE p.payment_intent_id = ANY(@ids))
-             ORDER BY 1
-            """, new { entryIds, ids }, tx)).ToList();
-    }
+    internal static string? MetadataEntryId(PaymentIntent pi) => pi.Metadata is { } md && md.TryGetValue("entry_id", out var e) ? e : null;
 
     async Task<ConvergenceResult> ApplyAsync(NpgsqlTransaction tx, PaymentIntent pi, IReadOnlyList<Stripe.Refund> stripeRefunds, string actor, ConvergenceBatch? batch, CancellationToken ct)
     {
@@ -138,17 +206,20 @@ public sealed class PaymentConvergence(
         ConvergenceResult Result(string outcome, string detail, IReadOnlyList<string>? refunds = null) => new(pi.Id, outcome, detail, refunds ?? []);
 
         // Which entry? The recorded payment, else the metadata Fairway put on the intent when it created it.
-        var known = await PaymentStore.PaymentByIntentAsync(c, pi.Id, tx);
-        var entryId = known?.EntryId ?? (pi.Metadata is { } md && md.TryGetValue("entry_id", out var e) ? e : null);
+        // (A batch has read and locked the rows of all its intents already, in the same order.)
+        var locked = batch?.Rows(pi);
+        var known = locked is not null ? locked.Known : await PaymentStore.PaymentByIntentAsync(c, pi.Id, tx);
+        var entryId = known?.EntryId ?? MetadataEntryId(pi);
         if (entryId is null) return Result(ConvergenceOutcomes.Ignored, "not a Fairway payment intent (no entry_id metadata)");
-        var entryPeek = await PaymentStore.EntryAsync(c, entryId, tx);
+        var entryPeek = locked is not null ? locked.Entry : await PaymentStore.EntryAsync(c, entryId, tx);
         if (entryPeek is null) return Result(ConvergenceOutcomes.Ignored, $"metadata names entry {entryId}, which does not exist");
+        batch?.Touched(entryId);
 
         // Locks in the one order every money path uses.
-        var contestState = await PaymentStore.ContestStateForShareAsync(tx, entryPeek.ContestId)
+        var contestState = (locked is not null ? locked.ContestState : await PaymentStore.ContestStateForShareAsync(tx, entryPeek.ContestId))
             ?? throw new InvalidOperationException($"entry {entryId} names contest {entryPeek.ContestId}, which does not exist");
-        var entry = (await PaymentStore.EntryAsync(c, entryId, tx, forUpdate: true))!;
-        var payment = await PaymentStore.PaymentOfEntryAsync(c, entryId, tx, forUpdate: true);
+        var entry = locked is not null ? locked.Entry! : (await PaymentStore.EntryAsync(c, entryId, tx, forUpdate: true))!;
+        var payment = locked is not null ? locked.Payment : await PaymentStore.PaymentOfEntryAsync(c, entryId, tx, forUpdate: true);
 
         var changes = new List<string>();
         var refundsToExecute = new List<string>();
@@ -177,10 +248,10 @@ public sealed class PaymentConvergence(
             case "succeeded" when payment.Status != PaymentStatuses.Succeeded:
             {
                 await PaymentStore.SetPaymentStatusAsync(tx, entryId, PaymentStatuses.Succeeded, null, now);
-                await ledger.PostAsync(tx, JournalEntry.Movement(PaymentLedger.PaymentKey(pi.Id), PaymentLedger.EntryFeeCaptured, payment.Currency, now,
+                await PostAsync(tx, batch, JournalEntry.Movement(PaymentLedger.PaymentKey(pi.Id), PaymentLedger.EntryFeeCaptured, payment.Currency, now,
                     "payment", pi.Id, LedgerAccountRef.Clearing(payment.Currency), LedgerAccountRef.Escrow(entry.ContestId), payment.Amount,
                     $"entry fee of {entryId}"), ct);
-                await audit.WriteAsync(tx, new AuditEntry(actor, "payment.succeeded", "payment", pi.Id, "Stripe reports the payment intent succeeded",
+                await AuditAsync(tx, batch, new AuditEntry(actor, "payment.succeeded", "payment", pi.Id, "Stripe reports the payment intent succeeded",
                     Before: new { status = payment.Status }, After: new { status = PaymentStatuses.Succeeded, amount = payment.Amount, currency = payment.Currency, entry_id = entryId }), ct);
                 PaymentMetrics.PaymentTransitions.WithLabels(PaymentStatuses.Succeeded).Inc();
                 payment = payment with { Status = PaymentStatuses.Succeeded };
@@ -204,14 +275,14 @@ public sealed class PaymentConvergence(
                     if (voidReason is null)
                     {
                         batch?.Activated(entry.ContestId);
-                        await SetEntryAsync(tx, entry, EntryStatuses.Active, actor, "payment succeeded", now, ct);
+                        await SetEntryAsync(tx, entry, EntryStatuses.Active, actor, "payment succeeded", now, ct, batch);
                         changes.Add("entry ACTIVE");
                         entry = entry with { Status = EntryStatuses.Active };
                     }
                     else
                     {
                         // The late or surplus fee went into escrow above and leaves it again at once, into refunds owed (the entry becomes VOID).
-                        if (await refundRequests.DecideAsync(tx, entry, payment, payment.Amount, RefundFunding.Escrow, voidReason, actor, now, ct))
+                        if (await refundRequests.DecideAsync(tx, entry, payment, payment.Amount, RefundFunding.Escrow, voidReason, actor, now, ct, batch))
                             refundsToExecute.Add(PaymentStore.RefundIdOf(entryId));
                         changes.Add($"entry VOID and refund requested ({voidReason})");
                         entry = entry with { Status = EntryStatuses.Void };
@@ -219,7 +290,7 @@ public sealed class PaymentConvergence(
                 }
                 else if (entry.Status == EntryStatuses.Void && await PaymentStore.RefundOfEntryAsync(c, entryId, tx) is null)
                 {
-                    if (await refundRequests.DecideAsync(tx, entry, payment, payment.Amount, RefundFunding.Escrow, "payment succeeded for a void entry", actor, now, ct))
+                    if (await refundRequests.DecideAsync(tx, entry, payment, payment.Amount, RefundFunding.Escrow, "payment succeeded for a void entry", actor, now, ct, batch))
                         refundsToExecute.Add(PaymentStore.RefundIdOf(entryId));
                     changes.Add("refund requested (entry was void)");
                 }
@@ -227,29 +298,29 @@ public sealed class PaymentConvergence(
             }
             case "canceled" when payment.Status is PaymentStatuses.Pending or PaymentStatuses.Failed:
                 await PaymentStore.SetPaymentStatusAsync(tx, entryId, PaymentStatuses.Canceled, pi.CancellationReason, now);
-                await audit.WriteAsync(tx, new AuditEntry(actor, "payment.canceled", "payment", pi.Id, "Stripe reports the payment intent canceled",
+                await AuditAsync(tx, batch, new AuditEntry(actor, "payment.canceled", "payment", pi.Id, "Stripe reports the payment intent canceled",
                     Before: new { status = payment.Status }, After: new { status = PaymentStatuses.Canceled, cancellation_reason = pi.CancellationReason }), ct);
                 PaymentMetrics.PaymentTransitions.WithLabels(PaymentStatuses.Canceled).Inc();
                 if (entry.Status is EntryStatuses.PendingPayment or EntryStatuses.PaymentFailed)
-                    await SetEntryAsync(tx, entry, EntryStatuses.Void, actor, "payment intent canceled", now, ct);
+                    await SetEntryAsync(tx, entry, EntryStatuses.Void, actor, "payment intent canceled", now, ct, batch);
                 changes.Add("payment CANCELED, entry VOID");
                 break;
             case "requires_payment_method" when pi.LastPaymentError is not null && payment.Status == PaymentStatuses.Pending:
             {
                 var error = PaymentStore.Truncate($"{pi.LastPaymentError.Code}/{pi.LastPaymentError.DeclineCode}: {pi.LastPaymentError.Message}", 2000);
                 await PaymentStore.SetPaymentStatusAsync(tx, entryId, PaymentStatuses.Failed, error, now);
-                await audit.WriteAsync(tx, new AuditEntry(actor, "payment.failed", "payment", pi.Id, "Stripe reports the payment attempt failed",
+                await AuditAsync(tx, batch, new AuditEntry(actor, "payment.failed", "payment", pi.Id, "Stripe reports the payment attempt failed",
                     Before: new { status = payment.Status }, After: new { status = PaymentStatuses.Failed, last_error = error }), ct);
                 PaymentMetrics.PaymentTransitions.WithLabels(PaymentStatuses.Failed).Inc();
                 if (entry.Status == EntryStatuses.PendingPayment)
-                    await SetEntryAsync(tx, entry, EntryStatuses.PaymentFailed, actor, "payment failed: " + error, now, ct);
+                    await SetEntryAsync(tx, entry, EntryStatuses.PaymentFailed, actor, "payment failed: " + error, now, ct, batch);
                 changes.Add("payment FAILED");
                 break;
             }
         }
 
         if (payment.Status == PaymentStatuses.Succeeded && stripeRefunds.Count > 0)
-            await ApplyRefundsAsync(tx, entry, payment, contestState, stripeRefunds, actor, now, changes, ct);
+            await ApplyRefundsAsync(tx, entry, payment, contestState, stripeRefunds, actor, now, changes, ct, batch);
 
         return changes.Count > 0
             ? Result(ConvergenceOutcomes.Applied, string.Join("; ", changes), refundsToExecute)
@@ -265,7 +336,7 @@ public sealed class PaymentConvergence(
     /// house once it is locked: the contest's escrow is never touched after lock).
     /// </summary>
     async Task ApplyRefundsAsync(NpgsqlTransaction tx, EntryRow entry, PaymentRow payment, string contestState, IReadOnlyList<Stripe.Refund> stripeRefunds, string actor,
-        DateTimeOffset now, List<string> changes, CancellationToken ct)
+        DateTimeOffset now, List<string> changes, CancellationToken ct, ConvergenceBatch? batch)
     {
         var c = tx.Connection!;
         foreach (var sr in stripeRefunds.OrderBy(r => r.Created).ThenBy(r => r.Id, StringComparer.Ordinal))
@@ -279,7 +350,7 @@ public sealed class PaymentConvergence(
             {
                 if (!live) continue;
                 var funding = contestState == ContestStates.Name(ContestState.Scheduled) ? RefundFunding.Escrow : RefundFunding.House;
-                await refundRequests.DecideAsync(tx, entry, payment, Math.Min(sr.Amount, payment.Amount), funding, $"refunded at Stripe outside Fairway ({sr.Id})", "stripe", now, ct);
+                await refundRequests.DecideAsync(tx, entry, payment, Math.Min(sr.Amount, payment.Amount), funding, $"refunded at Stripe outside Fairway ({sr.Id})", "stripe", now, ct, batch);
                 log.LogWarning("Refund {StripeRefundId} of {PaymentIntentId} was made at Stripe outside Fairway; recorded, funded from {Funding}", sr.Id, payment.PaymentIntentId, funding);
                 local = (await PaymentStore.RefundOfEntryAsync(c, entry.Id, tx, forUpdate: true))!;
                 external = true;
@@ -306,30 +377,50 @@ public sealed class PaymentConvergence(
                         local.Id, local.StripeRefundId, sr.Id);
                     continue;
                 }
-                await SetRefundAsync(tx, local, RefundStatuses.Submitted, sr.Id, null, null, actor, $"Stripe has refund {sr.Id} ({sr.Status}) for this refund", now, ct);
+                await SetRefundAsync(tx, local, RefundStatuses.Submitted, sr.Id, null, null, actor, $"Stripe has refund {sr.Id} ({sr.Status}) for this refund", now, ct, batch);
                 local = local with { Status = RefundStatuses.Submitted, StripeRefundId = sr.Id };
                 changes.Add($"refund {sr.Id} SUBMITTED");
             }
             switch (sr.Status)
             {
                 case "succeeded" when local.Status != RefundStatuses.Succeeded && local.StripeRefundId == sr.Id:
-                    await ledger.PostAsync(tx, JournalEntry.Movement(PaymentLedger.RefundKey(sr.Id), PaymentLedger.RefundSettled, payment.Currency, now,
+                    await PostAsync(tx, batch, JournalEntry.Movement(PaymentLedger.RefundKey(sr.Id), PaymentLedger.RefundSettled, payment.Currency, now,
                         "refund", sr.Id, LedgerAccountRef.Refunds(payment.Currency), LedgerAccountRef.Clearing(payment.Currency), sr.Amount,
                         $"refund {local.Id} of entry {entry.Id}"), ct);
-                    await SetRefundAsync(tx, local, RefundStatuses.Succeeded, sr.Id, null, null, actor, "Stripe reports the refund succeeded", now, ct);
+                    await SetRefundAsync(tx, local, RefundStatuses.Succeeded, sr.Id, null, null, actor, "Stripe reports the refund succeeded", now, ct, batch);
                     if (local.FundedFrom == RefundFunding.Escrow && entry.Status != EntryStatuses.Refunded)
-                        await SetEntryAsync(tx, entry, EntryStatuses.Refunded, actor, $"refund {sr.Id} succeeded", now, ct);
+                        await SetEntryAsync(tx, entry, EntryStatuses.Refunded, actor, $"refund {sr.Id} succeeded", now, ct, batch);
                     changes.Add($"refund {sr.Id} SUCCEEDED, refunds owed → clearing");
                     break;
                 case "failed" or "canceled" when local.StripeRefundId == sr.Id && local.Status is RefundStatuses.Requested or RefundStatuses.Submitted:
                     var next = now + refundRequests.Backoff(local.AttemptCount);
-                    await SetRefundAsync(tx, local, RefundStatuses.Failed, sr.Id, sr.FailureReason ?? sr.Status, next, actor, "Stripe reports the refund " + sr.Status, now, ct);
+                    await SetRefundAsync(tx, local, RefundStatuses.Failed, sr.Id, sr.FailureReason ?? sr.Status, next, actor, "Stripe reports the refund " + sr.Status, now, ct, batch);
                     log.LogError("Refund {RefundId} ({StripeRefundId}) of entry {EntryId} FAILED at Stripe: {FailureReason}; the money stays in refunds owed and is sent again at {Next:O}",
                         local.Id, sr.Id, entry.Id, sr.FailureReason, next);
                     changes.Add($"refund {sr.Id} FAILED");
                     break;
             }
         }
+    }
+
+    Task PostAsync(NpgsqlTransaction tx, ConvergenceBatch? batch, JournalEntry entry, CancellationToken ct)
+    {
+        if (batch is { DefersWrites: true }) { batch.Post(entry); return Task.CompletedTask; }
+        return ledger.PostAsync(tx, entry, ct);
+    }
+
+    Task AuditAsync(NpgsqlTransaction tx, ConvergenceBatch? batch, AuditEntry entry, CancellationToken ct)
+    {
+        if (batch is { DefersWrites: true }) { batch.Audit(audit.Pending(entry)); return Task.CompletedTask; }
+        return audit.WriteAsync(tx, entry, ct);
+    }
+
+    /// <summary>The ledger entries and audit rows a batch deferred, written in the order they were made (same transaction).</summary>
+    public async Task FlushAsync(NpgsqlTransaction tx, ConvergenceBatch batch, CancellationToken ct)
+    {
+        var (postings, audits) = batch.TakeDeferred();
+        if (postings.Count > 0) await ledger.PostManyAsync(tx, postings, ct);
+        if (audits.Count > 0) await audit.WriteManyAsync(tx, audits, ct);
     }
 
     /// <summary>The seat lock of a contest (held to commit), its max_entries and its ACTIVE entries now.</summary>
@@ -341,22 +432,22 @@ public sealed class PaymentConvergence(
         return (config.Config.Rules.MaxEntries, await contests.CountEntriesAsync(c, contestId, EntryStatuses.Active, tx));
     }
 
-    async Task SetEntryAsync(NpgsqlTransaction tx, EntryRow entry, string status, string actor, string reason, DateTimeOffset now, CancellationToken ct)
+    async Task SetEntryAsync(NpgsqlTransaction tx, EntryRow entry, string status, string actor, string reason, DateTimeOffset now, CancellationToken ct, ConvergenceBatch? batch)
     {
         await PaymentStore.SetEntryStatusAsync(tx, entry.Id, status, now);
-        await audit.WriteAsync(tx, new AuditEntry(actor, "entry.status_changed", "entry", entry.Id, reason,
+        await AuditAsync(tx, batch, new AuditEntry(actor, "entry.status_changed", "entry", entry.Id, reason,
             Before: new { status = entry.Status }, After: new { status }), ct);
     }
 
     async Task SetRefundAsync(NpgsqlTransaction tx, RefundRow refund, string status, string stripeRefundId, string? failure, DateTimeOffset? nextAttemptAt, string actor,
-        string reason, DateTimeOffset now, CancellationToken ct)
+        string reason, DateTimeOffset now, CancellationToken ct, ConvergenceBatch? batch)
     {
         await tx.Connection!.ExecuteAsync("""
             UPDATE refunds SET status = @status, stripe_refund_id = @stripeRefundId, failure_reason = @failure, next_attempt_at = coalesce(@nextAttemptAt, next_attempt_at),
                    updated_at = @now
              WHERE id = @id
             """, new { refund.Id, status, stripeRefundId, failure, nextAttemptAt, now }, tx);
-        await audit.WriteAsync(tx, new AuditEntry(actor, "refund." + status.ToLowerInvariant(), "refund", refund.Id, reason,
+        await AuditAsync(tx, batch, new AuditEntry(actor, "refund." + status.ToLowerInvariant(), "refund", refund.Id, reason,
             Before: new { status = refund.Status, stripe_refund_id = refund.StripeRefundId }, After: new { status, stripe_refund_id = stripeRefundId, failure_reason = failure }), ct);
         PaymentMetrics.Refunds.WithLabels(status.ToLowerInvariant()).Inc();
     }

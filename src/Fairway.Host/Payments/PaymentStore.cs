@@ -115,6 +115,15 @@ public static class PaymentStore
     public static Task<PaymentRow?> PaymentOfEntryAsync(NpgsqlConnection c, string entryId, NpgsqlTransaction? tx = null, bool forUpdate = false) =>
         c.QuerySingleOrDefaultAsync<PaymentRow>($"SELECT {PaymentColumns} FROM payments WHERE entry_id = @entryId" + (forUpdate ? " FOR UPDATE" : ""), new { entryId }, tx);
 
+    /// <summary>Entries locked FOR UPDATE in id order (many at once, as a batch takes them).</summary>
+    public static async Task<IReadOnlyList<EntryRow>> EntriesForUpdateAsync(NpgsqlTransaction tx, string[] entryIds) =>
+        entryIds.Length == 0 ? [] : (await tx.Connection!.QueryAsync<EntryRow>($"SELECT {EntryColumns} FROM entries WHERE id = ANY(@entryIds) ORDER BY id FOR UPDATE", new { entryIds }, tx)).ToList();
+
+    /// <summary>Payments of the entries or with the intents, locked FOR UPDATE in entry id order.</summary>
+    public static async Task<IReadOnlyList<PaymentRow>> PaymentsForUpdateAsync(NpgsqlTransaction tx, string[] entryIds, string[] paymentIntentIds) =>
+        (await tx.Connection!.QueryAsync<PaymentRow>($"SELECT {PaymentColumns} FROM payments WHERE entry_id = ANY(@entryIds) OR payment_intent_id = ANY(@paymentIntentIds) ORDER BY entry_id FOR UPDATE",
+            new { entryIds, paymentIntentIds }, tx)).ToList();
+
     public static Task<PaymentRow?> PaymentByIntentAsync(NpgsqlConnection c, string paymentIntentId, NpgsqlTransaction? tx = null) =>
         c.QuerySingleOrDefaultAsync<PaymentRow>($"SELECT {PaymentColumns} FROM payments WHERE payment_intent_id = @paymentIntentId", new { paymentIntentId }, tx);
 

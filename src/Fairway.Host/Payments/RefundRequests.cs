@@ -24,25 +24,33 @@ public sealed class RefundRequests(LedgerRepository ledger, AuditWriter audit, F
 
     /// <summary>Decides the refund of <paramref name="payment"/>. False when the entry already had its refund (nothing written).</summary>
     public async Task<bool> DecideAsync(NpgsqlTransaction tx, EntryRow entry, PaymentRow payment, long amount, string fundedFrom, string reason, string actor,
-        DateTimeOffset now, CancellationToken ct)
+        DateTimeOffset now, CancellationToken ct, ConvergenceBatch? batch = null)
     {
         if (amount <= 0 || amount > payment.Amount) throw new ArgumentOutOfRangeException(nameof(amount), amount, $"a refund moves 1..{payment.Amount}");
         if (!await PaymentStore.InsertRefundRequestAsync(tx, payment, amount, fundedFrom, reason, actor, settings.RefundMaxAttempts, now)) return false;
         var refundId = PaymentStore.RefundIdOf(entry.Id);
         var house = fundedFrom == RefundFunding.House;
-        await ledger.PostAsync(tx, JournalEntry.Movement(PaymentLedger.RefundDecidedKey(refundId), house ? PaymentLedger.RefundGoodwillDecided : PaymentLedger.RefundDecided,
+        var decided = JournalEntry.Movement(PaymentLedger.RefundDecidedKey(refundId), house ? PaymentLedger.RefundGoodwillDecided : PaymentLedger.RefundDecided,
             payment.Currency, now, "refund", refundId,
             house ? LedgerAccountRef.Revenue(payment.Currency) : LedgerAccountRef.Escrow(entry.ContestId), LedgerAccountRef.Refunds(payment.Currency), amount,
-            $"refund {refundId} of entry {entry.Id} decided ({fundedFrom})"), ct);
-        await audit.WriteAsync(tx, new AuditEntry(actor, "refund.requested", "refund", refundId, reason,
+            $"refund {refundId} of entry {entry.Id} decided ({fundedFrom})");
+        if (batch is { DefersWrites: true }) batch.Post(decided);
+        else await ledger.PostAsync(tx, decided, ct);
+        await WriteAuditAsync(tx, batch, new AuditEntry(actor, "refund.requested", "refund", refundId, reason,
             After: new { status = RefundStatuses.Requested, entry_id = entry.Id, payment_intent_id = payment.PaymentIntentId, amount, currency = payment.Currency, funded_from = fundedFrom }), ct);
         if (!house && entry.Status is EntryStatuses.Active or EntryStatuses.PendingPayment or EntryStatuses.PaymentFailed)
         {
             await PaymentStore.SetEntryStatusAsync(tx, entry.Id, EntryStatuses.Void, now);
-            await audit.WriteAsync(tx, new AuditEntry(actor, "entry.status_changed", "entry", entry.Id, "refund requested: " + reason,
+            await WriteAuditAsync(tx, batch, new AuditEntry(actor, "entry.status_changed", "entry", entry.Id, "refund requested: " + reason,
                 Before: new { status = entry.Status }, After: new { status = EntryStatuses.Void }), ct);
         }
         PaymentMetrics.Refunds.WithLabels("requested").Inc();
         return true;
+    }
+
+    Task WriteAuditAsync(NpgsqlTransaction tx, ConvergenceBatch? batch, AuditEntry entry, CancellationToken ct)
+    {
+        if (batch is { DefersWrites: true }) { batch.Audit(audit.Pending(entry)); return Task.CompletedTask; }
+        return audit.WriteAsync(tx, entry, ct);
     }
 }

@@ -221,6 +221,15 @@ public sealed class WebhookProcessor(
             foreach (var e in work) Deferred(e.EventId, e.Type);
             return new BatchOutcome(claimed.Count, 0, true, new Dictionary<string, string>());
         }
+        catch (BatchFailedException failed)
+        {
+            log.LogWarning(failed.InnerException, "Webhook batch of {Events} events undone: event {EventId} failed; processing them one by one", work.Count, failed.EventId);
+            await tx.RollbackAsync(CancellationToken.None);
+            var one = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var e in work)
+                if ((await RunAsync(single: null, e.EventId, ignoreBackoff: true, ct)).Outcomes.TryGetValue(e.EventId, out var o)) one[e.EventId] = o;
+            return new BatchOutcome(claimed.Count, one.Values.Count(o => o != DeadLettered), false, one);
+        }
         await tx.CommitAsync(CancellationToken.None);
         foreach (var a in after) a();
         return new BatchOutcome(claimed.Count, outcomes.Values.Count(o => o != DeadLettered), false, outcomes);
@@ -260,6 +269,7 @@ public sealed class WebhookProcessor(
     async Task ProcessBatchAsync(NpgsqlTransaction tx, List<Claimed> work, DateTimeOffset now, Dictionary<string, string> outcomes, List<Action> after, CancellationToken ct)
     {
         var c = tx.Connection!;
+        var watch = System.Diagnostics.Stopwatch.StartNew();
         var targets = work.Select(e => (Event: e, Target: TryTarget(e))).ToList();
         // Each payment intent is read from Stripe once for the whole batch, several at a time.
         using var gate = new SemaphoreSlim(StripeReadConcurrency);
@@ -267,49 +277,66 @@ public sealed class WebhookProcessor(
             .ToDictionary(pi => pi, pi => ReadGatedAsync(pi, gate, ct), StringComparer.Ordinal);
         try { await Task.WhenAll(reads.Values); } catch (Exception) when (!ct.IsCancellationRequested) { /* per event below */ }
         ct.ThrowIfCancellationRequested();
+        var readMs = watch.Elapsed.TotalMilliseconds;
 
         await killSwitch.EnsureDisengagedAsync(tx, ct);
-        // The seat locks of every contest the batch may activate entries in, in one (sorted) order, before any other lock:
-        // a batch then never holds a ledger account while waiting for a seat lock that a single convergence holds.
-        var views = reads.Values.Where(r => r.IsCompletedSuccessfully).Select(r => r.Result.PaymentIntent).ToList();
-        var contestIds = views.Count == 0 ? [] : await PaymentConvergence.ContestsOfAsync(tx, views);
-        if (contestIds.Count > 0)
-            await c.ExecuteAsync("SELECT count(pg_advisory_xact_lock(hashtext('seats:' || s.c))) FROM (SELECT unnest(@contestIds::text[]) AS c ORDER BY 1) s",
-                new { contestIds = contestIds.ToArray() }, tx);
+        var alone = targets.Count == 1;
+        var batch = new ConvergenceBatch(deferWrites: !alone);
+        await batch.LockAsync(tx, reads.Values.Where(r => r.IsCompletedSuccessfully).Select(r => r.Result.PaymentIntent).ToList());
 
-        var batch = new ConvergenceBatch();
+        // Several events: no savepoint each (two round trips per event); a database failure of any of them undoes the batch and
+        // the events are then processed one by one, each under its own savepoint (RunAsync). One event: its savepoint here.
         foreach (var (e, target) in targets)
         {
             var actor = $"stripe:{e.EventId}";
-            await tx.SaveAsync("event", CancellationToken.None);
+            Exception? unusable = target.Unreadable is { } unreadable
+                ? new InvalidOperationException($"the stored payload of {e.EventId} cannot be read: {unreadable.Message}", unreadable)
+                : target.PaymentIntentId is { } failedPi && reads[failedPi] is { IsCompletedSuccessfully: false } failedRead
+                    ? failedRead.Exception?.GetBaseException() ?? new TimeoutException($"reading {failedPi} from Stripe was cancelled (timeout)")
+                    : null;
+            if (unusable is not null)
+            {
+                // Nothing of it touched the database: the failure is recorded and the batch goes on.
+                if (await RecordFailureAsync(tx, e, unusable, now, after)) outcomes[e.EventId] = DeadLettered;
+                continue;
+            }
+            if (alone) await tx.SaveAsync("event", CancellationToken.None);
             try
             {
                 string outcome;
-                if (target.Unreadable is { } unreadable) throw new InvalidOperationException($"the stored payload of {e.EventId} cannot be read: {unreadable.Message}", unreadable);
                 if (target.PaymentIntentId is { } piId)
                 {
-                    var view = await reads[piId];
+                    var view = reads[piId].Result;
                     var result = await convergence.ApplyAsync(tx, view, actor,
-                        (t, r) => MarkProcessedAsync(t, e.EventId, r.Outcome, $"{r.PaymentIntentId}: {r.Detail}"), batch, CancellationToken.None);
+                        (t, r) => MarkProcessedAsync(t, e.EventId, r.Outcome, $"{r.PaymentIntentId}: {r.Detail}", dequeue: true), batch, CancellationToken.None);
                     after.Add(() => convergence.AfterCommitAsync(result, view.PaymentIntent, actor, CancellationToken.None));
                     outcome = result.Outcome;
                 }
                 else
                 {
-                    await MarkProcessedAsync(tx, e.EventId, ConvergenceOutcomes.Ignored, target.IgnoredBecause!);
+                    await MarkProcessedAsync(tx, e.EventId, ConvergenceOutcomes.Ignored, target.IgnoredBecause!, dequeue: true);
                     outcome = ConvergenceOutcomes.Ignored;
                 }
-                await DequeueAsync(tx, e.EventId);
-                await tx.ReleaseAsync("event", CancellationToken.None);
+                if (alone) await tx.ReleaseAsync("event", CancellationToken.None);
                 outcomes[e.EventId] = outcome;
                 after.Add(() => Count(e.Type, outcome));
             }
             catch (Exception ex) when (ex is not KillSwitchEngagedException && !(ex is OperationCanceledException && ct.IsCancellationRequested))
             {
+                if (!alone) throw new BatchFailedException(e.EventId, ex);
                 await tx.RollbackAsync("event", CancellationToken.None);
                 if (await RecordFailureAsync(tx, e, ex, now, after)) outcomes[e.EventId] = DeadLettered;
             }
         }
+        if (batch.DefersWrites)
+        {
+            try { await convergence.FlushAsync(tx, batch, CancellationToken.None); }
+            catch (Exception ex) when (ex is not OperationCanceledException) { throw new BatchFailedException(targets[0].Event.EventId, ex); }
+            if (outcomes.Values.Contains(ConvergenceOutcomes.Applied)) CrashPoints.Hit(PaymentConvergence.CrashAfterLedgerBeforeCommit);
+        }
+        var applyMs = watch.Elapsed.TotalMilliseconds - readMs;
+        after.Add(() => log.LogInformation("Webhook batch of {Events} event(s): {Processed} processed; Stripe reads {ReadMs:F0} ms ({Intents} intents), convergence {ApplyMs:F0} ms",
+            work.Count, outcomes.Count, readMs, reads.Count, applyMs));
     }
 
     async Task<StripePaymentView> ReadGatedAsync(string paymentIntentId, SemaphoreSlim gate, CancellationToken ct)
@@ -407,13 +434,21 @@ public sealed class WebhookProcessor(
         tx.Connection!.ExecuteAsync("DELETE FROM stripe_webhook_queue WHERE event_id = @eventId", new { eventId }, tx);
 
     /// <summary>The processing row; in the caller's transaction (with the effects). A concurrent duplicate run inserts nothing.
-    /// Who wrote it and when (database clock) are diagnostics: which worker and batch processed the event.</summary>
-    public async Task MarkProcessedAsync(NpgsqlTransaction tx, string eventId, string outcome, string detail) =>
-        await tx.Connection!.ExecuteAsync("""
+    /// Who wrote it and when (database clock) are diagnostics: which worker and batch processed the event. With
+    /// <paramref name="dequeue"/> (the claiming transaction itself) the queue row goes in the same statement.</summary>
+    public async Task MarkProcessedAsync(NpgsqlTransaction tx, string eventId, string outcome, string detail, bool dequeue = false) =>
+        await tx.Connection!.ExecuteAsync($"""
+            {(dequeue ? "WITH dequeued AS (DELETE FROM stripe_webhook_queue WHERE event_id = @eventId)" : "")}
             INSERT INTO stripe_webhook_processing (event_id, processed_at, outcome, detail, processed_by, batch_started_at, written_at)
             VALUES (@eventId, @now, @outcome, @detail, @worker, transaction_timestamp(), clock_timestamp())
             ON CONFLICT (event_id) DO NOTHING
             """, new { eventId, now = clock.GetUtcNow(), outcome, detail = PaymentStore.Truncate(detail, 2000), worker = Worker }, tx);
+
+    /// <summary>A database failure inside a batch of several events: the batch is undone and its events processed one by one.</summary>
+    sealed class BatchFailedException(string eventId, Exception inner) : Exception($"webhook {eventId} failed inside a batch", inner)
+    {
+        public string EventId { get; } = eventId;
+    }
 
     static string Count(string type, string outcome)
     {

@@ -60,7 +60,12 @@ public sealed class M202611300300_EntrySetVersions : Migration
             -- Updates are single rows in practice (a payment converged, an entry voided); only those that touch the ACTIVE set bump.
             CREATE FUNCTION fairway_entries_updated() RETURNS trigger LANGUAGE plpgsql AS $fn$
             BEGIN
-                PERFORM fairway_entry_set_bump(ARRAY[OLD.contest_id, NEW.contest_id]);
+                IF OLD.contest_id IS DISTINCT FROM NEW.contest_id THEN
+                    PERFORM fairway_entry_set_bump(ARRAY[OLD.contest_id, NEW.contest_id]);
+                ELSE
+                    INSERT INTO contest_entry_sets (contest_id, version) VALUES (NEW.contest_id, nextval('contest_entry_set_version_seq'))
+                    ON CONFLICT (contest_id) DO UPDATE SET version = excluded.version;
+                END IF;
                 RETURN NULL;
             END
             $fn$;

@@ -17,6 +17,9 @@ public sealed record AuditEntry(
     object? After = null,
     object? Evidence = null);
 
+/// <summary>An audit row to be written later in the same transaction.</summary>
+public sealed record PendingAudit(AuditEntry Entry, DateTimeOffset At, string? CorrelationId);
+
 /// <summary>
 /// Writes audit rows. It takes the caller's transaction on purpose: a state change and its audit
 /// row commit together or not at all.
@@ -45,6 +48,37 @@ public sealed class AuditWriter(TimeProvider clock)
                 After = ToJson(entry.After),
                 Evidence = ToJson(entry.Evidence),
                 CorrelationId = Correlation.Current,
+            }, transaction, cancellationToken: ct));
+    }
+
+    /// <summary>An audit row written later in the same transaction (<see cref="WriteManyAsync"/>), with its time and correlation as of now.</summary>
+    public PendingAudit Pending(AuditEntry entry) => new(entry, clock.GetUtcNow(), Correlation.Current);
+
+    /// <summary>Several audit rows in one statement, in order (ids ascending in that order); in the caller's transaction.</summary>
+    public async Task WriteManyAsync(NpgsqlTransaction transaction, IReadOnlyList<PendingAudit> rows, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        if (rows.Count == 0) return;
+        await transaction.Connection!.ExecuteAsync(new CommandDefinition("""
+            INSERT INTO audit_events (occurred_at, actor, action, entity_type, entity_id, reason, before_state, after_state, evidence, correlation_id)
+            SELECT r.at, r.actor, r.action, r.entity_type, r.entity_id, r.reason, r.before_state::jsonb, r.after_state::jsonb, r.evidence::jsonb, r.correlation_id
+              FROM unnest(@At::timestamptz[], @Actor::text[], @Action::text[], @EntityType::text[], @EntityId::text[], @Reason::text[],
+                          @Before::text[], @After::text[], @Evidence::text[], @CorrelationId::text[])
+                   WITH ORDINALITY AS r(at, actor, action, entity_type, entity_id, reason, before_state, after_state, evidence, correlation_id, ord)
+             ORDER BY r.ord
+            """,
+            new
+            {
+                At = rows.Select(r => r.At).ToArray(),
+                Actor = rows.Select(r => r.Entry.Actor).ToArray(),
+                Action = rows.Select(r => r.Entry.Action).ToArray(),
+                EntityType = rows.Select(r => r.Entry.EntityType).ToArray(),
+                EntityId = rows.Select(r => r.Entry.EntityId).ToArray(),
+                Reason = rows.Select(r => r.Entry.Reason).ToArray(),
+                Before = rows.Select(r => ToJson(r.Entry.Before)).ToArray(),
+                After = rows.Select(r => ToJson(r.Entry.After)).ToArray(),
+                Evidence = rows.Select(r => ToJson(r.Entry.Evidence)).ToArray(),
+                CorrelationId = rows.Select(r => r.CorrelationId).ToArray(),
             }, transaction, cancellationToken: ct));
     }
 
