@@ -13,6 +13,10 @@ namespace Fairway.Engine;
 internal sealed class CanonicalUtf8Writer : IDisposable
 {
     private const int Capacity = 1 << 16;
+
+    /// <summary>Characters written as themselves: printable ASCII except the quote and the backslash.</summary>
+    private static readonly SearchValues<char> PlainAscii = SearchValues.Create(
+        " !#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`abcdefghijklmnopqrstuvwxyz{|}~");
     private readonly IncrementalHash _sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private readonly byte[] _buffer = new byte[Capacity];
     private readonly ArrayBufferWriter<byte>? _kept;
@@ -47,6 +51,15 @@ internal sealed class CanonicalUtf8Writer : IDisposable
     /// characters and <c>\uxxxx</c> for unpaired surrogates (lowercase hex), everything else literally as UTF-8.</summary>
     public void String(string s)
     {
+        // Ids are plain ASCII almost always: one vectorised scan, then a straight copy.
+        if (s.Length + 2 <= Capacity && s.AsSpan().IndexOfAnyExcept(PlainAscii) < 0)
+        {
+            Ensure(s.Length + 2);
+            _buffer[_used++] = (byte)'"';
+            _used += System.Text.Encoding.ASCII.GetBytes(s, _buffer.AsSpan(_used));
+            _buffer[_used++] = (byte)'"';
+            return;
+        }
         // Worst case 6 bytes per UTF-16 unit (\uxxxx); short strings (ids) take the one-check path.
         if ((long)s.Length * 6 + 2 <= Capacity)
         {

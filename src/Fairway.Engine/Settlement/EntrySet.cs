@@ -32,6 +32,10 @@ public sealed class EntrySet
 
     public int Count => _ids.Length;
 
+    /// <summary>The roster size this set was last found valid for (settlement validation is a pure function of the set and
+    /// the roster size, and the set is immutable, so it runs once per set, not once per leaderboard event); 0 = not yet.</summary>
+    internal int ValidRosterSize { get; set; }
+
     /// <summary>The entry-set hash (see the type's summary).</summary>
     public string Hash { get; }
 
@@ -62,26 +66,41 @@ public sealed class EntrySet
     /// <summary>The roster as a JSON array of strings (canonical JSON), e.g. for storing it next to a result.</summary>
     public string RosterJson(int index)
     {
+        var json = new char[RosterJsonLength(index)];
+        WriteRosterJson(index, json);
+        return new string(json);
+    }
+
+    /// <summary>The length of <see cref="RosterJson"/> in UTF-16 units.</summary>
+    public int RosterJsonLength(int index)
+    {
         var roster = RosterAt(index);
         var length = 2 + Math.Max(0, roster.Length - 1);
         foreach (var g in roster)
         {
             length += _golferJson[g].Length;
         }
-        var json = new char[length];
+        return length;
+    }
+
+    /// <summary><see cref="RosterJson"/> written into <paramref name="destination"/> (at least <see cref="RosterJsonLength"/> long),
+    /// without allocating; returns the length written.</summary>
+    public int WriteRosterJson(int index, Span<char> destination)
+    {
+        var roster = RosterAt(index);
         var at = 0;
-        json[at++] = '[';
+        destination[at++] = '[';
         for (var k = 0; k < roster.Length; k++)
         {
             if (k > 0)
             {
-                json[at++] = ',';
+                destination[at++] = ',';
             }
-            _golferJson[roster[k]].CopyTo(json.AsSpan(at));
+            _golferJson[roster[k]].CopyTo(destination[at..]);
             at += _golferJson[roster[k]].Length;
         }
-        json[at] = ']';
-        return new string(json);
+        destination[at++] = ']';
+        return at;
     }
 
     /// <summary>Every entry as a <see cref="SettlementEntry"/> (id order). Materialises the whole set: for small sets and error paths.</summary>

@@ -93,6 +93,10 @@ public static class SettlementCalculator
     /// sorted, so duplicates are neighbours), user ids non-empty, rosters of exactly roster_size distinct non-empty ids.</summary>
     private static bool EntriesValid(EntrySet entries, int rosterSize)
     {
+        if (rosterSize > 0 && entries.ValidRosterSize == rosterSize)
+        {
+            return true;
+        }
         var golfers = entries.Golfers;
         for (var i = 0; i < entries.Count; i++)
         {
@@ -114,6 +118,7 @@ public static class SettlementCalculator
                 }
             }
         }
+        entries.ValidRosterSize = rosterSize;
         return true;
     }
 

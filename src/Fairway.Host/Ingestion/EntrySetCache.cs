@@ -27,9 +27,12 @@ public sealed class EntrySetCache
     }
 
     /// <summary>The contest's ACTIVE entries as of now (this transaction), with the version they are.</summary>
-    public async Task<ActiveEntries> ActiveAsync(NpgsqlConnection c, string contestId, NpgsqlTransaction? tx, CancellationToken ct)
+    public async Task<ActiveEntries> ActiveAsync(NpgsqlConnection c, string contestId, NpgsqlTransaction? tx, CancellationToken ct) =>
+        await ActiveAsync(c, contestId, await VersionAsync(c, contestId, tx, ct), tx, ct);
+
+    /// <summary>As <see cref="ActiveAsync(NpgsqlConnection, string, NpgsqlTransaction?, CancellationToken)"/>, for a version the caller has just read.</summary>
+    public async Task<ActiveEntries> ActiveAsync(NpgsqlConnection c, string contestId, long version, NpgsqlTransaction? tx, CancellationToken ct)
     {
-        var version = await VersionAsync(c, contestId, tx, ct);
         if (sets.Get(contestId, version) is { } cached) return cached;
         var loaded = await EntrySetReader.ActiveAsync(c, contestId, tx, ct);
         sets.Keep(contestId, loaded.Version, loaded);

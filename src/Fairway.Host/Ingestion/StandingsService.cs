@@ -26,18 +26,46 @@ public sealed class StandingsService(NpgsqlDataSource db, ContestRepository cont
 {
     readonly ContestCache<ProjectionKey, Projection> projections = new(EntrySetCache.MaxCachedEntries, p => p.Ranked.Count);
 
+    /// <summary>Parsed configs by (contest, version, hash): a stored version never changes, and parsing one costs more than reading it.</summary>
+    readonly System.Collections.Concurrent.ConcurrentDictionary<(string Contest, int Version, string Hash), ActiveConfig> configs = new();
+    const int MaxCachedConfigs = 4096;
+
     /// <summary>Recomputes one contest for one accepted event; a no-op when nothing it depends on changed.</summary>
     public async Task RecomputeAsync(string contestId, long eventId, string payloadHash, Leaderboard leaderboard, CancellationToken ct)
     {
         var sw = Stopwatch.StartNew();
         await using var c = await db.OpenConnectionAsync(ct);
         await using var tx = await c.BeginTransactionAsync(ct);
-        var active = await contests.ActiveConfigAsync(c, contestId, tx);
-        var (version, entries, _) = await entrySets.ActiveAsync(c, contestId, tx, ct);
-        var current = await c.QuerySingleOrDefaultAsync<StandingsRow>(
-            "SELECT contest_id AS ContestId, ingestion_event_id AS IngestionEventId, config_version AS ConfigVersion, entry_set_hash AS EntrySetHash FROM contest_standings WHERE contest_id = @contestId FOR UPDATE",
-            new { contestId }, tx);
-        if (current is not null && current.IngestionEventId == eventId && current.ConfigVersion == active.Version && current.EntrySetHash == entries.Hash)
+        // One round trip: recomputes of one contest are serialised, then (in a snapshot taken after the lock) everything the
+        // projection depends on: the active config, the entry-set version and what the standings row was computed from.
+        await using var read = new NpgsqlBatch(c, tx)
+        {
+            BatchCommands =
+            {
+                new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock(hashtext('standings:' || $1))") { Parameters = { new NpgsqlParameter<string> { TypedValue = contestId } } },
+                new NpgsqlBatchCommand("""
+                    SELECT v.version, v.hash, v.config_text, coalesce(es.version, 0), s.ingestion_event_id, s.config_version, s.entry_set_hash
+                      FROM contests k JOIN contest_config_versions v ON v.contest_id = k.id AND v.version = k.active_config_version
+                      LEFT JOIN contest_entry_sets es ON es.contest_id = k.id
+                      LEFT JOIN contest_standings s ON s.contest_id = k.id
+                     WHERE k.id = $1
+                    """) { Parameters = { new NpgsqlParameter<string> { TypedValue = contestId } } },
+            },
+        };
+        int configVersion;
+        string configHash, configText;
+        long entrySetVersion;
+        (long EventId, int ConfigVersion, string EntrySetHash)? current;
+        await using (var reader = await read.ExecuteReaderAsync(ct))
+        {
+            await reader.NextResultAsync(ct);
+            if (!await reader.ReadAsync(ct)) throw new InvalidOperationException($"contest {contestId} has no active config");
+            (configVersion, configHash, configText, entrySetVersion) = (reader.GetInt32(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3));
+            current = reader.IsDBNull(4) ? null : (reader.GetInt64(4), reader.GetInt32(5), reader.GetString(6));
+        }
+        var active = ConfigOf(contestId, configVersion, configHash, configText);
+        var (version, entries, _) = await entrySets.ActiveAsync(c, contestId, entrySetVersion, tx, ct);
+        if (current is { } row && row.EventId == eventId && row.ConfigVersion == active.Version && row.EntrySetHash == entries.Hash)
             return;
 
         var projected = SettlementCalculator.Project(SettlementRules.FromConfig(active.Config), leaderboard, entries);
@@ -60,6 +88,16 @@ public sealed class StandingsService(NpgsqlDataSource db, ContestRepository cont
         await tx.CommitAsync(ct);
         projections.Keep(contestId, new ProjectionKey(eventId, active.Version, version), new Projection(projected.Value, outputHash));
         IngestionMetrics.StandingsDuration.Observe(sw.Elapsed.TotalSeconds);
+    }
+
+    ActiveConfig ConfigOf(string contestId, int version, string hash, string text)
+    {
+        if (configs.TryGetValue((contestId, version, hash), out var known)) return known;
+        var parsed = Fairway.Engine.Config.ContestConfigValidator.Validate(text);
+        if (!parsed.IsSuccess)
+            throw new InvalidOperationException($"stored config {contestId} v{version} no longer validates: {string.Join("; ", parsed.Errors.Select(e => e.Path + ": " + e.Code))}");
+        if (configs.Count >= MaxCachedConfigs) configs.Clear();
+        return configs[(contestId, version, hash)] = new ActiveConfig(version, hash, parsed.Value);
     }
 
     /// <summary>

@@ -145,18 +145,20 @@ public sealed class SettlementService(
                     new { escrow_balance = escrowBalance, gross = result.Gross, active_entries = entries.Count, entry_fee = rules.EntryFee });
 
             var settlementId = await c.ExecuteScalarAsync<long>(new CommandDefinition("SELECT nextval('settlements_id_seq')", transaction: tx, cancellationToken: ct));
-            // The output hash streams the whole result document through SHA-256 on another core while PostgreSQL takes the COPY.
-            var hashing = Task.Run(() => SettlementResultDocument.OutputHash(result), ct);
             await using (var writer = await c.BeginBinaryImportAsync(
                 "COPY settlement_results (settlement_id, entry_id, user_id, golfers, rank, score, prize) FROM STDIN (FORMAT BINARY)", ct))
             {
+                var roster = new char[256];
                 for (var p = 0; p < result.Count; p++)
                 {
+                    var entry = result.EntryIndexAt(p);
+                    if (entries.RosterJsonLength(entry) > roster.Length) roster = new char[entries.RosterJsonLength(entry)];
                     await writer.StartRowAsync(ct);
                     await writer.WriteAsync(settlementId, NpgsqlDbType.Bigint, ct);
                     await writer.WriteAsync(result.IdAt(p), NpgsqlDbType.Text, ct);
                     await writer.WriteAsync(result.UserIdAt(p), NpgsqlDbType.Text, ct);
-                    await writer.WriteAsync(entries.RosterJson(result.EntryIndexAt(p)), NpgsqlDbType.Jsonb, ct);
+                    // The roster as it was settled on, written from the set's golfer table without a string per row.
+                    await writer.WriteAsync(new ReadOnlyMemory<char>(roster, 0, entries.WriteRosterJson(entry, roster)), NpgsqlDbType.Jsonb, ct);
                     await writer.WriteAsync(result.RankAt(p), NpgsqlDbType.Integer, ct);
                     await writer.WriteAsync(result.ScoreAt(p), NpgsqlDbType.Bigint, ct);
                     await writer.WriteAsync(result.PrizeAt(p), NpgsqlDbType.Bigint, ct);
@@ -164,6 +166,9 @@ public sealed class SettlementService(
                 await writer.CompleteAsync(ct);
             }
 
+            // The output hash streams the whole result document through SHA-256 while PostgreSQL posts the ledger entries (the
+            // process has nothing else to do then; during the COPY it would take CPU from PostgreSQL).
+            var hashing = Task.Run(() => SettlementResultDocument.OutputHash(result), ct);
             var now = clock.GetUtcNow();
             var winnings = Winnings(result);
             // One journal entry per winning user, as always, sent to the ledger function in batches (one round trip per batch).
