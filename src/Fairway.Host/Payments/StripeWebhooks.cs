@@ -165,10 +165,12 @@ public sealed class WebhookProcessor(
     async Task<(int Claimed, int Processed)> RunManyAsync(bool ignoreBackoff, CancellationToken ct)
     {
         int claimed = 0, done = 0;
+        // One attempt per event per run: an event that failed now is not claimed again by this run (the drain ignores backoff).
+        var attempted = new HashSet<string>(StringComparer.Ordinal);
         while (claimed < DrainLimit)
         {
-            var batch = await RunAsync(single: false, null, ignoreBackoff, ct);
-            var one = batch.Deferred ? BatchOutcome.None : await RunAsync(single: true, null, ignoreBackoff, ct);
+            var batch = await RunAsync(single: false, null, ignoreBackoff, ct, attempted);
+            var one = batch.Deferred ? BatchOutcome.None : await RunAsync(single: true, null, ignoreBackoff, ct, attempted);
             claimed += batch.Claimed + one.Claimed;
             done += batch.Processed + one.Processed;
             if (batch.Deferred || one.Deferred || batch.Claimed + one.Claimed == 0) break;
@@ -180,7 +182,7 @@ public sealed class WebhookProcessor(
     /// Claims queued events (a batch of payment events when <paramref name="single"/> is false, one dispute/account event
     /// when true, either for a given <paramref name="onlyEventId"/> when null) and processes them in one transaction.
     /// </summary>
-    async Task<BatchOutcome> RunAsync(bool? single, string? onlyEventId, bool ignoreBackoff, CancellationToken ct)
+    async Task<BatchOutcome> RunAsync(bool? single, string? onlyEventId, bool ignoreBackoff, CancellationToken ct, HashSet<string>? attempted = null)
     {
         await using var c = await db.OpenConnectionAsync(ct);
         await using var tx = await c.BeginTransactionAsync(ct);
@@ -192,11 +194,13 @@ public sealed class WebhookProcessor(
              WHERE (@onlyEventId::text IS NULL OR q.event_id = @onlyEventId)
                AND (@single::boolean IS NULL OR {SingleTypesSql} = @single)
                AND (@ignoreBackoff OR q.not_before IS NULL OR q.not_before <= @now)
+               AND NOT (q.event_id = ANY(@attempted))
              ORDER BY q.received_at, q.event_id
              LIMIT @limit
                FOR UPDATE OF q SKIP LOCKED
-            """, new { onlyEventId, single, ignoreBackoff, now, limit = single == true ? 1 : MaxBatch }, tx, cancellationToken: ct))).ToList();
+            """, new { onlyEventId, single, ignoreBackoff, now, limit = single == true ? 1 : MaxBatch, attempted = attempted?.ToArray() ?? [] }, tx, cancellationToken: ct))).ToList();
         if (claimed.Count == 0) return BatchOutcome.None;
+        attempted?.UnionWith(claimed.Select(e => e.EventId));
 
         // Processed already (its effects committed, its dequeue did not): only the queue row goes.
         foreach (var done in claimed.Where(e => e.Processed)) await DequeueAsync(tx, done.EventId);

@@ -204,6 +204,67 @@ public sealed class WebhookTests(PaymentsFixture f)
     }
 
     [Fact]
+    public async Task Queued_events_are_converged_in_one_batch_and_one_whose_intent_cannot_be_read_is_retried_without_holding_back_the_others()
+    {
+        var contest = await f.CreateContestAsync();
+        var paid = new List<(string Entry, string Pi)>();
+        foreach (var _ in Enumerable.Range(0, 6)) paid.Add(await f.NewEntryAsync(contest));
+        var unreadable = paid[^1];
+        var bodies = new List<string>();
+        await f.Stripe.PostAsync("/_sandbox/webhooks/pause");
+        try
+        {
+            foreach (var (_, pi) in paid)
+            {
+                await f.Stripe.SucceedAsync(pi);
+                bodies.Add((await f.Stripe.EventAsync("payment_intent.succeeded", pi)).ToJsonString());
+            }
+            // The events queue up while the kill-switch is on (stored, not processed); Stripe cannot be read for the last intent.
+            await f.SetKillSwitchAsync(true, "test: let the queue fill");
+            try
+            {
+                foreach (var body in bodies) Assert.Equal(HttpStatusCode.OK, (await DeliverAsync(body, StripeSandboxProcess.Sign(body, DateTimeOffset.UtcNow))).StatusCode);
+                Assert.Equal(6, await f.ScalarAsync<long>("SELECT count(*) FROM stripe_webhook_queue q JOIN stripe_webhook_events e ON e.event_id = q.event_id WHERE e.type = 'payment_intent.succeeded' AND e.payload LIKE ANY(@pis)",
+                    new { pis = paid.Select(p => $"%{p.Pi}%").ToArray() }));
+            }
+            finally { await f.SetKillSwitchAsync(false, "test: incident over"); }
+            await f.Stripe.PostAsync("/_sandbox/faults", new { method = "GET", path_prefix = $"/v1/payment_intents/{unreadable.Pi}", kind = "http_500", count = -1 });
+            try
+            {
+                await f.TriggerAsync("stripe-webhook-drain");
+                foreach (var (entry, _) in paid.SkipLast(1)) Assert.Equal("ACTIVE", await f.EntryStatusAsync(entry));
+                Assert.Equal("PENDING_PAYMENT", await f.EntryStatusAsync(unreadable.Entry));
+                // The five converged in ONE transaction: one worker, one batch start.
+                var batches = await f.QueryAsync<(string Worker, DateTime Started)>("""
+                    SELECT DISTINCT p.processed_by, p.batch_started_at FROM stripe_webhook_processing p JOIN stripe_webhook_events e ON e.event_id = p.event_id
+                     WHERE e.type = 'payment_intent.succeeded' AND e.payload LIKE ANY(@pis)
+                    """, new { pis = paid.SkipLast(1).Select(p => $"%{p.Pi}%").ToArray() });
+                Assert.Single(batches);
+                // The unreadable one: its failed attempt is on the record, it stays queued with a later due time, nothing of it applied.
+                var unreadableEvent = await f.ScalarAsync<string>("SELECT event_id FROM stripe_webhook_events WHERE type = 'payment_intent.succeeded' AND payload LIKE '%' || @pi || '%'", new { pi = unreadable.Pi });
+                Assert.Equal(1, await f.ScalarAsync<long>("SELECT count(*) FROM stripe_webhook_attempt_log WHERE event_id = @unreadableEvent AND kind = 'failed'", new { unreadableEvent }));
+                Assert.True(await f.ScalarAsync<bool>("SELECT attempts = 1 AND not_before IS NOT NULL FROM stripe_webhook_queue WHERE event_id = @unreadableEvent", new { unreadableEvent }));
+                Assert.Equal(0, await f.LedgerEntriesAsync($"payment:{unreadable.Pi}:succeeded"));
+            }
+            finally { await f.Stripe.SendAsync(HttpMethod.Delete, "/_sandbox/faults"); }
+            // Stripe readable again: the drain (which does not wait for the backoff) converges it, once.
+            await f.TriggerAsync("stripe-webhook-drain");
+            Assert.Equal("ACTIVE", await f.EntryStatusAsync(unreadable.Entry));
+        }
+        finally { await f.Stripe.PostAsync("/_sandbox/webhooks/resume"); }
+        await f.Stripe.WaitIdleAsync();
+        foreach (var (entry, pi) in paid)
+        {
+            Assert.Equal(1, await f.LedgerEntriesAsync($"payment:{pi}:succeeded"));
+            Assert.Equal(1, await f.ProcessedEventsAsync("payment_intent.succeeded", pi));
+        }
+        Assert.Equal(0, await f.ScalarAsync<long>("SELECT count(*) FROM stripe_webhook_queue q JOIN stripe_webhook_events e ON e.event_id = q.event_id WHERE e.payload LIKE ANY(@pis)",
+            new { pis = paid.Select(p => $"%{p.Pi}%").ToArray() }));
+        Assert.Equal(6 * PaymentsFixture.Fee, await f.EscrowAsync(contest));
+        await MoneyInvariants.AssertHoldAsync(f.DatabaseUrl);
+    }
+
+    [Fact]
     public async Task A_refund_seen_before_the_success_it_refunds_converges_to_success_then_refund()
     {
         var contest = await f.CreateContestAsync();
