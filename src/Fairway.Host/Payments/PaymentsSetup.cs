@@ -18,6 +18,7 @@ public static class PaymentsSetup
         services.AddSingleton<PaymentSweeper>();
         services.AddScoped<WebhookProcessingJob>();
         services.AddScoped<WebhookDrainJob>();
+        services.AddScoped<WebhookBatchJob>();
         services.AddScoped<RefundExecutionJob>();
         services.AddScoped<PaymentSweeperJob>();
         services.AddSingleton<ContestPaymentsCloser>();
@@ -25,11 +26,7 @@ public static class PaymentsSetup
         services.AddSingleton<RefundRequests>();
         services.AddSingleton<WebhookDeadLetters>();
         services.AddHostedService<PaymentsStateCollector>();
-        if ((settings.Role & HostRole.Worker) != 0)
-        {
-            services.AddSingleton<Platform.Jobs.IRecurringJobSet, PaymentsRecurringJobs>();
-            services.AddHostedService<WebhookPump>();
-        }
+        if ((settings.Role & HostRole.Worker) != 0) services.AddSingleton<Platform.Jobs.IRecurringJobSet, PaymentsRecurringJobs>();
     }
 }
 

@@ -15,21 +15,19 @@ namespace Fairway.Host.Payments;
 /// <summary>
 /// <c>POST /webhooks/stripe</c> (anonymous, outside /api): the signature and timestamp are verified FIRST with
 /// Stripe.net's verifier; an invalid delivery is refused (400 WEBHOOK_INVALID) and nothing is stored. A valid
-/// one is stored raw (append-only, once per event id) and queued for processing in the same statement; then the
-/// worker pumps are woken (NOTIFY). The answer is 200 at once, duplicates included.
+/// one is stored raw (append-only, once per event id) and added to the backlog in the same statement; then a batch job
+/// is enqueued unless one is already on its way (<c>stripe_webhook_wakeup</c>). The answer is 200 at once, duplicates included.
 /// </summary>
 public static class StripeWebhookEndpoint
 {
     public const int MaxBodyBytes = 256 * 1024;
-    /// <summary>Crash point: the event is stored and queued, the workers not yet woken (the next wake-up or the drain job takes it).</summary>
+    /// <summary>Crash point: the event is stored (and in the backlog), no job enqueued for it (the next batch job or the drain takes it).</summary>
     public const string CrashAfterStoreBeforeEnqueue = "webhooks.after_store_before_enqueue";
-    /// <summary>The channel the API notifies when it queued an event; every worker's <see cref="WebhookPump"/> listens on it.</summary>
-    public const string Channel = "fairway_webhooks";
 
     public static void MapStripeWebhook(this WebApplication app) =>
         app.MapPost("/webhooks/stripe", HandleAsync).AllowAnonymous().ExcludeFromDescription().WithMetadata(RequestBodyClass.StripeWebhook);
 
-    static async Task<IResult> HandleAsync(HttpContext http, FairwaySettings settings, NpgsqlDataSource db, TimeProvider clock, ILoggerFactory logs)
+    static async Task<IResult> HandleAsync(HttpContext http, FairwaySettings settings, NpgsqlDataSource db, IBackgroundJobClient jobs, TimeProvider clock, ILoggerFactory logs)
     {
         var log = logs.CreateLogger("Fairway.Payments.Webhooks");
         var body = await ReadBoundedAsync(http.Request, MaxBodyBytes, http.RequestAborted);
@@ -48,23 +46,28 @@ public static class StripeWebhookEndpoint
         if (string.IsNullOrEmpty(evt.Id) || !evt.Id.StartsWith("evt_", StringComparison.Ordinal) || string.IsNullOrEmpty(evt.Type))
             return Invalid(log, "verified payload is not a Stripe event");
 
-        bool inserted;
+        bool inserted, wake;
         await using (var c = await db.OpenConnectionAsync(http.RequestAborted))
         {
-            // Stored and queued in one statement: a stored event is always either queued, processed or parked.
+            // Stored and added to the backlog in one statement: a stored event is always pending, processed or parked.
             inserted = await c.ExecuteScalarAsync<long>("""
                 WITH stored AS (
                     INSERT INTO stripe_webhook_events (event_id, type, api_version, stripe_created, livemode, payload, received_at)
                     VALUES (@Id, @Type, @ApiVersion, @created, @Livemode, @body, @now)
                     ON CONFLICT (event_id) DO NOTHING
                     RETURNING event_id, received_at),
-                queued AS (INSERT INTO stripe_webhook_queue (event_id, received_at) SELECT event_id, received_at FROM stored RETURNING 1)
-                SELECT count(*) FROM queued
+                pending AS (INSERT INTO stripe_webhook_pending (event_id, received_at) SELECT event_id, received_at FROM stored RETURNING 1)
+                SELECT count(*) FROM pending
                 """, new { evt.Id, evt.Type, evt.ApiVersion, created = new DateTimeOffset(DateTime.SpecifyKind(evt.Created, DateTimeKind.Utc)).ToUnixTimeSeconds(), evt.Livemode, body, now = clock.GetUtcNow() }) == 1;
             CrashPoints.Hit(CrashAfterStoreBeforeEnqueue);
-            // Wake the workers while the event is still queued (a redelivery of one that is not processed yet wakes them again).
-            await c.ExecuteAsync($"SELECT pg_notify('{Channel}', '') FROM stripe_webhook_queue WHERE event_id = @Id", new { evt.Id });
+            // A batch job is enqueued only by the delivery that raises the flag (a job lowers it when it starts); a redelivery
+            // of an event still pending raises it too.
+            wake = await c.ExecuteAsync("""
+                UPDATE stripe_webhook_wakeup SET requested = true
+                 WHERE id = 1 AND NOT requested AND EXISTS (SELECT 1 FROM stripe_webhook_pending WHERE event_id = @Id)
+                """, new { evt.Id }) == 1;
         }
+        if (wake) jobs.Enqueue<WebhookBatchJob>(j => j.RunAsync(CancellationToken.None));
         PaymentMetrics.WebhookReceived.WithLabels(inserted ? "false" : "true").Inc();
         log.LogInformation("Stripe webhook {EventId} ({EventType}) received{Duplicate}", evt.Id, evt.Type, inserted ? "" : " again (duplicate)");
         return Results.Ok(new { received = true, event_id = evt.Id, duplicate = !inserted });
@@ -94,30 +97,32 @@ public static class StripeWebhookEndpoint
 }
 
 /// <summary>
-/// Processes stored webhook events from <c>stripe_webhook_queue</c>, idempotently by event id: claimed
-/// <c>FOR UPDATE SKIP LOCKED</c> (so workers never process one event at once), kill-switch engaged → nothing (the events
-/// stay queued; the drain or the next wake-up takes them once the switch is off), otherwise dispatched by type, with the
-/// processing row written and the queue row deleted in the same transaction as the effects.
+/// Processes stored webhook events from the backlog (<c>stripe_webhook_pending</c>), idempotently by event id: claimed
+/// <c>FOR UPDATE SKIP LOCKED</c> (so two jobs never process one event at once), kill-switch engaged → nothing (the events
+/// stay pending; the next batch job or the drain takes them once the switch is off), otherwise dispatched by type, with the
+/// processing row written and the pending row deleted in the same transaction as the effects.
 /// <para>
-/// Payment events (and types Fairway ignores) go in BATCHES: up to <see cref="MaxBatch"/> queued events in one
-/// transaction, their payment intents read from Stripe once each and concurrently, then converged one after the other,
-/// each under a savepoint (a failing event is rolled back alone, recorded, and retried later with backoff; after
-/// STRIPE_WEBHOOK_MAX_ATTEMPTS failures it is parked). Disputes and account updates run one at a time through their own
-/// services.
+/// Payment events (and types Fairway ignores) go in BATCHES (<see cref="WebhookBatchJob"/>): up to <see cref="MaxBatch"/>
+/// pending events in one transaction, their payment intents read from Stripe once each and concurrently, their rows locked
+/// together, then converged one after the other with their ledger entries and audit rows written together at the end. A
+/// failure undoes the batch and its events are processed one by one. An event that fails is recorded (attempt log) and
+/// handed to its own <see cref="WebhookProcessingJob"/>, so Hangfire retries it with its backoff, as the drain does every
+/// minute; after STRIPE_WEBHOOK_MAX_ATTEMPTS failures it is parked. Disputes and account updates run one at a time through
+/// their own services.
 /// </para>
 /// </summary>
 public sealed class WebhookProcessor(
     NpgsqlDataSource db, PaymentConvergence convergence, DisputeService disputes, PayoutAccountService accounts, KillSwitchService killSwitch,
-    FairwaySettings settings, TimeProvider clock, ILogger<WebhookProcessor> log)
+    FairwaySettings settings, TimeProvider clock, IBackgroundJobClient jobs, ILogger<WebhookProcessor> log)
 {
     /// <summary>Most events converged in one transaction.</summary>
     public const int MaxBatch = 64;
     /// <summary>Most Stripe reads in flight for one batch.</summary>
     public const int StripeReadConcurrency = 8;
-    /// <summary>Most events one drain run (the recurring job) or one wake-up of the pump claims.</summary>
+    /// <summary>Most events one drain run or one batch job claims (a batch job that reaches it enqueues the next).</summary>
     public const int DrainLimit = 2000;
-    /// <summary>Longest wait before a failed event is tried again by the pump (the drain job tries every queued event).</summary>
-    public static readonly TimeSpan MaxRetryDelay = TimeSpan.FromMinutes(5);
+    /// <summary>When a failed event's own job first runs (Hangfire's retries then space out the next attempts).</summary>
+    public static readonly TimeSpan FirstRetryDelay = TimeSpan.FromSeconds(15);
     /// <summary>The outcome returned (not written as a processing row) when a failure parks the event.</summary>
     public const string DeadLettered = "dead_lettered";
 
@@ -133,20 +138,24 @@ public sealed class WebhookProcessor(
 
     sealed record Claimed(string EventId, string Type, string Payload, int Attempts, bool Processed);
 
-    public sealed record BatchOutcome(int Claimed, int Processed, bool Deferred, IReadOnlyDictionary<string, string> Outcomes)
+    public sealed record BatchOutcome(int Claimed, int Processed, bool Deferred, IReadOnlyDictionary<string, string> Outcomes, IReadOnlySet<string> Failed)
     {
-        public static readonly BatchOutcome None = new(0, 0, false, new Dictionary<string, string>());
+        public static readonly BatchOutcome None = new(0, 0, false, new Dictionary<string, string>(), new HashSet<string>());
     }
 
-    /// <summary>Processes one queued event now, whatever its backoff (the per-event job, kept for jobs enqueued before batches).
-    /// Returns the outcome written, or null when nothing was written (not queued, claimed by another worker, or deferred).</summary>
+    /// <summary>
+    /// Processes one pending event now (its own job: after a failure in a batch, or an admin replay). Returns the outcome
+    /// written, or null when nothing was written (not pending, claimed by another job, or deferred by the kill-switch).
+    /// Throws when this attempt failed and the event is not parked, so Hangfire retries it with its backoff.
+    /// </summary>
     public async Task<string?> ProcessAsync(string eventId, CancellationToken ct)
     {
-        var r = await RunAsync(single: null, eventId, ignoreBackoff: true, ct);
+        var r = await RunAsync(single: null, eventId, freshOnly: false, ct);
+        if (r.Failed.Contains(eventId)) throw new WebhookProcessingFailedException(eventId);
         return r.Outcomes.GetValueOrDefault(eventId);
     }
 
-    /// <summary>Processes every queued event (failed ones too, whatever their backoff), oldest first, up to <see cref="DrainLimit"/>. Returns how many were processed.</summary>
+    /// <summary>Processes every pending event (failed ones too), oldest first, each at most once, up to <see cref="DrainLimit"/>. Returns how many were processed.</summary>
     public async Task<int> DrainAsync(CancellationToken ct)
     {
         if ((await killSwitch.ReadAsync(ct)).Engaged)
@@ -154,35 +163,51 @@ public sealed class WebhookProcessor(
             log.LogWarning("Webhook drain skipped: the kill-switch is engaged");
             return 0;
         }
-        var (claimed, done) = await RunManyAsync(ignoreBackoff: true, ct);
-        if (claimed > 0) log.LogInformation("Webhook drain: {Processed} of {Found} queued events processed", done, claimed);
+        await LowerWakeupAsync(ct);
+        var (claimed, done, _) = await RunManyAsync(freshOnly: false, ct);
+        if (claimed > 0) log.LogInformation("Webhook drain: {Processed} of {Found} pending events processed", done, claimed);
         return done;
     }
 
-    /// <summary>The pump's step after a wake-up: the events that are due, in batches, until none is left (bounded).</summary>
-    public Task<(int Claimed, int Processed)> PumpAsync(CancellationToken ct) => RunManyAsync(ignoreBackoff: false, ct);
+    /// <summary>
+    /// A batch job: lowers the wake-up flag (a delivery from now on enqueues the next job), then processes the pending events
+    /// that have not failed yet, in batches, until none is left (bounded: at the limit it enqueues the next batch job).
+    /// </summary>
+    public async Task<int> RunBatchesAsync(CancellationToken ct)
+    {
+        await LowerWakeupAsync(ct);
+        var (_, done, full) = await RunManyAsync(freshOnly: true, ct);
+        if (full) jobs.Enqueue<WebhookBatchJob>(j => j.RunAsync(CancellationToken.None));
+        return done;
+    }
 
-    async Task<(int Claimed, int Processed)> RunManyAsync(bool ignoreBackoff, CancellationToken ct)
+    async Task LowerWakeupAsync(CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        await c.ExecuteAsync(new CommandDefinition("UPDATE stripe_webhook_wakeup SET requested = false WHERE id = 1 AND requested", cancellationToken: ct));
+    }
+
+    async Task<(int Claimed, int Processed, bool Full)> RunManyAsync(bool freshOnly, CancellationToken ct)
     {
         int claimed = 0, done = 0;
-        // One attempt per event per run: an event that failed now is not claimed again by this run (the drain ignores backoff).
+        // One attempt per event per run: an event that failed now is not claimed again by this run.
         var attempted = new HashSet<string>(StringComparer.Ordinal);
         while (claimed < DrainLimit)
         {
-            var batch = await RunAsync(single: false, null, ignoreBackoff, ct, attempted);
-            var one = batch.Deferred ? BatchOutcome.None : await RunAsync(single: true, null, ignoreBackoff, ct, attempted);
+            var batch = await RunAsync(single: false, null, freshOnly, ct, attempted);
+            var one = batch.Deferred ? BatchOutcome.None : await RunAsync(single: true, null, freshOnly, ct, attempted);
             claimed += batch.Claimed + one.Claimed;
             done += batch.Processed + one.Processed;
-            if (batch.Deferred || one.Deferred || batch.Claimed + one.Claimed == 0) break;
+            if (batch.Deferred || one.Deferred || batch.Claimed + one.Claimed == 0) return (claimed, done, false);
         }
-        return (claimed, done);
+        return (claimed, done, true);
     }
 
     /// <summary>
     /// Claims queued events (a batch of payment events when <paramref name="single"/> is false, one dispute/account event
     /// when true, either for a given <paramref name="onlyEventId"/> when null) and processes them in one transaction.
     /// </summary>
-    async Task<BatchOutcome> RunAsync(bool? single, string? onlyEventId, bool ignoreBackoff, CancellationToken ct, HashSet<string>? attempted = null)
+    async Task<BatchOutcome> RunAsync(bool? single, string? onlyEventId, bool freshOnly, CancellationToken ct, HashSet<string>? attempted = null)
     {
         await using var c = await db.OpenConnectionAsync(ct);
         await using var tx = await c.BeginTransactionAsync(ct);
@@ -190,15 +215,15 @@ public sealed class WebhookProcessor(
         var claimed = (await c.QueryAsync<Claimed>(new CommandDefinition($"""
             SELECT q.event_id AS EventId, e.type AS Type, e.payload AS Payload, q.attempts AS Attempts,
                    EXISTS (SELECT 1 FROM stripe_webhook_processing p WHERE p.event_id = q.event_id) AS Processed
-              FROM stripe_webhook_queue q JOIN stripe_webhook_events e ON e.event_id = q.event_id
+              FROM stripe_webhook_pending q JOIN stripe_webhook_events e ON e.event_id = q.event_id
              WHERE (@onlyEventId::text IS NULL OR q.event_id = @onlyEventId)
                AND (@single::boolean IS NULL OR {SingleTypesSql} = @single)
-               AND (@ignoreBackoff OR q.not_before IS NULL OR q.not_before <= @now)
+               AND (NOT @freshOnly OR q.attempts = 0)
                AND NOT (q.event_id = ANY(@attempted))
              ORDER BY q.received_at, q.event_id
              LIMIT @limit
                FOR UPDATE OF q SKIP LOCKED
-            """, new { onlyEventId, single, ignoreBackoff, now, limit = single == true ? 1 : MaxBatch, attempted = attempted?.ToArray() ?? [] }, tx, cancellationToken: ct))).ToList();
+            """, new { onlyEventId, single, freshOnly, limit = single == true ? 1 : MaxBatch, attempted = attempted?.ToArray() ?? [] }, tx, cancellationToken: ct))).ToList();
         if (claimed.Count == 0) return BatchOutcome.None;
         attempted?.UnionWith(claimed.Select(e => e.EventId));
 
@@ -209,34 +234,40 @@ public sealed class WebhookProcessor(
         {
             foreach (var e in work) Deferred(e.EventId, e.Type);
             await tx.CommitAsync(CancellationToken.None);
-            return new BatchOutcome(claimed.Count, 0, true, new Dictionary<string, string>());
+            return new BatchOutcome(claimed.Count, 0, true, new Dictionary<string, string>(), new HashSet<string>());
         }
         var outcomes = new Dictionary<string, string>(StringComparer.Ordinal);
+        var failed = new HashSet<string>(StringComparer.Ordinal);
         var after = new List<Action>();
         try
         {
             if (work.Count > 0 && single == true || (single is null && work.Count == 1 && IsSingle(work[0].Type)))
-                await ProcessOneAsync(tx, work[0], now, outcomes, after, ct);
+                await ProcessOneAsync(tx, work[0], now, outcomes, failed, after, ct);
             else if (work.Count > 0)
-                await ProcessBatchAsync(tx, work, now, outcomes, after, ct);
+                await ProcessBatchAsync(tx, work, now, outcomes, failed, after, ct);
         }
         catch (KillSwitchEngagedException)
         {
             foreach (var e in work) Deferred(e.EventId, e.Type);
-            return new BatchOutcome(claimed.Count, 0, true, new Dictionary<string, string>());
+            return new BatchOutcome(claimed.Count, 0, true, new Dictionary<string, string>(), new HashSet<string>());
         }
-        catch (BatchFailedException failed)
+        catch (BatchFailedException undone)
         {
-            log.LogWarning(failed.InnerException, "Webhook batch of {Events} events undone: event {EventId} failed; processing them one by one", work.Count, failed.EventId);
+            log.LogWarning(undone.InnerException, "Webhook batch of {Events} events undone: event {EventId} failed; processing them one by one", work.Count, undone.EventId);
             await tx.RollbackAsync(CancellationToken.None);
             var one = new Dictionary<string, string>(StringComparer.Ordinal);
+            var oneFailed = new HashSet<string>(StringComparer.Ordinal);
             foreach (var e in work)
-                if ((await RunAsync(single: null, e.EventId, ignoreBackoff: true, ct)).Outcomes.TryGetValue(e.EventId, out var o)) one[e.EventId] = o;
-            return new BatchOutcome(claimed.Count, one.Values.Count(o => o != DeadLettered), false, one);
+            {
+                var r = await RunAsync(single: null, e.EventId, freshOnly: false, ct);
+                if (r.Outcomes.TryGetValue(e.EventId, out var o)) one[e.EventId] = o;
+                oneFailed.UnionWith(r.Failed);
+            }
+            return new BatchOutcome(claimed.Count, one.Values.Count(o => o != DeadLettered), false, one, oneFailed);
         }
         await tx.CommitAsync(CancellationToken.None);
         foreach (var a in after) a();
-        return new BatchOutcome(claimed.Count, outcomes.Values.Count(o => o != DeadLettered), false, outcomes);
+        return new BatchOutcome(claimed.Count, outcomes.Values.Count(o => o != DeadLettered), false, outcomes, failed);
     }
 
     static bool IsSingle(string type) => type.StartsWith("charge.dispute.", StringComparison.Ordinal) || type == "account.updated";
@@ -270,7 +301,7 @@ public sealed class WebhookProcessor(
         }
     }
 
-    async Task ProcessBatchAsync(NpgsqlTransaction tx, List<Claimed> work, DateTimeOffset now, Dictionary<string, string> outcomes, List<Action> after, CancellationToken ct)
+    async Task ProcessBatchAsync(NpgsqlTransaction tx, List<Claimed> work, DateTimeOffset now, Dictionary<string, string> outcomes, HashSet<string> failed, List<Action> after, CancellationToken ct)
     {
         var c = tx.Connection!;
         var watch = System.Diagnostics.Stopwatch.StartNew();
@@ -301,7 +332,7 @@ public sealed class WebhookProcessor(
             if (unusable is not null)
             {
                 // Nothing of it touched the database: the failure is recorded and the batch goes on.
-                if (await RecordFailureAsync(tx, e, unusable, now, after)) outcomes[e.EventId] = DeadLettered;
+                if (await RecordFailureAsync(tx, e, unusable, now, after)) outcomes[e.EventId] = DeadLettered; else failed.Add(e.EventId);
                 continue;
             }
             if (alone) await tx.SaveAsync("event", CancellationToken.None);
@@ -329,7 +360,7 @@ public sealed class WebhookProcessor(
             {
                 if (!alone) throw new BatchFailedException(e.EventId, ex);
                 await tx.RollbackAsync("event", CancellationToken.None);
-                if (await RecordFailureAsync(tx, e, ex, now, after)) outcomes[e.EventId] = DeadLettered;
+                if (await RecordFailureAsync(tx, e, ex, now, after)) outcomes[e.EventId] = DeadLettered; else failed.Add(e.EventId);
             }
         }
         if (batch.DefersWrites)
@@ -352,7 +383,7 @@ public sealed class WebhookProcessor(
 
     /// <summary>A dispute or account event: its service converges and commits on its own connection (with the processing row);
     /// this transaction holds the event's queue row meanwhile and removes it after.</summary>
-    async Task ProcessOneAsync(NpgsqlTransaction tx, Claimed e, DateTimeOffset now, Dictionary<string, string> outcomes, List<Action> after, CancellationToken ct)
+    async Task ProcessOneAsync(NpgsqlTransaction tx, Claimed e, DateTimeOffset now, Dictionary<string, string> outcomes, HashSet<string> failed, List<Action> after, CancellationToken ct)
     {
         var actor = $"stripe:{e.EventId}";
         try
@@ -381,13 +412,14 @@ public sealed class WebhookProcessor(
         }
         catch (Exception ex) when (ex is not KillSwitchEngagedException && !(ex is OperationCanceledException && ct.IsCancellationRequested))
         {
-            if (await RecordFailureAsync(tx, e, ex, now, after)) outcomes[e.EventId] = DeadLettered;
+            if (await RecordFailureAsync(tx, e, ex, now, after)) outcomes[e.EventId] = DeadLettered; else failed.Add(e.EventId);
         }
     }
 
     /// <summary>
-    /// Records one failed attempt in the claiming transaction; parks the event (out of the queue) when the failures since
-    /// its last replay reach the limit, otherwise spaces out its next try. True when parked now.
+    /// Records one failed attempt in the claiming transaction; parks the event (out of the backlog) when the failures since
+    /// its last replay reach the limit, otherwise counts it and, after commit, hands it to its own job (retried by Hangfire
+    /// with backoff; batch jobs leave it alone from now on). True when parked (now or before).
     /// </summary>
     async Task<bool> RecordFailureAsync(NpgsqlTransaction tx, Claimed e, Exception error, DateTimeOffset now, List<Action> after)
     {
@@ -415,9 +447,10 @@ public sealed class WebhookProcessor(
         }
         else
         {
-            var delay = TimeSpan.FromSeconds(Math.Min(MaxRetryDelay.TotalSeconds, Math.Pow(2, Math.Min(e.Attempts, 20))));
-            await c.ExecuteAsync("UPDATE stripe_webhook_queue SET attempts = attempts + 1, not_before = @next WHERE event_id = @eventId",
-                new { eventId = e.EventId, next = now + delay }, tx);
+            await c.ExecuteAsync("UPDATE stripe_webhook_pending SET attempts = attempts + 1 WHERE event_id = @eventId", new { eventId = e.EventId }, tx);
+            // Its first own try is scheduled (an immediate one would just fail again); a run of that job that is itself this
+            // attempt (attempts already > 0) is retried by Hangfire instead.
+            if (e.Attempts == 0) after.Add(() => jobs.Schedule<WebhookProcessingJob>(j => j.RunAsync(e.EventId, CancellationToken.None), FirstRetryDelay));
         }
         after.Add(() =>
         {
@@ -435,14 +468,14 @@ public sealed class WebhookProcessor(
     }
 
     static Task DequeueAsync(NpgsqlTransaction tx, string eventId) =>
-        tx.Connection!.ExecuteAsync("DELETE FROM stripe_webhook_queue WHERE event_id = @eventId", new { eventId }, tx);
+        tx.Connection!.ExecuteAsync("DELETE FROM stripe_webhook_pending WHERE event_id = @eventId", new { eventId }, tx);
 
     /// <summary>The processing row; in the caller's transaction (with the effects). A concurrent duplicate run inserts nothing.
     /// Who wrote it and when (database clock) are diagnostics: which worker and batch processed the event. With
     /// <paramref name="dequeue"/> (the claiming transaction itself) the queue row goes in the same statement.</summary>
     public async Task MarkProcessedAsync(NpgsqlTransaction tx, string eventId, string outcome, string detail, bool dequeue = false) =>
         await tx.Connection!.ExecuteAsync($"""
-            {(dequeue ? "WITH dequeued AS (DELETE FROM stripe_webhook_queue WHERE event_id = @eventId)" : "")}
+            {(dequeue ? "WITH dequeued AS (DELETE FROM stripe_webhook_pending WHERE event_id = @eventId)" : "")}
             INSERT INTO stripe_webhook_processing (event_id, processed_at, outcome, detail, processed_by, batch_started_at, written_at)
             VALUES (@eventId, @now, @outcome, @detail, @worker, transaction_timestamp(), clock_timestamp())
             ON CONFLICT (event_id) DO NOTHING
@@ -464,47 +497,6 @@ public sealed class WebhookProcessor(
     {
         PaymentMetrics.WebhookEvents.WithLabels(type, "deferred_kill_switch").Inc();
         log.LogWarning("Webhook {EventId} ({EventType}) stored but not processed: the kill-switch is engaged (processed by the drain job once it is off)", eventId, type);
-    }
-}
-
-/// <summary>
-/// The worker's webhook pump (worker role): listens on <see cref="StripeWebhookEndpoint.Channel"/> and, on every wake-up,
-/// processes the queued events that are due (<see cref="WebhookProcessor.PumpAsync"/>). Events whose wake-up was lost (an
-/// API crash between storing and notifying, events stored while no worker listened) are taken at the next wake-up or by the
-/// drain job (every minute), as before the pump existed: a restarted worker does not rush through a backlog on its own.
-/// A broken listening connection is reopened with backoff.
-/// </summary>
-public sealed class WebhookPump(NpgsqlDataSource db, WebhookProcessor processor, ILogger<WebhookPump> log) : BackgroundService
-{
-    /// <summary>How long one wait for a notification lasts before the connection is checked.</summary>
-    public static readonly TimeSpan ListenWait = TimeSpan.FromSeconds(30);
-    static readonly TimeSpan MaxReconnectDelay = TimeSpan.FromSeconds(30);
-
-    protected override async Task ExecuteAsync(CancellationToken stop)
-    {
-        var failures = 0;
-        while (!stop.IsCancellationRequested)
-        {
-            try
-            {
-                await using var listen = await db.OpenConnectionAsync(stop);
-                await using (var cmd = new NpgsqlCommand($"LISTEN {StripeWebhookEndpoint.Channel}", listen)) await cmd.ExecuteNonQueryAsync(stop);
-                failures = 0;
-                while (!stop.IsCancellationRequested)
-                {
-                    if (await listen.WaitAsync(ListenWait, stop)) await processor.PumpAsync(stop);
-                    else await using (var ping = new NpgsqlCommand("SELECT 1", listen)) await ping.ExecuteScalarAsync(stop);
-                }
-            }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested) { return; }
-            catch (Exception e)
-            {
-                failures++;
-                var delay = TimeSpan.FromSeconds(Math.Min(MaxReconnectDelay.TotalSeconds, Math.Pow(2, Math.Min(failures, 10))));
-                log.LogError(e, "Webhook pump failed ({Failures} in a row); listening again in {Delay} s (queued events wait, the drain job still runs)", failures, delay.TotalSeconds);
-                try { await Task.Delay(delay, stop); } catch (OperationCanceledException) { return; }
-            }
-        }
     }
 }
 
@@ -551,11 +543,10 @@ public sealed class WebhookDeadLetters(NpgsqlDataSource db, AuditWriter audit, T
                 """, new { eventId, now, actor, reason, correlation = Platform.Telemetry.Correlation.Current }, tx);
             await audit.WriteAsync(tx, new AuditEntry(actor, "webhook.replayed", "stripe_webhook_event", eventId, reason,
                 Before: new { parked = true }, After: new { parked = false }), ct);
-            // Back in the queue with a fresh attempt budget; the pumps are woken at commit.
-            await c.ExecuteAsync($"""
-                INSERT INTO stripe_webhook_queue (event_id, received_at) SELECT event_id, received_at FROM stripe_webhook_events WHERE event_id = @eventId
-                ON CONFLICT (event_id) DO UPDATE SET attempts = 0, not_before = NULL;
-                SELECT pg_notify('{StripeWebhookEndpoint.Channel}', '');
+            // Back in the backlog with a fresh attempt count; its job (below) processes it.
+            await c.ExecuteAsync("""
+                INSERT INTO stripe_webhook_pending (event_id, received_at) SELECT event_id, received_at FROM stripe_webhook_events WHERE event_id = @eventId
+                ON CONFLICT (event_id) DO UPDATE SET attempts = 0
                 """, new { eventId }, tx);
             await tx.CommitAsync(ct);
         }
@@ -577,16 +568,32 @@ public sealed class WebhookDeadLetters(NpgsqlDataSource db, AuditWriter audit, T
 }
 
 /// <summary>
-/// Hangfire job: processes one stored webhook event now (an admin replay enqueues it; jobs enqueued per event before the
-/// pump existed still run). A failure is recorded on the event and retried by the pump and the drain, not by Hangfire.
+/// Hangfire job: processes one stored webhook event (an event that failed in a batch, an admin replay; jobs enqueued per
+/// delivery before batches still run). A failed attempt throws, so Hangfire retries it with its backoff (bounded).
 /// </summary>
 public sealed class WebhookProcessingJob(WebhookProcessor processor)
 {
-    [AutomaticRetry(Attempts = 0)]
+    [AutomaticRetry(Attempts = 8)]
     public Task RunAsync(string eventId, CancellationToken ct) => processor.ProcessAsync(eventId, ct);
 }
 
-/// <summary>Recurring (every minute): processes every queued event, failed ones too (kill-switch was on, a wake-up was lost in a crash, …).</summary>
+/// <summary>
+/// Hangfire job: processes the pending webhook events in batches (enqueued by the delivery that raises the wake-up flag,
+/// by a batch job that reached its limit). Several may run at once, on any workers: they split the backlog.
+/// </summary>
+public sealed class WebhookBatchJob(WebhookProcessor processor)
+{
+    [AutomaticRetry(Attempts = 3)]
+    public Task RunAsync(CancellationToken ct) => processor.RunBatchesAsync(ct);
+}
+
+/// <summary>One processing attempt of a webhook event failed (recorded in its attempt log); Hangfire retries the job.</summary>
+public sealed class WebhookProcessingFailedException(string eventId) : Exception($"processing webhook {eventId} failed; the failure is recorded and the job is retried")
+{
+    public string EventId { get; } = eventId;
+}
+
+/// <summary>Recurring (every minute): processes every pending event once, failed ones too (kill-switch was on, a job was lost in a crash, …).</summary>
 public sealed class WebhookDrainJob(WebhookProcessor processor)
 {
     public const string RecurringId = "stripe-webhook-drain";

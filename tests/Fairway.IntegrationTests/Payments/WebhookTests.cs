@@ -219,12 +219,12 @@ public sealed class WebhookTests(PaymentsFixture f)
                 await f.Stripe.SucceedAsync(pi);
                 bodies.Add((await f.Stripe.EventAsync("payment_intent.succeeded", pi)).ToJsonString());
             }
-            // The events queue up while the kill-switch is on (stored, not processed); Stripe cannot be read for the last intent.
+            // The events pile up while the kill-switch is on (stored, not processed); Stripe cannot be read for the last intent.
             await f.SetKillSwitchAsync(true, "test: let the queue fill");
             try
             {
                 foreach (var body in bodies) Assert.Equal(HttpStatusCode.OK, (await DeliverAsync(body, StripeSandboxProcess.Sign(body, DateTimeOffset.UtcNow))).StatusCode);
-                Assert.Equal(6, await f.ScalarAsync<long>("SELECT count(*) FROM stripe_webhook_queue q JOIN stripe_webhook_events e ON e.event_id = q.event_id WHERE e.type = 'payment_intent.succeeded' AND e.payload LIKE ANY(@pis)",
+                Assert.Equal(6, await f.ScalarAsync<long>("SELECT count(*) FROM stripe_webhook_pending q JOIN stripe_webhook_events e ON e.event_id = q.event_id WHERE e.type = 'payment_intent.succeeded' AND e.payload LIKE ANY(@pis)",
                     new { pis = paid.Select(p => $"%{p.Pi}%").ToArray() }));
             }
             finally { await f.SetKillSwitchAsync(false, "test: incident over"); }
@@ -240,14 +240,14 @@ public sealed class WebhookTests(PaymentsFixture f)
                      WHERE e.type = 'payment_intent.succeeded' AND e.payload LIKE ANY(@pis)
                     """, new { pis = paid.SkipLast(1).Select(p => $"%{p.Pi}%").ToArray() });
                 Assert.Single(batches);
-                // The unreadable one: its failed attempt is on the record, it stays queued with a later due time, nothing of it applied.
+                // The unreadable one: its failed attempt is on the record, it stays pending (handed to its own, retried job), nothing of it applied.
                 var unreadableEvent = await f.ScalarAsync<string>("SELECT event_id FROM stripe_webhook_events WHERE type = 'payment_intent.succeeded' AND payload LIKE '%' || @pi || '%'", new { pi = unreadable.Pi });
                 Assert.Equal(1, await f.ScalarAsync<long>("SELECT count(*) FROM stripe_webhook_attempt_log WHERE event_id = @unreadableEvent AND kind = 'failed'", new { unreadableEvent }));
-                Assert.True(await f.ScalarAsync<bool>("SELECT attempts = 1 AND not_before IS NOT NULL FROM stripe_webhook_queue WHERE event_id = @unreadableEvent", new { unreadableEvent }));
+                Assert.Equal(1, await f.ScalarAsync<int>("SELECT attempts FROM stripe_webhook_pending WHERE event_id = @unreadableEvent", new { unreadableEvent }));
                 Assert.Equal(0, await f.LedgerEntriesAsync($"payment:{unreadable.Pi}:succeeded"));
             }
             finally { await f.Stripe.SendAsync(HttpMethod.Delete, "/_sandbox/faults"); }
-            // Stripe readable again: the drain (which does not wait for the backoff) converges it, once.
+            // Stripe readable again: the drain (every pending event, failed ones too) converges it, once.
             await f.TriggerAsync("stripe-webhook-drain");
             Assert.Equal("ACTIVE", await f.EntryStatusAsync(unreadable.Entry));
         }
@@ -258,7 +258,7 @@ public sealed class WebhookTests(PaymentsFixture f)
             Assert.Equal(1, await f.LedgerEntriesAsync($"payment:{pi}:succeeded"));
             Assert.Equal(1, await f.ProcessedEventsAsync("payment_intent.succeeded", pi));
         }
-        Assert.Equal(0, await f.ScalarAsync<long>("SELECT count(*) FROM stripe_webhook_queue q JOIN stripe_webhook_events e ON e.event_id = q.event_id WHERE e.payload LIKE ANY(@pis)",
+        Assert.Equal(0, await f.ScalarAsync<long>("SELECT count(*) FROM stripe_webhook_pending q JOIN stripe_webhook_events e ON e.event_id = q.event_id WHERE e.payload LIKE ANY(@pis)",
             new { pis = paid.Select(p => $"%{p.Pi}%").ToArray() }));
         Assert.Equal(6 * PaymentsFixture.Fee, await f.EscrowAsync(contest));
         await MoneyInvariants.AssertHoldAsync(f.DatabaseUrl);
