@@ -1,5 +1,5 @@
 -- Fairway schema snapshot: what the FluentMigrator migrations produce (public schema; Hangfire's schema excluded).
--- Schema version: 202611300201
+-- Schema version: 202611300302
 -- Generated: 2026-12-01 by `fairway db snapshot`
 -- Changes (migrations applied, oldest first):
 --   202611230001 foundation: audit_events (append-only), job_probe_results, test_clock
@@ -16,6 +16,9 @@
 --   202611300050 ledger: processing_fees account kind, ledger_corrections (append-only); stripe_reconciliation_cursors, _items, _runs (append-only)
 --   202611300200 runbook_executions: executions (start, steps, finish) with reason and incident
 --   202611300201 database_backups (append-only)
+--   202611300300 entry-set versions kept by triggers on entries; contest_standings without the per-entry result document
+--   202611300301 ledger: fairway_post_journal_entries (batch writer, one balance update per account); fairway_post_journal_entry is its batch of one
+--   202611300302 stripe_webhook_pending (the webhook backlog) and stripe_webhook_wakeup; who processed an event, in which batch
 
 --
 -- PostgreSQL database dump
@@ -31,6 +34,62 @@ SET check_function_bodies = false;
 SET xmloption = content;
 SET client_min_messages = warning;
 SET row_security = off;
+
+--
+-- Name: fairway_entries_deleted(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.fairway_entries_deleted() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM fairway_entry_set_bump(ARRAY(SELECT DISTINCT contest_id FROM deleted WHERE status = 'ACTIVE'));
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: fairway_entries_inserted(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.fairway_entries_inserted() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM fairway_entry_set_bump(ARRAY(SELECT DISTINCT contest_id FROM inserted WHERE status = 'ACTIVE'));
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: fairway_entries_updated(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.fairway_entries_updated() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF OLD.contest_id IS DISTINCT FROM NEW.contest_id THEN
+        PERFORM fairway_entry_set_bump(ARRAY[OLD.contest_id, NEW.contest_id]);
+    ELSE
+        INSERT INTO contest_entry_sets (contest_id, version) VALUES (NEW.contest_id, nextval('contest_entry_set_version_seq'))
+        ON CONFLICT (contest_id) DO UPDATE SET version = excluded.version;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: fairway_entry_set_bump(text[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.fairway_entry_set_bump(p_contests text[]) RETURNS void
+    LANGUAGE sql
+    AS $$
+    INSERT INTO contest_entry_sets (contest_id, version)
+    SELECT c, nextval('contest_entry_set_version_seq') FROM (SELECT DISTINCT unnest(p_contests) AS c) d ORDER BY c
+    ON CONFLICT (contest_id) DO UPDATE SET version = excluded.version;
+$$;
 
 --
 -- Name: fairway_ledger_accounts_guard(); Type: FUNCTION; Schema: public; Owner: -
@@ -87,14 +146,17 @@ END
 $$;
 
 --
--- Name: fairway_post_journal_entry(text, text, text, timestamp with time zone, text, text, text, text, jsonb); Type: FUNCTION; Schema: public; Owner: -
+-- Name: fairway_post_journal_entries(jsonb); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.fairway_post_journal_entry(p_idempotency_key text, p_kind text, p_currency text, p_occurred_at timestamp with time zone, p_cause_type text, p_cause_id text, p_description text, p_correlation_id text, p_postings jsonb) RETURNS TABLE(entry_id bigint, created boolean)
+CREATE FUNCTION public.fairway_post_journal_entries(p_entries jsonb) RETURNS TABLE(entry_id bigint, created boolean)
     LANGUAGE plpgsql
     AS $_$
 #variable_conflict use_column
 DECLARE
+    v_item jsonb;
+    p_idempotency_key text; p_kind text; p_currency text; p_occurred_at timestamptz;
+    p_cause_type text; p_cause_id text; p_description text; p_correlation_id text; p_postings jsonb;
     v_posting jsonb;
     v_account text;
     v_kind text;
@@ -102,138 +164,277 @@ DECLARE
     v_user text;
     v_amount numeric;
     v_expected text;
-    v_sum numeric := 0;
+    v_sum numeric;
     v_hash text;
     v_entry bigint;
     v_existing_hash text;
     v_row record;
+    v_ids bigint[] := '{}';
+    v_created boolean[] := '{}';
+    v_fast boolean;
+    -- the postings of the entries created now, in batch order
+    n_seq int[] := '{}'; n_entry bigint[] := '{}'; n_account text[] := '{}'; n_kind text[] := '{}'; n_contest text[] := '{}';
+    n_user text[] := '{}'; n_amount bigint[] := '{}'; n_currency text[] := '{}'; n_occurred timestamptz[] := '{}';
 BEGIN
-    IF p_idempotency_key IS NULL OR length(p_idempotency_key) NOT BETWEEN 1 AND 200 THEN
-        RAISE EXCEPTION 'LEDGER_INVALID: idempotency key must be 1..200 characters' USING ERRCODE = 'FWL01';
-    END IF;
-    IF p_kind IS NULL OR p_kind !~ '^[a-z][a-z0-9_.]{0,99}$' THEN
-        RAISE EXCEPTION 'LEDGER_INVALID: entry kind % must match ^[a-z][a-z0-9_.]{0,99}$', p_kind USING ERRCODE = 'FWL01';
-    END IF;
-    IF p_currency IS NULL OR p_currency !~ '^[a-z]{3}$' THEN
-        RAISE EXCEPTION 'LEDGER_INVALID: currency % must be three lowercase letters', p_currency USING ERRCODE = 'FWL01';
-    END IF;
-    IF p_occurred_at IS NULL OR coalesce(length(p_cause_type), 0) = 0 OR coalesce(length(p_cause_id), 0) = 0 THEN
-        RAISE EXCEPTION 'LEDGER_INVALID: occurred_at, cause_type and cause_id are required' USING ERRCODE = 'FWL01';
-    END IF;
-    IF p_postings IS NULL OR jsonb_typeof(p_postings) <> 'array' OR jsonb_array_length(p_postings) < 2 THEN
-        RAISE EXCEPTION 'LEDGER_INVALID: a journal entry needs at least two postings' USING ERRCODE = 'FWL01';
+    IF p_entries IS NULL OR jsonb_typeof(p_entries) <> 'array' THEN
+        RAISE EXCEPTION 'LEDGER_INVALID: a batch must be a JSON array of journal entries' USING ERRCODE = 'FWL01';
     END IF;
 
-    FOR v_posting IN SELECT value FROM jsonb_array_elements(p_postings) LOOP
-        IF jsonb_typeof(v_posting) <> 'object' OR jsonb_typeof(v_posting->'account') IS DISTINCT FROM 'string'
-           OR jsonb_typeof(v_posting->'kind') IS DISTINCT FROM 'string'
-           OR coalesce(jsonb_typeof(v_posting->'contest_id'), 'null') NOT IN ('string', 'null')
-           OR coalesce(jsonb_typeof(v_posting->'user_id'), 'null') NOT IN ('string', 'null') THEN
-            RAISE EXCEPTION 'LEDGER_INVALID: malformed posting %', v_posting USING ERRCODE = 'FWL01';
-        END IF;
-        IF jsonb_typeof(v_posting->'amount') IS DISTINCT FROM 'number' THEN
-            RAISE EXCEPTION 'LEDGER_INVALID: posting % has no numeric amount', v_posting USING ERRCODE = 'FWL01';
-        END IF;
-        v_amount := (v_posting->>'amount')::numeric;
-        IF v_amount = 0 OR v_amount <> trunc(v_amount) OR abs(v_amount) > 9223372036854775807 THEN
-            RAISE EXCEPTION 'LEDGER_INVALID: posting amount % must be a non-zero integer (minor units)', v_amount USING ERRCODE = 'FWL01';
-        END IF;
-        v_account := v_posting->>'account';
-        v_kind := v_posting->>'kind';
-        v_contest := v_posting->>'contest_id';
-        v_user := v_posting->>'user_id';
-        v_expected := CASE v_kind
-            WHEN 'stripe_clearing'  THEN CASE WHEN v_contest IS NULL AND v_user IS NULL THEN 'clearing:' || p_currency END
-            WHEN 'contest_escrow'   THEN CASE WHEN v_user IS NULL THEN 'escrow:' || v_contest END
-            WHEN 'winnings_payable' THEN CASE WHEN v_contest IS NULL THEN 'payable:' || v_user || ':' || p_currency END
-            WHEN 'platform_revenue' THEN CASE WHEN v_contest IS NULL AND v_user IS NULL THEN 'revenue:' || p_currency END
-            WHEN 'refunds'          THEN CASE WHEN v_contest IS NULL AND v_user IS NULL THEN 'refunds:' || p_currency END
-                        WHEN 'processing_fees'  THEN CASE WHEN v_contest IS NULL AND v_user IS NULL THEN 'processing_fees:' || p_currency END
+    -- Fast path, set-based: every entry well-formed, new and named once in the batch (the normal case). Anything else
+    -- (an invalid entry, a key posted before, a key twice, a concurrent post of the same key) takes the per-entry
+    -- path below, which reports the first problem exactly as a single post always has.
+    v_fast := NOT EXISTS (
+        SELECT 1 FROM jsonb_array_elements(p_entries) AS t(item)
+         WHERE NOT (
+               jsonb_typeof(t.item) = 'object'
+               AND coalesce(length(t.item->>'idempotency_key'), 0) BETWEEN 1 AND 200
+               AND coalesce(t.item->>'kind' ~ '^[a-z][a-z0-9_.]{0,99}$', false)
+               AND coalesce(t.item->>'currency' ~ '^[a-z]{3}$', false)
+               AND jsonb_typeof(t.item->'occurred_at') = 'string'
+               AND coalesce(length(t.item->>'cause_type'), 0) > 0 AND coalesce(length(t.item->>'cause_id'), 0) > 0
+               AND coalesce(jsonb_typeof(t.item->'description'), 'null') IN ('string', 'null')
+               AND coalesce(jsonb_typeof(t.item->'correlation_id'), 'null') IN ('string', 'null')
+               AND jsonb_typeof(t.item->'postings') = 'array' AND jsonb_array_length(t.item->'postings') >= 2
+               AND (SELECT bool_and(CASE WHEN jsonb_typeof(v) = 'object' AND jsonb_typeof(v->'account') = 'string' AND jsonb_typeof(v->'kind') = 'string'
+                                          AND coalesce(jsonb_typeof(v->'contest_id'), 'null') IN ('string', 'null')
+                                          AND coalesce(jsonb_typeof(v->'user_id'), 'null') IN ('string', 'null')
+                                          AND jsonb_typeof(v->'amount') = 'number'
+                                         THEN (v->>'amount')::numeric <> 0 AND (v->>'amount')::numeric = trunc((v->>'amount')::numeric)
+                                              AND abs((v->>'amount')::numeric) <= 9223372036854775807
+                                              AND v->>'account' = CASE (v->>'kind')
+    WHEN 'stripe_clearing'  THEN CASE WHEN (v->>'contest_id') IS NULL AND (v->>'user_id') IS NULL THEN 'clearing:' || (t.item->>'currency') END
+    WHEN 'contest_escrow'   THEN CASE WHEN (v->>'user_id') IS NULL THEN 'escrow:' || (v->>'contest_id') END
+    WHEN 'winnings_payable' THEN CASE WHEN (v->>'contest_id') IS NULL THEN 'payable:' || (v->>'user_id') || ':' || (t.item->>'currency') END
+    WHEN 'platform_revenue' THEN CASE WHEN (v->>'contest_id') IS NULL AND (v->>'user_id') IS NULL THEN 'revenue:' || (t.item->>'currency') END
+    WHEN 'refunds'          THEN CASE WHEN (v->>'contest_id') IS NULL AND (v->>'user_id') IS NULL THEN 'refunds:' || (t.item->>'currency') END
+    WHEN 'processing_fees'  THEN CASE WHEN (v->>'contest_id') IS NULL AND (v->>'user_id') IS NULL THEN 'processing_fees:' || (t.item->>'currency') END
+END
+                                         ELSE false END)
+                           AND count(DISTINCT v->>'account') = count(*)
+                           AND sum(CASE WHEN jsonb_typeof(v->'amount') = 'number' THEN (v->>'amount')::numeric END) = 0
+                      FROM jsonb_array_elements(t.item->'postings') AS p(v))));
+    IF v_fast THEN
+        BEGIN
+            -- Content hashes exactly as the per-entry path computes them; no key may exist already or twice.
+            WITH input AS (SELECT t.ord, t.item FROM jsonb_array_elements(p_entries) WITH ORDINALITY AS t(item, ord)),
+            hashed AS (
+                SELECT i.ord, i.item->>'idempotency_key' AS key, i.item->>'kind' AS kind, i.item->>'currency' AS ccy,
+                       (i.item->>'occurred_at')::timestamptz AS occurred, i.item->>'cause_type' AS cause_type, i.item->>'cause_id' AS cause_id,
+                       i.item->>'description' AS description, i.item->>'correlation_id' AS correlation_id,
+                       encode(sha256(convert_to(jsonb_build_object(
+                           'kind', i.item->>'kind', 'currency', i.item->>'currency', 'cause_type', i.item->>'cause_type', 'cause_id', i.item->>'cause_id',
+                           'postings', (SELECT jsonb_agg(jsonb_build_object(
+                                                'account', e->>'account', 'kind', e->>'kind', 'contest_id', e->>'contest_id',
+                                                'user_id', e->>'user_id', 'amount', (e->>'amount')::numeric::bigint)
+                                            ORDER BY e->>'account')
+                                          FROM jsonb_array_elements(i.item->'postings') e))::text, 'UTF8')), 'hex') AS hash
+                  FROM input i),
+            inserted AS (
+                INSERT INTO ledger_entries (idempotency_key, kind, currency, occurred_at, cause_type, cause_id, description, correlation_id, content_hash)
+                SELECT h.key, h.kind, h.ccy, h.occurred, h.cause_type, h.cause_id, h.description, h.correlation_id, h.hash
+                  FROM hashed h
+                 WHERE NOT EXISTS (SELECT 1 FROM ledger_entries le WHERE le.idempotency_key = h.key)
+                   AND (SELECT count(*) FROM hashed d WHERE d.key = h.key) = 1
+                 ORDER BY h.ord
+                ON CONFLICT (idempotency_key) DO NOTHING
+                RETURNING ledger_entries.id, ledger_entries.idempotency_key)
+            SELECT array_agg(x.id ORDER BY h.ord), count(x.id) = count(*) INTO v_ids, v_fast
+              FROM hashed h LEFT JOIN inserted x ON x.idempotency_key = h.key;
+            IF NOT v_fast THEN
+                RAISE EXCEPTION 'fast path not applicable' USING ERRCODE = 'FWL99';
+            END IF;
+            v_created := array_fill(true, ARRAY[coalesce(array_length(v_ids, 1), 0)]);
+            SELECT array_agg(q.seq ORDER BY q.seq), array_agg(q.entry ORDER BY q.seq), array_agg(q.account ORDER BY q.seq), array_agg(q.kind ORDER BY q.seq),
+                   array_agg(q.contest ORDER BY q.seq), array_agg(q.usr ORDER BY q.seq), array_agg(q.amount ORDER BY q.seq),
+                   array_agg(q.ccy ORDER BY q.seq), array_agg(q.occurred ORDER BY q.seq)
+              INTO n_seq, n_entry, n_account, n_kind, n_contest, n_user, n_amount, n_currency, n_occurred
+              FROM (SELECT (row_number() OVER (ORDER BY t.ord, v->>'account'))::int AS seq, v_ids[t.ord] AS entry, v->>'account' AS account, v->>'kind' AS kind,
+                           v->>'contest_id' AS contest, v->>'user_id' AS usr, (v->>'amount')::numeric::bigint AS amount,
+                           t.item->>'currency' AS ccy, (t.item->>'occurred_at')::timestamptz AS occurred
+                      FROM jsonb_array_elements(p_entries) WITH ORDINALITY AS t(item, ord), jsonb_array_elements(t.item->'postings') AS p(v)) q;
+        EXCEPTION WHEN SQLSTATE 'FWL99' THEN
+            v_fast := false;
+            v_ids := '{}';
+            v_created := '{}';
         END;
-        IF v_expected IS NULL OR v_expected <> v_account THEN
-            RAISE EXCEPTION 'LEDGER_INVALID: account % does not follow the id convention of kind % (expected %)', v_account, v_kind, coalesce(v_expected, '<invalid kind/contest/user combination>')
-                USING ERRCODE = 'FWL01';
-        END IF;
-        v_sum := v_sum + v_amount;
-    END LOOP;
-
-    IF (SELECT count(DISTINCT value->>'account') FROM jsonb_array_elements(p_postings)) <> jsonb_array_length(p_postings) THEN
-        RAISE EXCEPTION 'LEDGER_INVALID: an account appears more than once in one entry (net the amounts first)' USING ERRCODE = 'FWL01';
-    END IF;
-    IF v_sum <> 0 THEN
-        RAISE EXCEPTION 'LEDGER_IMBALANCE: postings of % sum to %, not 0', p_idempotency_key, v_sum USING ERRCODE = 'FWL02';
     END IF;
 
-    -- Canonical content: kind, currency, cause and the postings sorted by account. jsonb's text form
-    -- is deterministic (keys ordered), so equal content always gives the same hash.
-    SELECT encode(sha256(convert_to(jsonb_build_object(
-               'kind', p_kind, 'currency', p_currency, 'cause_type', p_cause_type, 'cause_id', p_cause_id,
-               'postings', (SELECT jsonb_agg(jsonb_build_object(
-                                    'account', e->>'account', 'kind', e->>'kind', 'contest_id', e->>'contest_id',
-                                    'user_id', e->>'user_id', 'amount', (e->>'amount')::numeric::bigint)
-                                ORDER BY e->>'account')
-                              FROM jsonb_array_elements(p_postings) e))::text, 'UTF8')), 'hex')
-      INTO v_hash;
+    IF NOT v_fast THEN
+        FOR v_item IN SELECT value FROM jsonb_array_elements(p_entries) LOOP
+            p_idempotency_key := v_item->>'idempotency_key';
+            p_kind := v_item->>'kind';
+            p_currency := v_item->>'currency';
+            p_occurred_at := (v_item->>'occurred_at')::timestamptz;
+            p_cause_type := v_item->>'cause_type';
+            p_cause_id := v_item->>'cause_id';
+            p_description := v_item->>'description';
+            p_correlation_id := v_item->>'correlation_id';
+            p_postings := v_item->'postings';
+            IF jsonb_typeof(p_postings) = 'null' THEN p_postings := NULL; END IF;
+            v_sum := 0;
 
-    -- Idempotency: the unique key is claimed first; a concurrent caller with the same key waits here
-    -- until the first commits (then sees its entry) or rolls back (then writes its own).
-    SELECT le.id, le.content_hash INTO v_entry, v_existing_hash FROM ledger_entries le WHERE le.idempotency_key = p_idempotency_key;
-    IF NOT FOUND THEN
-        INSERT INTO ledger_entries (idempotency_key, kind, currency, occurred_at, cause_type, cause_id, description, correlation_id, content_hash)
-        VALUES (p_idempotency_key, p_kind, p_currency, p_occurred_at, p_cause_type, p_cause_id, p_description, p_correlation_id, v_hash)
-        ON CONFLICT (idempotency_key) DO NOTHING
-        RETURNING id INTO v_entry;
-        IF v_entry IS NULL THEN
+            IF p_idempotency_key IS NULL OR length(p_idempotency_key) NOT BETWEEN 1 AND 200 THEN
+                RAISE EXCEPTION 'LEDGER_INVALID: idempotency key must be 1..200 characters' USING ERRCODE = 'FWL01';
+            END IF;
+            IF p_kind IS NULL OR p_kind !~ '^[a-z][a-z0-9_.]{0,99}$' THEN
+                RAISE EXCEPTION 'LEDGER_INVALID: entry kind % must match ^[a-z][a-z0-9_.]{0,99}$', p_kind USING ERRCODE = 'FWL01';
+            END IF;
+            IF p_currency IS NULL OR p_currency !~ '^[a-z]{3}$' THEN
+                RAISE EXCEPTION 'LEDGER_INVALID: currency % must be three lowercase letters', p_currency USING ERRCODE = 'FWL01';
+            END IF;
+            IF p_occurred_at IS NULL OR coalesce(length(p_cause_type), 0) = 0 OR coalesce(length(p_cause_id), 0) = 0 THEN
+                RAISE EXCEPTION 'LEDGER_INVALID: occurred_at, cause_type and cause_id are required' USING ERRCODE = 'FWL01';
+            END IF;
+            IF p_postings IS NULL OR jsonb_typeof(p_postings) <> 'array' OR jsonb_array_length(p_postings) < 2 THEN
+                RAISE EXCEPTION 'LEDGER_INVALID: a journal entry needs at least two postings' USING ERRCODE = 'FWL01';
+            END IF;
+
+            FOR v_posting IN SELECT value FROM jsonb_array_elements(p_postings) LOOP
+                IF jsonb_typeof(v_posting) <> 'object' OR jsonb_typeof(v_posting->'account') IS DISTINCT FROM 'string'
+                   OR jsonb_typeof(v_posting->'kind') IS DISTINCT FROM 'string'
+                   OR coalesce(jsonb_typeof(v_posting->'contest_id'), 'null') NOT IN ('string', 'null')
+                   OR coalesce(jsonb_typeof(v_posting->'user_id'), 'null') NOT IN ('string', 'null') THEN
+                    RAISE EXCEPTION 'LEDGER_INVALID: malformed posting %', v_posting USING ERRCODE = 'FWL01';
+                END IF;
+                IF jsonb_typeof(v_posting->'amount') IS DISTINCT FROM 'number' THEN
+                    RAISE EXCEPTION 'LEDGER_INVALID: posting % has no numeric amount', v_posting USING ERRCODE = 'FWL01';
+                END IF;
+                v_amount := (v_posting->>'amount')::numeric;
+                IF v_amount = 0 OR v_amount <> trunc(v_amount) OR abs(v_amount) > 9223372036854775807 THEN
+                    RAISE EXCEPTION 'LEDGER_INVALID: posting amount % must be a non-zero integer (minor units)', v_amount USING ERRCODE = 'FWL01';
+                END IF;
+                v_account := v_posting->>'account';
+                v_kind := v_posting->>'kind';
+                v_contest := v_posting->>'contest_id';
+                v_user := v_posting->>'user_id';
+                v_expected := CASE v_kind
+                    WHEN 'stripe_clearing'  THEN CASE WHEN v_contest IS NULL AND v_user IS NULL THEN 'clearing:' || p_currency END
+                    WHEN 'contest_escrow'   THEN CASE WHEN v_user IS NULL THEN 'escrow:' || v_contest END
+                    WHEN 'winnings_payable' THEN CASE WHEN v_contest IS NULL THEN 'payable:' || v_user || ':' || p_currency END
+                    WHEN 'platform_revenue' THEN CASE WHEN v_contest IS NULL AND v_user IS NULL THEN 'revenue:' || p_currency END
+                    WHEN 'refunds'          THEN CASE WHEN v_contest IS NULL AND v_user IS NULL THEN 'refunds:' || p_currency END
+                                WHEN 'processing_fees'  THEN CASE WHEN v_contest IS NULL AND v_user IS NULL THEN 'processing_fees:' || p_currency END
+                END;
+                IF v_expected IS NULL OR v_expected <> v_account THEN
+                    RAISE EXCEPTION 'LEDGER_INVALID: account % does not follow the id convention of kind % (expected %)', v_account, v_kind, coalesce(v_expected, '<invalid kind/contest/user combination>')
+                        USING ERRCODE = 'FWL01';
+                END IF;
+                v_sum := v_sum + v_amount;
+            END LOOP;
+
+            IF (SELECT count(DISTINCT value->>'account') FROM jsonb_array_elements(p_postings)) <> jsonb_array_length(p_postings) THEN
+                RAISE EXCEPTION 'LEDGER_INVALID: an account appears more than once in one entry (net the amounts first)' USING ERRCODE = 'FWL01';
+            END IF;
+            IF v_sum <> 0 THEN
+                RAISE EXCEPTION 'LEDGER_IMBALANCE: postings of % sum to %, not 0', p_idempotency_key, v_sum USING ERRCODE = 'FWL02';
+            END IF;
+
+            -- Canonical content: kind, currency, cause and the postings sorted by account. jsonb's text form
+            -- is deterministic (keys ordered), so equal content always gives the same hash.
+            SELECT encode(sha256(convert_to(jsonb_build_object(
+                       'kind', p_kind, 'currency', p_currency, 'cause_type', p_cause_type, 'cause_id', p_cause_id,
+                       'postings', (SELECT jsonb_agg(jsonb_build_object(
+                                            'account', e->>'account', 'kind', e->>'kind', 'contest_id', e->>'contest_id',
+                                            'user_id', e->>'user_id', 'amount', (e->>'amount')::numeric::bigint)
+                                        ORDER BY e->>'account')
+                                      FROM jsonb_array_elements(p_postings) e))::text, 'UTF8')), 'hex')
+              INTO v_hash;
+
+            -- Idempotency: the unique key is claimed first; a concurrent caller with the same key waits here
+            -- until the first commits (then sees its entry) or rolls back (then writes its own).
             SELECT le.id, le.content_hash INTO v_entry, v_existing_hash FROM ledger_entries le WHERE le.idempotency_key = p_idempotency_key;
-        ELSE
-            v_existing_hash := NULL;
-        END IF;
-    END IF;
-    IF v_existing_hash IS NOT NULL THEN
-        IF v_existing_hash <> v_hash THEN
-            RAISE EXCEPTION 'IDEMPOTENCY_CONFLICT: idempotency key % already names journal entry % with different content', p_idempotency_key, v_entry
-                USING ERRCODE = 'FWL04';
-        END IF;
-        RETURN QUERY SELECT v_entry, false;
-        RETURN;
+            IF NOT FOUND THEN
+                INSERT INTO ledger_entries (idempotency_key, kind, currency, occurred_at, cause_type, cause_id, description, correlation_id, content_hash)
+                VALUES (p_idempotency_key, p_kind, p_currency, p_occurred_at, p_cause_type, p_cause_id, p_description, p_correlation_id, v_hash)
+                ON CONFLICT (idempotency_key) DO NOTHING
+                RETURNING id INTO v_entry;
+                IF v_entry IS NULL THEN
+                    SELECT le.id, le.content_hash INTO v_entry, v_existing_hash FROM ledger_entries le WHERE le.idempotency_key = p_idempotency_key;
+                ELSE
+                    v_existing_hash := NULL;
+                END IF;
+            END IF;
+            IF v_existing_hash IS NOT NULL THEN
+                IF v_existing_hash <> v_hash THEN
+                    RAISE EXCEPTION 'IDEMPOTENCY_CONFLICT: idempotency key % already names journal entry % with different content', p_idempotency_key, v_entry
+                        USING ERRCODE = 'FWL04';
+                END IF;
+                v_ids := v_ids || v_entry;
+                v_created := v_created || false;
+                CONTINUE;
+            END IF;
+
+            v_ids := v_ids || v_entry;
+            v_created := v_created || true;
+            FOR v_posting IN SELECT value FROM jsonb_array_elements(p_postings) ORDER BY value->>'account' LOOP
+                n_seq := n_seq || (coalesce(array_length(n_seq, 1), 0) + 1);
+                n_entry := n_entry || v_entry;
+                n_account := n_account || (v_posting->>'account');
+                n_kind := n_kind || (v_posting->>'kind');
+                n_contest := n_contest || (v_posting->>'contest_id');
+                n_user := n_user || (v_posting->>'user_id');
+                n_amount := n_amount || (v_posting->>'amount')::numeric::bigint;
+                n_currency := n_currency || p_currency;
+                n_occurred := n_occurred || p_occurred_at;
+            END LOOP;
+        END LOOP;
     END IF;
 
-    -- Missing accounts are created, then every affected account is locked in id order (no deadlocks).
-    INSERT INTO ledger_accounts (id, kind, contest_id, user_id, currency, balance, created_at)
-    SELECT e->>'account', e->>'kind', e->>'contest_id', e->>'user_id', p_currency, 0, p_occurred_at
-      FROM jsonb_array_elements(p_postings) e
-     ORDER BY e->>'account'
-    ON CONFLICT (id) DO NOTHING;
+    IF coalesce(array_length(n_seq, 1), 0) > 0 THEN
+        -- Missing accounts are created (as by the first entry of the batch naming them), then every affected account
+        -- is locked in id order (no deadlocks) and checked once against all of its postings in batch order.
+        INSERT INTO ledger_accounts (id, kind, contest_id, user_id, currency, balance, created_at)
+        SELECT DISTINCT ON (p.account) p.account, p.kind, p.contest, p.usr, p.ccy, 0, p.occurred
+          FROM unnest(n_seq, n_account, n_kind, n_contest, n_user, n_currency, n_occurred) AS p(seq, account, kind, contest, usr, ccy, occurred)
+         ORDER BY p.account, p.seq
+        ON CONFLICT (id) DO NOTHING;
 
-    FOR v_row IN
-        SELECT a.id, a.kind, a.currency, a.balance, (e->>'amount')::numeric::bigint AS amount
-          FROM ledger_accounts a JOIN jsonb_array_elements(p_postings) e ON e->>'account' = a.id
-         ORDER BY a.id
-           FOR UPDATE OF a
-    LOOP
-        IF v_row.currency <> p_currency THEN
-            RAISE EXCEPTION 'LEDGER_ACCOUNT_MISMATCH: account % is in %, the entry is in %', v_row.id, v_row.currency, p_currency
-                USING ERRCODE = 'FWL05';
-        END IF;
-        IF v_row.kind = 'contest_escrow' AND v_row.balance + v_row.amount < 0 THEN
-            RAISE EXCEPTION 'ESCROW_NEGATIVE: escrow % holds %, posting % would take it below zero', v_row.id, v_row.balance, v_row.amount
+        PERFORM 1 FROM ledger_accounts a WHERE a.id IN (SELECT DISTINCT unnest(n_account)) ORDER BY a.id FOR UPDATE OF a;
+        -- The first problem in account id order; within an account, a currency mismatch before an escrow going negative.
+        SELECT q.account, q.currency, q.ccy, q.before, q.amount, q.ccy <> q.currency INTO v_row
+          FROM (SELECT p.account, p.seq, p.amount, p.ccy, a.currency, a.kind,
+                       a.balance + coalesce(sum(p.amount) OVER (PARTITION BY p.account ORDER BY p.seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
+                  FROM unnest(n_seq, n_account, n_currency, n_amount) AS p(seq, account, ccy, amount)
+                  JOIN ledger_accounts a ON a.id = p.account) q
+         WHERE q.ccy <> q.currency OR (q.kind = 'contest_escrow' AND q.before + q.amount < 0)
+         ORDER BY q.account, q.ccy <> q.currency DESC, q.seq
+         LIMIT 1;
+        IF FOUND THEN
+            IF v_row.ccy <> v_row.currency THEN
+                RAISE EXCEPTION 'LEDGER_ACCOUNT_MISMATCH: account % is in %, the entry is in %', v_row.account, v_row.currency, v_row.ccy
+                    USING ERRCODE = 'FWL05';
+            END IF;
+            RAISE EXCEPTION 'ESCROW_NEGATIVE: escrow % holds %, posting % would take it below zero', v_row.account, v_row.before, v_row.amount
                 USING ERRCODE = 'FWL03';
         END IF;
-    END LOOP;
 
-    INSERT INTO ledger_postings (entry_id, account_id, amount)
-    SELECT v_entry, e->>'account', (e->>'amount')::numeric::bigint
-      FROM jsonb_array_elements(p_postings) e
-     ORDER BY e->>'account';
+        INSERT INTO ledger_postings (entry_id, account_id, amount)
+        SELECT p.entry, p.account, p.amount
+          FROM unnest(n_seq, n_entry, n_account, n_amount) AS p(seq, entry, account, amount)
+         ORDER BY p.seq;
 
-    UPDATE ledger_accounts a
-       SET balance = a.balance + (e->>'amount')::numeric::bigint
-      FROM jsonb_array_elements(p_postings) e
-     WHERE a.id = e->>'account';
+        UPDATE ledger_accounts a
+           SET balance = a.balance + d.total
+          FROM (SELECT p.account, sum(p.amount)::bigint AS total FROM unnest(n_account, n_amount) AS p(account, amount) GROUP BY p.account) d
+         WHERE a.id = d.account;
+    END IF;
 
-    RETURN QUERY SELECT v_entry, true;
+    RETURN QUERY SELECT r.id, r.created FROM unnest(v_ids, v_created) WITH ORDINALITY AS r(id, created, ord) ORDER BY r.ord;
 END
 $_$;
+
+--
+-- Name: fairway_post_journal_entry(text, text, text, timestamp with time zone, text, text, text, text, jsonb); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.fairway_post_journal_entry(p_idempotency_key text, p_kind text, p_currency text, p_occurred_at timestamp with time zone, p_cause_type text, p_cause_id text, p_description text, p_correlation_id text, p_postings jsonb) RETURNS TABLE(entry_id bigint, created boolean)
+    LANGUAGE sql
+    AS $$
+    SELECT b.entry_id, b.created FROM fairway_post_journal_entries(jsonb_build_array(jsonb_build_object(
+        'idempotency_key', p_idempotency_key, 'kind', p_kind, 'currency', p_currency, 'occurred_at', p_occurred_at,
+        'cause_type', p_cause_type, 'cause_id', p_cause_id, 'description', p_description, 'correlation_id', p_correlation_id,
+        'postings', p_postings))) b;
+$$;
 
 --
 -- Name: fairway_refuse_mutation(); Type: FUNCTION; Schema: public; Owner: -
@@ -315,6 +516,26 @@ CREATE TABLE public.contest_config_versions (
 );
 
 --
+-- Name: contest_entry_set_version_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.contest_entry_set_version_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: contest_entry_sets; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.contest_entry_sets (
+    contest_id text NOT NULL,
+    version bigint NOT NULL
+);
+
+--
 -- Name: contest_fields; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -354,8 +575,7 @@ CREATE TABLE public.contest_standings (
     config_version integer NOT NULL,
     entry_set_hash text NOT NULL,
     output_hash text NOT NULL,
-    computed_at timestamp with time zone NOT NULL,
-    result jsonb NOT NULL
+    computed_at timestamp with time zone NOT NULL
 );
 
 --
@@ -1316,6 +1536,17 @@ CREATE TABLE public.stripe_webhook_events (
 );
 
 --
+-- Name: stripe_webhook_pending; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.stripe_webhook_pending (
+    event_id text NOT NULL,
+    received_at timestamp with time zone NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    CONSTRAINT stripe_webhook_pending_attempts_check CHECK ((attempts >= 0))
+);
+
+--
 -- Name: stripe_webhook_processing; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1324,8 +1555,22 @@ CREATE TABLE public.stripe_webhook_processing (
     processed_at timestamp with time zone NOT NULL,
     outcome text NOT NULL,
     detail text,
+    processed_by text,
+    batch_started_at timestamp with time zone,
+    written_at timestamp with time zone,
     CONSTRAINT stripe_webhook_processing_detail_check CHECK ((length(detail) <= 2000)),
-    CONSTRAINT stripe_webhook_processing_outcome_check CHECK ((outcome = ANY (ARRAY['applied'::text, 'ignored'::text, 'superseded'::text])))
+    CONSTRAINT stripe_webhook_processing_outcome_check CHECK ((outcome = ANY (ARRAY['applied'::text, 'ignored'::text, 'superseded'::text]))),
+    CONSTRAINT stripe_webhook_processing_processed_by_check CHECK ((length(processed_by) <= 300))
+);
+
+--
+-- Name: stripe_webhook_wakeup; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.stripe_webhook_wakeup (
+    id smallint NOT NULL,
+    requested boolean NOT NULL,
+    CONSTRAINT stripe_webhook_wakeup_id_check CHECK ((id = 1))
 );
 
 --
@@ -1388,6 +1633,13 @@ ALTER TABLE ONLY public.audit_events
 
 ALTER TABLE ONLY public.contest_config_versions
     ADD CONSTRAINT contest_config_versions_pkey PRIMARY KEY (contest_id, version);
+
+--
+-- Name: contest_entry_sets contest_entry_sets_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.contest_entry_sets
+    ADD CONSTRAINT contest_entry_sets_pkey PRIMARY KEY (contest_id);
 
 --
 -- Name: contest_fields contest_fields_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -1747,11 +1999,25 @@ ALTER TABLE ONLY public.stripe_webhook_events
     ADD CONSTRAINT stripe_webhook_events_pkey PRIMARY KEY (event_id);
 
 --
+-- Name: stripe_webhook_pending stripe_webhook_pending_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.stripe_webhook_pending
+    ADD CONSTRAINT stripe_webhook_pending_pkey PRIMARY KEY (event_id);
+
+--
 -- Name: stripe_webhook_processing stripe_webhook_processing_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.stripe_webhook_processing
     ADD CONSTRAINT stripe_webhook_processing_pkey PRIMARY KEY (event_id);
+
+--
+-- Name: stripe_webhook_wakeup stripe_webhook_wakeup_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.stripe_webhook_wakeup
+    ADD CONSTRAINT stripe_webhook_wakeup_pkey PRIMARY KEY (id);
 
 --
 -- Name: test_clock test_clock_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -2029,6 +2295,12 @@ CREATE INDEX stripe_webhook_attempt_log_event_idx ON public.stripe_webhook_attem
 CREATE INDEX stripe_webhook_events_received_idx ON public.stripe_webhook_events USING btree (received_at, event_id);
 
 --
+-- Name: stripe_webhook_pending_order_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX stripe_webhook_pending_order_idx ON public.stripe_webhook_pending USING btree (received_at, event_id);
+
+--
 -- Name: audit_events audit_events_append_only_row; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -2075,6 +2347,24 @@ CREATE TRIGGER database_backups_append_only_row BEFORE DELETE OR UPDATE ON publi
 --
 
 CREATE TRIGGER database_backups_append_only_truncate BEFORE TRUNCATE ON public.database_backups FOR EACH STATEMENT EXECUTE FUNCTION public.fairway_refuse_mutation();
+
+--
+-- Name: entries entries_entry_set_delete; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER entries_entry_set_delete AFTER DELETE ON public.entries REFERENCING OLD TABLE AS deleted FOR EACH STATEMENT EXECUTE FUNCTION public.fairway_entries_deleted();
+
+--
+-- Name: entries entries_entry_set_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER entries_entry_set_insert AFTER INSERT ON public.entries REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION public.fairway_entries_inserted();
+
+--
+-- Name: entries entries_entry_set_update; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER entries_entry_set_update AFTER UPDATE ON public.entries FOR EACH ROW WHEN ((((old.status = 'ACTIVE'::text) OR (new.status = 'ACTIVE'::text)) AND ((old.status IS DISTINCT FROM new.status) OR (old.id IS DISTINCT FROM new.id) OR (old.contest_id IS DISTINCT FROM new.contest_id) OR (old.user_id IS DISTINCT FROM new.user_id) OR (old.golfers IS DISTINCT FROM new.golfers) OR (old.entry_fee IS DISTINCT FROM new.entry_fee) OR (old.currency IS DISTINCT FROM new.currency)))) EXECUTE FUNCTION public.fairway_entries_updated();
 
 --
 -- Name: ingestion_events ingestion_events_append_only_row; Type: TRIGGER; Schema: public; Owner: -
@@ -2372,6 +2662,13 @@ ALTER TABLE ONLY public.contest_config_versions
     ADD CONSTRAINT contest_config_versions_contest_id_fkey FOREIGN KEY (contest_id) REFERENCES public.contests(id);
 
 --
+-- Name: contest_entry_sets contest_entry_sets_contest_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.contest_entry_sets
+    ADD CONSTRAINT contest_entry_sets_contest_id_fkey FOREIGN KEY (contest_id) REFERENCES public.contests(id);
+
+--
 -- Name: contest_fields contest_fields_contest_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -2615,6 +2912,13 @@ ALTER TABLE ONLY public.settlements
 
 ALTER TABLE ONLY public.stripe_webhook_attempt_log
     ADD CONSTRAINT stripe_webhook_attempt_log_event_id_fkey FOREIGN KEY (event_id) REFERENCES public.stripe_webhook_events(event_id);
+
+--
+-- Name: stripe_webhook_pending stripe_webhook_pending_event_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.stripe_webhook_pending
+    ADD CONSTRAINT stripe_webhook_pending_event_id_fkey FOREIGN KEY (event_id) REFERENCES public.stripe_webhook_events(event_id);
 
 --
 -- Name: stripe_webhook_processing stripe_webhook_processing_event_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

@@ -238,7 +238,7 @@ public sealed class WebhookProcessor(
         }
         var outcomes = new Dictionary<string, string>(StringComparer.Ordinal);
         var failed = new HashSet<string>(StringComparer.Ordinal);
-        var after = new List<Action>();
+        var after = new AfterCommitSteps();
         try
         {
             if (work.Count > 0 && single == true || (single is null && work.Count == 1 && IsSingle(work[0].Type)))
@@ -266,7 +266,7 @@ public sealed class WebhookProcessor(
             return new BatchOutcome(claimed.Count, one.Values.Count(o => o != DeadLettered), false, one, oneFailed);
         }
         await tx.CommitAsync(CancellationToken.None);
-        foreach (var a in after) a();
+        await after.RunAsync(StripeReadConcurrency);
         return new BatchOutcome(claimed.Count, outcomes.Values.Count(o => o != DeadLettered), false, outcomes, failed);
     }
 
@@ -301,7 +301,7 @@ public sealed class WebhookProcessor(
         }
     }
 
-    async Task ProcessBatchAsync(NpgsqlTransaction tx, List<Claimed> work, DateTimeOffset now, Dictionary<string, string> outcomes, HashSet<string> failed, List<Action> after, CancellationToken ct)
+    async Task ProcessBatchAsync(NpgsqlTransaction tx, List<Claimed> work, DateTimeOffset now, Dictionary<string, string> outcomes, HashSet<string> failed, AfterCommitSteps after, CancellationToken ct)
     {
         var c = tx.Connection!;
         var watch = System.Diagnostics.Stopwatch.StartNew();
@@ -344,7 +344,7 @@ public sealed class WebhookProcessor(
                     var view = reads[piId].Result;
                     var result = await convergence.ApplyAsync(tx, view, actor,
                         (t, r) => MarkProcessedAsync(t, e.EventId, r.Outcome, $"{r.PaymentIntentId}: {r.Detail}", dequeue: true), batch, CancellationToken.None);
-                    after.Add(() => convergence.AfterCommitAsync(result, view.PaymentIntent, actor, CancellationToken.None));
+                    after.AddAsync(() => convergence.AfterCommitAsync(result, view.PaymentIntent, actor, CancellationToken.None));
                     outcome = result.Outcome;
                 }
                 else
@@ -383,7 +383,7 @@ public sealed class WebhookProcessor(
 
     /// <summary>A dispute or account event: its service converges and commits on its own connection (with the processing row);
     /// this transaction holds the event's queue row meanwhile and removes it after.</summary>
-    async Task ProcessOneAsync(NpgsqlTransaction tx, Claimed e, DateTimeOffset now, Dictionary<string, string> outcomes, HashSet<string> failed, List<Action> after, CancellationToken ct)
+    async Task ProcessOneAsync(NpgsqlTransaction tx, Claimed e, DateTimeOffset now, Dictionary<string, string> outcomes, HashSet<string> failed, AfterCommitSteps after, CancellationToken ct)
     {
         var actor = $"stripe:{e.EventId}";
         try
@@ -421,7 +421,7 @@ public sealed class WebhookProcessor(
     /// its last replay reach the limit, otherwise counts it and, after commit, hands it to its own job (retried by Hangfire
     /// with backoff; batch jobs leave it alone from now on). True when parked (now or before).
     /// </summary>
-    async Task<bool> RecordFailureAsync(NpgsqlTransaction tx, Claimed e, Exception error, DateTimeOffset now, List<Action> after)
+    async Task<bool> RecordFailureAsync(NpgsqlTransaction tx, Claimed e, Exception error, DateTimeOffset now, AfterCommitSteps after)
     {
         var c = tx.Connection!;
         // One writer at a time per event, so two workers failing at once park it once.
@@ -602,4 +602,30 @@ public sealed class WebhookDrainJob(WebhookProcessor processor)
     [DisableConcurrentExecution(timeoutInSeconds: 120)]
     [AutomaticRetry(Attempts = 0)] // the next minute's run is the retry
     public Task RunAsync(CancellationToken ct) => processor.DrainAsync(ct);
+}
+
+/// <summary>
+/// What a webhook transaction does once it has committed, in order: log lines, metrics, job hand-offs; and the payments'
+/// after-commit steps (refund sends, the charge's fee booking: one Stripe read and one ledger post each), which run at most
+/// <c>concurrency</c> at a time, all awaited before the batch reports.
+/// </summary>
+sealed class AfterCommitSteps
+{
+    readonly List<Action> actions = [];
+    readonly List<Func<Task>> steps = [];
+
+    public void Add(Action action) => actions.Add(action);
+    public void AddAsync(Func<Task> step) => steps.Add(step);
+
+    public async Task RunAsync(int concurrency)
+    {
+        foreach (var a in actions) a();
+        using var gate = new SemaphoreSlim(concurrency);
+        await Task.WhenAll(steps.Select(async step =>
+        {
+            await gate.WaitAsync();
+            try { await step(); }
+            finally { gate.Release(); }
+        }));
+    }
 }

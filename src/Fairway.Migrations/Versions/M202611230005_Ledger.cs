@@ -18,8 +18,108 @@ public sealed class M202611230005_Ledger : Migration
     public const string IdempotencyConflictSqlState = "FWL04";
     public const string AccountMismatchSqlState = "FWL05";
 
-    /// <summary>The original single writer (since 202611300301 a wrapper of the batch writer; its Down restores this).</summary>
-    public const string PostJournalEntryFunction = $$"""
+    public override void Up()
+    {
+        Execute.Sql($$"""
+            CREATE TABLE ledger_accounts (
+                id          text PRIMARY KEY CHECK (length(id) BETWEEN 1 AND 300),
+                kind        text NOT NULL CHECK (kind IN ('stripe_clearing', 'contest_escrow', 'winnings_payable', 'platform_revenue', 'refunds')),
+                contest_id  text NULL CHECK (length(contest_id) BETWEEN 1 AND 200),
+                user_id     text NULL CHECK (length(user_id) BETWEEN 1 AND 200),
+                currency    char(3) NOT NULL CHECK (currency ~ '^[a-z]{3}$'),
+                -- Maintained only by fairway_post_journal_entry; the reconciliation job compares it with the postings.
+                balance     bigint NOT NULL DEFAULT 0,
+                created_at  timestamptz NOT NULL,
+                CONSTRAINT ledger_accounts_id_convention CHECK (
+                    CASE kind
+                        WHEN 'stripe_clearing'  THEN id = 'clearing:' || currency AND contest_id IS NULL AND user_id IS NULL
+                        WHEN 'contest_escrow'   THEN contest_id IS NOT NULL AND id = 'escrow:' || contest_id AND user_id IS NULL
+                        WHEN 'winnings_payable' THEN user_id IS NOT NULL AND id = 'payable:' || user_id || ':' || currency AND contest_id IS NULL
+                        WHEN 'platform_revenue' THEN id = 'revenue:' || currency AND contest_id IS NULL AND user_id IS NULL
+                        WHEN 'refunds'          THEN id = 'refunds:' || currency AND contest_id IS NULL AND user_id IS NULL
+                    END),
+                CONSTRAINT ledger_accounts_escrow_not_negative CHECK (kind <> 'contest_escrow' OR balance >= 0)
+            );
+            CREATE INDEX ledger_accounts_kind_idx ON ledger_accounts (kind, id);
+            CREATE INDEX ledger_accounts_contest_idx ON ledger_accounts (contest_id) WHERE contest_id IS NOT NULL;
+            CREATE INDEX ledger_accounts_user_idx ON ledger_accounts (user_id) WHERE user_id IS NOT NULL;
+
+            CREATE TABLE ledger_entries (
+                id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                idempotency_key text NOT NULL UNIQUE CHECK (length(idempotency_key) BETWEEN 1 AND 200),
+                kind            text NOT NULL CHECK (kind ~ '^[a-z][a-z0-9_.]{0,99}$'),
+                currency        char(3) NOT NULL CHECK (currency ~ '^[a-z]{3}$'),
+                occurred_at     timestamptz NOT NULL,
+                cause_type      text NOT NULL CHECK (length(cause_type) BETWEEN 1 AND 100),
+                cause_id        text NOT NULL CHECK (length(cause_id) BETWEEN 1 AND 200),
+                description     text CHECK (length(description) <= 2000),
+                correlation_id  text,
+                content_hash    text NOT NULL CHECK (content_hash ~ '^[0-9a-f]{64}$')
+            );
+            CREATE INDEX ledger_entries_cause_idx ON ledger_entries (cause_type, cause_id, id);
+
+            CREATE TABLE ledger_postings (
+                id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                entry_id    bigint NOT NULL REFERENCES ledger_entries (id),
+                account_id  text NOT NULL REFERENCES ledger_accounts (id),
+                amount      bigint NOT NULL CHECK (amount <> 0)
+            );
+            CREATE INDEX ledger_postings_account_idx ON ledger_postings (account_id, id);
+            CREATE INDEX ledger_postings_entry_idx ON ledger_postings (entry_id);
+
+            -- Accounts are never deleted and never change identity; only the balance moves.
+            CREATE FUNCTION fairway_ledger_accounts_guard() RETURNS trigger LANGUAGE plpgsql AS $fn$
+            BEGIN
+                IF TG_OP = 'DELETE' OR NEW.id IS DISTINCT FROM OLD.id OR NEW.kind IS DISTINCT FROM OLD.kind
+                   OR NEW.contest_id IS DISTINCT FROM OLD.contest_id OR NEW.user_id IS DISTINCT FROM OLD.user_id
+                   OR NEW.currency IS DISTINCT FROM OLD.currency OR NEW.created_at IS DISTINCT FROM OLD.created_at THEN
+                    RAISE EXCEPTION 'ledger_accounts: % refused (only the balance may change)', TG_OP
+                        USING ERRCODE = '{{AppendOnly.RefusedSqlState}}';
+                END IF;
+                RETURN NEW;
+            END
+            $fn$;
+            CREATE TRIGGER ledger_accounts_guard_row BEFORE UPDATE OR DELETE ON ledger_accounts
+                FOR EACH ROW EXECUTE FUNCTION fairway_ledger_accounts_guard();
+            CREATE TRIGGER ledger_accounts_guard_truncate BEFORE TRUNCATE ON ledger_accounts
+                FOR EACH STATEMENT EXECUTE FUNCTION fairway_refuse_mutation();
+
+            -- Belt and braces against any writer other than fairway_post_journal_entry: at commit, every
+            -- entry touched has at least two postings, sums to exactly zero, and is in one currency.
+            CREATE FUNCTION fairway_ledger_check_entry() RETURNS trigger LANGUAGE plpgsql AS $fn$
+            DECLARE
+                v_entry bigint;
+                v_count bigint;
+                v_sum numeric;
+                v_foreign bigint;
+            BEGIN
+                IF TG_TABLE_NAME = 'ledger_postings' THEN v_entry := NEW.entry_id; ELSE v_entry := NEW.id; END IF;
+                SELECT count(*), coalesce(sum(p.amount), 0), count(*) FILTER (WHERE a.currency <> e.currency)
+                  INTO v_count, v_sum, v_foreign
+                  FROM ledger_entries e
+                  LEFT JOIN ledger_postings p ON p.entry_id = e.id
+                  LEFT JOIN ledger_accounts a ON a.id = p.account_id
+                 WHERE e.id = v_entry AND p.id IS NOT NULL;
+                IF v_count < 2 THEN
+                    RAISE EXCEPTION 'LEDGER_IMBALANCE: journal entry % has % posting(s); at least 2 are required', v_entry, v_count
+                        USING ERRCODE = '{{ImbalanceSqlState}}';
+                END IF;
+                IF v_sum <> 0 THEN
+                    RAISE EXCEPTION 'LEDGER_IMBALANCE: journal entry % postings sum to %, not 0', v_entry, v_sum
+                        USING ERRCODE = '{{ImbalanceSqlState}}';
+                END IF;
+                IF v_foreign > 0 THEN
+                    RAISE EXCEPTION 'LEDGER_ACCOUNT_MISMATCH: journal entry % posts to % account(s) of another currency', v_entry, v_foreign
+                        USING ERRCODE = '{{AccountMismatchSqlState}}';
+                END IF;
+                RETURN NULL;
+            END
+            $fn$;
+            CREATE CONSTRAINT TRIGGER ledger_postings_entry_balanced AFTER INSERT ON ledger_postings
+                DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION fairway_ledger_check_entry();
+            CREATE CONSTRAINT TRIGGER ledger_entries_have_postings AFTER INSERT ON ledger_entries
+                DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION fairway_ledger_check_entry();
+
             -- The only writer of the ledger. Runs in the caller's transaction.
             -- p_postings: [{"account":"escrow:c1","kind":"contest_escrow","contest_id":"c1","user_id":null,"amount":1000}, ...]
             CREATE FUNCTION fairway_post_journal_entry(
@@ -167,111 +267,6 @@ public sealed class M202611230005_Ledger : Migration
                 RETURN QUERY SELECT v_entry, true;
             END
             $fn$;
-            """;
-
-    public override void Up()
-    {
-        Execute.Sql($$"""
-            CREATE TABLE ledger_accounts (
-                id          text PRIMARY KEY CHECK (length(id) BETWEEN 1 AND 300),
-                kind        text NOT NULL CHECK (kind IN ('stripe_clearing', 'contest_escrow', 'winnings_payable', 'platform_revenue', 'refunds')),
-                contest_id  text NULL CHECK (length(contest_id) BETWEEN 1 AND 200),
-                user_id     text NULL CHECK (length(user_id) BETWEEN 1 AND 200),
-                currency    char(3) NOT NULL CHECK (currency ~ '^[a-z]{3}$'),
-                -- Maintained only by fairway_post_journal_entry; the reconciliation job compares it with the postings.
-                balance     bigint NOT NULL DEFAULT 0,
-                created_at  timestamptz NOT NULL,
-                CONSTRAINT ledger_accounts_id_convention CHECK (
-                    CASE kind
-                        WHEN 'stripe_clearing'  THEN id = 'clearing:' || currency AND contest_id IS NULL AND user_id IS NULL
-                        WHEN 'contest_escrow'   THEN contest_id IS NOT NULL AND id = 'escrow:' || contest_id AND user_id IS NULL
-                        WHEN 'winnings_payable' THEN user_id IS NOT NULL AND id = 'payable:' || user_id || ':' || currency AND contest_id IS NULL
-                        WHEN 'platform_revenue' THEN id = 'revenue:' || currency AND contest_id IS NULL AND user_id IS NULL
-                        WHEN 'refunds'          THEN id = 'refunds:' || currency AND contest_id IS NULL AND user_id IS NULL
-                    END),
-                CONSTRAINT ledger_accounts_escrow_not_negative CHECK (kind <> 'contest_escrow' OR balance >= 0)
-            );
-            CREATE INDEX ledger_accounts_kind_idx ON ledger_accounts (kind, id);
-            CREATE INDEX ledger_accounts_contest_idx ON ledger_accounts (contest_id) WHERE contest_id IS NOT NULL;
-            CREATE INDEX ledger_accounts_user_idx ON ledger_accounts (user_id) WHERE user_id IS NOT NULL;
-
-            CREATE TABLE ledger_entries (
-                id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-                idempotency_key text NOT NULL UNIQUE CHECK (length(idempotency_key) BETWEEN 1 AND 200),
-                kind            text NOT NULL CHECK (kind ~ '^[a-z][a-z0-9_.]{0,99}$'),
-                currency        char(3) NOT NULL CHECK (currency ~ '^[a-z]{3}$'),
-                occurred_at     timestamptz NOT NULL,
-                cause_type      text NOT NULL CHECK (length(cause_type) BETWEEN 1 AND 100),
-                cause_id        text NOT NULL CHECK (length(cause_id) BETWEEN 1 AND 200),
-                description     text CHECK (length(description) <= 2000),
-                correlation_id  text,
-                content_hash    text NOT NULL CHECK (content_hash ~ '^[0-9a-f]{64}$')
-            );
-            CREATE INDEX ledger_entries_cause_idx ON ledger_entries (cause_type, cause_id, id);
-
-            CREATE TABLE ledger_postings (
-                id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-                entry_id    bigint NOT NULL REFERENCES ledger_entries (id),
-                account_id  text NOT NULL REFERENCES ledger_accounts (id),
-                amount      bigint NOT NULL CHECK (amount <> 0)
-            );
-            CREATE INDEX ledger_postings_account_idx ON ledger_postings (account_id, id);
-            CREATE INDEX ledger_postings_entry_idx ON ledger_postings (entry_id);
-
-            -- Accounts are never deleted and never change identity; only the balance moves.
-            CREATE FUNCTION fairway_ledger_accounts_guard() RETURNS trigger LANGUAGE plpgsql AS $fn$
-            BEGIN
-                IF TG_OP = 'DELETE' OR NEW.id IS DISTINCT FROM OLD.id OR NEW.kind IS DISTINCT FROM OLD.kind
-                   OR NEW.contest_id IS DISTINCT FROM OLD.contest_id OR NEW.user_id IS DISTINCT FROM OLD.user_id
-                   OR NEW.currency IS DISTINCT FROM OLD.currency OR NEW.created_at IS DISTINCT FROM OLD.created_at THEN
-                    RAISE EXCEPTION 'ledger_accounts: % refused (only the balance may change)', TG_OP
-                        USING ERRCODE = '{{AppendOnly.RefusedSqlState}}';
-                END IF;
-                RETURN NEW;
-            END
-            $fn$;
-            CREATE TRIGGER ledger_accounts_guard_row BEFORE UPDATE OR DELETE ON ledger_accounts
-                FOR EACH ROW EXECUTE FUNCTION fairway_ledger_accounts_guard();
-            CREATE TRIGGER ledger_accounts_guard_truncate BEFORE TRUNCATE ON ledger_accounts
-                FOR EACH STATEMENT EXECUTE FUNCTION fairway_refuse_mutation();
-
-            -- Belt and braces against any writer other than fairway_post_journal_entry: at commit, every
-            -- entry touched has at least two postings, sums to exactly zero, and is in one currency.
-            CREATE FUNCTION fairway_ledger_check_entry() RETURNS trigger LANGUAGE plpgsql AS $fn$
-            DECLARE
-                v_entry bigint;
-                v_count bigint;
-                v_sum numeric;
-                v_foreign bigint;
-            BEGIN
-                IF TG_TABLE_NAME = 'ledger_postings' THEN v_entry := NEW.entry_id; ELSE v_entry := NEW.id; END IF;
-                SELECT count(*), coalesce(sum(p.amount), 0), count(*) FILTER (WHERE a.currency <> e.currency)
-                  INTO v_count, v_sum, v_foreign
-                  FROM ledger_entries e
-                  LEFT JOIN ledger_postings p ON p.entry_id = e.id
-                  LEFT JOIN ledger_accounts a ON a.id = p.account_id
-                 WHERE e.id = v_entry AND p.id IS NOT NULL;
-                IF v_count < 2 THEN
-                    RAISE EXCEPTION 'LEDGER_IMBALANCE: journal entry % has % posting(s); at least 2 are required', v_entry, v_count
-                        USING ERRCODE = '{{ImbalanceSqlState}}';
-                END IF;
-                IF v_sum <> 0 THEN
-                    RAISE EXCEPTION 'LEDGER_IMBALANCE: journal entry % postings sum to %, not 0', v_entry, v_sum
-                        USING ERRCODE = '{{ImbalanceSqlState}}';
-                END IF;
-                IF v_foreign > 0 THEN
-                    RAISE EXCEPTION 'LEDGER_ACCOUNT_MISMATCH: journal entry % posts to % account(s) of another currency', v_entry, v_foreign
-                        USING ERRCODE = '{{AccountMismatchSqlState}}';
-                END IF;
-                RETURN NULL;
-            END
-            $fn$;
-            CREATE CONSTRAINT TRIGGER ledger_postings_entry_balanced AFTER INSERT ON ledger_postings
-                DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION fairway_ledger_check_entry();
-            CREATE CONSTRAINT TRIGGER ledger_entries_have_postings AFTER INSERT ON ledger_entries
-                DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION fairway_ledger_check_entry();
-
-            {{PostJournalEntryFunction}}
             """);
         this.Protect("ledger_entries");
         this.Protect("ledger_postings");

@@ -78,13 +78,7 @@ public sealed class M202611300301_LedgerBatchPosting : Migration
                                                       AND jsonb_typeof(v->'amount') = 'number'
                                                      THEN (v->>'amount')::numeric <> 0 AND (v->>'amount')::numeric = trunc((v->>'amount')::numeric)
                                                           AND abs((v->>'amount')::numeric) <= 9223372036854775807
-                                                          AND v->>'account' = CASE v->>'kind'
-                                                              WHEN 'stripe_clearing'  THEN CASE WHEN v->>'contest_id' IS NULL AND v->>'user_id' IS NULL THEN 'clearing:' || (t.item->>'currency') END
-                                                              WHEN 'contest_escrow'   THEN CASE WHEN v->>'user_id' IS NULL THEN 'escrow:' || (v->>'contest_id') END
-                                                              WHEN 'winnings_payable' THEN CASE WHEN v->>'contest_id' IS NULL THEN 'payable:' || (v->>'user_id') || ':' || (t.item->>'currency') END
-                                                              WHEN 'platform_revenue' THEN CASE WHEN v->>'contest_id' IS NULL AND v->>'user_id' IS NULL THEN 'revenue:' || (t.item->>'currency') END
-                                                              WHEN 'refunds'          THEN CASE WHEN v->>'contest_id' IS NULL AND v->>'user_id' IS NULL THEN 'refunds:' || (t.item->>'currency') END
-                                                          END
+                                                          AND v->>'account' = {{AccountIdOf("(v->>'kind')", "(v->>'contest_id')", "(v->>'user_id')", "(t.item->>'currency')")}}
                                                      ELSE false END)
                                        AND count(DISTINCT v->>'account') = count(*)
                                        AND sum(CASE WHEN jsonb_typeof(v->'amount') = 'number' THEN (v->>'amount')::numeric END) = 0
@@ -149,91 +143,9 @@ public sealed class M202611300301_LedgerBatchPosting : Migration
                         IF jsonb_typeof(p_postings) = 'null' THEN p_postings := NULL; END IF;
                         v_sum := 0;
 
-                        IF p_idempotency_key IS NULL OR length(p_idempotency_key) NOT BETWEEN 1 AND 200 THEN
-                            RAISE EXCEPTION 'LEDGER_INVALID: idempotency key must be 1..200 characters' USING ERRCODE = '{{M202611230005_Ledger.InvalidSqlState}}';
-                        END IF;
-                        IF p_kind IS NULL OR p_kind !~ '^[a-z][a-z0-9_.]{0,99}$' THEN
-                            RAISE EXCEPTION 'LEDGER_INVALID: entry kind % must match ^[a-z][a-z0-9_.]{0,99}$', p_kind USING ERRCODE = '{{M202611230005_Ledger.InvalidSqlState}}';
-                        END IF;
-                        IF p_currency IS NULL OR p_currency !~ '^[a-z]{3}$' THEN
-                            RAISE EXCEPTION 'LEDGER_INVALID: currency % must be three lowercase letters', p_currency USING ERRCODE = '{{M202611230005_Ledger.InvalidSqlState}}';
-                        END IF;
-                        IF p_occurred_at IS NULL OR coalesce(length(p_cause_type), 0) = 0 OR coalesce(length(p_cause_id), 0) = 0 THEN
-                            RAISE EXCEPTION 'LEDGER_INVALID: occurred_at, cause_type and cause_id are required' USING ERRCODE = '{{M202611230005_Ledger.InvalidSqlState}}';
-                        END IF;
-                        IF p_postings IS NULL OR jsonb_typeof(p_postings) <> 'array' OR jsonb_array_length(p_postings) < 2 THEN
-                            RAISE EXCEPTION 'LEDGER_INVALID: a journal entry needs at least two postings' USING ERRCODE = '{{M202611230005_Ledger.InvalidSqlState}}';
-                        END IF;
+            {{Indent(EntryChecks, 12)}}
 
-                        FOR v_posting IN SELECT value FROM jsonb_array_elements(p_postings) LOOP
-                            IF jsonb_typeof(v_posting) <> 'object' OR jsonb_typeof(v_posting->'account') IS DISTINCT FROM 'string'
-                               OR jsonb_typeof(v_posting->'kind') IS DISTINCT FROM 'string'
-                               OR coalesce(jsonb_typeof(v_posting->'contest_id'), 'null') NOT IN ('string', 'null')
-                               OR coalesce(jsonb_typeof(v_posting->'user_id'), 'null') NOT IN ('string', 'null') THEN
-                                RAISE EXCEPTION 'LEDGER_INVALID: malformed posting %', v_posting USING ERRCODE = '{{M202611230005_Ledger.InvalidSqlState}}';
-                            END IF;
-                            IF jsonb_typeof(v_posting->'amount') IS DISTINCT FROM 'number' THEN
-                                RAISE EXCEPTION 'LEDGER_INVALID: posting % has no numeric amount', v_posting USING ERRCODE = '{{M202611230005_Ledger.InvalidSqlState}}';
-                            END IF;
-                            v_amount := (v_posting->>'amount')::numeric;
-                            IF v_amount = 0 OR v_amount <> trunc(v_amount) OR abs(v_amount) > 9223372036854775807 THEN
-                                RAISE EXCEPTION 'LEDGER_INVALID: posting amount % must be a non-zero integer (minor units)', v_amount USING ERRCODE = '{{M202611230005_Ledger.InvalidSqlState}}';
-                            END IF;
-                            v_account := v_posting->>'account';
-                            v_kind := v_posting->>'kind';
-                            v_contest := v_posting->>'contest_id';
-                            v_user := v_posting->>'user_id';
-                            v_expected := CASE v_kind
-                                WHEN 'stripe_clearing'  THEN CASE WHEN v_contest IS NULL AND v_user IS NULL THEN 'clearing:' || p_currency END
-                                WHEN 'contest_escrow'   THEN CASE WHEN v_user IS NULL THEN 'escrow:' || v_contest END
-                                WHEN 'winnings_payable' THEN CASE WHEN v_contest IS NULL THEN 'payable:' || v_user || ':' || p_currency END
-                                WHEN 'platform_revenue' THEN CASE WHEN v_contest IS NULL AND v_user IS NULL THEN 'revenue:' || p_currency END
-                                WHEN 'refunds'          THEN CASE WHEN v_contest IS NULL AND v_user IS NULL THEN 'refunds:' || p_currency END
-                            END;
-                            IF v_expected IS NULL OR v_expected <> v_account THEN
-                                RAISE EXCEPTION 'LEDGER_INVALID: account % does not follow the id convention of kind % (expected %)', v_account, v_kind, coalesce(v_expected, '<invalid kind/contest/user combination>')
-                                    USING ERRCODE = '{{M202611230005_Ledger.InvalidSqlState}}';
-                            END IF;
-                            v_sum := v_sum + v_amount;
-                        END LOOP;
-
-                        IF (SELECT count(DISTINCT value->>'account') FROM jsonb_array_elements(p_postings)) <> jsonb_array_length(p_postings) THEN
-                            RAISE EXCEPTION 'LEDGER_INVALID: an account appears more than once in one entry (net the amounts first)' USING ERRCODE = '{{M202611230005_Ledger.InvalidSqlState}}';
-                        END IF;
-                        IF v_sum <> 0 THEN
-                            RAISE EXCEPTION 'LEDGER_IMBALANCE: postings of % sum to %, not 0', p_idempotency_key, v_sum USING ERRCODE = '{{M202611230005_Ledger.ImbalanceSqlState}}';
-                        END IF;
-
-                        -- Canonical content: kind, currency, cause and the postings sorted by account (as since 202611230005).
-                        SELECT encode(sha256(convert_to(jsonb_build_object(
-                                   'kind', p_kind, 'currency', p_currency, 'cause_type', p_cause_type, 'cause_id', p_cause_id,
-                                   'postings', (SELECT jsonb_agg(jsonb_build_object(
-                                                        'account', e->>'account', 'kind', e->>'kind', 'contest_id', e->>'contest_id',
-                                                        'user_id', e->>'user_id', 'amount', (e->>'amount')::numeric::bigint)
-                                                    ORDER BY e->>'account')
-                                                  FROM jsonb_array_elements(p_postings) e))::text, 'UTF8')), 'hex')
-                          INTO v_hash;
-
-                        -- Idempotency: the unique key is claimed first; a concurrent caller with the same key waits here
-                        -- until the first commits (then sees its entry) or rolls back (then writes its own).
-                        v_existing_hash := NULL;
-                        SELECT le.id, le.content_hash INTO v_entry, v_existing_hash FROM ledger_entries le WHERE le.idempotency_key = p_idempotency_key;
-                        IF NOT FOUND THEN
-                            INSERT INTO ledger_entries (idempotency_key, kind, currency, occurred_at, cause_type, cause_id, description, correlation_id, content_hash)
-                            VALUES (p_idempotency_key, p_kind, p_currency, p_occurred_at, p_cause_type, p_cause_id, p_description, p_correlation_id, v_hash)
-                            ON CONFLICT (idempotency_key) DO NOTHING
-                            RETURNING id INTO v_entry;
-                            IF v_entry IS NULL THEN
-                                SELECT le.id, le.content_hash INTO v_entry, v_existing_hash FROM ledger_entries le WHERE le.idempotency_key = p_idempotency_key;
-                            ELSE
-                                v_existing_hash := NULL;
-                            END IF;
-                        END IF;
-                        IF v_existing_hash IS NOT NULL THEN
-                            IF v_existing_hash <> v_hash THEN
-                                RAISE EXCEPTION 'IDEMPOTENCY_CONFLICT: idempotency key % already names journal entry % with different content', p_idempotency_key, v_entry
-                                    USING ERRCODE = '{{M202611230005_Ledger.IdempotencyConflictSqlState}}';
-                            END IF;
+            {{Indent(ClaimKey, 12)}}
                             v_ids := v_ids || v_entry;
                             v_created := v_created || false;
                             CONTINUE;
@@ -314,8 +226,199 @@ public sealed class M202611300301_LedgerBatchPosting : Migration
 
     public override void Down()
     {
-        Execute.Sql("DROP FUNCTION fairway_post_journal_entry(text, text, text, timestamptz, text, text, text, text, jsonb);");
-        Execute.Sql(M202611230005_Ledger.PostJournalEntryFunction);
+        Execute.Sql($"DROP FUNCTION {SingleWriter};");
+        Execute.Sql(SingleWriterBeforeBatches);
         Execute.Sql("DROP FUNCTION fairway_post_journal_entries(jsonb);");
     }
+
+    const string SingleWriter = "fairway_post_journal_entry(text, text, text, timestamptz, text, text, text, text, jsonb)";
+
+    /// <summary>
+    /// The account id a posting of each kind must name, as a SQL CASE (null: an invalid kind/contest/user combination).
+    /// The kinds of 202611230005 and <c>processing_fees</c> (202611300050, which added it to the single writer in place).
+    /// </summary>
+    static string AccountIdOf(string kind, string contest, string user, string currency) => $"""
+        CASE {kind}
+            WHEN 'stripe_clearing'  THEN CASE WHEN {contest} IS NULL AND {user} IS NULL THEN 'clearing:' || {currency} END
+            WHEN 'contest_escrow'   THEN CASE WHEN {user} IS NULL THEN 'escrow:' || {contest} END
+            WHEN 'winnings_payable' THEN CASE WHEN {contest} IS NULL THEN 'payable:' || {user} || ':' || {currency} END
+            WHEN 'platform_revenue' THEN CASE WHEN {contest} IS NULL AND {user} IS NULL THEN 'revenue:' || {currency} END
+            WHEN 'refunds'          THEN CASE WHEN {contest} IS NULL AND {user} IS NULL THEN 'refunds:' || {currency} END
+            WHEN 'processing_fees'  THEN CASE WHEN {contest} IS NULL AND {user} IS NULL THEN 'processing_fees:' || {currency} END
+        END
+        """;
+
+    /// <summary>
+    /// The checks and the content hash of one journal entry in <c>p_idempotency_key … p_postings</c> (plpgsql; sets
+    /// <c>v_sum</c>, <c>v_hash</c>): the batch writer's per-entry path runs them, and <see cref="Down"/> restores the single
+    /// writer with them. The text is exactly what 202611230005 installed and 202611300050 edited in place (hence the odd
+    /// indentation of the <c>processing_fees</c> line), because a rollback must leave the previous definition byte for byte.
+    /// </summary>
+    const string EntryChecks = $$"""
+        IF p_idempotency_key IS NULL OR length(p_idempotency_key) NOT BETWEEN 1 AND 200 THEN
+            RAISE EXCEPTION 'LEDGER_INVALID: idempotency key must be 1..200 characters' USING ERRCODE = '{{M202611230005_Ledger.InvalidSqlState}}';
+        END IF;
+        IF p_kind IS NULL OR p_kind !~ '^[a-z][a-z0-9_.]{0,99}$' THEN
+            RAISE EXCEPTION 'LEDGER_INVALID: entry kind % must match ^[a-z][a-z0-9_.]{0,99}$', p_kind USING ERRCODE = '{{M202611230005_Ledger.InvalidSqlState}}';
+        END IF;
+        IF p_currency IS NULL OR p_currency !~ '^[a-z]{3}$' THEN
+            RAISE EXCEPTION 'LEDGER_INVALID: currency % must be three lowercase letters', p_currency USING ERRCODE = '{{M202611230005_Ledger.InvalidSqlState}}';
+        END IF;
+        IF p_occurred_at IS NULL OR coalesce(length(p_cause_type), 0) = 0 OR coalesce(length(p_cause_id), 0) = 0 THEN
+            RAISE EXCEPTION 'LEDGER_INVALID: occurred_at, cause_type and cause_id are required' USING ERRCODE = '{{M202611230005_Ledger.InvalidSqlState}}';
+        END IF;
+        IF p_postings IS NULL OR jsonb_typeof(p_postings) <> 'array' OR jsonb_array_length(p_postings) < 2 THEN
+            RAISE EXCEPTION 'LEDGER_INVALID: a journal entry needs at least two postings' USING ERRCODE = '{{M202611230005_Ledger.InvalidSqlState}}';
+        END IF;
+
+        FOR v_posting IN SELECT value FROM jsonb_array_elements(p_postings) LOOP
+            IF jsonb_typeof(v_posting) <> 'object' OR jsonb_typeof(v_posting->'account') IS DISTINCT FROM 'string'
+               OR jsonb_typeof(v_posting->'kind') IS DISTINCT FROM 'string'
+               OR coalesce(jsonb_typeof(v_posting->'contest_id'), 'null') NOT IN ('string', 'null')
+               OR coalesce(jsonb_typeof(v_posting->'user_id'), 'null') NOT IN ('string', 'null') THEN
+                RAISE EXCEPTION 'LEDGER_INVALID: malformed posting %', v_posting USING ERRCODE = '{{M202611230005_Ledger.InvalidSqlState}}';
+            END IF;
+            IF jsonb_typeof(v_posting->'amount') IS DISTINCT FROM 'number' THEN
+                RAISE EXCEPTION 'LEDGER_INVALID: posting % has no numeric amount', v_posting USING ERRCODE = '{{M202611230005_Ledger.InvalidSqlState}}';
+            END IF;
+            v_amount := (v_posting->>'amount')::numeric;
+            IF v_amount = 0 OR v_amount <> trunc(v_amount) OR abs(v_amount) > 9223372036854775807 THEN
+                RAISE EXCEPTION 'LEDGER_INVALID: posting amount % must be a non-zero integer (minor units)', v_amount USING ERRCODE = '{{M202611230005_Ledger.InvalidSqlState}}';
+            END IF;
+            v_account := v_posting->>'account';
+            v_kind := v_posting->>'kind';
+            v_contest := v_posting->>'contest_id';
+            v_user := v_posting->>'user_id';
+            v_expected := CASE v_kind
+                WHEN 'stripe_clearing'  THEN CASE WHEN v_contest IS NULL AND v_user IS NULL THEN 'clearing:' || p_currency END
+                WHEN 'contest_escrow'   THEN CASE WHEN v_user IS NULL THEN 'escrow:' || v_contest END
+                WHEN 'winnings_payable' THEN CASE WHEN v_contest IS NULL THEN 'payable:' || v_user || ':' || p_currency END
+                WHEN 'platform_revenue' THEN CASE WHEN v_contest IS NULL AND v_user IS NULL THEN 'revenue:' || p_currency END
+                WHEN 'refunds'          THEN CASE WHEN v_contest IS NULL AND v_user IS NULL THEN 'refunds:' || p_currency END
+                            WHEN 'processing_fees'  THEN CASE WHEN v_contest IS NULL AND v_user IS NULL THEN 'processing_fees:' || p_currency END
+            END;
+            IF v_expected IS NULL OR v_expected <> v_account THEN
+                RAISE EXCEPTION 'LEDGER_INVALID: account % does not follow the id convention of kind % (expected %)', v_account, v_kind, coalesce(v_expected, '<invalid kind/contest/user combination>')
+                    USING ERRCODE = '{{M202611230005_Ledger.InvalidSqlState}}';
+            END IF;
+            v_sum := v_sum + v_amount;
+        END LOOP;
+
+        IF (SELECT count(DISTINCT value->>'account') FROM jsonb_array_elements(p_postings)) <> jsonb_array_length(p_postings) THEN
+            RAISE EXCEPTION 'LEDGER_INVALID: an account appears more than once in one entry (net the amounts first)' USING ERRCODE = '{{M202611230005_Ledger.InvalidSqlState}}';
+        END IF;
+        IF v_sum <> 0 THEN
+            RAISE EXCEPTION 'LEDGER_IMBALANCE: postings of % sum to %, not 0', p_idempotency_key, v_sum USING ERRCODE = '{{M202611230005_Ledger.ImbalanceSqlState}}';
+        END IF;
+
+        -- Canonical content: kind, currency, cause and the postings sorted by account. jsonb's text form
+        -- is deterministic (keys ordered), so equal content always gives the same hash.
+        SELECT encode(sha256(convert_to(jsonb_build_object(
+                   'kind', p_kind, 'currency', p_currency, 'cause_type', p_cause_type, 'cause_id', p_cause_id,
+                   'postings', (SELECT jsonb_agg(jsonb_build_object(
+                                        'account', e->>'account', 'kind', e->>'kind', 'contest_id', e->>'contest_id',
+                                        'user_id', e->>'user_id', 'amount', (e->>'amount')::numeric::bigint)
+                                    ORDER BY e->>'account')
+                                  FROM jsonb_array_elements(p_postings) e))::text, 'UTF8')), 'hex')
+          INTO v_hash;
+        """;
+
+    /// <summary>
+    /// Claims <c>p_idempotency_key</c> for the entry checked by <see cref="EntryChecks"/> (sets <c>v_entry</c>; <c>v_existing_hash</c>
+    /// is not null when the key named an entry already, which must then have the same content), and leaves the caller inside
+    /// <c>IF v_existing_hash IS NOT NULL</c> to answer "not created". Shared text as for <see cref="EntryChecks"/>.
+    /// </summary>
+    const string ClaimKey = $$"""
+        -- Idempotency: the unique key is claimed first; a concurrent caller with the same key waits here
+        -- until the first commits (then sees its entry) or rolls back (then writes its own).
+        SELECT le.id, le.content_hash INTO v_entry, v_existing_hash FROM ledger_entries le WHERE le.idempotency_key = p_idempotency_key;
+        IF NOT FOUND THEN
+            INSERT INTO ledger_entries (idempotency_key, kind, currency, occurred_at, cause_type, cause_id, description, correlation_id, content_hash)
+            VALUES (p_idempotency_key, p_kind, p_currency, p_occurred_at, p_cause_type, p_cause_id, p_description, p_correlation_id, v_hash)
+            ON CONFLICT (idempotency_key) DO NOTHING
+            RETURNING id INTO v_entry;
+            IF v_entry IS NULL THEN
+                SELECT le.id, le.content_hash INTO v_entry, v_existing_hash FROM ledger_entries le WHERE le.idempotency_key = p_idempotency_key;
+            ELSE
+                v_existing_hash := NULL;
+            END IF;
+        END IF;
+        IF v_existing_hash IS NOT NULL THEN
+            IF v_existing_hash <> v_hash THEN
+                RAISE EXCEPTION 'IDEMPOTENCY_CONFLICT: idempotency key % already names journal entry % with different content', p_idempotency_key, v_entry
+                    USING ERRCODE = '{{M202611230005_Ledger.IdempotencyConflictSqlState}}';
+            END IF;
+        """;
+
+    static string Indent(string text, int spaces) =>
+        string.Join('\n', text.Split('\n').Select(line => line.Length == 0 ? line : new string(' ', spaces) + line));
+
+    /// <summary>The single writer as it stood before this migration (202611230005, edited in place by 202611300050): what Down restores.</summary>
+    static readonly string SingleWriterBeforeBatches = $$"""
+        -- The only writer of the ledger. Runs in the caller's transaction.
+        -- p_postings: [{"account":"escrow:c1","kind":"contest_escrow","contest_id":"c1","user_id":null,"amount":1000}, ...]
+        CREATE FUNCTION fairway_post_journal_entry(
+            p_idempotency_key text, p_kind text, p_currency text, p_occurred_at timestamptz,
+            p_cause_type text, p_cause_id text, p_description text, p_correlation_id text, p_postings jsonb)
+        RETURNS TABLE (entry_id bigint, created boolean)
+        LANGUAGE plpgsql AS $fn$
+        #variable_conflict use_column
+        DECLARE
+            v_posting jsonb;
+            v_account text;
+            v_kind text;
+            v_contest text;
+            v_user text;
+            v_amount numeric;
+            v_expected text;
+            v_sum numeric := 0;
+            v_hash text;
+            v_entry bigint;
+            v_existing_hash text;
+            v_row record;
+        BEGIN
+        {{Indent(EntryChecks, 4)}}
+
+        {{Indent(ClaimKey, 4)}}
+                RETURN QUERY SELECT v_entry, false;
+                RETURN;
+            END IF;
+
+            -- Missing accounts are created, then every affected account is locked in id order (no deadlocks).
+            INSERT INTO ledger_accounts (id, kind, contest_id, user_id, currency, balance, created_at)
+            SELECT e->>'account', e->>'kind', e->>'contest_id', e->>'user_id', p_currency, 0, p_occurred_at
+              FROM jsonb_array_elements(p_postings) e
+             ORDER BY e->>'account'
+            ON CONFLICT (id) DO NOTHING;
+
+            FOR v_row IN
+                SELECT a.id, a.kind, a.currency, a.balance, (e->>'amount')::numeric::bigint AS amount
+                  FROM ledger_accounts a JOIN jsonb_array_elements(p_postings) e ON e->>'account' = a.id
+                 ORDER BY a.id
+                   FOR UPDATE OF a
+            LOOP
+                IF v_row.currency <> p_currency THEN
+                    RAISE EXCEPTION 'LEDGER_ACCOUNT_MISMATCH: account % is in %, the entry is in %', v_row.id, v_row.currency, p_currency
+                        USING ERRCODE = '{{M202611230005_Ledger.AccountMismatchSqlState}}';
+                END IF;
+                IF v_row.kind = 'contest_escrow' AND v_row.balance + v_row.amount < 0 THEN
+                    RAISE EXCEPTION 'ESCROW_NEGATIVE: escrow % holds %, posting % would take it below zero', v_row.id, v_row.balance, v_row.amount
+                        USING ERRCODE = '{{M202611230005_Ledger.EscrowNegativeSqlState}}';
+                END IF;
+            END LOOP;
+
+            INSERT INTO ledger_postings (entry_id, account_id, amount)
+            SELECT v_entry, e->>'account', (e->>'amount')::numeric::bigint
+              FROM jsonb_array_elements(p_postings) e
+             ORDER BY e->>'account';
+
+            UPDATE ledger_accounts a
+               SET balance = a.balance + (e->>'amount')::numeric::bigint
+              FROM jsonb_array_elements(p_postings) e
+             WHERE a.id = e->>'account';
+
+            RETURN QUERY SELECT v_entry, true;
+        END
+        $fn$;
+        """;
 }
