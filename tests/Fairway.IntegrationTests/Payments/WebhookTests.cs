@@ -95,11 +95,15 @@ public sealed class WebhookTests(PaymentsFixture f)
         await MoneyInvariants.AssertHoldAsync(f.DatabaseUrl);
     }
 
+    /// <summary>The newest webhook batch job so far (0: none): later deliveries' jobs are the ones with larger ids.</summary>
+    async Task<long> LastBatchJobAsync() => (await HangfireJobs.OfAsync(f.DatabaseUrl, "WebhookBatchJob", "")).Select(j => j.Id).DefaultIfEmpty(0).Max();
+
     [Fact]
     public async Task W3_W5_the_same_event_delivered_concurrently_and_again_is_stored_once_processed_once_and_posted_once()
     {
         var contest = await f.CreateContestAsync();
         var (entry, pi) = await f.NewEntryAsync(contest);
+        var jobsBefore = await LastBatchJobAsync();
         await f.Stripe.PostAsync("/_sandbox/webhooks/pause");
         string body;
         try
@@ -123,10 +127,13 @@ public sealed class WebhookTests(PaymentsFixture f)
         var last = await DeliverAsync(body, StripeSandboxProcess.Sign(body, DateTimeOffset.UtcNow));
         Assert.Equal(HttpStatusCode.OK, last.StatusCode);
         Assert.True(JsonDocument.Parse(await last.Content.ReadAsStringAsync()).RootElement.GetProperty("duplicate").GetBoolean());
-        // Every processing job the deliveries enqueued (at least the eight concurrent ones) has run and recorded its outcome.
+        // Every batch job the deliveries enqueued (the one whose delivery raised the wake-up flag, at least) has run and
+        // recorded its outcome, and the event left the backlog.
         var eventId = JsonDocument.Parse(body).RootElement.GetProperty("id").GetString()!;
-        var jobs = await HangfireJobs.WaitUntilAsync(f.DatabaseUrl, "WebhookProcessingJob", eventId, j => j.Count >= 8 && j.All(x => x.Finished), "every processing job of the event finished");
+        var jobs = (await HangfireJobs.WaitUntilAsync(f.DatabaseUrl, "WebhookBatchJob", "", j => j.Any(x => x.Id > jobsBefore) && j.Where(x => x.Id > jobsBefore).All(x => x.Finished),
+            "every webhook batch job of these deliveries finished")).Where(x => x.Id > jobsBefore).ToList();
         Assert.All(jobs, j => Assert.Equal("Succeeded", j.State));
+        Assert.Equal(0, await f.ScalarAsync<long>("SELECT count(*) FROM stripe_webhook_pending WHERE event_id = @eventId", new { eventId }));
 
         Assert.Equal(1, await f.StoredEventsAsync("payment_intent.succeeded", pi));
         Assert.Equal(1, await f.ProcessedEventsAsync("payment_intent.succeeded", pi));
@@ -221,11 +228,14 @@ public sealed class WebhookTests(PaymentsFixture f)
             }
             // The events pile up while the kill-switch is on (stored, not processed); Stripe cannot be read for the last intent.
             await f.SetKillSwitchAsync(true, "test: let the queue fill");
+            var jobsBefore = await LastBatchJobAsync();
             try
             {
                 foreach (var body in bodies) Assert.Equal(HttpStatusCode.OK, (await DeliverAsync(body, StripeSandboxProcess.Sign(body, DateTimeOffset.UtcNow))).StatusCode);
                 Assert.Equal(6, await f.ScalarAsync<long>("SELECT count(*) FROM stripe_webhook_pending q JOIN stripe_webhook_events e ON e.event_id = q.event_id WHERE e.type = 'payment_intent.succeeded' AND e.payload LIKE ANY(@pis)",
                     new { pis = paid.Select(p => $"%{p.Pi}%").ToArray() }));
+                // The batch jobs the deliveries enqueued have run (deferring, the switch is on): the drain below is the only one to process them.
+                await HangfireJobs.WaitUntilAsync(f.DatabaseUrl, "WebhookBatchJob", "", j => j.Where(x => x.Id > jobsBefore).All(x => x.Finished), "every webhook batch job of these deliveries finished");
             }
             finally { await f.SetKillSwitchAsync(false, "test: incident over"); }
             await f.Stripe.PostAsync("/_sandbox/faults", new { method = "GET", path_prefix = $"/v1/payment_intents/{unreadable.Pi}", kind = "http_500", count = -1 });
