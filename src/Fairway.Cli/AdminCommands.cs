@@ -15,6 +15,8 @@ public static class AdminCommands
             judge: r => r.GetProperty("status").GetString() == "executed" ? CliOutput.Ok : CliOutput.Failed)));
         var list = new Command("list", "Recurring jobs: schedule, last and next run, and whether they are paused.");
         list.SetAction(_ => Call(c => c.SendAsync(HttpMethod.Get, "/api/admin/jobs/recurring")));
+        var stats = new Command("stats", "Counts of background jobs by state (enqueued, processing, scheduled, failed, succeeded) and of servers.");
+        stats.SetAction(_ => Call(c => c.SendAsync(HttpMethod.Get, "/api/admin/jobs/stats")));
         var id = new Argument<string>("recurring-job") { Description = "Recurring job id, e.g. payout-scheduler." };
         var reason = new Option<string>("--reason") { Description = "Why (recorded in the audit trail).", Required = true };
         var pause = new Command("pause", "Pause one recurring job on every worker (holds across restarts) without the kill-switch.") { id, reason };
@@ -24,7 +26,7 @@ public static class AdminCommands
         var trigger = new Command("trigger", "Run a recurring job now in a worker and wait (up to 120 s) for its result.") { id };
         trigger.SetAction(p => Call(c => c.SendAsync(HttpMethod.Post, $"/api/admin/jobs/recurring/{Uri.EscapeDataString(p.GetValue(id)!)}/trigger?wait_seconds=120",
             judge: r => r.GetProperty("state").GetString() == "Succeeded" ? CliOutput.Ok : CliOutput.Failed)));
-        return new Command("jobs", "Background jobs.") { probe, list, pause, resume, trigger };
+        return new Command("jobs", "Background jobs.") { probe, list, stats, pause, resume, trigger };
     }
 
     public static Command Health()

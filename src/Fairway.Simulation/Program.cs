@@ -19,7 +19,8 @@ log.WriteLine($"seed {seed}, {players} players, calendar starts {t0:yyyy-MM-dd},
 await using var world = await World.StartAsync(root, Need("database-url"), runDir, t0);
 // PRODUCT.md §10: the main job runs with faults injected; --no-faults plays the same season without them.
 var faults = opts.ContainsKey("no-faults") ? null : new Faults(world, log);
-var season = new Season(world, seed, log, faults);
+var clock = new TimeDriver(world, log);
+var season = new Season(world, clock, seed, log, faults);
 Verdict? verdict = null;
 try
 {
@@ -43,6 +44,7 @@ log.WriteLine();
 foreach (var c in verdict.Checks) log.WriteLine($"{(c.Passed ? "ok  " : "FAIL")}  {c.Name}{(c.Passed || c.Detail.Length == 0 ? "" : " — " + c.Detail)}");
 var failed = verdict.Checks.Count(c => !c.Passed);
 if (faults is not null) log.WriteLine($"\n{faults.Injected.Count} faults injected:\n  " + string.Join("\n  ", faults.Injected));
+log.WriteLine(clock.Summary());
 log.WriteLine($"\n{verdict.Checks.Count - failed} checks passed, {failed} failed; simulated {season.Tournaments.Count} tournaments in {sw.Elapsed.TotalSeconds:F0} s");
 log.WriteLine(failed == 0 ? "SIMULATION PASSED" : "SIMULATION FAILED");
 return failed == 0 ? 0 : 1;

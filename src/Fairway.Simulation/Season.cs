@@ -12,7 +12,7 @@ public sealed record PlayerPlan(string UserId, bool Onboards);
 /// decline, some requests are retried), the tournaments played out under the test clock, settlement
 /// and payouts, then the invariants. Everything is derived from the seed.
 /// </summary>
-public sealed class Season(World w, int seed, TextWriter log, Faults? faults = null)
+public sealed class Season(World w, TimeDriver clock, int seed, TextWriter log, Faults? faults = null)
 {
     readonly Random random = new(seed);
     public List<TournamentPlan> Tournaments { get; } = [];
@@ -121,9 +121,8 @@ public sealed class Season(World w, int seed, TextWriter log, Faults? faults = n
             }
             else await w.Stripe.PostAsync($"/_sandbox/payment_intents/{pi}/succeed");
         }
-        await w.WebhooksDeliveredAsync();
-        // Lost or slow webhooks are the sweeper's job; run it once as the schedule would.
-        await w.TriggerAsync("payment-sweeper");
+        // Lost or slow webhooks are the sweeper's job, on its own schedule as the clock moves.
+        await clock.QuiescentAsync();
         Say($"{EntriesAttempted} entries created ({RequestsRetried} requests retried, {PaymentsDeclined} cards declined)");
     }
 
@@ -144,26 +143,14 @@ public sealed class Season(World w, int seed, TextWriter log, Faults? faults = n
         foreach (var at in stops.Where(s => s > w.Now))
         {
             if (faults is not null) await faults.AtStepAsync(++step);
-            await w.SetTimeAsync(at);
-            await w.TriggerAsync("contest-lifecycle-clock");
-            await w.TriggerAsync("payments-contest-closer");
-            foreach (var t in Tournaments) await w.PollAsync(t.Id);
-            await w.WebhooksDeliveredAsync();
-            await w.TriggerAsync("settlement-scheduler");
-            await w.TriggerAsync("payout-scheduler");
+            await clock.AdvanceToAsync(at);
         }
         // Transient failures back off (payouts) or delay a step (polls after an outage): a few more hours of the
         // schedule, with every job run as its cron would, let everything converge.
         for (var i = 0; i < 4; i++)
         {
-            await w.SetTimeAsync(w.Now.AddHours(1));
-            foreach (var t in Tournaments) await w.PollAsync(t.Id);
-            await w.TriggerAsync("settlement-scheduler");
-            await w.TriggerAsync("payout-scheduler");
+            await clock.AdvanceToAsync(w.Now.AddHours(1));
         }
-        await w.WebhooksDeliveredAsync();
-        await w.TriggerAsync("payments-contest-closer");
-        await w.TriggerAsync("payment-sweeper");
         Say("every tournament played to its official end; settlement and payout jobs run");
     }
 }

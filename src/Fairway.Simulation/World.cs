@@ -64,6 +64,9 @@ public sealed class World : IAsyncDisposable
             ["INGESTION_ENDPOINT_URL"] = $"http://127.0.0.1:{providerPort}/golf/trial/v3/en",
             ["INGESTION_API_KEY"] = ProviderKey,
             ["INGESTION_HTTP_TIMEOUT_SECONDS"] = "3",
+            // The clock moves in steps of minutes or more, so sub-minute live polls (delayed jobs on real time) would only
+            // repeat the same instant's leaderboard: one poll per minute of simulated time while live.
+            ["INGESTION_LIVE_POLL_SECONDS"] = "60",
             // The verdict reconciles against Stripe at once: every Stripe object of the season is judged.
             ["STRIPE_RECONCILIATION_LAG_SECONDS"] = "0",
         };
@@ -97,23 +100,6 @@ public sealed class World : IAsyncDisposable
         await Admin.PutAsync("/api/admin/test-clock", new { now });
         await Provider.PutAsync("/_control/clock", new { now = now.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'") });
     }
-
-    /// <summary>Runs a recurring job now in the worker and waits for it; the simulation drives every job explicitly.</summary>
-    public async Task TriggerAsync(string recurringJobId)
-    {
-        // A run that failed (e.g. on the database restart) is retried as its next scheduled occurrence would be; bounded.
-        for (var attempt = 1; ; attempt++)
-        {
-            var r = await Admin.PostAsync($"/api/admin/jobs/recurring/{recurringJobId}/trigger?wait_seconds=120");
-            var state = r.GetProperty("state").GetString();
-            if (state == "Succeeded") return;
-            if (attempt == 3) throw new ApiException($"recurring job {recurringJobId} ended {state} three times");
-            Console.WriteLine($"    recurring job {recurringJobId} ended {state}; running it again");
-        }
-    }
-
-    public async Task<JsonElement> PollAsync(string tournamentId) =>
-        (await Admin.PostAsync($"/api/admin/ingestion/tournaments/{tournamentId}/poll?wait_seconds=120")).GetProperty("latest_event");
 
     /// <summary>Waits (bounded) until the Stripe sandbox has delivered every webhook it holds.</summary>
     public Task WebhooksDeliveredAsync() => Stripe.PostAsync("/_sandbox/webhooks/wait_idle", new { timeout_ms = 60000 });

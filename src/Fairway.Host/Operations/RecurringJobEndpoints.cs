@@ -7,6 +7,7 @@ namespace Fairway.Host.Operations;
 
 public sealed record RecurringJobTriggerResult(string RecurringJobId, string JobId, string? State);
 public sealed record RecurringJobPauseRequest(string? Reason);
+public sealed record JobStatsView(long Enqueued, long Processing, long Scheduled, long Failed, long Succeeded, long Servers, long Recurring);
 public sealed record RecurringJobView(string Id, string Cron, DateTime? NextExecution, DateTime? LastExecution, string? LastJobState, RecurringJobPause? Pause);
 
 public sealed class RecurringJobPauseRequestValidator : AbstractValidator<RecurringJobPauseRequest>
@@ -54,6 +55,13 @@ public static class RecurringJobEndpoints
             using var connection = storage.GetConnection();
             return Results.Ok(Hangfire.Storage.StorageConnectionExtensions.GetRecurringJobs(connection).OrderBy(j => j.Id, StringComparer.Ordinal)
                 .Select(j => new RecurringJobView(j.Id, j.Cron, j.NextExecution, j.LastExecution, j.LastJobState, paused.GetValueOrDefault(j.Id))));
+        });
+        // Read-only counts of Hangfire's job states: what a clock-driven caller (the main job) waits on to know the work a
+        // clock step made due has finished (nothing enqueued or processing), and what ops read to see a backlog.
+        admin.MapGet("/jobs/stats", (JobStorage storage) =>
+        {
+            var s = storage.GetMonitoringApi().GetStatistics();
+            return Results.Ok(new JobStatsView(s.Enqueued, s.Processing, s.Scheduled, s.Failed, s.Succeeded, s.Servers, s.Recurring));
         });
         admin.MapPost("/jobs/recurring/{id}/pause", async (string id, RecurringJobPauseRequest body, RecurringJobPauses pauses, HttpContext http, CancellationToken ct) =>
             Results.Ok(new { recurring_job_id = id, paused = true, changed = await pauses.SetAsync(id, true, Platform.Auth.Actors.Of(http.User), body.Reason!, ct) }))

@@ -1,0 +1,77 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+
+namespace Fairway.Simulation;
+
+/// <summary>
+/// The simulation's only way to make the system act on its own: a discrete-event loop that moves the test clock to the
+/// next instant of interest and then waits until the system is quiescent at that instant. It never triggers a job or a
+/// poll: the workers' recurring scheduler reads the same clock (decisions.md, "Recurring schedules come due on Fairway's
+/// clock"), so every schedule due at or before the new instant fires by itself.
+/// Quiescent at T means, observed in one pass (twice in a row, so a job between fetch and Processing is not missed):
+/// every recurring job's next execution is after T (each one due has been run by the scheduler), Hangfire has nothing
+/// enqueued or processing, and the Stripe sandbox has no webhook queued or in flight (held ones are a fault's, excluded).
+/// Every wait is bounded; a step that does not settle fails the run with what was still busy.
+/// </summary>
+public sealed class TimeDriver(World w, TextWriter log)
+{
+    /// <summary>How long one clock step may take to settle (real time) before the run fails.</summary>
+    public static readonly TimeSpan StepBound = TimeSpan.FromSeconds(240);
+
+    public int Steps { get; private set; }
+    public TimeSpan Settling { get; private set; }
+    public TimeSpan LongestStep { get; private set; }
+    public DateTimeOffset LongestStepAt { get; private set; }
+
+    /// <summary>Moves the clock forward to <paramref name="at"/> (never backwards) and waits for the system to settle there.</summary>
+    public async Task AdvanceToAsync(DateTimeOffset at)
+    {
+        if (at < w.Now) throw new InvalidOperationException($"the clock never runs backwards: {at:O} < {w.Now:O}");
+        if (at > w.Now) await w.SetTimeAsync(at);
+        await QuiescentAsync();
+    }
+
+    /// <summary>Waits (bounded) until everything the current instant made due has run and every webhook is delivered.</summary>
+    public async Task QuiescentAsync()
+    {
+        var sw = Stopwatch.StartNew();
+        var now = w.Now;
+        var quietPasses = 0;
+        string busy = "";
+        while (true)
+        {
+            busy = await BusyAsync(now);
+            quietPasses = busy.Length == 0 ? quietPasses + 1 : 0;
+            if (quietPasses == 2) break;
+            if (sw.Elapsed > StepBound)
+                throw new TimeoutException($"clock step to {now:yyyy-MM-dd HH:mm} did not settle within {StepBound.TotalSeconds:F0} s: {busy}");
+            await Task.Delay(busy.Length == 0 ? 60 : 120);
+        }
+        Steps++;
+        Settling += sw.Elapsed;
+        if (sw.Elapsed > LongestStep) { LongestStep = sw.Elapsed; LongestStepAt = now; }
+    }
+
+    /// <summary>What is still busy at <paramref name="now"/> (empty: nothing).</summary>
+    async Task<string> BusyAsync(DateTimeOffset now)
+    {
+        var hooks = await w.Stripe.PostAsync("/_sandbox/webhooks/wait_idle", new { timeout_ms = 30000 });
+        if (hooks.TryGetProperty("idle", out var idle) && idle.ValueKind == JsonValueKind.False) return "Stripe sandbox webhooks still queued or in flight";
+        var due = new List<string>();
+        foreach (var job in (await w.Admin.GetAsync("/api/admin/jobs/recurring")).EnumerateArray())
+        {
+            var next = job.TryGetProperty("next_execution", out var n) && n.ValueKind == JsonValueKind.String
+                ? DateTimeOffset.Parse(n.GetString()!, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal)
+                : (DateTimeOffset?)null;
+            if (next is null || next <= now) due.Add(job.GetProperty("id").GetString()!);
+        }
+        var stats = await w.Admin.GetAsync("/api/admin/jobs/stats");
+        long enqueued = stats.GetProperty("enqueued").GetInt64(), processing = stats.GetProperty("processing").GetInt64();
+        if (due.Count == 0 && enqueued == 0 && processing == 0) return "";
+        return $"recurring jobs not yet run [{string.Join(", ", due)}], {enqueued} enqueued, {processing} processing";
+    }
+
+    public string Summary() =>
+        $"{Steps} clock steps, {Settling.TotalSeconds:F0} s settling (longest {LongestStep.TotalSeconds:F1} s at {LongestStepAt:yyyy-MM-dd HH:mm})";
+}
