@@ -193,6 +193,17 @@ public static class ProviderSandboxApp
             await WriteJson(ctx, status, json);
         });
 
+        app.MapPost("/_control/tournaments/{id}/suspend", async (HttpContext ctx, string id) =>
+        {
+            var (body, errors) = await ReadBody(ctx);
+            if (body is null) { await BadRequest(ctx, errors); return; }
+            foreach (var prop in body.Value.EnumerateObject())
+                if (prop.Name != "until") errors.Add($"unknown property '{prop.Name}'");
+            var until = new BodyReader(body.Value, errors).Time("until", required: true);
+            if (errors.Count > 0) { await BadRequest(ctx, errors); return; }
+            var (status, json) = state.Suspend(id, until!.Value);
+            await WriteJson(ctx, status, json);
+        });
         app.MapPost("/_control/faults", async (HttpContext ctx) =>
         {
             var (body, errors) = await ReadBody(ctx);

@@ -7,6 +7,24 @@ public sealed class TournamentEntry(GeneratedTournament tournament)
     public GeneratedTournament Tournament { get; } = tournament;
     public List<Correction> Corrections { get; } = [];
     public DateTimeOffset? CancelledAt { get; set; }
+    /// <summary>Suspensions of play on the sandbox clock (a postponement before the first tee, a weather delay during play).</summary>
+    public List<(DateTimeOffset From, DateTimeOffset Until)> Suspensions { get; } = [];
+
+    /// <summary>
+    /// The instant of play that <paramref name="now"/> shows: play stands still during a suspension and resumes after it
+    /// where it stopped, so everything later happens later by the suspension's length (a Sunday finish becomes Monday's).
+    /// </summary>
+    public (DateTimeOffset At, bool Suspended) PlayTime(DateTimeOffset now)
+    {
+        var shift = TimeSpan.Zero;
+        foreach (var (from, until) in Suspensions)
+        {
+            if (now < from) break;
+            if (now < until) return (from - shift, true);
+            shift += until - from;
+        }
+        return (now - shift, false);
+    }
     /// <summary>The last normally served leaderboard body, and the distinct one before it (for stale_repeat).</summary>
     public byte[]? LastBody { get; set; }
     public int LastMaxAge { get; set; }
@@ -72,7 +90,7 @@ public sealed class SandboxState(SandboxClock clock)
                     ["id"] = e.Tournament.Id,
                     ["name"] = e.Tournament.Name,
                     ["seed"] = e.Tournament.Parameters.Seed,
-                    ["status"] = LeaderboardProjector.TournamentStatus(e.Tournament, now, e.CancelledAt),
+                    ["status"] = LeaderboardProjector.TournamentStatus(e.Tournament, e.PlayTime(now).At, e.CancelledAt),
                 });
             return arr;
         }
@@ -84,7 +102,7 @@ public sealed class SandboxState(SandboxClock clock)
         {
             if (!_tournaments.TryGetValue(id, out var e)) return (404, Error($"tournament '{id}' not found"));
             var t = e.Tournament;
-            var now = Clock.GetUtcNow();
+            var now = e.PlayTime(Clock.GetUtcNow()).At;
             if (e.CancelledAt is not null) return (409, Error("tournament is cancelled"));
             var golfer = t.Golfers.FirstOrDefault(x => x.Id == playerId);
             if (golfer is null) return (404, Error($"player '{playerId}' is not in the field"));
@@ -105,12 +123,30 @@ public sealed class SandboxState(SandboxClock clock)
         lock (_gate)
         {
             if (!_tournaments.TryGetValue(id, out var e)) return (404, Error($"tournament '{id}' not found"));
-            var now = Clock.GetUtcNow();
+            var now = e.PlayTime(Clock.GetUtcNow()).At;
             if (e.CancelledAt is not null) return (409, Error($"tournament already cancelled at {Json.Time(e.CancelledAt.Value)}"));
             var status = LeaderboardProjector.TournamentStatus(e.Tournament, now, null);
             if (status == "closed") return (409, Error("a closed (official) tournament cannot be cancelled"));
             e.CancelledAt = now;
             return (200, new JsonObject { ["id"] = id, ["status"] = "cancelled", ["cancelled_at"] = Json.Time(now) });
+        }
+    }
+
+    /// <summary>Suspends play from now until <paramref name="until"/> (sandbox clock): the feed says <c>postponed</c> before the
+    /// first tee and <c>delayed</c> after it, then play resumes where it stopped.</summary>
+    public (int Status, JsonObject Body) Suspend(string id, DateTimeOffset until)
+    {
+        lock (_gate)
+        {
+            if (!_tournaments.TryGetValue(id, out var e)) return (404, Error($"tournament '{id}' not found"));
+            var now = Clock.GetUtcNow();
+            if (until <= now) return (400, Error("until must be after the sandbox clock"));
+            if (e.CancelledAt is not null) return (409, Error("tournament is cancelled"));
+            if (e.Suspensions.Count > 0 && e.Suspensions[^1].Until > now) return (409, Error("tournament is already suspended"));
+            var status = LeaderboardProjector.TournamentStatus(e.Tournament, e.PlayTime(now).At, null);
+            if (status is "complete" or "closed") return (409, Error($"a {status} tournament cannot be suspended"));
+            e.Suspensions.Add((now, until));
+            return (200, new JsonObject { ["id"] = id, ["status"] = status == "scheduled" ? "postponed" : "delayed", ["from"] = Json.Time(now), ["until"] = Json.Time(until) });
         }
     }
 
@@ -227,7 +263,7 @@ public sealed class SandboxState(SandboxClock clock)
                 }
                 default:
                 {
-                    var doc = LeaderboardProjector.Project(e.Tournament, now, e.Corrections, e.CancelledAt);
+                    var doc = Project(e, now);
                     var maxAge = MaxAgeFor((string)doc["status"]!);
                     PayloadCorruptor.Apply(doc, fault.Kind, e.Tournament.RoundCount, applicationIndex);
                     return new LeaderboardPlan(200, Json.Bytes(doc), maxAge, fault.Kind);
@@ -260,8 +296,17 @@ public sealed class SandboxState(SandboxClock clock)
 
     private static (byte[] Body, int MaxAge) Render(TournamentEntry e, DateTimeOffset at)
     {
-        var doc = LeaderboardProjector.Project(e.Tournament, at, e.Corrections, e.CancelledAt);
+        var doc = Project(e, at);
         return (Json.Bytes(doc), MaxAgeFor((string)doc["status"]!));
+    }
+
+    private static JsonObject Project(TournamentEntry e, DateTimeOffset now)
+    {
+        var (at, suspended) = e.PlayTime(now);
+        var doc = LeaderboardProjector.Project(e.Tournament, at, e.Corrections, e.CancelledAt);
+        if (suspended && (string)doc["status"]! is "scheduled" or "inprogress")
+            doc["status"] = (string)doc["status"]! == "scheduled" ? "postponed" : "delayed";
+        return doc;
     }
 
     // ---------------------------------------------------------------- stats / reset

@@ -88,6 +88,53 @@ public class ControlTests
     }
 
     [Fact]
+    public async Task Suspended_play_stands_still_then_resumes_later_by_the_suspension()
+    {
+        await using var sb = await Sandbox.StartAsync();
+        var t = await sb.CreateTournament(new JsonObject { ["id"] = "delayed", ["seed"] = 33 });
+        await sb.CreateTournament(new JsonObject { ["id"] = "twin", ["seed"] = 33 });
+        var round2 = Lb.Time(t["schedule"]!["rounds"]![1]!["start"]);
+        var until = round2.AddHours(6);
+        await sb.SetClock(round2.AddHours(1));
+        var before = await sb.Leaderboard("delayed");
+        var (status, body) = await sb.Send(HttpMethod.Post, "/_control/tournaments/delayed/suspend", new { until = until.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'") });
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("delayed", (string)body["status"]!);
+        Assert.Equal(HttpStatusCode.Conflict, (await sb.Send(HttpMethod.Post, "/_control/tournaments/delayed/suspend", new { until = until.AddHours(1).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'") })).Status);
+
+        await sb.SetClock(round2.AddHours(4));
+        var during = await sb.Leaderboard("delayed");
+        Assert.Equal("delayed", (string)during["status"]!);
+        Assert.Equal(before["leaderboard"]!.ToJsonString(), during["leaderboard"]!.ToJsonString());
+
+        // Five hours after the suspension began play is where the twin was one hour after its start... plus one more hour of play.
+        await sb.SetClock(until.AddHours(1));
+        var resumed = await sb.Leaderboard("delayed");
+        await sb.SetClock(round2.AddHours(2));
+        var twin = await sb.Leaderboard("twin");
+        Assert.Equal("inprogress", (string)resumed["status"]!);
+        Assert.Equal(twin["leaderboard"]!.ToJsonString(), resumed["leaderboard"]!.ToJsonString());
+        Assert.NotEqual(before["leaderboard"]!.ToJsonString(), resumed["leaderboard"]!.ToJsonString());
+    }
+
+    [Fact]
+    public async Task Suspension_before_the_first_tee_is_a_postponement()
+    {
+        await using var sb = await Sandbox.StartAsync();
+        var t = await sb.CreateTournament(new JsonObject { ["id"] = "later", ["seed"] = 34 });
+        var firstTee = Lb.Time(t["schedule"]!["rounds"]![0]!["start"]);
+        await sb.SetClock(firstTee.AddHours(-2));
+        var (status, body) = await sb.Send(HttpMethod.Post, "/_control/tournaments/later/suspend", new { until = firstTee.AddDays(1).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'") });
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("postponed", (string)body["status"]!);
+        await sb.SetClock(firstTee.AddHours(3));
+        Assert.Equal("postponed", (string)(await sb.Leaderboard("later"))["status"]!);
+        await sb.SetClock(firstTee.AddDays(1).AddHours(3));
+        Assert.Equal("inprogress", (string)(await sb.Leaderboard("later"))["status"]!);
+        Assert.Equal(HttpStatusCode.BadRequest, (await sb.Send(HttpMethod.Post, "/_control/tournaments/later/suspend", new { })).Status);
+    }
+
+    [Fact]
     public async Task Stats_count_requests_per_tournament_and_responses()
     {
         await using var sb = await Sandbox.StartAsync();
