@@ -1,96 +1,216 @@
 using System.Diagnostics;
+using System.Globalization;
 
 namespace Fairway.Simulation;
 
+/// <summary>When a fault kind may strike: between two clock steps (the system idle), or right after a burst of player arrivals (webhooks in flight).</summary>
+public enum FaultMoment { BetweenSteps, DuringArrivals, BeforeArrivals }
+
+/// <summary>One kind of fault of the catalogue: its name, when it may strike, and how it is injected at an intensity in [0, 1).</summary>
+public sealed record FaultKind(string Name, FaultMoment Moment, Func<Faults, double, Task<string>> Inject);
+
+public sealed record FaultEvent(DateTimeOffset At, string Kind, string What, double RealSecondsToSettle);
+
 /// <summary>
-/// The faults of the founder absence simulation (PRODUCT.md §10), injected only through the
-/// sandboxes' control APIs and the process and database controls an operator has: duplicate and
-/// reordered webhooks, Stripe 5xx/429 and a transfer whose answer is lost, an invalid destination
-/// account, a provider outage and bad payloads, a worker killed between steps, a database restart.
-/// Every invariant must still hold at the end.
+/// The fault catalogue of the founder absence simulation (issue 15 §2), injected only through the sandboxes' control APIs
+/// and the process and database controls an operator has. Which faults strike, when and how hard is drawn from the seed
+/// (its own random stream, so the season itself is the same with and without faults). Faults disturb delivery, processes
+/// and timing, never the ground truth of play.
 /// </summary>
-public sealed class Faults(World w, TextWriter log)
+public sealed class Faults(World world, TextWriter log, int seed)
 {
-    public List<string> Injected { get; } = [];
+    World w => world;
+    readonly Random random = new(unchecked(seed * 7919 + 17));
+    readonly List<(int Stop, FaultKind Kind, double Intensity)> plan = [];
+    readonly List<(DateTimeOffset At, string What, Func<Task> Action)> later = [];
+    Season season = null!;
+    public List<FaultEvent> Injected { get; } = [];
+    public HashSet<string> KindsInjected { get; } = [];
 
-    void Note(string what) { Injected.Add(what); log.WriteLine($"[{w.Now:yyyy-MM-dd HH:mm}] FAULT {what}"); }
+    static string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+    static int Scale(double intensity, int min, int max) => min + (int)(intensity * (max - min + 1));
 
-    public async Task BeforeEntriesAsync()
-    {
-        await w.Stripe.PostAsync("/_sandbox/webhooks/duplicate", new { count = 25 });
-        Note("the next 25 Stripe webhooks are delivered twice");
-        await w.Stripe.PostAsync("/_sandbox/webhooks/reorder", new { count = 12 });
-        Note("12 Stripe webhooks are held and delivered in reverse order");
-    }
-
-    public async Task BeforePlayAsync(Season season)
-    {
-        await w.Stripe.PostAsync("/_sandbox/faults", new { method = "POST", path_prefix = "/v1/transfers", kind = "http_503", count = 2 });
-        await w.Stripe.PostAsync("/_sandbox/faults", new { method = "POST", path_prefix = "/v1/transfers", kind = "rate_limit_429", count = 1 });
-        await w.Stripe.PostAsync("/_sandbox/faults", new { method = "POST", path_prefix = "/v1/transfers", kind = "http_500", count = 1, after_commit = true });
-        Note("Stripe transfers: two 503s, one 429, and one transfer made whose answer is lost (500 after commit)");
-        var victim = season.Players.First(p => p.Onboards);
-        using var player = w.Player(victim.UserId);
-        var account = await player.Api.GetPayoutAccountAsync(CancellationToken.None);
-        await w.Stripe.PostAsync($"/_sandbox/accounts/{account.Stripe_account_id}/invalidate");
-        Note($"{victim.UserId}'s connected account becomes invalid (transfers to it are refused)");
-    }
-
-    /// <summary>Faults between the steps of play, keyed by step number.</summary>
-    public async Task AtStepAsync(int step)
-    {
-        switch (step)
+    public static readonly FaultKind[] Catalogue =
+    [
+        // Stripe: webhook delivery
+        new("webhooks-duplicated", FaultMoment.BeforeArrivals, async (f, x) => { var n = Scale(x, 10, 60); await f.w.Stripe.PostAsync("/_sandbox/webhooks/duplicate", new { count = n }); return $"the next {n} Stripe webhooks are delivered twice"; }),
+        new("webhooks-reordered", FaultMoment.BeforeArrivals, async (f, x) => { var n = Scale(x, 5, 20); await f.w.Stripe.PostAsync("/_sandbox/webhooks/reorder", new { count = n }); return $"the next {n} Stripe webhooks are held and delivered newest first"; }),
+        new("webhooks-delayed-hours", FaultMoment.BeforeArrivals, async (f, x) =>
         {
-            case 3:
-                await w.Provider.PostAsync("/_control/faults", new { kind = "http_503", count = 12 });
-                Note("provider outage: the next 12 leaderboard requests answer 503");
-                break;
-            case 5:
-                await w.Provider.PostAsync("/_control/faults", new { kind = "float_strokes", count = 1 });
-                await w.Provider.PostAsync("/_control/faults", new { kind = "truncated_json", count = 1 });
-                Note("provider sends a payload with float strokes and a truncated one");
-                break;
-            case 8:
-                await CrashWorkerAsync();
-                break;
-            case 11:
-                await RestartDatabaseAsync();
-                break;
+            var n = Scale(x, 5, 25); var hours = Scale(x, 2, 8);
+            await f.w.Stripe.PostAsync("/_sandbox/webhooks/delay", new { count = n });
+            f.Later(f.w.Now.AddHours(hours), $"the {n} delayed webhooks are released", () => f.w.Stripe.PostAsync("/_sandbox/webhooks/release"));
+            return $"the next {n} Stripe webhooks are held for {hours} simulated hours";
+        }),
+        new("webhooks-never-delivered", FaultMoment.BeforeArrivals, async (f, x) => { var n = Scale(x, 3, 15); await f.w.Stripe.PostAsync("/_sandbox/webhooks/drop", new { count = n }); return $"the next {n} Stripe webhooks are never delivered"; }),
+        // Stripe: API answers
+        new("stripe-transfer-503", FaultMoment.BetweenSteps, (f, x) => f.StripeFault("POST", "/v1/transfers", "http_503", Scale(x, 1, 4), false)),
+        new("stripe-transfer-429", FaultMoment.BetweenSteps, (f, x) => f.StripeFault("POST", "/v1/transfers", "rate_limit_429", Scale(x, 1, 3), false)),
+        new("stripe-transfer-answer-lost", FaultMoment.BetweenSteps, (f, x) => f.StripeFault("POST", "/v1/transfers", "http_500", Scale(x, 1, 2), true)),
+        new("stripe-answer-after-client-timeout", FaultMoment.BetweenSteps, (f, x) => f.StripeFault("POST", "/v1/transfers", "timeout", 1, true, 12000)),
+        new("stripe-refund-503", FaultMoment.BetweenSteps, (f, x) => f.StripeFault("POST", "/v1/refunds", "http_503", Scale(x, 1, 3), false)),
+        new("stripe-refund-connection-reset", FaultMoment.BetweenSteps, (f, x) => f.StripeFault("POST", "/v1/refunds", "connection_reset", 1, true)),
+        new("stripe-idempotency-keys-pruned", FaultMoment.BetweenSteps, async (f, x) => { var r = await f.w.Stripe.PostAsync("/_sandbox/idempotency/prune", new { older_than_seconds = 0 }); return $"Stripe forgot every idempotency key ({r.GetProperty("pruned").GetInt64()})"; }),
+        new("account-restricted-then-fixed", FaultMoment.BetweenSteps, async (f, x) =>
+        {
+            var (user, account) = await f.OnboardedAccountAsync();
+            var days = Scale(x, 1, 3);
+            await f.w.Stripe.PostAsync($"/_sandbox/accounts/{account}/restrict");
+            f.Later(f.w.Now.AddDays(days), $"{user}'s connected account is fixed", () => f.w.Stripe.PostAsync($"/_sandbox/accounts/{account}/complete_onboarding"));
+            return $"{user}'s connected account is restricted for {days} simulated days";
+        }),
+        new("account-invalid", FaultMoment.BetweenSteps, async (f, x) =>
+        {
+            var (user, account) = await f.OnboardedAccountAsync();
+            await f.w.Stripe.PostAsync($"/_sandbox/accounts/{account}/invalidate");
+            return $"{user}'s connected account becomes invalid (transfers to it are refused)";
+        }),
+        // The provider
+        new("provider-outage-hours", FaultMoment.BetweenSteps, async (f, x) => { var h = Scale(x, 1, 4); await f.w.Provider.PostAsync("/_control/faults", new { kind = "http_503", until = Iso(f.w.Now.AddHours(h)) }); return $"provider outage: every leaderboard request answers 503 for {h} simulated hours"; }),
+        new("provider-stale-leaderboard", FaultMoment.BetweenSteps, async (f, x) => { var h = Scale(x, 1, 3); await f.w.Provider.PostAsync("/_control/faults", new { kind = "stale_repeat", until = Iso(f.w.Now.AddHours(h)) }); return $"provider serves a frozen (stale) leaderboard for {h} simulated hours"; }),
+        new("provider-timeouts", FaultMoment.BetweenSteps, async (f, x) => { var n = Scale(x, 2, 5); await f.w.Provider.PostAsync("/_control/faults", new { kind = "timeout", count = n, delay_ms = 5000 }); return $"the next {n} leaderboard requests time out"; }),
+        new("provider-connection-refused", FaultMoment.BetweenSteps, async (f, x) => { var n = Scale(x, 2, 6); await f.w.Provider.PostAsync("/_control/faults", new { kind = "connection_refused", count = n }); return $"the next {n} leaderboard connections are refused"; }),
+        new("provider-float-strokes", FaultMoment.BetweenSteps, (f, x) => f.ProviderPayload("float_strokes")),
+        new("provider-truncated-json", FaultMoment.BetweenSteps, (f, x) => f.ProviderPayload("truncated_json")),
+        new("provider-duplicate-player", FaultMoment.BetweenSteps, (f, x) => f.ProviderPayload("duplicate_player")),
+        new("provider-unknown-status", FaultMoment.BetweenSteps, (f, x) => f.ProviderPayload("unknown_tournament_status")),
+        // Processes and the database
+        new("worker-sigkill", FaultMoment.BetweenSteps, async (f, x) => await f.CrashWorkerAsync()),
+        new("api-sigkill-during-webhook-burst", FaultMoment.DuringArrivals, async (f, x) => await f.CrashApiAsync()),
+        new("api-crash-point-entry", FaultMoment.BeforeArrivals, (f, x) => f.ArmApiCrashPointAsync("payments.after_entry_insert_before_intent")),
+        new("api-crash-point-webhook", FaultMoment.BeforeArrivals, (f, x) => f.ArmApiCrashPointAsync("webhooks.after_store_before_enqueue")),
+        new("postgres-restart", FaultMoment.BetweenSteps, async (f, x) => await f.PostgresAsync("restart", 0)),
+        new("postgres-down", FaultMoment.BetweenSteps, async (f, x) => await f.PostgresAsync("down", Scale(x, 5, 20))),
+    ];
+
+    /// <summary>Draws the schedule: every kind strikes once per 14 days (at least once), at a random stop, with a random intensity.</summary>
+    public void Plan(Season s, IReadOnlyList<DateTimeOffset> stops, IReadOnlySet<int> arrivalStops, int days)
+    {
+        season = s;
+        var occurrences = Math.Max(1, days / 14);
+        foreach (var kind in Catalogue)
+            for (var k = 0; k < occurrences; k++)
+            {
+                var candidates = Enumerable.Range(stops.Count / 10, stops.Count * 3 / 4)
+                    .Where(i => kind.Moment == FaultMoment.BetweenSteps || arrivalStops.Contains(i)).ToList();
+                if (candidates.Count == 0) continue;
+                plan.Add((candidates[random.Next(candidates.Count)], kind, random.NextDouble()));
+            }
+        log.WriteLine($"fault schedule (seed {seed}): {plan.Count} faults of {plan.Select(p => p.Kind.Name).Distinct().Count()} kinds");
+    }
+
+    void Later(DateTimeOffset at, string what, Func<Task> action) => later.Add((at, what, action));
+
+    public async Task AtAsync(int stop, FaultMoment moment)
+    {
+        if (moment == FaultMoment.BetweenSteps)
+            foreach (var due in later.Where(l => l.At <= w.Now).ToList())
+            {
+                await due.Action();
+                later.Remove(due);
+                log.WriteLine($"[{w.Now:yyyy-MM-dd HH:mm}] RECOVERY {due.What}");
+            }
+        foreach (var (_, kind, intensity) in plan.Where(p => p.Stop == stop && p.Kind.Moment == moment).ToList())
+        {
+            var what = await kind.Inject(this, intensity);
+            KindsInjected.Add(kind.Name);
+            Injected.Add(new FaultEvent(w.Now, kind.Name, what, 0));
+            log.WriteLine($"[{w.Now:yyyy-MM-dd HH:mm}] FAULT {kind.Name}: {what}");
         }
     }
 
-    async Task CrashWorkerAsync()
+    /// <summary>Whatever is still held or pending is let go at the end, so the verdict judges a system the world stopped disturbing.</summary>
+    public async Task EndAsync()
     {
-        w.WorkerProcess!.Crash();
-        Note($"worker process {w.WorkerProcess.Pid} killed (SIGKILL)");
-        w.WorkerProcess.Dispose();
-        w.WorkerProcess = await w.StartHostAsync("worker", ChildProcess.FreePort());
-        log.WriteLine($"    a new worker process {w.WorkerProcess.Pid} started and is ready");
+        foreach (var due in later.ToList()) { await due.Action(); log.WriteLine($"[{w.Now:yyyy-MM-dd HH:mm}] RECOVERY {due.What} (end of calendar)"); }
+        later.Clear();
+        await w.Stripe.PostAsync("/_sandbox/webhooks/release");
     }
 
-    /// <summary>A fast restart of the PostgreSQL server under the running API and worker (as ops would after a failover).</summary>
-    async Task RestartDatabaseAsync()
+    async Task<string> StripeFault(string method, string path, string kind, int count, bool afterCommit, int delayMs = 0)
+    {
+        await w.Stripe.PostAsync("/_sandbox/faults", delayMs > 0
+            ? new { method, path_prefix = path, kind, count, after_commit = afterCommit, delay_ms = delayMs }
+            : (object)new { method, path_prefix = path, kind, count, after_commit = afterCommit });
+        return $"Stripe {method} {path}: the next {count} answer {kind}{(afterCommit ? " after the operation was done" : "")}";
+    }
+
+    async Task<string> ProviderPayload(string kind)
+    {
+        await w.Provider.PostAsync("/_control/faults", new { kind, count = 1 });
+        return $"the provider's next leaderboard is malformed ({kind})";
+    }
+
+    async Task<(string User, string Account)> OnboardedAccountAsync()
+    {
+        var onboarded = season.Players.Where(p => p.Onboards).ToList();
+        var victim = onboarded[random.Next(onboarded.Count)];
+        using var player = w.Player(victim.UserId);
+        var account = await player.Api.GetPayoutAccountAsync(CancellationToken.None);
+        return (victim.UserId, account.Stripe_account_id);
+    }
+
+    async Task<string> CrashWorkerAsync()
+    {
+        var pid = w.WorkerProcess!.Pid;
+        w.WorkerProcess.Crash();
+        w.WorkerProcess.Dispose();
+        w.WorkerProcess = await w.StartHostAsync("worker", ChildProcess.FreePort());
+        return $"worker process {pid} killed (SIGKILL); a new worker {w.WorkerProcess.Pid} started";
+    }
+
+    /// <summary>Right after a burst of payments: the webhooks are in flight when the API dies; the sandbox retries them.</summary>
+    async Task<string> CrashApiAsync()
+    {
+        var pid = w.ApiProcess!.Pid;
+        w.ApiProcess.Crash();
+        w.ApiProcess.Dispose();
+        w.ApiProcess = await w.StartHostAsync("api", w.ApiUrl.Port);
+        return $"API process {pid} killed (SIGKILL) during a webhook burst; a new API {w.ApiProcess.Pid} started on the same port";
+    }
+
+    /// <summary>Restarts the API with one crash point armed: the next request that reaches it kills the process mid-transaction.</summary>
+    async Task<string> ArmApiCrashPointAsync(string point)
+    {
+        await w.ApiProcess!.StopAsync(TimeSpan.FromSeconds(30));
+        w.ApiProcess.Dispose();
+        w.ApiProcess = await w.StartHostAsync("api", w.ApiUrl.Port, new Dictionary<string, string> { ["FAIRWAY_CRASH_POINTS"] = point });
+        return $"API restarted with crash point {point} armed (the process dies there; the supervisor restarts it)";
+    }
+
+    /// <summary>PostgreSQL restarted under the running processes, or down for some seconds of real time and started again.</summary>
+    async Task<string> PostgresAsync(string how, int downSeconds)
     {
         var bin = Environment.GetEnvironmentVariable("PG_BIN_DIR");
         var data = Environment.GetEnvironmentVariable("PG_DATA_DIR");
         var baseDir = Environment.GetEnvironmentVariable("PG_BASE_DIR");
-        if (bin is null || data is null || baseDir is null) { log.WriteLine("    (no PG_BIN_DIR/PG_DATA_DIR: database restart skipped)"); return; }
-        var psi = new ProcessStartInfo("runuser");
-        foreach (var a in new[] { "-u", "postgres", "--", Path.Combine(bin, "pg_ctl"), "-D", data, "-l", Path.Combine(baseDir, "server.log"), "-m", "fast", "-w", "-t", "60", "restart" })
-            psi.ArgumentList.Add(a);
-        psi.RedirectStandardOutput = true;
-        using var p = Process.Start(psi)!;
-        await p.WaitForExitAsync();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"pg_ctl restart exited {p.ExitCode}");
-        Note("PostgreSQL restarted under the running API and worker");
+        if (bin is null || data is null || baseDir is null) return "(no PG_BIN_DIR/PG_DATA_DIR: database fault skipped)";
+        async Task PgCtl(string action)
+        {
+            var psi = new ProcessStartInfo("runuser") { RedirectStandardOutput = true };
+            foreach (var a in new[] { "-u", "postgres", "--", Path.Combine(bin, "pg_ctl"), "-D", data, "-l", Path.Combine(baseDir, "server.log"), "-m", "fast", "-w", "-t", "60", action })
+                psi.ArgumentList.Add(a);
+            using var p = Process.Start(psi)!;
+            await p.WaitForExitAsync();
+            if (p.ExitCode != 0) throw new InvalidOperationException($"pg_ctl {action} exited {p.ExitCode}");
+        }
+        if (how == "restart") await PgCtl("restart");
+        else
+        {
+            await PgCtl("stop");
+            await Task.Delay(TimeSpan.FromSeconds(downSeconds));
+            await PgCtl("start");
+        }
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         var sw = Stopwatch.StartNew();
         while (!(await Ready(http, w.ApiUrl)))
         {
-            if (sw.Elapsed > TimeSpan.FromSeconds(60)) throw new TimeoutException("the API did not become ready after the database restart");
+            if (sw.Elapsed > TimeSpan.FromSeconds(90)) throw new TimeoutException("the API did not become ready after the database came back");
             await Task.Delay(250);
         }
-        log.WriteLine($"    API ready again after {sw.Elapsed.TotalSeconds:F1} s, without a restart");
+        return how == "restart"
+            ? $"PostgreSQL restarted under the running API and worker (API ready again after {sw.Elapsed.TotalSeconds:F1} s)"
+            : $"PostgreSQL down for {downSeconds} s of real time (API ready again {sw.Elapsed.TotalSeconds:F1} s after it came back)";
     }
 
     static async Task<bool> Ready(HttpClient http, Uri api)

@@ -28,10 +28,16 @@ namespace Fairway.Simulation
 
         public Player(Uri baseUrl, string? token)
         {
-            http = new HttpClient(new RetryWhenDatabaseUnavailable { InnerHandler = new HttpClientHandler() }) { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(150) };
+            // One connection pool for every player (a thousand players would otherwise each open their own sockets).
+            http = new HttpClient(Shared, disposeHandler: false) { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(150) };
             if (token is not null) http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
             Api = new FairwayApiClient(http);
         }
+
+        static readonly HttpMessageHandler Shared = new RetryWhenDatabaseUnavailable
+        {
+            InnerHandler = new SocketsHttpHandler { MaxConnectionsPerServer = 32, PooledConnectionLifetime = TimeSpan.FromMinutes(5) },
+        };
 
         public FairwayApiClient Api { get; }
 

@@ -10,10 +10,12 @@ public sealed class ChildProcess : IDisposable
     readonly Process process;
     readonly StreamWriter log;
     public string Name { get; }
-    public int Pid => process.Id;
-    public bool HasExited => process.HasExited;
+    volatile bool disposed;
+    public int Pid { get; }
+    /// <summary>True once the process ended (or this handle was disposed: a supervisor replaced it).</summary>
+    public bool HasExited => disposed || process.HasExited;
 
-    ChildProcess(string name, Process p, StreamWriter log) { Name = name; process = p; this.log = log; }
+    ChildProcess(string name, Process p, StreamWriter log) { Name = name; process = p; this.log = log; Pid = p.Id; }
 
     public static ChildProcess Start(string name, string logDir, string dll, IEnumerable<string> args, IReadOnlyDictionary<string, string> env)
     {
@@ -50,6 +52,8 @@ public sealed class ChildProcess : IDisposable
 
     public void Dispose()
     {
+        if (disposed) return;
+        disposed = true;
         if (!process.HasExited) process.Kill(true);
         process.Dispose();
         lock (log) log.Dispose();

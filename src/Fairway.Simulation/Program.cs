@@ -1,12 +1,13 @@
 using System.Diagnostics;
 using Fairway.Simulation;
 
-// Usage: Fairway.Simulation --root <repo> --database-url <url> --run-dir <dir> [--seed N] [--players N] [--no-faults] [--keep-running]
+// Usage: Fairway.Simulation --root <repo> --database-url <url> --run-dir <dir> [--seed N] [--days N] [--players N] [--no-faults] [--keep-running]
 var opts = args.Select((a, i) => (a, i)).Where(x => x.a.StartsWith("--", StringComparison.Ordinal))
     .ToDictionary(x => x.a[2..], x => x.i + 1 < args.Length ? args[x.i + 1] : "");
 string Need(string k) => opts.TryGetValue(k, out var v) && v.Length > 0 ? v : throw new ArgumentException($"--{k} is required");
 var seed = int.Parse(opts.GetValueOrDefault("seed", "20261123"), System.Globalization.CultureInfo.InvariantCulture);
-var players = int.Parse(opts.GetValueOrDefault("players", "30"), System.Globalization.CultureInfo.InvariantCulture);
+var players = int.Parse(opts.GetValueOrDefault("players", "1000"), System.Globalization.CultureInfo.InvariantCulture);
+var days = int.Parse(opts.GetValueOrDefault("days", "14"), System.Globalization.CultureInfo.InvariantCulture);
 var root = Need("root");
 var runDir = Need("run-dir");
 Directory.CreateDirectory(runDir);
@@ -15,19 +16,19 @@ var log = Console.Out;
 
 // The simulated calendar starts in the future of any clock the database has seen (the test clock never runs backwards).
 var t0 = new DateTimeOffset(DateTime.UtcNow.Year + 1, 6, 1, 0, 0, 0, TimeSpan.Zero);
-log.WriteLine($"seed {seed}, {players} players, calendar starts {t0:yyyy-MM-dd}, logs in {runDir}");
+log.WriteLine($"seed {seed}, {days} days, {players} players, calendar starts {t0:ddd yyyy-MM-dd}, logs in {runDir}");
 await using var world = await World.StartAsync(root, Need("database-url"), runDir, t0);
 // PRODUCT.md §10: the main job runs with faults injected; --no-faults plays the same season without them.
-var faults = opts.ContainsKey("no-faults") ? null : new Faults(world, log);
+var faults = opts.ContainsKey("no-faults") ? null : new Faults(world, log, seed);
 var clock = new TimeDriver(world, log);
-var season = new Season(world, clock, seed, log, faults);
+var alerts = new AlertWatch(world, root);
+var season = new Season(world, clock, alerts, seed, days, log, faults);
 Verdict? verdict = null;
 try
 {
     await season.PrepareAsync(players);
-    await season.EnterAsync();
     await season.PlayAsync();
-    verdict = new Verdict(world, season, root, log);
+    verdict = new Verdict(world, season, alerts, root, log);
     await verdict.RunAsync();
     if (opts.ContainsKey("keep-running")) await KeepRunningAsync(world, log);
     var (apiExit, workerExit) = await world.StopHostsAsync();
@@ -43,10 +44,20 @@ catch (Exception e) when (e is ApiException or InvalidOperationException or Time
 log.WriteLine();
 foreach (var c in verdict.Checks) log.WriteLine($"{(c.Passed ? "ok  " : "FAIL")}  {c.Name}{(c.Passed || c.Detail.Length == 0 ? "" : " — " + c.Detail)}");
 var failed = verdict.Checks.Count(c => !c.Passed);
-if (faults is not null) log.WriteLine($"\n{faults.Injected.Count} faults injected:\n  " + string.Join("\n  ", faults.Injected));
+if (faults is not null) log.WriteLine($"\n{faults.Injected.Count} faults of {faults.KindsInjected.Count} kinds (catalogue: {Faults.Catalogue.Length}) injected:\n  " + string.Join("\n  ", faults.Injected.Select(f => $"{f.At:yyyy-MM-dd HH:mm} {f.Kind}: {f.What}")));
+log.WriteLine($"\n{alerts.Incidents.Count} alerts fired (rules of infra/monitoring, `for` applied in simulated time){(alerts.Incidents.Count == 0 ? "" : ":\n  ")}" + string.Join("\n  ",
+    alerts.Incidents.Select(a => $"{a.FiredAt:yyyy-MM-dd HH:mm} {a.Alert} (runbook {a.Runbook ?? "none"}) {(a.ResolvedAt is { } r ? $"resolved {r:yyyy-MM-dd HH:mm}" : "STILL FIRING")}")));
+if (world.Restarts.Count > 0) log.WriteLine("supervisor restarts:\n  " + string.Join("\n  ", world.Restarts));
 log.WriteLine(clock.Summary());
-log.WriteLine($"\n{verdict.Checks.Count - failed} checks passed, {failed} failed; simulated {season.Tournaments.Count} tournaments in {sw.Elapsed.TotalSeconds:F0} s");
+log.WriteLine($"\n{verdict.Checks.Count - failed} checks passed, {failed} failed; simulated {days} days, {season.Tournaments.Count} tournaments, {season.Tournaments.Sum(t => t.Contests.Length)} contests, {season.Players.Count} players, {season.EntriesAttempted} entries in {sw.Elapsed.TotalSeconds:F0} s of wall time");
+// The outcome digest: every contest's final state and settlement hash, in contest id order. The same seed must give the
+// same digest run after run (--check-determinism), with or without faults when no fault changed an official result.
+var digest = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(
+    string.Join("\n", verdict.Outcomes.OrderBy(o => o.Key, StringComparer.Ordinal).Select(o => $"{o.Key} {o.Value}")))));
+log.WriteLine($"outcome digest {digest} (seed {seed}, {verdict.Outcomes.Count} contests)");
+var report = Report.Write(root, seed, days, season, verdict, faults, alerts, world, clock, sw.Elapsed, digest);
 log.WriteLine(failed == 0 ? "SIMULATION PASSED" : "SIMULATION FAILED");
+log.WriteLine($"report: {report}");
 return failed == 0 ? 0 : 1;
 
 // --keep-running: the season's deployment stays up for a person to look at in the admin console, until Ctrl-C.

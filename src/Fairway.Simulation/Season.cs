@@ -1,26 +1,66 @@
-using System.Text.Json;
+using System.Collections.Concurrent;
+using System.Globalization;
 
 namespace Fairway.Simulation;
 
-public sealed record ContestPlan(string Id, string Name, long EntryFee, int RosterSize, int RakeBps, int[] PayoutBps, int MinEntries, double EntryProbability);
-public sealed record TournamentPlan(string Id, string SandboxId, int Seed, DateTimeOffset FirstTee, ContestPlan[] Contests);
+/// <summary>A contest's rule shape; <see cref="Expected"/> is the state the ground truth leads it to.</summary>
+public sealed record ContestPlan(string Id, string Name, long EntryFee, int RosterSize, int RakeBps, int[] PayoutBps, int MinEntries, int MaxEntries, double EntryProbability)
+{
+    public string Expected { get; set; } = "COMPLETE";
+}
+
+/// <summary>What happens to a tournament beyond normal play (ground truth, published by the provider sandbox).</summary>
+public enum Twist { None, Playoff, Postponed, CancelledMidway, WeatherDelay }
+
+public sealed record TournamentPlan(string Id, string SandboxId, int Seed, DateTimeOffset FirstTee, DateTimeOffset OpensAt, Twist Twist, ContestPlan[] Contests)
+{
+    public DateTimeOffset Lock => FirstTee.AddHours(-1);
+    /// <summary>How much later than scheduled play ends (a postponement or a weather delay).</summary>
+    public TimeSpan Shift => Twist switch { Twist.Postponed => TimeSpan.FromHours(24), Twist.WeatherDelay => TimeSpan.FromHours(5), _ => TimeSpan.Zero };
+    /// <summary>When the provider suspends play (before the first tee for a postponement, during round 3 for a weather delay).</summary>
+    public DateTimeOffset SuspendAt => Twist == Twist.Postponed ? FirstTee.AddHours(-3) : FirstTee.AddDays(2).AddHours(2);
+    public DateTimeOffset CancelAt => FirstTee.AddDays(1).AddHours(2);
+    /// <summary>The official result (closed) on the provider's feed, as generated (playoffs end within the hour after play).</summary>
+    public DateTimeOffset Official => FirstTee.AddDays(3).AddHours(Twist == Twist.Playoff ? 7 : 6) + Shift;
+}
+
 public sealed record PlayerPlan(string UserId, bool Onboards);
 
+/// <summary>One player's attempt to enter a contest at a simulated instant, every choice drawn from the seed in advance.</summary>
+public sealed record Arrival(DateTimeOffset At, PlayerPlan Player, TournamentPlan Tournament, ContestPlan Contest, string[] Golfers, string Key, Payment Payment, bool RetriesRequest, bool Late);
+
+public enum Payment { Succeeds, Declines, Abandoned }
+
 /// <summary>
-/// A short season on the embedded default: three generated tournaments with contests of different
-/// rules, generated players who onboard for payouts, enter and pay through the public API (some cards
-/// decline, some requests are retried), the tournaments played out under the test clock, settlement
-/// and payouts, then the invariants. Everything is derived from the seed.
+/// The season (PRODUCT.md §10, issue 15): <c>days</c> simulated days from a Tuesday, two overlapping Thursday–Sunday
+/// tournaments every week (one postponed by a day and so finishing on Monday, one cancelled by the provider mid-way,
+/// one decided by a playoff, one with a weather delay), contests of every rule shape, and players arriving through each
+/// week — entering and paying before lock, a few trying after it. Everything is drawn from the seed before play; the
+/// simulator only moves the clock (<see cref="TimeDriver"/>), acts as the players and the provider, and never triggers a job.
 /// </summary>
-public sealed class Season(World w, TimeDriver clock, int seed, TextWriter log, Faults? faults = null)
+public sealed class Season(World w, TimeDriver clock, AlertWatch alerts, int seed, int days, TextWriter log, Faults? faults = null)
 {
+    /// <summary>Between events the clock moves in ticks of this size, so the sweeper, reconciliation and backups run through quiet hours too.</summary>
+    static readonly TimeSpan Tick = TimeSpan.FromHours(6);
+    const int Parallelism = 8;
+
     readonly Random random = new(seed);
+    static readonly System.Diagnostics.Stopwatch Wall = System.Diagnostics.Stopwatch.StartNew();
+    public DateTimeOffset Start { get; } = w.Now;
+    public DateTimeOffset End => Start.AddDays(days);
     public List<TournamentPlan> Tournaments { get; } = [];
     public List<PlayerPlan> Players { get; } = [];
+    public List<Arrival> Arrivals { get; } = [];
     public Dictionary<string, string[]> FieldByTournament { get; } = [];
-    public int EntriesAttempted { get; private set; }
+    public ConcurrentDictionary<string, string> CreatedEntries { get; } = new();
+    public int EntriesAttempted => CreatedEntries.Count;
     public int PaymentsDeclined { get; private set; }
+    public int PaymentsAbandoned { get; private set; }
     public int RequestsRetried { get; private set; }
+    public int LateAttemptsRefused { get; private set; }
+    public List<string> Problems { get; } = [];
+    /// <summary>Contest states seen at each step (for the report's timeline).</summary>
+    public List<(DateTimeOffset At, string Contest, string State)> StateTimeline { get; } = [];
 
     void Say(string line) => log.WriteLine($"[{w.Now:yyyy-MM-dd HH:mm}] {line}");
 
@@ -32,125 +72,301 @@ public sealed class Season(World w, TimeDriver clock, int seed, TextWriter log, 
         await w.Admin.PutAsync("/api/admin/kill-switch", new { engaged = false, reason = "launch checklist: smoke test passed (job probe executed by a worker)" });
         Say("smoke test passed; kill-switch off");
 
-        for (var k = 0; k < 3; k++)
+        PlanCalendar();
+        for (var i = 1; i <= players; i++) Players.Add(new PlayerPlan($"sim-player-{i:0000}", random.NextDouble() < 0.85));
+        PlanArrivals();
+        await ForEachAsync(Players, async p =>
         {
-            var firstTee = new DateTimeOffset(w.Now.UtcDateTime.Date, TimeSpan.Zero).AddDays(2).AddHours(12 + 5 * k);
-            var t = new TournamentPlan($"sim-open-{seed}-{k}", $"sr-sim-{seed}-{k}", seed * 10 + k, firstTee, k switch
-            {
-                0 => [new($"sim-{seed}-{k}-main", "Main event", 1000, 4, 1000, [5000, 3000, 2000], 5, 0.8),
-                      new($"sim-{seed}-{k}-high", "High roller", 5000, 3, 500, [10000], 3, 0.4)],
-                1 => [new($"sim-{seed}-{k}-double", "Double up", 2500, 5, 800, [4000, 3000, 2000, 1000], 6, 0.7)],
-                _ => [new($"sim-{seed}-{k}-thin", "Thin field", 2000, 4, 1000, [6000, 4000], 40, 0.3),
-                      new($"sim-{seed}-{k}-std", "Standard", 1500, 4, 1000, [6000, 4000], 4, 0.6)],
-            });
-            var truth = await w.Provider.PostAsync("/_control/tournaments", new
-            {
-                id = t.SandboxId, seed = t.Seed, field_size = 40, round_count = 4, cut_after_round = 2, cut_keep = 20, withdrawals = 2, disqualifications = 1,
-                start = firstTee.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'"), round_duration_minutes = 300, round_gap_minutes = 1140, official_delay_minutes = 60,
-            });
-            var field = truth.GetProperty("players").EnumerateArray().Select(p => new
-            {
-                id = p.GetProperty("id").GetString()!, name = $"{p.GetProperty("first_name").GetString()} {p.GetProperty("last_name").GetString()}", world_rank = p.GetProperty("world_rank").GetInt32(),
-            }).ToArray();
-            FieldByTournament[t.Id] = field.Select(f => f.id).ToArray();
-            await w.Admin.PostAsync("/api/admin/tournaments", new { id = t.Id, provider_event_id = t.SandboxId, name = truth.GetProperty("name").GetString() });
-            foreach (var c in t.Contests)
-            {
-                await w.Admin.PostAsync("/api/admin/contests", new { id = c.Id, tournament_id = t.Id, name = c.Name, config = Config(t, c) });
-                await w.Admin.PutAsync($"/api/admin/contests/{c.Id}/field", new { participants = field });
-            }
-            Tournaments.Add(t with { });
-            Say($"tournament {t.Id}: {field.Length} golfers, first tee {firstTee:yyyy-MM-dd HH:mm}, contests {string.Join(", ", t.Contests.Select(c => c.Id))}");
-        }
-
-        for (var i = 1; i <= players; i++)
-        {
-            var p = new PlayerPlan($"sim-player-{i:000}", random.NextDouble() < 0.85);
             using var player = w.Player(p.UserId);
             var account = await player.Api.StartPayoutOnboardingAsync(CancellationToken.None);
-            if (p.Onboards)
-                await w.Stripe.PostAsync($"/_sandbox/accounts/{account.Stripe_account_id}/complete_onboarding");
-            Players.Add(p);
+            if (p.Onboards) await w.Stripe.PostAsync($"/_sandbox/accounts/{account.Stripe_account_id}/complete_onboarding");
+        });
+        Say($"{players} players ({Players.Count(p => p.Onboards)} completed payout onboarding); {Tournaments.Count} tournaments, " +
+            $"{Tournaments.Sum(t => t.Contests.Length)} contests, {Arrivals.Count(a => !a.Late)} entry attempts planned before lock and {Arrivals.Count(a => a.Late)} after");
+    }
+
+    void PlanCalendar()
+    {
+        var firstThursday = Start.Date.AddDays(2);
+        while (firstThursday.DayOfWeek != DayOfWeek.Thursday) firstThursday = firstThursday.AddDays(1);
+        for (var week = 0; ; week++)
+        {
+            var thursday = new DateTimeOffset(firstThursday.AddDays(7 * week), TimeSpan.Zero);
+            var added = false;
+            for (var k = 0; k < 2; k++)
+            {
+                // Week 0: a playoff and a postponement (which finishes on Monday); week 1: a weather delay and a
+                // cancellation mid-way; later weeks: the seed decides whether a playoff decides the main event.
+                var twist = (week, k) switch
+                {
+                    (0, 0) => Twist.Playoff, (0, 1) => Twist.Postponed, (1, 0) => Twist.WeatherDelay, (1, 1) => Twist.CancelledMidway,
+                    (_, 0) when random.NextDouble() < 0.4 => Twist.Playoff, _ => Twist.None,
+                };
+                var id = $"sim-{seed}-w{week}{(k == 0 ? "a" : "b")}";
+                var firstTee = thursday.AddHours(k == 0 ? 12 : 14);
+                var opens = week == 0 ? Start : thursday.AddDays(-3);
+                var t = new TournamentPlan(id, $"sr-{id}", seed * 100 + week * 2 + k, firstTee, opens, twist, k == 0 ? MainContests(id) : OppositeContests(id));
+                // Only tournaments whose contests can be settled and paid inside the calendar are played.
+                if (t.Official.AddHours(4) > End) continue;
+                foreach (var c in t.Contests.Where(c => twist == Twist.CancelledMidway)) c.Expected = "CANCELLED";
+                Tournaments.Add(t);
+                added = true;
+            }
+            if (!added && thursday > End) break;
         }
-        Say($"{players} players; {Players.Count(p => p.Onboards)} completed payout onboarding");
+        if (Tournaments.Count == 0) throw new ArgumentException($"--days {days} leaves no room for a tournament (at least 7)");
+    }
+
+    // Rule shapes: top-10 table, winner takes all, a flat double-up-like table, a capped satellite, no rake, and an
+    // under-filled contest that is cancelled and refunded at lock. The satellite's cap is not reached: which of two
+    // racing payments takes the last seat depends on the order the worker converges them, which no seed fixes, and the
+    // settlements must be identical run after run.
+    ContestPlan[] MainContests(string t) =>
+    [
+        new($"{t}-main", "Main event", 1000, 6, 1000, [2500, 1800, 1300, 1000, 800, 700, 600, 500, 450, 350], 10, 2000, 0.70),
+        new($"{t}-wta", "Winner takes all", 5000, 4, 500, [10000], 3, 2000, 0.30),
+        new($"{t}-double", "Double up", 2500, 5, 800, [2000, 2000, 2000, 2000, 2000], 6, 2000, 0.40),
+        new($"{t}-sat", "Satellite (capped at 200)", 2000, 3, 1000, [6000, 4000], 4, 200, 0.12),
+    ];
+
+    ContestPlan[] OppositeContests(string t) =>
+    [
+        new($"{t}-std", "Standard", 1500, 4, 1000, [6000, 4000], 4, 2000, 0.62),
+        new($"{t}-norake", "No rake", 2000, 3, 0, [7000, 3000], 4, 2000, 0.40),
+        new($"{t}-thin", "Thin field", 2000, 4, 1000, [6000, 4000], 500, 2000, 0.02) { Expected = "CANCELLED" },
+    ];
+
+    void PlanArrivals()
+    {
+        foreach (var t in Tournaments)
+        foreach (var c in t.Contests)
+        foreach (var p in Players)
+        {
+            if (random.NextDouble() >= c.EntryProbability) continue;
+            // Deposits arrive through the week, between the contest's opening and its lock; a few come after lock.
+            var late = random.NextDouble() < 0.01;
+            var window = (t.Lock.AddHours(-2) - t.OpensAt).TotalMinutes;
+            var at = late ? t.Lock.AddMinutes(30 + random.Next(90)) : t.OpensAt.AddMinutes(random.NextDouble() * window);
+            var golfers = Enumerable.Range(0, 50).OrderBy(_ => random.Next()).Take(c.RosterSize).ToArray();
+            var roll = random.NextDouble();
+            var payment = roll < 0.08 ? Payment.Declines : roll < 0.10 ? Payment.Abandoned : Payment.Succeeds;
+            Arrivals.Add(new Arrival(at, p, t, c, golfers.Select(g => g.ToString(CultureInfo.InvariantCulture)).ToArray(),
+                $"{p.UserId}-{c.Id}-{random.Next():x8}", payment, random.NextDouble() < 0.05, late));
+        }
+        Arrivals.Sort((a, b) => a.At != b.At ? a.At.CompareTo(b.At) : string.CompareOrdinal(a.Key, b.Key));
+    }
+
+    /// <summary>Creates a tournament at the provider and in Fairway, with its contests and field, when it is announced.</summary>
+    async Task AnnounceAsync(TournamentPlan t)
+    {
+        var truth = await w.Provider.PostAsync("/_control/tournaments", new
+        {
+            id = t.SandboxId, seed = t.Seed, field_size = 50, round_count = 4, cut_after_round = 2, cut_keep = 25, withdrawals = 2, disqualifications = 1,
+            playoff = t.Twist == Twist.Playoff,
+            start = t.FirstTee.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture), round_duration_minutes = 300, round_gap_minutes = 1140, official_delay_minutes = 60,
+        });
+        var field = truth.GetProperty("players").EnumerateArray().Select(p => new
+        {
+            id = p.GetProperty("id").GetString()!, name = $"{p.GetProperty("first_name").GetString()} {p.GetProperty("last_name").GetString()}", world_rank = p.GetProperty("world_rank").GetInt32(),
+        }).ToArray();
+        FieldByTournament[t.Id] = field.Select(f => f.id).ToArray();
+        await w.Admin.PostAsync("/api/admin/tournaments", new { id = t.Id, provider_event_id = t.SandboxId, name = truth.GetProperty("name").GetString() });
+        foreach (var c in t.Contests)
+        {
+            await w.Admin.PostAsync("/api/admin/contests", new { id = c.Id, tournament_id = t.Id, name = c.Name, config = Config(t, c) });
+            await w.Admin.PutAsync($"/api/admin/contests/{c.Id}/field", new { participants = field });
+        }
+        Say($"tournament {t.Id} announced{(t.Twist == Twist.None ? "" : $" ({t.Twist})")}: {field.Length} golfers, first tee {t.FirstTee:ddd yyyy-MM-dd HH:mm}, contests {string.Join(", ", t.Contests.Select(c => c.Id))}");
     }
 
     object Config(TournamentPlan t, ContestPlan c) => new Dictionary<string, object?>
     {
         ["id"] = t.Id, ["contest_id"] = c.Id, ["provider_event_id"] = t.SandboxId,
         ["ingestion_endpoint"] = $"{w.HostEnv["INGESTION_ENDPOINT_URL"]}/tournaments/{t.SandboxId}/leaderboard.json",
-        ["event_start_date"] = t.FirstTee.UtcDateTime.ToString("yyyy-MM-dd"), ["event_end_date"] = t.FirstTee.UtcDateTime.AddDays(3).ToString("yyyy-MM-dd"),
+        ["event_start_date"] = t.FirstTee.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+        ["event_end_date"] = t.FirstTee.UtcDateTime.AddDays(3).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
         ["round_count"] = 4, ["cut_after_round"] = 2, ["leaderboard_schema_version"] = 1, ["field_source"] = "static_import",
-        ["field_size"] = 40, ["alternates_count"] = 0,
+        ["field_size"] = 50, ["alternates_count"] = 0,
         ["rules"] = new Dictionary<string, object?>
         {
-            ["roster_size"] = c.RosterSize, ["entry_fee"] = c.EntryFee, ["currency"] = "usd", ["min_entries"] = c.MinEntries, ["max_entries"] = 500,
+            ["roster_size"] = c.RosterSize, ["entry_fee"] = c.EntryFee, ["currency"] = "usd", ["min_entries"] = c.MinEntries, ["max_entries"] = c.MaxEntries,
             ["rake_bps"] = c.RakeBps, ["payout_table"] = c.PayoutBps.Select((b, i) => new { place = i + 1, bps = b }).ToArray(),
-            ["lock_time"] = t.FirstTee.AddHours(-1).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'"), ["unplayed_round_strokes"] = 80,
+            ["lock_time"] = t.Lock.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture), ["unplayed_round_strokes"] = 80,
             ["settlement_hold_seconds"] = 3600,
         },
     };
 
-    public async Task EnterAsync()
-    {
-        if (faults is not null) await faults.BeforeEntriesAsync();
-        foreach (var t in Tournaments)
-        foreach (var c in t.Contests)
-        foreach (var p in Players)
-        {
-            if (random.NextDouble() >= c.EntryProbability) continue;
-            var golfers = FieldByTournament[t.Id].OrderBy(_ => random.Next()).Take(c.RosterSize).ToArray();
-            var key = $"{p.UserId}-{c.Id}-{random.Next():x8}";
-            using var player = w.Player(p.UserId);
-            var request = new Client.CreateEntryRequest { Golfers = golfers };
-            var created = await player.Api.CreateEntryAsync(c.Id, key, request, CancellationToken.None);
-            EntriesAttempted++;
-            if (random.NextDouble() < 0.05)
-            {
-                // A client that lost the response retries: same key, same entry, same PaymentIntent.
-                var again = await player.Api.CreateEntryAsync(c.Id, key, request, CancellationToken.None);
-                if (again.Entry.Id != created.Entry.Id)
-                    throw new ApiException("a retried entry request created a second entry");
-                RequestsRetried++;
-            }
-            var pi = created.Payment.Payment_intent_id;
-            if (random.NextDouble() < 0.1)
-            {
-                await w.Stripe.PostAsync($"/_sandbox/payment_intents/{pi}/fail", new { decline_code = "card_declined" });
-                PaymentsDeclined++;
-            }
-            else await w.Stripe.PostAsync($"/_sandbox/payment_intents/{pi}/succeed");
-        }
-        // Lost or slow webhooks are the sweeper's job, on its own schedule as the clock moves.
-        await clock.QuiescentAsync();
-        Say($"{EntriesAttempted} entries created ({RequestsRetried} requests retried, {PaymentsDeclined} cards declined)");
-    }
-
-    /// <summary>Plays every tournament to its official end, moving the clock through lock, each round, completion, the hold, settlement and payouts.</summary>
-    public async Task PlayAsync()
+    /// <summary>The instants the clock stops at: ticks, arrivals, and each tournament's lock, rounds, twist, official result and hold.</summary>
+    public SortedSet<DateTimeOffset> Stops()
     {
         var stops = new SortedSet<DateTimeOffset>();
+        for (var at = Start + Tick; at <= End; at += Tick) stops.Add(at);
         foreach (var t in Tournaments)
         {
-            stops.Add(t.FirstTee.AddDays(-1));
-            stops.Add(t.FirstTee.AddHours(-1));
-            for (var r = 0; r < 4; r++) { stops.Add(t.FirstTee.AddDays(r).AddHours(2.5)); stops.Add(t.FirstTee.AddDays(r).AddHours(5).AddMinutes(1)); }
-            stops.Add(t.FirstTee.AddDays(3).AddHours(6).AddMinutes(5));          // official (closed)
-            stops.Add(t.FirstTee.AddDays(3).AddHours(6).AddMinutes(5).AddSeconds(3601)); // settlement hold over
+            stops.Add(t.OpensAt);
+            stops.Add(t.Lock.AddMinutes(1));
+            if (t.Twist is Twist.Postponed or Twist.WeatherDelay) { stops.Add(t.SuspendAt); stops.Add(t.SuspendAt + t.Shift); }
+            if (t.Twist == Twist.CancelledMidway) { stops.Add(t.CancelAt); stops.Add(t.CancelAt.AddHours(1)); continue; }
+            for (var r = 0; r < 4; r++)
+            {
+                var roundStart = t.FirstTee.AddDays(r);
+                var shift = t.Twist == Twist.Postponed || (t.Twist == Twist.WeatherDelay && roundStart.AddHours(5) > t.SuspendAt) ? t.Shift : TimeSpan.Zero;
+                stops.Add(roundStart.AddHours(2.5) + shift);
+                stops.Add(roundStart.AddHours(5).AddMinutes(1) + shift);
+            }
+            stops.Add(t.Official.AddMinutes(5));
+            stops.Add(t.Official.AddMinutes(5).AddSeconds(3601));  // settlement hold over
+            stops.Add(t.Official.AddHours(2));                     // payouts on their schedule
         }
-        if (faults is not null) await faults.BeforePlayAsync(this);
-        var step = 0;
-        foreach (var at in stops.Where(s => s > w.Now))
-        {
-            if (faults is not null) await faults.AtStepAsync(++step);
-            await clock.AdvanceToAsync(at);
-        }
-        // Transient failures back off (payouts) or delay a step (polls after an outage): a few more hours of the
-        // schedule, with every job run as its cron would, let everything converge.
-        for (var i = 0; i < 4; i++)
-        {
-            await clock.AdvanceToAsync(w.Now.AddHours(1));
-        }
-        Say("every tournament played to its official end; settlement and payout jobs run");
+        // Arrivals are grouped at the first stop at or after them: the ticks, and a last call two hours before each lock.
+        foreach (var t in Tournaments) stops.Add(t.Lock.AddHours(-2));
+        return new SortedSet<DateTimeOffset>(stops.Where(s => s > Start && s <= End));
     }
+
+    /// <summary>Plays the calendar: at each stop the outside world acts (provider, players, faults), then the clock moves on.</summary>
+    public async Task PlayAsync()
+    {
+        var announced = new HashSet<string>();
+        var twisted = new HashSet<string>();
+        var next = 0;
+        var step = 0;
+        foreach (var t in Tournaments.Where(t => t.OpensAt <= w.Now)) { await AnnounceAsync(t); announced.Add(t.Id); }
+        var stops = Stops().ToList();
+        var arrivalStops = new HashSet<int>();
+        for (int i = 0, a = 0; i < stops.Count; i++)
+        {
+            var any = false;
+            while (a < Arrivals.Count && Arrivals[a].At <= stops[i]) { any = true; a++; }
+            if (any) arrivalStops.Add(i);
+        }
+        faults?.Plan(this, stops, arrivalStops, days);
+        foreach (var at in stops)
+        {
+            if (faults is not null) await faults.AtAsync(step, FaultMoment.BetweenSteps);
+            await clock.AdvanceToAsync(at);
+            foreach (var t in Tournaments.Where(t => t.OpensAt <= at && announced.Add(t.Id))) await AnnounceAsync(t);
+            foreach (var t in Tournaments.Where(t => !twisted.Contains(t.Id)))
+            {
+                if (t.Twist is Twist.Postponed or Twist.WeatherDelay && at >= t.SuspendAt)
+                {
+                    await w.Provider.PostAsync($"/_control/tournaments/{t.SandboxId}/suspend", new { until = (t.SuspendAt + t.Shift).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture) });
+                    Say($"provider: {t.Id} {(t.Twist == Twist.Postponed ? "postponed" : "suspended for weather")} until {t.SuspendAt + t.Shift:ddd HH:mm}");
+                    twisted.Add(t.Id);
+                }
+                else if (t.Twist == Twist.CancelledMidway && at >= t.CancelAt)
+                {
+                    await w.Provider.PostAsync($"/_control/tournaments/{t.SandboxId}/cancel");
+                    Say($"provider: {t.Id} cancelled during round 2");
+                    twisted.Add(t.Id);
+                }
+            }
+            var due = new List<Arrival>();
+            while (next < Arrivals.Count && Arrivals[next].At <= at) due.Add(Arrivals[next++]);
+            if (due.Count > 0)
+            {
+                if (faults is not null) await faults.AtAsync(step, FaultMoment.BeforeArrivals);
+                await ForEachAsync(due, EnterAsync);
+                if (faults is not null) await faults.AtAsync(step, FaultMoment.DuringArrivals);
+                await clock.QuiescentAsync();
+            }
+            await RecordStatesAsync(at);
+            await alerts.ObserveAsync();
+            step++;
+            if (step == stops.Count || stops[step].Date != at.Date)
+                Say($"day {(at - Start).Days + 1} of {days}: {EntriesAttempted} entries, {clock.Summary()}, {Math.Round(Wall.Elapsed.TotalSeconds)} s of wall time");
+        }
+        if (faults is not null)
+        {
+            await faults.EndAsync();
+            // After the world stops disturbing: a day of the system's own schedules lets every retry and backoff converge.
+            for (var i = 1; i <= 4; i++) { await clock.AdvanceToAsync(w.Now.AddHours(6)); await alerts.ObserveAsync(); }
+        }
+        Say($"calendar played: {EntriesAttempted} entries created ({RequestsRetried} requests retried, {PaymentsDeclined} cards declined, " +
+            $"{PaymentsAbandoned} checkouts abandoned), {LateAttemptsRefused} attempts after lock refused; {clock.Summary()}");
+    }
+
+    /// <summary>
+    /// A player whose request met a dead API (a crash point, a kill) tries again with the same Idempotency-Key once the
+    /// API is back, as a real client does: bounded, and the contract guarantees the same entry.
+    /// </summary>
+    async Task EnterAsync(Arrival a)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try { await EnterOnceAsync(a); return; }
+            catch (Exception e) when (attempt < 6 && e is HttpRequestException or TaskCanceledException || e is Client.ApiException { StatusCode: 502 or 503 })
+            {
+                await w.SuperviseAsync();
+                await Task.Delay(TimeSpan.FromMilliseconds(500 * attempt));
+            }
+        }
+    }
+
+    async Task EnterOnceAsync(Arrival a)
+    {
+        using var player = w.Player(a.Player.UserId);
+        var field = FieldByTournament[a.Tournament.Id];
+        var request = new Client.CreateEntryRequest { Golfers = a.Golfers.Select(g => field[int.Parse(g, CultureInfo.InvariantCulture)]).ToArray() };
+        if (a.Late)
+        {
+            try
+            {
+                await player.Api.CreateEntryAsync(a.Contest.Id, a.Key, request, CancellationToken.None);
+                lock (Problems) Problems.Add($"{a.Player.UserId} entered {a.Contest.Id} after its lock");
+            }
+            catch (Client.ApiException e) when (e.StatusCode == 409)
+            {
+                lock (Problems) LateAttemptsRefused++;
+            }
+            return;
+        }
+        Client.EntryCreated created;
+        try { created = await player.Api.CreateEntryAsync(a.Contest.Id, a.Key, request, CancellationToken.None); }
+        catch (Client.ApiException e) when (e.StatusCode == 409 && e.Response?.Contains("CONTEST_FULL", StringComparison.Ordinal) == true)
+        {
+            return; // the capped contest is full: the player is told so and nothing is charged
+        }
+        CreatedEntries[created.Entry.Id] = a.Contest.Id;
+        if (a.RetriesRequest)
+        {
+            // A client that lost the response retries: same key, same entry, same PaymentIntent.
+            var again = await player.Api.CreateEntryAsync(a.Contest.Id, a.Key, request, CancellationToken.None);
+            if (again.Entry.Id != created.Entry.Id) lock (Problems) Problems.Add($"a retried entry request created a second entry ({a.Key})");
+            lock (Problems) RequestsRetried++;
+        }
+        var pi = created.Payment.Payment_intent_id;
+        switch (a.Payment)
+        {
+            case Payment.Declines:
+                await w.Stripe.PostAsync($"/_sandbox/payment_intents/{pi}/fail", new { decline_code = "card_declined" });
+                lock (Problems) PaymentsDeclined++;
+                break;
+            case Payment.Abandoned:
+                lock (Problems) PaymentsAbandoned++;
+                break;
+            default:
+                await w.Stripe.PostAsync($"/_sandbox/payment_intents/{pi}/succeed");
+                break;
+        }
+    }
+
+    /// <summary>Money held in contest escrow and entries created, sampled after each step (for the report's timeline).</summary>
+    public List<(DateTimeOffset At, long Escrow, int Entries)> Samples { get; } = [];
+
+    async Task RecordStatesAsync(DateTimeOffset at)
+    {
+        var escrow = await w.Admin.GetAsync("/api/admin/ledger/accounts?kind=contest_escrow&limit=200");
+        var rows = escrow.ValueKind == System.Text.Json.JsonValueKind.Array ? escrow : escrow.TryGetProperty("data", out var d) ? d : escrow.GetProperty("accounts");
+        Samples.Add((at, rows.EnumerateArray().Sum(r => r.TryGetProperty("balance", out var b) ? b.GetInt64() : 0), EntriesAttempted));
+        foreach (var t in Tournaments.Where(t => t.OpensAt <= at && t.Official.AddHours(3) >= at.AddHours(-6)))
+        foreach (var c in t.Contests)
+        {
+            var state = (await w.Admin.GetAsync($"/api/admin/contests/{c.Id}")).GetProperty("state").GetString() ?? "?";
+            if (StateTimeline.LastOrDefault(s => s.Contest == c.Id) is var last && last.State == state) continue;
+            StateTimeline.Add((at, c.Id, state));
+        }
+    }
+
+    static Task ForEachAsync<T>(IEnumerable<T> items, Func<T, Task> body) =>
+        Parallel.ForEachAsync(items, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, async (item, _) => await body(item));
 }

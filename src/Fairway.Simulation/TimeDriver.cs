@@ -41,7 +41,9 @@ public sealed class TimeDriver(World w, TextWriter log)
         string busy = "";
         while (true)
         {
-            busy = await BusyAsync(now);
+            if (await w.SuperviseAsync()) quietPasses = 0;
+            try { busy = await BusyAsync(now); }
+            catch (HttpRequestException e) { busy = $"API unreachable ({e.Message}); the supervisor restarts a dead process"; }
             quietPasses = busy.Length == 0 ? quietPasses + 1 : 0;
             if (quietPasses == 2) break;
             if (sw.Elapsed > StepBound)

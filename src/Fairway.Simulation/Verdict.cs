@@ -10,9 +10,11 @@ public sealed record Check(string Name, bool Passed, string Detail);
 /// The end of the run: a readable summary per contest and the invariants, all read through the admin
 /// API, the ops CLI (settlement replay) and the Stripe sandbox's counters — never the database.
 /// </summary>
-public sealed class Verdict(World w, Season season, string root, TextWriter log)
+public sealed class Verdict(World w, Season season, AlertWatch alerts, string root, TextWriter log)
 {
     public List<Check> Checks { get; } = [];
+    /// <summary>Per contest: its final state and settlement hash (what the outcome digest is made of).</summary>
+    public SortedDictionary<string, string> Outcomes { get; } = new(StringComparer.Ordinal);
 
     void Add(string name, bool passed, string detail) => Checks.Add(new Check(name, passed, detail));
 
@@ -32,14 +34,16 @@ public sealed class Verdict(World w, Season season, string root, TextWriter log)
             var state = Str(contest, "state");
             var escrow = escrowRows.FirstOrDefault(a => Str(a, "contest_id") == c.Id);
             var escrowBalance = escrow.ValueKind == JsonValueKind.Object ? Long(escrow, "balance") : 0;
-            Add($"{c.Id}: finished", state is "COMPLETE" or "CANCELLED", $"state {state}");
+            Add($"{c.Id}: finished {c.Expected}", state == c.Expected, $"state {state}");
             Add($"{c.Id}: escrow is zero", escrowBalance == 0, $"escrow balance {escrowBalance}");
             sb.AppendLine($"\n{c.Id} ({c.Name}, fee {c.EntryFee}, roster {c.RosterSize}, rake {c.RakeBps} bps, min {c.MinEntries}): {state}");
+            Outcomes[c.Id] = state ?? "?";
             if (state == "COMPLETE")
             {
                 var s = await w.Admin.GetAsync($"/api/admin/settlements/{c.Id}?limit=1000");
                 var settlement = s.GetProperty("settlement");
                 var hash = Str(settlement, "output_hash");
+                Outcomes[c.Id] = $"{state} {Long(settlement, "entry_count")} {hash}";
                 sb.AppendLine($"  entries {Long(settlement, "entry_count")}  gross {Long(settlement, "gross")}  rake {Long(settlement, "rake")}  net {Long(settlement, "net")}  output_hash {hash?[..16]}…");
                 foreach (var r in s.GetProperty("results").EnumerateArray().Where(r => Long(r, "prize") > 0).Take(5))
                     sb.AppendLine($"    rank {Long(r, "rank"),2}  {Str(r, "user_id"),-16} score {Long(r, "score"),4}  prize {Long(r, "prize")}");
@@ -57,6 +61,15 @@ public sealed class Verdict(World w, Season season, string root, TextWriter log)
             var trail = await w.Admin.GetAsync($"/api/admin/contests/{c.Id}/transitions");
             sb.AppendLine($"  audit rows {trail.GetArrayLength()}: {string.Join(" -> ", trail.EnumerateArray().Where(e => Str(e, "action") == "contest.transition").Select(e => Str(e.GetProperty("after"), "state")))}");
         }
+
+        Add("players' requests behaved as the contract says (a retried request returns its entry)", season.Problems.Count == 0, string.Join("; ", season.Problems.Take(5)));
+        var late = season.Arrivals.Count(a => a.Late);
+        Add("every attempt to enter after lock was refused (409)", season.LateAttemptsRefused == late, $"{season.LateAttemptsRefused} of {late} refused");
+
+        var fired = alerts.Incidents.Select(a => a.Alert).Distinct().ToList();
+        Add("every alert that fired names a runbook of docs/runbooks", alerts.Incidents.All(alerts.RunbookExists),
+            string.Join(", ", alerts.Incidents.Where(a => !alerts.RunbookExists(a)).Select(a => $"{a.Alert} → {a.Runbook ?? "no runbook"}").Distinct()));
+        Add("no alert is left firing at the end", !alerts.StillFiring.Any(), $"fired: {(fired.Count == 0 ? "none" : string.Join(", ", fired))}; still firing: {string.Join(", ", alerts.StillFiring.Select(a => a.Alert))}");
 
         var payables = Rows(await w.Admin.GetAsync("/api/admin/ledger/accounts?kind=winnings_payable&limit=200"));
         var payableTotal = payables.Sum(a => Long(a, "balance"));
@@ -81,7 +94,7 @@ public sealed class Verdict(World w, Season season, string root, TextWriter log)
         Add("the kill-switch was never tripped", kill.GetProperty("engaged").GetBoolean() == false, $"engaged {kill.GetProperty("engaged")}, last changed by {Str(kill, "changed_by")}");
 
         log.WriteLine(sb.ToString());
-        log.WriteLine($"players {season.Players.Count}, entries {season.EntriesAttempted} ({season.PaymentsDeclined} declined, {season.RequestsRetried} retried requests), Stripe refunds {Long(stats, "refunds_created")}, Stripe transfers {Long(stats, "transfers_created")}, webhooks delivered {Long(stats.GetProperty("webhook_deliveries"), "succeeded")}");
+        log.WriteLine($"players {season.Players.Count}, entries {season.EntriesAttempted} ({season.PaymentsDeclined} declined, {season.PaymentsAbandoned} abandoned, {season.RequestsRetried} retried requests, {season.LateAttemptsRefused} refused after lock), Stripe refunds {Long(stats, "refunds_created")}, Stripe transfers {Long(stats, "transfers_created")}, webhooks delivered {Long(stats.GetProperty("webhook_deliveries"), "succeeded")}");
     }
 
     /// <summary>
@@ -91,17 +104,17 @@ public sealed class Verdict(World w, Season season, string root, TextWriter log)
     async Task PublicViewAsync()
     {
         var listed = 0;
-        foreach (var p in season.Players)
+        await Parallel.ForEachAsync(season.Players, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (p, _) =>
         {
             using var player = w.Player(p.UserId);
             string? after = null;
             do
             {
                 var page = await player.Api.ListMyEntriesAsync(100, after, CancellationToken.None);
-                listed += page.Data.Count(e => e.User_id == p.UserId);
+                Interlocked.Add(ref listed, page.Data.Count(e => e.User_id == p.UserId));
                 after = page.Has_more ? page.Next_after : null;
             } while (after is not null);
-        }
+        });
         Add("players list exactly the entries they created (public API, every page)", listed == season.EntriesAttempted, $"listed {listed}, created {season.EntriesAttempted}");
 
         using var anyone = w.Player("sim-spectator");
@@ -109,7 +122,8 @@ public sealed class Verdict(World w, Season season, string root, TextWriter log)
         foreach (var t in season.Tournaments)
         {
             var leaderboard = await anyone.Api.GetTournamentLeaderboardAsync(t.Id, CancellationToken.None);
-            if (leaderboard.Provider_status != "closed") mismatched.Add($"{t.Id} leaderboard {leaderboard.Provider_status}");
+            var final = t.Twist == Twist.CancelledMidway ? "cancelled" : "closed";
+            if (leaderboard.Provider_status != final) mismatched.Add($"{t.Id} leaderboard {leaderboard.Provider_status}, expected {final}");
             foreach (var c in t.Contests)
             {
                 var detail = await anyone.Api.GetContestAsync(c.Id, CancellationToken.None);
@@ -117,8 +131,15 @@ public sealed class Verdict(World w, Season season, string root, TextWriter log)
                 if (detail.State != admin) mismatched.Add($"{c.Id} public {detail.State}, admin {admin}");
                 if (detail.State == "COMPLETE")
                 {
-                    var standings = await anyone.Api.GetContestStandingsAsync(c.Id, 500, 0, CancellationToken.None);
-                    if (standings.Entries.Count != standings.Total_entries) mismatched.Add($"{c.Id} standings list {standings.Entries.Count} of {standings.Total_entries}");
+                    var (listedStandings, total) = (0, -1);
+                    while (total < 0 || listedStandings < total)
+                    {
+                        var standings = await anyone.Api.GetContestStandingsAsync(c.Id, 500, listedStandings, CancellationToken.None);
+                        total = standings.Total_entries;
+                        if (standings.Entries.Count == 0) break;
+                        listedStandings += standings.Entries.Count;
+                    }
+                    if (listedStandings != total) mismatched.Add($"{c.Id} standings list {listedStandings} of {total}");
                 }
             }
         }

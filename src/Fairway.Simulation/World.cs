@@ -70,6 +70,13 @@ public sealed class World : IAsyncDisposable
             // The verdict reconciles against Stripe at once: every Stripe object of the season is judged.
             ["STRIPE_RECONCILIATION_LAG_SECONDS"] = "0",
         };
+        // Backups run on their own schedule too (daily, simulated time), into the run directory.
+        if (Environment.GetEnvironmentVariable("PG_BIN_DIR") is { } pgBin && File.Exists(Path.Combine(pgBin, "pg_dump")))
+        {
+            env["BACKUP_DIR"] = Path.Combine(runDir, "backups");
+            env["BACKUP_PG_DUMP_PATH"] = Path.Combine(pgBin, "pg_dump");
+            Directory.CreateDirectory(env["BACKUP_DIR"]);
+        }
         var world = new World
         {
             RunDir = runDir, SigningKey = key, ApiUrl = apiUrl, StripeUrl = new Uri($"http://127.0.0.1:{stripePort}"), ProviderUrl = new Uri($"http://127.0.0.1:{providerPort}"),
@@ -83,12 +90,46 @@ public sealed class World : IAsyncDisposable
         return world;
     }
 
-    public async Task<ChildProcess> StartHostAsync(string role, int port)
+    public async Task<ChildProcess> StartHostAsync(string role, int port, IReadOnlyDictionary<string, string>? extraEnv = null)
     {
         var env = new Dictionary<string, string>(HostEnv) { ["FAIRWAY_LISTEN_URL"] = $"http://127.0.0.1:{port}" };
+        foreach (var (k, v) in extraEnv ?? new Dictionary<string, string>()) env[k] = v;
         var p = ChildProcess.Start(role, RunDir, HostDll, ["--role", role], env);
         await ChildProcess.WaitHttpAsync($"http://127.0.0.1:{port}/readyz", TimeSpan.FromSeconds(60), p);
         return p;
+    }
+
+    readonly SemaphoreSlim supervising = new(1, 1);
+    public List<string> Restarts { get; } = [];
+
+    /// <summary>
+    /// The process supervisor of the deployment (systemd's Restart=always, an orchestrator's restart policy): a Fairway
+    /// process that died (a crash point, an OOM kill) is started again, the API on its own address. Returns true when it restarted one.
+    /// </summary>
+    public async Task<bool> SuperviseAsync()
+    {
+        await supervising.WaitAsync();
+        try
+        {
+            var restarted = false;
+            if (ApiProcess is { HasExited: true } api)
+            {
+                ApiProcess = await StartHostAsync("api", ApiUrl.Port);
+                api.Dispose();
+                Restarts.Add($"[{Now:yyyy-MM-dd HH:mm}] api {api.Pid} died; restarted as {ApiProcess.Pid}");
+                restarted = true;
+            }
+            if (WorkerProcess is { HasExited: true } worker)
+            {
+                WorkerProcess = await StartHostAsync("worker", ChildProcess.FreePort());
+                worker.Dispose();
+                Restarts.Add($"[{Now:yyyy-MM-dd HH:mm}] worker {worker.Pid} died; restarted as {WorkerProcess.Pid}");
+                restarted = true;
+            }
+            foreach (var r in Restarts.Skip(Restarts.Count - (restarted ? 1 : 0))) Console.WriteLine($"    supervisor: {r}");
+            return restarted;
+        }
+        finally { supervising.Release(); }
     }
 
     /// <summary>A player acts only through the generated client of the public contract (docs/api/openapi.json).</summary>
