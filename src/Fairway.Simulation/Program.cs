@@ -43,6 +43,7 @@ catch (Exception e) when (e is ApiException or InvalidOperationException or Time
 
 log.WriteLine();
 foreach (var c in verdict.Checks) log.WriteLine($"{(c.Passed ? "ok  " : "FAIL")}  {c.Name}{(c.Passed || c.Detail.Length == 0 ? "" : " — " + c.Detail)}");
+foreach (var waiting in verdict.Waiting) log.WriteLine($"WAITING FOR THE OPERATOR  {waiting}");
 var failed = verdict.Checks.Count(c => !c.Passed);
 if (faults is not null) log.WriteLine($"\n{faults.Injected.Count} faults of {faults.KindsInjected.Count} kinds (catalogue: {Faults.Catalogue.Length}) injected:\n  " + string.Join("\n  ", faults.Injected.Select(f => $"{f.At:yyyy-MM-dd HH:mm} {f.Kind}: {f.What}")));
 log.WriteLine($"\n{alerts.Incidents.Count} alerts fired (rules of infra/monitoring, `for` applied in simulated time){(alerts.Incidents.Count == 0 ? "" : ":\n  ")}" + string.Join("\n  ",

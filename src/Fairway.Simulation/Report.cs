@@ -88,6 +88,7 @@ public static class Report
         foreach (var c in verdict.Checks)
             html.Append($"<tr><td class=\"{(c.Passed ? "ok" : "fail")}\">{(c.Passed ? "ok" : "FAIL")}</td><td>{E(c.Name)}</td><td>{E(c.Detail)}</td></tr>");
         html.Append("</table>");
+        foreach (var waiting in verdict.Waiting) html.Append($"<p class=\"fail\">Waiting for the operator: {E(waiting)}</p>");
         if (faults is not null)
         {
             html.Append("<h2>Faults</h2><table><tr><th>simulated time</th><th>kind</th><th>what</th></tr>");
