@@ -57,6 +57,21 @@ public sealed class TestClockTests(ApiAndWorkerFixture f)
     }
 
     [Fact]
+    public async Task Job_stats_count_a_job_while_it_is_processing_and_once_it_succeeded()
+    {
+        // What the main job's clock driver waits on (nothing enqueued or processing) must see a running job.
+        using var http = f.Api.Client(TestAuth.Admin);
+        async Task<JsonElement> Stats() => JsonDocument.Parse(await http.GetStringAsync("/api/admin/jobs/stats")).RootElement;
+        var before = (await Stats()).GetProperty("succeeded").GetInt64();
+        var probe = JsonDocument.Parse(await (await http.PostAsJsonAsync("/api/admin/jobs/probes", new { delay_ms = 5000, wait_seconds = 0 })).Content.ReadAsStringAsync()).RootElement;
+        await Wait.UntilAsync(async () => (await Stats()).GetProperty("processing").GetInt64() >= 1, "the slow probe counted as processing", 30);
+        var id = probe.GetProperty("probe_id").GetString();
+        await Wait.UntilAsync(async () => JsonDocument.Parse(await http.GetStringAsync($"/api/admin/jobs/probes/{id}")).RootElement.GetProperty("status").GetString() == "executed", "the probe executed", 60);
+        await Wait.UntilAsync(async () => (await Stats()).GetProperty("succeeded").GetInt64() > before, "then counted as succeeded", 30);
+        Assert.True((await Stats()).GetProperty("servers").GetInt64() >= 1);
+    }
+
+    [Fact]
     public async Task Clock_never_moves_backwards()
     {
         using var http = f.Api.Client(TestAuth.Admin);
