@@ -34,6 +34,7 @@ public sealed class KillSwitchAndReconciliationTests(PaymentsFixture f)
         var ledgerBefore = await f.ScalarAsync<long>("SELECT count(*) FROM ledger_entries");
         var entriesBefore = await f.ScalarAsync<long>("SELECT count(*) FROM entries");
 
+        var batchJobsBefore = (await HangfireJobs.OfAsync(f.DatabaseUrl, "WebhookBatchJob", "")).Select(j => j.Id).DefaultIfEmpty(0).Max();
         await f.SetKillSwitchAsync(true, "test: incident drill");
         try
         {
@@ -61,9 +62,11 @@ public sealed class KillSwitchAndReconciliationTests(PaymentsFixture f)
             Assert.All(again, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
             await f.TriggerAsync("stripe-webhook-drain");
             await f.TriggerAsync("payment-sweeper");
-            // Every processing job of the event (the sandbox's delivery and the four again) ran to its end and deferred: the switch is on.
-            var eventId = JsonDocument.Parse(body).RootElement.GetProperty("id").GetString()!;
-            var jobs = await HangfireJobs.WaitUntilAsync(f.DatabaseUrl, "WebhookProcessingJob", eventId, j => j.Count >= 5 && j.All(x => x.Finished), "every processing job of the event finished");
+            // Every webhook batch job these deliveries enqueued (at least the one whose delivery raised the wake-up flag) and
+            // the drain ran to their end and deferred the event: the switch is on.
+            var jobs = (await HangfireJobs.WaitUntilAsync(f.DatabaseUrl, "WebhookBatchJob", "",
+                j => j.Any(x => x.Id > batchJobsBefore) && j.Where(x => x.Id > batchJobsBefore).All(x => x.Finished),
+                "every webhook batch job of these deliveries finished")).Where(x => x.Id > batchJobsBefore).ToList();
             Assert.All(jobs, j => Assert.Equal("Succeeded", j.State));
 
             Assert.Equal(1, await f.StoredEventsAsync("payment_intent.succeeded", pi));
