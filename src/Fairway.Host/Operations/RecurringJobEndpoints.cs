@@ -35,7 +35,15 @@ public static class RecurringJobEndpoints
                     return Problems.Result(ProblemCodes.RecurringJobNotFound, "No such recurring job.", $"no recurring job '{id}' is registered (workers register them at start-up)");
             if (pauses.IsPaused(id))
                 return Problems.Result(ProblemCodes.RecurringJobPaused, "The recurring job is paused.", $"resume it first: fairway jobs resume {id} --reason ...");
-            var jobId = manager.TriggerJob(id);
+            string? jobId;
+            // Hangfire takes the recurring job's distributed lock to trigger it; the schedulers (real time and Fairway's
+            // clock) take the same lock each time they look at it. Losing that race is not a server error: nothing was
+            // triggered, and the caller may simply ask again.
+            try { jobId = manager.TriggerJob(id); }
+            catch (Hangfire.Storage.DistributedLockTimeoutException)
+            {
+                return Problems.Result(ProblemCodes.RecurringJobBusy, "The recurring job is busy.", $"recurring job '{id}' is being scheduled right now; retry");
+            }
             if (jobId is null)
                 return Problems.Result(ProblemCodes.RecurringJobNotFound, "No such recurring job.", $"recurring job '{id}' could not be triggered");
             logs.CreateLogger("Fairway.Operations").LogInformation("Recurring job {RecurringJobId} triggered by {Actor}: job {JobId}", id, Platform.Auth.Actors.Of(http.User), jobId);

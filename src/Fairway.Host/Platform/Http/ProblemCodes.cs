@@ -150,6 +150,7 @@ public static class ProblemCodes
     public static readonly ProblemCode RunbookExecutionFinished = new("RUNBOOK_EXECUTION_FINISHED", 409, "The runbook execution is finished.", "Start a new execution.");
     public static readonly ProblemCode RecurringJobNotFound = new("RECURRING_JOB_NOT_FOUND", 404, "No recurring job with this id is registered.", "Check the id; workers register them at start-up.");
     public static readonly ProblemCode RecurringJobPaused = new("RECURRING_JOB_PAUSED", 409, "The recurring job is paused.", "Resume it first (`fairway jobs resume <id> --reason …`).");
+    public static readonly ProblemCode RecurringJobBusy = new("RECURRING_JOB_BUSY", 409, "A scheduler holds the recurring job's lock right now (it is being scheduled or triggered); nothing was triggered.", "Retry in a few seconds.");
     public static readonly ProblemCode JobNotFound = new("JOB_NOT_FOUND", 404, "No background job with this id.", "Check the job id.");
     public static readonly ProblemCode ClockBackwards = new("CLOCK_BACKWARDS", 409, "The test clock cannot move backwards.", "Set a later instant.");
 }
