@@ -9,7 +9,20 @@ public enum FaultMoment { BetweenSteps, DuringArrivals, BeforeArrivals }
 /// <summary>One kind of fault of the catalogue: its name, when it may strike, and how it is injected at an intensity in [0, 1).</summary>
 public sealed record FaultKind(string Name, FaultMoment Moment, Func<Faults, double, Task<string>> Inject);
 
-public sealed record FaultEvent(DateTimeOffset At, string Kind, string What, double RealSecondsToSettle);
+/// <summary>
+/// One injected fault. Recovery: from the injection until the system was next quiescent (nothing due, queued or in flight)
+/// with no alert firing — in simulated time, and the wall-clock seconds that took. Null while it has not recovered.
+/// </summary>
+public sealed record FaultEvent(DateTimeOffset At, string Kind, string What)
+{
+    public long InjectedAtTicks { get; init; } = Stopwatch.GetTimestamp();
+    public TimeSpan? Recovery { get; set; }
+    public double? RecoveryWallSeconds { get; set; }
+
+    public string RecoveryText() => Recovery is { } r
+        ? $"recovered after {(r.TotalHours >= 1 ? $"{r.TotalHours:F1} simulated hours" : $"{r.TotalMinutes:F0} simulated minutes")} ({RecoveryWallSeconds:F1} s of wall time)"
+        : "NOT RECOVERED";
+}
 
 /// <summary>
 /// The fault catalogue of the founder absence simulation (issue 15 §2), injected only through the sandboxes' control APIs
@@ -79,9 +92,22 @@ public sealed class Faults(World world, TextWriter log, int seed)
         new("api-sigkill-during-webhook-burst", FaultMoment.DuringArrivals, async (f, x) => await f.CrashApiAsync()),
         new("api-crash-point-entry", FaultMoment.BeforeArrivals, (f, x) => f.ArmApiCrashPointAsync("payments.after_entry_insert_before_intent")),
         new("api-crash-point-webhook", FaultMoment.BeforeArrivals, (f, x) => f.ArmApiCrashPointAsync("webhooks.after_store_before_enqueue")),
+        // The worker's crash points: the worker runs with one armed until a job reaches it (the process dies mid-transaction,
+        // the supervisor starts a clean worker, and the job it held is taken again once its invisibility timeout passes).
+        new("worker-crash-point", FaultMoment.BetweenSteps, (f, x) => f.ArmWorkerCrashPointAsync(WorkerCrashPoints[(int)(x * WorkerCrashPoints.Length)])),
         new("postgres-restart", FaultMoment.BetweenSteps, async (f, x) => await f.PostgresAsync("restart", 0)),
-        new("postgres-down", FaultMoment.BetweenSteps, async (f, x) => await f.PostgresAsync("down", Scale(x, 5, 20))),
+        new("postgres-down", FaultMoment.BetweenSteps, async (f, x) => await f.PostgresAsync("down", Scale(x, 60, 150))),
     ];
+
+    /// <summary>Every named crash point a worker job can reach (Fairway's FAIRWAY_CRASH_POINTS), one drawn per occurrence.</summary>
+    public static readonly string[] WorkerCrashPoints =
+    [
+        "payments.after_ledger_before_commit", "settlement.before_commit", "payout.after_send_mark_before_stripe",
+        "payout.after_stripe_before_commit", "refunds.after_stripe_refund_before_record", "ledger.after_postings_before_commit",
+    ];
+
+    /// <summary>Crash points armed in a process, and whether that process died of it (the supervisor replaced it).</summary>
+    public List<(DateTimeOffset At, string Role, string Point, ChildProcess Process)> ArmedCrashPoints { get; } = [];
 
     /// <summary>Draws the schedule: every kind strikes once per 14 days (at least once), at a random stop, with a random intensity.</summary>
     public void Plan(Season s, IReadOnlyList<DateTimeOffset> stops, IReadOnlySet<int> arrivalStops, int days)
@@ -114,8 +140,20 @@ public sealed class Faults(World world, TextWriter log, int seed)
         {
             var what = await kind.Inject(this, intensity);
             KindsInjected.Add(kind.Name);
-            Injected.Add(new FaultEvent(w.Now, kind.Name, what, 0));
+            Injected.Add(new FaultEvent(w.Now, kind.Name, what));
             log.WriteLine($"[{w.Now:yyyy-MM-dd HH:mm}] FAULT {kind.Name}: {what}");
+        }
+    }
+
+    /// <summary>Called after each settled clock step with whether any alert is firing: faults not yet recovered and with no
+    /// release still pending recover now.</summary>
+    public void Observe(bool alertsFiring)
+    {
+        if (alertsFiring || later.Count > 0) return;
+        foreach (var f in Injected.Where(f => f.Recovery is null))
+        {
+            f.Recovery = w.Now - f.At;
+            f.RecoveryWallSeconds = Stopwatch.GetElapsedTime(f.InjectedAtTicks).TotalSeconds;
         }
     }
 
@@ -175,10 +213,25 @@ public sealed class Faults(World world, TextWriter log, int seed)
         await w.ApiProcess!.StopAsync(TimeSpan.FromSeconds(30));
         w.ApiProcess.Dispose();
         w.ApiProcess = await w.StartHostAsync("api", w.ApiUrl.Port, new Dictionary<string, string> { ["FAIRWAY_CRASH_POINTS"] = point });
+        ArmedCrashPoints.Add((w.Now, "api", point, w.ApiProcess));
         return $"API restarted with crash point {point} armed (the process dies there; the supervisor restarts it)";
     }
 
-    /// <summary>PostgreSQL restarted under the running processes, or down for some seconds of real time and started again.</summary>
+    /// <summary>Restarts the worker (drained, SIGTERM) with one crash point armed: the first job that reaches it kills the process.</summary>
+    async Task<string> ArmWorkerCrashPointAsync(string point)
+    {
+        await w.WorkerProcess!.StopAsync(TimeSpan.FromSeconds(30));
+        w.WorkerProcess.Dispose();
+        w.WorkerProcess = await w.StartHostAsync("worker", ChildProcess.FreePort(), new Dictionary<string, string> { ["FAIRWAY_CRASH_POINTS"] = point });
+        ArmedCrashPoints.Add((w.Now, "worker", point, w.WorkerProcess));
+        return $"worker restarted with crash point {point} armed (the first job reaching it dies there mid-transaction; the supervisor restarts a clean worker)";
+    }
+
+    /// <summary>One line per armed crash point: reached (the process died there) or not (the season never reached it while armed).</summary>
+    public IEnumerable<string> CrashPointOutcomes() => ArmedCrashPoints.Select(c =>
+        $"{c.At:yyyy-MM-dd HH:mm} {c.Role} {c.Point}: {(c.Process.DiedAt(c.Point) ? "reached, process died there and was replaced" : "not reached while armed")}");
+
+    /// <summary>PostgreSQL restarted under the running processes, or down for one to two and a half minutes of real time (the processes see real time) and started again.</summary>
     async Task<string> PostgresAsync(string how, int downSeconds)
     {
         var bin = Environment.GetEnvironmentVariable("PG_BIN_DIR");

@@ -15,6 +15,11 @@ public sealed class ChildProcess : IDisposable
     /// <summary>True once the process ended (or this handle was disposed: a supervisor replaced it).</summary>
     public bool HasExited => disposed || process.HasExited;
 
+    /// <summary>The crash point this process died at, from the line Fairway prints right before failing fast (null: none).</summary>
+    public string? CrashPointReached { get; private set; }
+
+    public bool DiedAt(string point) => CrashPointReached == point;
+
     ChildProcess(string name, Process p, StreamWriter log) { Name = name; process = p; this.log = log; Pid = p.Id; }
 
     public static ChildProcess Start(string name, string logDir, string dll, IEnumerable<string> args, IReadOnlyDictionary<string, string> env)
@@ -25,12 +30,20 @@ public sealed class ChildProcess : IDisposable
         foreach (var (k, v) in env) psi.Environment[k] = v;
         var log = new StreamWriter(Path.Combine(logDir, name + ".log"), append: true) { AutoFlush = true };
         var p = new Process { StartInfo = psi };
+        ChildProcess? child = null;
         p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };
-        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };
+        p.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (log) log.WriteLine(e.Data);
+            var crash = System.Text.RegularExpressions.Regex.Match(e.Data, "^fairway: crash point '(?<point>[^']+)' reached");
+            if (crash.Success && child is not null) child.CrashPointReached = crash.Groups["point"].Value;
+        };
         p.Start();
+        child = new ChildProcess(name, p, log);
         p.BeginOutputReadLine();
         p.BeginErrorReadLine();
-        return new ChildProcess(name, p, log);
+        return child;
     }
 
     [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]

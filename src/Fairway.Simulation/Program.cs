@@ -30,6 +30,12 @@ try
     await season.PlayAsync();
     verdict = new Verdict(world, season, alerts, root, log);
     await verdict.RunAsync();
+    if (faults is not null)
+    {
+        var open = faults.Injected.Where(f => f.Recovery is null).ToList();
+        verdict.Checks.Add(new Check("every fault recovered (the system quiescent with no alert firing) before the end", open.Count == 0,
+            string.Join("; ", open.Select(f => $"{f.At:MM-dd HH:mm} {f.Kind}"))));
+    }
     if (opts.ContainsKey("keep-running")) await KeepRunningAsync(world, log);
     var (apiExit, workerExit) = await world.StopHostsAsync();
     verdict.Checks.Add(new Check("api and worker drain and exit 0 on SIGTERM", apiExit == 0 && workerExit == 0, $"api {apiExit}, worker {workerExit}"));
@@ -45,7 +51,8 @@ log.WriteLine();
 foreach (var c in verdict.Checks) log.WriteLine($"{(c.Passed ? "ok  " : "FAIL")}  {c.Name}{(c.Passed || c.Detail.Length == 0 ? "" : " — " + c.Detail)}");
 foreach (var waiting in verdict.Waiting) log.WriteLine($"WAITING FOR THE OPERATOR  {waiting}");
 var failed = verdict.Checks.Count(c => !c.Passed);
-if (faults is not null) log.WriteLine($"\n{faults.Injected.Count} faults of {faults.KindsInjected.Count} kinds (catalogue: {Faults.Catalogue.Length}) injected:\n  " + string.Join("\n  ", faults.Injected.Select(f => $"{f.At:yyyy-MM-dd HH:mm} {f.Kind}: {f.What}")));
+if (faults is not null) log.WriteLine($"\n{faults.Injected.Count} faults of {faults.KindsInjected.Count} kinds (catalogue: {Faults.Catalogue.Length}) injected:\n  " + string.Join("\n  ", faults.Injected.Select(f => $"{f.At:yyyy-MM-dd HH:mm} {f.Kind}: {f.What}; {f.RecoveryText()}")));
+if (faults is { ArmedCrashPoints.Count: > 0 }) log.WriteLine($"crash points armed ({faults.ArmedCrashPoints.Count(c => c.Process.CrashPointReached is not null)} reached):\n  " + string.Join("\n  ", faults.CrashPointOutcomes()));
 log.WriteLine($"\n{alerts.Incidents.Count} alerts fired (rules of infra/monitoring, `for` applied in simulated time){(alerts.Incidents.Count == 0 ? "" : ":\n  ")}" + string.Join("\n  ",
     alerts.Incidents.Select(a => $"{a.FiredAt:yyyy-MM-dd HH:mm} {a.Alert} (runbook {a.Runbook ?? "none"}) {(a.ResolvedAt is { } r ? $"resolved {r:yyyy-MM-dd HH:mm}" : "STILL FIRING")}")));
 if (world.Restarts.Count > 0) log.WriteLine("supervisor restarts:\n  " + string.Join("\n  ", world.Restarts));

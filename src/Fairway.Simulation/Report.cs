@@ -91,8 +91,8 @@ public static class Report
         foreach (var waiting in verdict.Waiting) html.Append($"<p class=\"fail\">Waiting for the operator: {E(waiting)}</p>");
         if (faults is not null)
         {
-            html.Append("<h2>Faults</h2><table><tr><th>simulated time</th><th>kind</th><th>what</th></tr>");
-            foreach (var f in faults.Injected) html.Append($"<tr><td>{f.At:ddd yyyy-MM-dd HH:mm}</td><td>{E(f.Kind)}</td><td>{E(f.What)}</td></tr>");
+            html.Append("<h2>Faults</h2><table><tr><th>simulated time</th><th>kind</th><th>what</th><th>recovery</th></tr>");
+            foreach (var f in faults.Injected) html.Append($"<tr><td>{f.At:ddd yyyy-MM-dd HH:mm}</td><td>{E(f.Kind)}</td><td>{E(f.What)}</td><td>{E(f.RecoveryText())}</td></tr>");
             html.Append("</table>");
         }
         html.Append("<h2>Contests</h2><table><tr><th>contest</th><th>outcome (state, entries, settlement hash)</th></tr>");

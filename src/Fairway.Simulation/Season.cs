@@ -271,6 +271,7 @@ public sealed class Season(World w, TimeDriver clock, AlertWatch alerts, int see
             }
             await RecordStatesAsync(at);
             await alerts.ObserveAsync();
+            faults?.Observe(alerts.StillFiring.Any());
             step++;
             if (step == stops.Count || stops[step].Date != at.Date)
                 Say($"day {(at - Start).Days + 1} of {days}: {EntriesAttempted} entries, {clock.Summary()}, {Math.Round(Wall.Elapsed.TotalSeconds)} s of wall time");
@@ -279,7 +280,7 @@ public sealed class Season(World w, TimeDriver clock, AlertWatch alerts, int see
         {
             await faults.EndAsync();
             // After the world stops disturbing: a day of the system's own schedules lets every retry and backoff converge.
-            for (var i = 1; i <= 4; i++) { await clock.AdvanceToAsync(w.Now.AddHours(6)); await alerts.ObserveAsync(); }
+            for (var i = 1; i <= 4; i++) { await clock.AdvanceToAsync(w.Now.AddHours(6)); await alerts.ObserveAsync(); faults.Observe(alerts.StillFiring.Any()); }
         }
         Say($"calendar played: {EntriesAttempted} entries created ({RequestsRetried} requests retried, {PaymentsDeclined} cards declined, " +
             $"{PaymentsAbandoned} checkouts abandoned), {LateAttemptsRefused} attempts after lock refused; {clock.Summary()}");

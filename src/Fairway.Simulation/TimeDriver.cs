@@ -71,7 +71,11 @@ public sealed class TimeDriver(World w, TextWriter log)
         var stats = await w.Admin.GetAsync("/api/admin/jobs/stats");
         long enqueued = stats.GetProperty("enqueued").GetInt64(), processing = stats.GetProperty("processing").GetInt64();
         if (due.Count == 0 && enqueued == 0 && processing == 0) return "";
-        return $"recurring jobs not yet run [{string.Join(", ", due)}], {enqueued} enqueued, {processing} processing";
+        // The oldest queued jobs by name, so a step that does not settle says which job and whether a worker holds it.
+        var queued = stats.GetProperty("queues").EnumerateArray().SelectMany(q => q.GetProperty("oldest").EnumerateArray().Select(j =>
+            $"{q.GetProperty("queue").GetString()}:{j.GetProperty("job").GetString()}#{j.GetProperty("id").GetString()} {(j.GetProperty("fetched").GetBoolean() ? "fetched" : "waiting")} {j.GetProperty("state").GetString()}")).ToList();
+        return $"recurring jobs not yet run [{string.Join(", ", due)}], {enqueued} enqueued, {processing} processing"
+            + (queued.Count > 0 ? $" (queued: {string.Join("; ", queued)})" : "");
     }
 
     public string Summary() =>

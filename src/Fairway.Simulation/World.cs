@@ -54,6 +54,9 @@ public sealed class World : IAsyncDisposable
             ["FAIRWAY_TEST_CLOCK_ENABLED"] = "true",
             ["FAIRWAY_SHUTDOWN_TIMEOUT_SECONDS"] = "15",
             ["FAIRWAY_WORKER_COUNT"] = "4",
+            // A job held by a worker the simulation killed is taken by the new worker after this (real time), well inside
+            // a clock step's settling bound; live workers renew their jobs, so nothing runs twice.
+            ["FAIRWAY_JOB_INVISIBILITY_TIMEOUT_SECONDS"] = "20",
             ["FAIRWAY_LOG_LEVEL"] = "Information",
             ["AUTH_JWT_ISSUER"] = Issuer,
             ["AUTH_JWT_AUDIENCE"] = Audience,

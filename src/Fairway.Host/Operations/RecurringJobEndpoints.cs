@@ -7,7 +7,14 @@ namespace Fairway.Host.Operations;
 
 public sealed record RecurringJobTriggerResult(string RecurringJobId, string JobId, string? State);
 public sealed record RecurringJobPauseRequest(string? Reason);
-public sealed record JobStatsView(long Enqueued, long Processing, long Scheduled, long Failed, long Succeeded, long Servers, long Recurring);
+public sealed record JobStatsView(long Enqueued, long Processing, long Scheduled, long Failed, long Succeeded, long Servers, long Recurring, IReadOnlyList<JobQueueView> Queues);
+/// <summary>
+/// One queue: jobs waiting for a worker, and jobs a worker fetched (invisible to others until it finishes them, or until
+/// FAIRWAY_JOB_INVISIBILITY_TIMEOUT_SECONDS after it died). <c>Oldest</c>: the first waiting and fetched jobs (at most 5
+/// of each), so a backlog that does not drain names its jobs.
+/// </summary>
+public sealed record JobQueueView(string Queue, long Waiting, long Fetched, IReadOnlyList<QueuedJobView> Oldest);
+public sealed record QueuedJobView(string Id, string Job, string? State, DateTime? At, bool Fetched);
 public sealed record RecurringJobView(string Id, string Cron, DateTime? NextExecution, DateTime? LastExecution, string? LastJobState, RecurringJobPause? Pause);
 
 public sealed class RecurringJobPauseRequestValidator : AbstractValidator<RecurringJobPauseRequest>
@@ -68,8 +75,14 @@ public static class RecurringJobEndpoints
         // clock step made due has finished (nothing enqueued or processing), and what ops read to see a backlog.
         admin.MapGet("/jobs/stats", (JobStorage storage) =>
         {
-            var s = storage.GetMonitoringApi().GetStatistics();
-            return Results.Ok(new JobStatsView(s.Enqueued, s.Processing, s.Scheduled, s.Failed, s.Succeeded, s.Servers, s.Recurring));
+            var monitoring = storage.GetMonitoringApi();
+            var s = monitoring.GetStatistics();
+            const int shown = 5;
+            static string Name(Hangfire.Common.Job? job) => job is null ? "(job type not loadable)" : $"{job.Type.Name}.{job.Method.Name}";
+            var queues = JobQueues.All.Select(q => new JobQueueView(q, monitoring.EnqueuedCount(q), monitoring.FetchedCount(q),
+                [.. monitoring.EnqueuedJobs(q, 0, shown).Select(j => new QueuedJobView(j.Key, Name(j.Value.Job), j.Value.State, j.Value.EnqueuedAt, false)),
+                 .. monitoring.FetchedJobs(q, 0, shown).Select(j => new QueuedJobView(j.Key, Name(j.Value.Job), j.Value.State, j.Value.FetchedAt, true))])).ToList();
+            return Results.Ok(new JobStatsView(s.Enqueued, s.Processing, s.Scheduled, s.Failed, s.Succeeded, s.Servers, s.Recurring, queues));
         });
         admin.MapPost("/jobs/recurring/{id}/pause", async (string id, RecurringJobPauseRequest body, RecurringJobPauses pauses, HttpContext http, CancellationToken ct) =>
             Results.Ok(new { recurring_job_id = id, paused = true, changed = await pauses.SetAsync(id, true, Platform.Auth.Actors.Of(http.User), body.Reason!, ct) }))

@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text.Json;
 using Fairway.Host.Contests;
 using Fairway.Host.Ingestion;
@@ -245,5 +246,45 @@ public sealed class SettlementTests(MoneyOutWorldFixture fixture) : IClassFixtur
         Assert.Equal(0, await W.BalanceAsync(LedgerAccountRef.Escrow(s.ContestId).Id));
         Assert.Equal(3, await W.ScalarAsync<long>("SELECT count(*) FROM ledger_entries WHERE cause_type = 'settlement' AND cause_id = @c", new { c = s.ContestId }));
         Assert.Empty(await MoneyInvariants.ViolationsAsync(W.DatabaseUrl));
+    }
+
+    [Fact]
+    public async Task A_job_held_by_a_worker_killed_inside_it_is_run_by_the_next_worker_by_itself_once_the_invisibility_timeout_passes()
+    {
+        // Every worker of this test takes a dead worker's job after 15 s (production default: 300 s); live workers renew theirs.
+        static void ShortInvisibility(Dictionary<string, string> e) => e[Fairway.Host.Platform.Configuration.EnvironmentSchema.JobInvisibilityTimeoutSeconds] = "15";
+        var s = await W.SeedCompleteContestAsync(entries: 3, holdSeconds: 60);
+        // With the settlement schedule paused, only the job the crashed worker held can settle this contest.
+        (await W.Admin.PostAsJsonAsync($"/api/admin/jobs/recurring/{SettlementSchedulerJob.RecurringId}/pause", new { reason = "test: only the held job may settle" })).EnsureSuccessStatusCode();
+        var crashing = await W.StartWorkerAsync(e => { ShortInvisibility(e); e["FAIRWAY_CRASH_POINTS"] = SettlementService.CrashBeforeCommit; });
+        try
+        {
+            W.Workers.Where(w => w != crashing).ToList().ForEach(w => { w.Dispose(); W.Workers.Remove(w); });
+            await W.AdvanceAsync(TimeSpan.FromSeconds(60));
+            var r = await W.Admin.PostAsync($"/api/admin/settlements/{s.ContestId}/run?wait_seconds=0", null);
+            Assert.True(r.IsSuccessStatusCode, await r.Content.ReadAsStringAsync());
+            var jobId = JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.GetProperty("job_id").GetString();
+            Assert.NotEqual(0, await crashing.Process.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+            Assert.Contains(crashing.Process.Stderr, l => l.Contains(SettlementService.CrashBeforeCommit));
+            W.Workers.Remove(crashing);
+            crashing.Dispose();
+            // The dead worker's job is still fetched (invisible) and nothing settled; nobody triggers anything from here on.
+            Assert.Equal(0, await Count("settlements", s.ContestId));
+            Assert.Equal(1L, await W.ScalarAsync<long>("SELECT count(*) FROM hangfire.jobqueue WHERE jobid = @id::bigint AND fetchedat IS NOT NULL", new { id = jobId }));
+            await W.StartWorkerAsync(ShortInvisibility);
+            var deadline = DateTime.UtcNow.AddSeconds(120);
+            string? state = null;
+            while (DateTime.UtcNow < deadline && (state = await W.ScalarAsync<string?>("SELECT statename FROM hangfire.job WHERE id = @id::bigint", new { id = jobId })) != "Succeeded")
+                await Task.Delay(250);
+            Assert.Equal("Succeeded", state);
+            Assert.Equal(1, await Count("settlements", s.ContestId));
+            Assert.Equal(0, await W.BalanceAsync(LedgerAccountRef.Escrow(s.ContestId).Id));
+            Assert.Empty(await MoneyInvariants.ViolationsAsync(W.DatabaseUrl));
+        }
+        finally
+        {
+            (await W.Admin.PostAsJsonAsync($"/api/admin/jobs/recurring/{SettlementSchedulerJob.RecurringId}/resume", new { reason = "test done" })).EnsureSuccessStatusCode();
+            if (W.Workers.Count == 0) await W.StartWorkerAsync();
+        }
     }
 }

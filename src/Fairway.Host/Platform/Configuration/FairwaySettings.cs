@@ -13,6 +13,8 @@ public sealed record FairwaySettings
     public required TimeSpan ShutdownTimeout { get; init; }
     public required LogEventLevel LogLevel { get; init; }
     public required int WorkerCount { get; init; }
+    /// <summary>How long a dead worker's fetched job stays invisible before another worker takes it (live workers renew it).</summary>
+    public TimeSpan JobInvisibilityTimeout { get; init; } = TimeSpan.FromMinutes(5);
     public required string JwtIssuer { get; init; }
     public required string JwtAudience { get; init; }
     public required byte[]? JwtSigningKey { get; init; }

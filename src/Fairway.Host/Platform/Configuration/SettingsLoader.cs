@@ -74,6 +74,7 @@ public static class SettingsLoader
             ShutdownTimeout = TimeSpan.FromSeconds(long.Parse(Get(EnvironmentSchema.ShutdownTimeoutSeconds)!, CultureInfo.InvariantCulture)),
             LogLevel = Enum.Parse<LogEventLevel>(Get(EnvironmentSchema.LogLevel)!),
             WorkerCount = int.Parse(Get(EnvironmentSchema.WorkerCount) ?? "1", CultureInfo.InvariantCulture),
+            JobInvisibilityTimeout = Seconds(EnvironmentSchema.JobInvisibilityTimeoutSeconds, 300),
             JwtIssuer = Get(EnvironmentSchema.JwtIssuer) ?? "",
             JwtAudience = Get(EnvironmentSchema.JwtAudience) ?? "",
             JwtSigningKey = Get(EnvironmentSchema.JwtSigningKey) is { } k ? Convert.FromBase64String(k) : null,

@@ -32,7 +32,12 @@ public static class JobsSetup
                 PrepareSchemaIfNecessary = false,
                 QueuePollInterval = TimeSpan.FromSeconds(1),
                 EnableLongPolling = true,
-                InvisibilityTimeout = TimeSpan.FromMinutes(30),
+                // A job fetched by a worker that then died is fetched again once this has passed. Live workers renew the
+                // fetch in the background (sliding), so a long job is never taken by a second worker while its own runs;
+                // without sliding, the timeout had to exceed the longest job (30 min), and one killed worker parked its
+                // job for that long.
+                InvisibilityTimeout = settings.JobInvisibilityTimeout,
+                UseSlidingInvisibilityTimeout = true,
                 DistributedLockTimeout = TimeSpan.FromMinutes(1),
             }));
 
