@@ -1,5 +1,5 @@
 -- Fairway schema snapshot: what the FluentMigrator migrations produce (public schema; Hangfire's schema excluded).
--- Schema version: 202611300302
+-- Schema version: 202612010060
 -- Generated: 2026-12-01 by `fairway db snapshot`
 -- Changes (migrations applied, oldest first):
 --   202611230001 foundation: audit_events (append-only), job_probe_results, test_clock
@@ -19,6 +19,7 @@
 --   202611300300 entry-set versions kept by triggers on entries; contest_standings without the per-entry result document
 --   202611300301 ledger: fairway_post_journal_entries (batch writer, one balance update per account); fairway_post_journal_entry is its batch of one
 --   202611300302 stripe_webhook_pending (the webhook backlog) and stripe_webhook_wakeup; who processed an event, in which batch
+--   202612010060 payments.stripe_status and stripe_status_at: the PaymentIntent status the sweeper last read
 
 --
 -- PostgreSQL database dump
@@ -914,11 +915,14 @@ CREATE TABLE public.payments (
     updated_at timestamp with time zone NOT NULL,
     sweep_count integer DEFAULT 0 NOT NULL,
     next_sweep_at timestamp with time zone,
+    stripe_status text,
+    stripe_status_at timestamp with time zone,
     CONSTRAINT payments_amount_check CHECK ((amount > 0)),
     CONSTRAINT payments_currency_check CHECK ((currency ~ '^[a-z]{3}$'::text)),
     CONSTRAINT payments_last_error_check CHECK ((length(last_error) <= 2000)),
     CONSTRAINT payments_payment_intent_id_check CHECK ((payment_intent_id ~ '^pi_[A-Za-z0-9_]{1,200}$'::text)),
     CONSTRAINT payments_status_check CHECK ((status = ANY (ARRAY['PENDING'::text, 'SUCCEEDED'::text, 'FAILED'::text, 'CANCELED'::text]))),
+    CONSTRAINT payments_stripe_status_check CHECK ((length(stripe_status) <= 40)),
     CONSTRAINT payments_sweep_count_check CHECK ((sweep_count >= 0))
 );
 

@@ -18,6 +18,10 @@ public sealed class Verdict(World w, Season season, AlertWatch alerts, string ro
     /// <summary>Per contest: its final state and settlement hash (what the outcome digest is made of).</summary>
     public SortedDictionary<string, string> Outcomes { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>How long after its tournament's end (official result or cancellation) a contest may take to finish: the
+    /// settlement hold (one hour) and the payout schedule, with room for the faults' retries and backoff.</summary>
+    public static readonly TimeSpan FinishBound = TimeSpan.FromHours(6);
+
     void Add(string name, bool passed, string detail) => Checks.Add(new Check(name, passed, detail));
 
     static long Long(JsonElement e, string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetInt64() : 0;
@@ -37,6 +41,12 @@ public sealed class Verdict(World w, Season season, AlertWatch alerts, string ro
             var escrow = escrowRows.FirstOrDefault(a => Str(a, "contest_id") == c.Id);
             var escrowBalance = escrow.ValueKind == JsonValueKind.Object ? Long(escrow, "balance") : 0;
             Add($"{c.Id}: finished {c.Expected}", state == c.Expected, $"state {state}");
+            // Finished on time: within FinishBound (simulated) of the tournament's end as the provider published it (its
+            // official result, or its cancellation), seen at the first clock step that recorded the final state.
+            var end = t.Twist == Twist.CancelledMidway ? t.CancelAt : t.Official;
+            var finishedAt = season.StateTimeline.Where(x => x.Contest == c.Id && x.State == c.Expected).Select(x => (DateTimeOffset?)x.At).FirstOrDefault();
+            Add($"{c.Id}: finished within {FinishBound.TotalHours:F0} simulated hours of its tournament's end", finishedAt is { } f && f - end <= FinishBound,
+                finishedAt is { } at ? $"tournament ended {end:MM-dd HH:mm}, contest {c.Expected} at {at:MM-dd HH:mm}" : $"never seen {c.Expected} within {FinishBound.TotalHours:F0} h of {end:MM-dd HH:mm}");
             Add($"{c.Id}: escrow is zero", escrowBalance == 0, $"escrow balance {escrowBalance}");
             sb.AppendLine($"\n{c.Id} ({c.Name}, fee {c.EntryFee}, roster {c.RosterSize}, rake {c.RakeBps} bps, min {c.MinEntries}): {state}");
             Outcomes[c.Id] = state ?? "?";

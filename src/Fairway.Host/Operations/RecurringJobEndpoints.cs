@@ -79,9 +79,15 @@ public static class RecurringJobEndpoints
             var s = monitoring.GetStatistics();
             const int shown = 5;
             static string Name(Hangfire.Common.Job? job) => job is null ? "(job type not loadable)" : $"{job.Type.Name}.{job.Method.Name}";
-            var queues = JobQueues.All.Select(q => new JobQueueView(q, monitoring.EnqueuedCount(q), monitoring.FetchedCount(q),
-                [.. monitoring.EnqueuedJobs(q, 0, shown).Select(j => new QueuedJobView(j.Key, Name(j.Value.Job), j.Value.State, j.Value.EnqueuedAt, false)),
-                 .. monitoring.FetchedJobs(q, 0, shown).Select(j => new QueuedJobView(j.Key, Name(j.Value.Job), j.Value.State, j.Value.FetchedAt, true))])).ToList();
+            var queues = JobQueues.All.Select(q =>
+            {
+                long waiting = monitoring.EnqueuedCount(q), fetched = monitoring.FetchedCount(q);
+                // Polled after every clock step of the main job: the job lists are read only when there is something to name.
+                List<QueuedJobView> oldest = [];
+                if (waiting > 0) oldest.AddRange(monitoring.EnqueuedJobs(q, 0, shown).Select(j => new QueuedJobView(j.Key, Name(j.Value.Job), j.Value.State, j.Value.EnqueuedAt, false)));
+                if (fetched > 0) oldest.AddRange(monitoring.FetchedJobs(q, 0, shown).Select(j => new QueuedJobView(j.Key, Name(j.Value.Job), j.Value.State, j.Value.FetchedAt, true)));
+                return new JobQueueView(q, waiting, fetched, oldest);
+            }).ToList();
             return Results.Ok(new JobStatsView(s.Enqueued, s.Processing, s.Scheduled, s.Failed, s.Succeeded, s.Servers, s.Recurring, queues));
         });
         admin.MapPost("/jobs/recurring/{id}/pause", async (string id, RecurringJobPauseRequest body, RecurringJobPauses pauses, HttpContext http, CancellationToken ct) =>

@@ -152,9 +152,13 @@ public sealed class PaymentConvergence(
     /// kill-switch is engaged (nothing written); Stripe errors propagate (callers retry).
     /// </summary>
     public async Task<ConvergenceResult> ConvergeAsync(string paymentIntentId, string actor,
+        Func<NpgsqlTransaction, ConvergenceResult, Task>? inTransaction = null, CancellationToken ct = default) =>
+        await ConvergeAsync(await ReadAsync(paymentIntentId, ct), actor, inTransaction, ct);
+
+    /// <summary>Converges to what the caller just read from Stripe (<see cref="ReadAsync"/>).</summary>
+    public async Task<ConvergenceResult> ConvergeAsync(StripePaymentView view, string actor,
         Func<NpgsqlTransaction, ConvergenceResult, Task>? inTransaction = null, CancellationToken ct = default)
     {
-        var view = await ReadAsync(paymentIntentId, ct);
         await using var c = await db.OpenConnectionAsync(ct);
         await using var tx = await c.BeginTransactionAsync(ct);
         await killSwitch.EnsureDisengagedAsync(tx, ct);

@@ -77,7 +77,9 @@ public sealed class PaymentSweeper(
         {
             // Looked at now, whatever the answer: it goes to the back of the queue, later each time (backoff).
             await MarkSweptAsync(id, now, ct);
-            await convergence.ConvergeAsync(id, "system:payment-sweeper", ct: ct);
+            var view = await convergence.ReadAsync(id, ct);
+            await RecordStripeStatusAsync(id, view.PaymentIntent.Status, now, ct);
+            await convergence.ConvergeAsync(view, "system:payment-sweeper", ct: ct);
         });
         await Each(orphanEntries, "entry without payment intent", async id =>
         {
@@ -100,6 +102,20 @@ public sealed class PaymentSweeper(
             log.LogInformation("Payment sweeper: {Payments} payment intents converged, {Intents} orphaned entries given their intent, {Refunds} refunds sent, {Submitted} submitted refunds converged, {Errors} errors",
                 result.PaymentsConverged, result.IntentsEnsured, result.RefundsResumed, result.RefundsConverged, errors);
         return result;
+    }
+
+    /// <summary>
+    /// PaymentIntent statuses in which Stripe waits for the player (checkout not finished). A pending payment in one of them
+    /// is not orphaned and does not count as overdue while the sweeper keeps looking on schedule.
+    /// </summary>
+    public static readonly string[] AwaitingPlayerStatuses = ["requires_payment_method", "requires_confirmation", "requires_action"];
+
+    /// <summary>What Stripe said, for the overdue signal (sweeper bookkeeping, not a state change of the payment).</summary>
+    async Task RecordStripeStatusAsync(string paymentIntentId, string status, DateTimeOffset now, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        await c.ExecuteAsync(new CommandDefinition("UPDATE payments SET stripe_status = @status, stripe_status_at = @now WHERE payment_intent_id = @paymentIntentId",
+            new { paymentIntentId, status, now }, cancellationToken: ct));
     }
 
     /// <summary>The sweeper's own bookkeeping (not a state change of the payment): one more look, the next one later.</summary>

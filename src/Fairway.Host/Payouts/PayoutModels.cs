@@ -29,6 +29,9 @@ public static class PayoutFailureReasons
     public const string StripeRejected = "stripe_rejected";
     public const string DestinationInvalid = "destination_account_invalid";
     public const string IdempotencyConflict = "idempotency_conflict";
+
+    /// <summary>Failures only the winner can fix (their Stripe account); re-queued automatically once Stripe reports it usable.</summary>
+    public static readonly string[] WinnerAccount = [AccountNotConnected, DestinationInvalid];
 }
 
 public sealed record PayoutJobView

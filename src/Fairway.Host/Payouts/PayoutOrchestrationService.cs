@@ -157,12 +157,12 @@ public sealed class PayoutOrchestrationService(NpgsqlDataSource db, AuditWriter 
         var due = (await c.QueryAsync<PayoutTransferView>(new CommandDefinition($"""
             SELECT {PayoutSql.TransferColumnsOf("t")} FROM payout_transfers t JOIN user_stripe_accounts a ON a.user_id = t.user_id
              WHERE t.status = 'failed_terminal' AND t.stripe_transfer_id IS NULL
-               AND t.failure_reason IN (@notConnected, @invalid)
+               AND t.failure_reason = ANY(@winnerAccount)
                AND a.payouts_enabled AND a.updated_at > t.updated_at
              ORDER BY t.id
              LIMIT @limit
              FOR UPDATE OF t SKIP LOCKED
-            """, new { notConnected = PayoutFailureReasons.AccountNotConnected, invalid = PayoutFailureReasons.DestinationInvalid, limit }, tx, cancellationToken: ct))).ToList();
+            """, new { winnerAccount = PayoutFailureReasons.WinnerAccount, limit }, tx, cancellationToken: ct))).ToList();
         foreach (var t in due)
             await RequeueAsync(tx, t, SystemActor, $"Stripe reports the winner's account usable again (account.updated, payouts enabled) after the transfer failed ({t.FailureReason})", ct);
         await tx.CommitAsync(ct);

@@ -288,6 +288,30 @@ public sealed class MoneyRunbookTests(RunbookWorld world)
     }
 
     [Fact]
+    public async Task An_unfinished_checkout_is_overdue_until_the_sweeper_saw_Stripe_waiting_for_the_player()
+    {
+        // A player starts a checkout and never pays: Stripe's PaymentIntent waits for a payment method. Before the sweeper
+        // looked, Fairway cannot tell that from a payment whose webhook was lost, so it counts as overdue; once the sweeper
+        // read Stripe's answer (and keeps looking on schedule) it is the player's unfinished checkout, not an orphan.
+        (await W.Admin.PostAsJsonAsync("/api/admin/jobs/recurring/payment-sweeper/pause", new { reason = "test: nobody looked at Stripe yet" })).EnsureSuccessStatusCode();
+        var contest = await OpenContestAsync();
+        var (entry, pi) = await W.EnterThroughTheApiAsync(contest, $"u-{contest}-0", Roster(0));
+        await W.AdvanceAsync(TimeSpan.FromMinutes(31));
+        try { Assert.True(await SignalAsync("payments_pending_overdue", v => v >= 1) >= 1); }
+        finally { (await W.Admin.PostAsJsonAsync("/api/admin/jobs/recurring/payment-sweeper/resume", new { reason = "test: the sweeper looks" })).EnsureSuccessStatusCode(); }
+        await W.TriggerAsync("payment-sweeper");
+        Assert.Equal("requires_payment_method", await W.ScalarAsync<string>("SELECT stripe_status FROM payments WHERE payment_intent_id = @pi", new { pi }));
+        Assert.Equal(0, await SignalAsync("payments_pending_overdue", v => v == 0));
+        Assert.Equal("PENDING_PAYMENT", await W.EntryStatusAsync(entry));
+        // The player pays after all (the webhook arrives): the entry is funded once, nothing is left pending.
+        await W.Stripe.SucceedAsync(pi);
+        await W.Stripe.WaitIdleAsync();
+        await Wait.UntilAsync(async () => await W.EntryStatusAsync(entry) == "ACTIVE", "entry ACTIVE after the late payment", 60);
+        Assert.Equal(1000, await W.BalanceAsync($"escrow:{contest}"));
+        await HealthyAsync();
+    }
+
+    [Fact]
     [RunbookTest("webhook-backlog")]
     public async Task A_webhook_backlog_is_processed_once_a_worker_runs_again()
     {

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Fairway.IntegrationTests.Infrastructure;
 using Fairway.IntegrationTests.Settlement;
+using Fairway.Host.Payouts;
 
 namespace Fairway.IntegrationTests.Runbooks;
 
@@ -219,25 +220,64 @@ public sealed class RunbookTests(RunbookWorld world)
     [RunbookTest("payout-transfer-failed")]
     public async Task Payout_transfer_failed()
     {
-        // The winners never connected a Stripe account: their transfers fail terminally; the money stays payable.
+        // Stripe answered every transfer with 503 for longer than the attempt budget (PAYOUT_MAX_ATTEMPTS, with backoff):
+        // the transfers fail terminally (max_attempts_exhausted) though the winners' accounts are fine; the money stays payable.
+        var contest = await W.SeedCompleteContestAsync(entries: 3, holdSeconds: 60);
+        await W.ConnectAccountsAsync(contest.Users);
+        long transfer; string user;
+        await W.Stripe.PostAsync("/_sandbox/faults", new { method = "POST", path_prefix = "/v1/transfers", kind = "http_503", count = -1 });
+        try
+        {
+            await W.AdvanceAsync(TimeSpan.FromMinutes(2));
+            await W.SettleNowAsync(contest.ContestId);
+            const string failed = "SELECT count(*) FROM payout_transfers WHERE contest_id = @c AND status = 'failed_terminal'";
+            for (var round = 0; round < 10 && await W.ScalarAsync<long>(failed, new { c = contest.ContestId }) == 0; round++)
+            {
+                await W.RunPayoutSchedulerAsync();
+                await W.AdvanceAsync(TimeSpan.FromHours(1));
+            }
+            await SignalAsync("payout_transfers_failed_terminal", v => v >= 1);
+            (transfer, user) = (await W.QueryAsync<(long, string)>(
+                "SELECT id, user_id FROM payout_transfers WHERE contest_id = @c AND status = 'failed_terminal' ORDER BY id LIMIT 1", new { c = contest.ContestId })).Single();
+            Assert.Equal(PayoutFailureReasons.AttemptsExhausted, await W.ScalarAsync<string>("SELECT failure_reason FROM payout_transfers WHERE id = @transfer", new { transfer }));
+        }
+        finally
+        {
+            // Stripe is healthy again before ops work the runbook (docs/runbooks/stripe-outage.md covers the outage itself).
+            await W.Stripe.SendAsync(HttpMethod.Delete, "/_sandbox/faults");
+        }
+        Assert.True(await W.BalanceAsync($"payable:{user}:usd") > 0);
+
+        await Runner.RunAsync("payout-transfer-failed", Inputs("payout-transfer-failed", ("TRANSFER", transfer.ToString())));
+        Assert.Equal(0, await W.BalanceAsync($"payable:{user}:usd"));
+        Assert.Equal(1, (await W.TransfersByKeyAsync()).GetValueOrDefault($"payout:{transfer}"));
+        await HealthyAsync();
+    }
+
+    [Fact]
+    public async Task A_winner_without_a_Stripe_account_is_not_paged_and_is_paid_by_itself_once_the_account_is_usable()
+    {
+        // The winners never connected a Stripe account: their transfers fail terminally and the money stays payable, but
+        // only the winner can fix that, so it is counted apart and pages nobody; onboarding (account.updated) pays it.
         var contest = await W.SeedCompleteContestAsync(entries: 3, holdSeconds: 60);
         await W.AdvanceAsync(TimeSpan.FromMinutes(2));
         await W.SettleNowAsync(contest.ContestId);
         await W.RunPayoutSchedulerAsync();
-        await SignalAsync("payout_transfers_failed_terminal", v => v >= 1);
         var (transfer, user) = (await W.QueryAsync<(long, string)>(
             "SELECT id, user_id FROM payout_transfers WHERE contest_id = @c AND status = 'failed_terminal' ORDER BY id LIMIT 1", new { c = contest.ContestId })).Single();
-        var payable = await W.BalanceAsync($"payable:{user}:usd");
-        Assert.True(payable > 0);
-
-        var runner = new RunbookRunner(world)
-        {
-            // Support got the winner to finish onboarding before ops retry.
-            BeforeSection = async section => { if (section == "Recover") await W.ConnectAccountsAsync([user]); },
-        };
-        await runner.RunAsync("payout-transfer-failed", Inputs("payout-transfer-failed", ("TRANSFER", transfer.ToString())));
-        Assert.Equal(0, await W.BalanceAsync($"payable:{user}:usd"));
+        Assert.Equal(PayoutFailureReasons.AccountNotConnected, await W.ScalarAsync<string>("SELECT failure_reason FROM payout_transfers WHERE id = @transfer", new { transfer }));
+        await SignalAsync("payout_transfers_awaiting_winner_account", v => v >= 1);
+        Assert.Equal(0, await SignalAsync("payout_transfers_failed_terminal", v => v == 0));
+        var winners = await W.QueryAsync<string>("SELECT DISTINCT user_id FROM payout_transfers WHERE contest_id = @c AND status = 'failed_terminal'", new { c = contest.ContestId });
+        // Days later the winners onboard (Stripe's account.updated is what re-queues their transfers).
+        await W.AdvanceAsync(TimeSpan.FromDays(2));
+        await W.ConnectAccountsAsync(winners);
+        await Wait.UntilAsync(async () => await W.ScalarAsync<bool>("SELECT coalesce(bool_and(payouts_enabled), false) FROM user_stripe_accounts WHERE user_id = @user", new { user }),
+            "account.updated applied", 60);
+        await W.RunPayoutSchedulerAsync();
+        await Wait.UntilAsync(async () => await W.BalanceAsync($"payable:{user}:usd") == 0, "the winner paid once the account is usable", 60);
         Assert.Equal(1, (await W.TransfersByKeyAsync()).GetValueOrDefault($"payout:{transfer}"));
+        Assert.Equal(0, await SignalAsync("payout_transfers_awaiting_winner_account", v => v == 0));
         await HealthyAsync();
     }
 

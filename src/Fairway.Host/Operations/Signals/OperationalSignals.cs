@@ -31,10 +31,13 @@ public static class OperationalMetrics
         "Age of the oldest Stripe webhook event stored but not processed (0 when none), by the deployment clock.");
 
     public static readonly Gauge PaymentsPendingOverdue = Metrics.CreateGauge("payments_pending_overdue",
-        "Entry payments still PENDING twice PAYMENT_SWEEPER_PENDING_AGE_SECONDS after creation (orphaned PaymentIntents the sweeper did not resolve).");
+        "Entry payments still PENDING twice PAYMENT_SWEEPER_PENDING_AGE_SECONDS after creation (orphaned PaymentIntents the sweeper did not resolve), except those Stripe reported waiting for the player (checkout not finished) at a sweep that is not overdue itself.");
 
     public static readonly Gauge TransfersFailedTerminal = Metrics.CreateGauge("payout_transfers_failed_terminal",
-        "Payout transfers in failed_terminal (their money stays in winnings payable until an admin retry).");
+        "Payout transfers in failed_terminal that need ops (their money stays in winnings payable until an admin retry); those waiting for the winner's Stripe account are counted by payout_transfers_awaiting_winner_account instead.");
+
+    public static readonly Gauge TransfersAwaitingWinnerAccount = Metrics.CreateGauge("payout_transfers_awaiting_winner_account",
+        "Payout transfers in failed_terminal because the winner has no usable Stripe account (never onboarded, or Stripe refused the destination): the money stays payable and the transfer is re-queued by itself when Stripe reports the account usable (account.updated).");
 
     public static readonly Gauge BackupAge = Metrics.CreateGauge("database_backup_age_seconds",
         "Seconds (real time, also under a test clock) since the last successful database backup (fairway db backup or the database-backup job) finished; +Inf when there was none.");
@@ -57,7 +60,7 @@ public sealed class OperationalSignalsCollector(
     NpgsqlDataSource db, FairwaySettings settings, TimeProvider clock, KillSwitch.KillSwitch killSwitch, ILogger<OperationalSignalsCollector> log) : IHostedService
 {
     sealed record Row(long EscrowOverdue, long LockOverdue, long WebhooksUnprocessed, DateTime? OldestUnprocessed, long PaymentsPendingOverdue,
-        long TransfersFailedTerminal, DateTime? LastBackup, DateTime? ReconciledAt, string? ReconciliationChecks, string? ReconciliationViolations);
+        long TransfersFailedTerminal, long TransfersAwaitingAccount, DateTime? LastBackup, DateTime? ReconciledAt, string? ReconciliationChecks, string? ReconciliationViolations);
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -96,8 +99,12 @@ public sealed class OperationalSignalsCollector(
                   AND NOT EXISTS (SELECT 1 FROM stripe_webhook_processing p WHERE p.event_id = e.event_id)) AS webhooksunprocessed,
               (SELECT min(e.received_at) FROM stripe_webhook_events e WHERE e.received_at > @webhookWindow
                   AND NOT EXISTS (SELECT 1 FROM stripe_webhook_processing p WHERE p.event_id = e.event_id)) AS oldestunprocessed,
-              (SELECT count(*) FROM payments WHERE status = 'PENDING' AND created_at < @pendingCutoff) AS paymentspendingoverdue,
-              (SELECT count(*) FROM payout_transfers WHERE status = 'failed_terminal') AS transfersfailedterminal,
+              (SELECT count(*) FROM payments WHERE status = 'PENDING' AND created_at < @pendingCutoff
+                  AND NOT COALESCE(stripe_status = ANY(@awaitingPlayer) AND next_sweep_at > @sweepLateCutoff, false)) AS paymentspendingoverdue,
+              (SELECT count(*) FROM payout_transfers WHERE status = 'failed_terminal'
+                  AND NOT (failure_reason = ANY(@accountReasons) AND stripe_transfer_id IS NULL)) AS transfersfailedterminal,
+              (SELECT count(*) FROM payout_transfers WHERE status = 'failed_terminal'
+                  AND failure_reason = ANY(@accountReasons) AND stripe_transfer_id IS NULL) AS transfersawaitingaccount,
               (SELECT max(finished_at) FROM database_backups WHERE outcome = 'succeeded') AS lastbackup,
               latest.finished_at AS reconciledat, latest.checks_json AS reconciliationchecks, latest.violations_json AS reconciliationviolations
             FROM (SELECT 1) one
@@ -110,6 +117,11 @@ public sealed class OperationalSignalsCollector(
             lockGrace = (long)OperationalMetrics.LockGrace.TotalSeconds,
             webhookWindow = now - TimeSpan.FromDays(7),
             pendingCutoff = now - 2 * settings.PaymentSweeperPendingAge,
+            // Waiting for the player, as the sweeper last saw it, and its next look not overdue by a sweeper age.
+            awaitingPlayer = Payments.PaymentSweeper.AwaitingPlayerStatuses,
+            sweepLateCutoff = now - settings.PaymentSweeperPendingAge,
+            // The failures the winner fixes (Payouts re-queues them by itself on account.updated): not an ops page.
+            accountReasons = Payouts.PayoutFailureReasons.WinnerAccount,
         }, cancellationToken: ct));
 
         OperationalMetrics.EscrowHeldOverdue.Set(r.EscrowOverdue);
@@ -118,6 +130,7 @@ public sealed class OperationalSignalsCollector(
         OperationalMetrics.OldestUnprocessedWebhookAge.Set(r.OldestUnprocessed is { } oldest ? Math.Max(0, (now - Utc(oldest)).TotalSeconds) : 0);
         OperationalMetrics.PaymentsPendingOverdue.Set(r.PaymentsPendingOverdue);
         OperationalMetrics.TransfersFailedTerminal.Set(r.TransfersFailedTerminal);
+        OperationalMetrics.TransfersAwaitingWinnerAccount.Set(r.TransfersAwaitingAccount);
         // Backups are real-world files timestamped in real time (database_backups), so their age is real time too.
         var realNow = TimeProvider.System.GetUtcNow();
         OperationalMetrics.BackupAge.Set(r.LastBackup is { } b ? Math.Max(0, (realNow - Utc(b)).TotalSeconds) : double.PositiveInfinity);

@@ -15,6 +15,7 @@ public static class EnvironmentSchema
     public const string LogLevel = "FAIRWAY_LOG_LEVEL";
     public const string WorkerCount = "FAIRWAY_WORKER_COUNT";
     public const string JobInvisibilityTimeoutSeconds = "FAIRWAY_JOB_INVISIBILITY_TIMEOUT_SECONDS";
+    public const string JobPollIntervalMilliseconds = "FAIRWAY_JOB_POLL_INTERVAL_MILLISECONDS";
     public const string JwtIssuer = "AUTH_JWT_ISSUER";
     public const string JwtAudience = "AUTH_JWT_AUDIENCE";
     public const string JwtSigningKey = "AUTH_JWT_SIGNING_KEY";
@@ -93,6 +94,10 @@ public static class EnvironmentSchema
             "300",
             "How long a job fetched by a worker that died (killed, crashed, lost its database connection) stays invisible before another worker runs it. A live worker keeps its jobs invisible for as long as they run (sliding timeout, renewed in the background), so this bounds only how long a dead worker's job waits.",
             Default: "300", Min: 15, Max: 3600),
+        new(JobPollIntervalMilliseconds, VariableType.Integer, Required: false, Secret: false, HostRole.All,
+            "1000",
+            "How often a worker looks for recurring jobs that came due, delayed jobs whose time came, and queued jobs when no notification woke it: the longest a due job waits before it starts.",
+            Default: "1000", Min: 100, Max: 15000),
         new(JwtIssuer, VariableType.String, Required: true, Secret: false, HostRole.Api,
             "https://auth.fairway.example",
             "Expected `iss` of bearer tokens (the OIDC issuer, or the local issuer used with AUTH_JWT_SIGNING_KEY)."),

@@ -15,6 +15,8 @@ public sealed record FairwaySettings
     public required int WorkerCount { get; init; }
     /// <summary>How long a dead worker's fetched job stays invisible before another worker takes it (live workers renew it).</summary>
     public TimeSpan JobInvisibilityTimeout { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>How often a worker polls for due recurring jobs, due delayed jobs and queued jobs (the longest a due job waits).</summary>
+    public TimeSpan JobPollInterval { get; init; } = TimeSpan.FromSeconds(1);
     public required string JwtIssuer { get; init; }
     public required string JwtAudience { get; init; }
     public required byte[]? JwtSigningKey { get; init; }

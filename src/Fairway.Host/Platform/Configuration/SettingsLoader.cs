@@ -75,6 +75,7 @@ public static class SettingsLoader
             LogLevel = Enum.Parse<LogEventLevel>(Get(EnvironmentSchema.LogLevel)!),
             WorkerCount = int.Parse(Get(EnvironmentSchema.WorkerCount) ?? "1", CultureInfo.InvariantCulture),
             JobInvisibilityTimeout = Seconds(EnvironmentSchema.JobInvisibilityTimeoutSeconds, 300),
+            JobPollInterval = TimeSpan.FromMilliseconds(Get(EnvironmentSchema.JobPollIntervalMilliseconds) is { } poll ? long.Parse(poll, CultureInfo.InvariantCulture) : 1000),
             JwtIssuer = Get(EnvironmentSchema.JwtIssuer) ?? "",
             JwtAudience = Get(EnvironmentSchema.JwtAudience) ?? "",
             JwtSigningKey = Get(EnvironmentSchema.JwtSigningKey) is { } k ? Convert.FromBase64String(k) : null,

@@ -30,8 +30,12 @@ public static class JobsSetup
             {
                 SchemaName = SchemaMigrator.JobStorageSchema,
                 PrepareSchemaIfNecessary = false,
-                QueuePollInterval = TimeSpan.FromSeconds(1),
-                EnableLongPolling = true,
+                QueuePollInterval = settings.JobPollInterval,
+                // No long polling (LISTEN/NOTIFY): after a fetch, Hangfire.PostgreSql 1.21 cancels its listener and waits
+                // for it without a bound, and a listener blocked in its wait never returns: the worker thread hung holding
+                // a fetched job that nobody ran (seen in the main job, and a cause of its clock steps that never settled).
+                // Polling every FAIRWAY_JOB_POLL_INTERVAL_MILLISECONDS bounds the wait instead.
+                EnableLongPolling = false,
                 // A job fetched by a worker that then died is fetched again once this has passed. Live workers renew the
                 // fetch in the background (sliding), so a long job is never taken by a second worker while its own runs;
                 // without sliding, the timeout had to exceed the longest job (30 min), and one killed worker parked its
@@ -65,7 +69,7 @@ public static class JobsSetup
                 var stateChanger = sp.GetService<Hangfire.States.IBackgroundJobStateChanger>() ?? new Hangfire.States.BackgroundJobStateChanger(filters);
                 var clock = sp.GetRequiredService<TimeProvider>();
                 return new BackgroundJobServer(ServerOptions(settings), sp.GetRequiredService<JobStorage>(),
-                    [new Hangfire.Server.RecurringJobScheduler(factory, TimeSpan.FromSeconds(1), new DefaultTimeZoneResolver(), () => clock.GetUtcNow().UtcDateTime)],
+                    [new Hangfire.Server.RecurringJobScheduler(factory, settings.JobPollInterval, new DefaultTimeZoneResolver(), () => clock.GetUtcNow().UtcDateTime)],
                     filters, activator, factory, performer, stateChanger);
             });
         }
@@ -80,7 +84,7 @@ public static class JobsSetup
         // cancellation token fires; the remainder lets Hangfire record their state before the host exits.
         StopTimeout = settings.ShutdownTimeout - TimeSpan.FromSeconds(Math.Min(1, settings.ShutdownTimeout.TotalSeconds / 2)),
         ShutdownTimeout = settings.ShutdownTimeout,
-        SchedulePollingInterval = TimeSpan.FromSeconds(1),
+        SchedulePollingInterval = settings.JobPollInterval,
     };
 
     public static void MapJobsDashboard(this WebApplication app)
