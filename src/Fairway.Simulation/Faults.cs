@@ -35,7 +35,8 @@ public sealed class Faults(World world, TextWriter log, int seed)
     World w => world;
     readonly Random random = new(unchecked(seed * 7919 + 17));
     readonly List<(int Stop, FaultKind Kind, double Intensity)> plan = [];
-    readonly List<(DateTimeOffset At, string What, Func<Task> Action)> later = [];
+    /// <summary>The world's own recoveries still to come (a held webhook batch released, an account fixed), by the fault they end.</summary>
+    readonly List<(DateTimeOffset At, string What, Func<Task> Action, int Fault)> later = [];
     Season season = null!;
     public List<FaultEvent> Injected { get; } = [];
     public HashSet<string> KindsInjected { get; } = [];
@@ -96,7 +97,7 @@ public sealed class Faults(World world, TextWriter log, int seed)
         // the supervisor starts a clean worker, and the job it held is taken again once its invisibility timeout passes).
         new("worker-crash-point", FaultMoment.BetweenSteps, (f, x) => f.ArmWorkerCrashPointAsync(WorkerCrashPoints[(int)(x * WorkerCrashPoints.Length)])),
         new("postgres-restart", FaultMoment.BetweenSteps, async (f, x) => await f.PostgresAsync("restart", 0)),
-        new("postgres-down", FaultMoment.BetweenSteps, async (f, x) => await f.PostgresAsync("down", Scale(x, 60, 150))),
+        new("postgres-down", FaultMoment.BetweenSteps, async (f, x) => await f.PostgresAsync("down", Scale(x, 60, 90))),
     ];
 
     /// <summary>Every named crash point a worker job can reach (Fairway's FAIRWAY_CRASH_POINTS), one drawn per occurrence.</summary>
@@ -125,7 +126,7 @@ public sealed class Faults(World world, TextWriter log, int seed)
         log.WriteLine($"fault schedule (seed {seed}): {plan.Count} faults of {plan.Select(p => p.Kind.Name).Distinct().Count()} kinds");
     }
 
-    void Later(DateTimeOffset at, string what, Func<Task> action) => later.Add((at, what, action));
+    void Later(DateTimeOffset at, string what, Func<Task> action) => later.Add((at, what, action, Injected.Count));
 
     public async Task AtAsync(int stop, FaultMoment moment)
     {
@@ -149,8 +150,10 @@ public sealed class Faults(World world, TextWriter log, int seed)
     /// release still pending recover now.</summary>
     public void Observe(bool alertsFiring)
     {
-        if (alertsFiring || later.Count > 0) return;
-        foreach (var f in Injected.Where(f => f.Recovery is null))
+        if (alertsFiring) return;
+        // A fault whose own recovery (by the world) is still to come has not recovered yet; the others have.
+        var waiting = later.Select(l => l.Fault).ToHashSet();
+        foreach (var f in Injected.Where((f, i) => f.Recovery is null && !waiting.Contains(i)))
         {
             f.Recovery = w.Now - f.At;
             f.RecoveryWallSeconds = Stopwatch.GetElapsedTime(f.InjectedAtTicks).TotalSeconds;
@@ -231,7 +234,7 @@ public sealed class Faults(World world, TextWriter log, int seed)
     public IEnumerable<string> CrashPointOutcomes() => ArmedCrashPoints.Select(c =>
         $"{c.At:yyyy-MM-dd HH:mm} {c.Role} {c.Point}: {(c.Process.DiedAt(c.Point) ? "reached, process died there and was replaced" : "not reached while armed")}");
 
-    /// <summary>PostgreSQL restarted under the running processes, or down for one to two and a half minutes of real time (the processes see real time) and started again.</summary>
+    /// <summary>PostgreSQL restarted under the running processes, or down for one to one and a half minutes of real time (the processes see real time) and started again.</summary>
     async Task<string> PostgresAsync(string how, int downSeconds)
     {
         var bin = Environment.GetEnvironmentVariable("PG_BIN_DIR");
