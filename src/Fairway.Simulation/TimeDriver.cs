@@ -60,15 +60,10 @@ public sealed class TimeDriver(World w, TextWriter log)
     {
         var hooks = await w.Stripe.PostAsync("/_sandbox/webhooks/wait_idle", new { timeout_ms = 30000 });
         if (hooks.TryGetProperty("idle", out var idle) && idle.ValueKind == JsonValueKind.False) return "Stripe sandbox webhooks still queued or in flight";
-        var due = new List<string>();
-        foreach (var job in (await w.Admin.GetAsync("/api/admin/jobs/recurring")).EnumerateArray())
-        {
-            var next = job.TryGetProperty("next_execution", out var n) && n.ValueKind == JsonValueKind.String
-                ? DateTimeOffset.Parse(n.GetString()!, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal)
-                : (DateTimeOffset?)null;
-            if (next is null || next <= now) due.Add(job.GetProperty("id").GetString()!);
-        }
+        // One read: recurring jobs due on Fairway's clock (next execution at or before the clock, as the scheduler reads
+        // its set), and Hangfire's enqueued and processing counts.
         var stats = await w.Admin.GetAsync("/api/admin/jobs/stats");
+        var due = stats.GetProperty("recurring_due").EnumerateArray().Select(d => d.GetString()!).ToList();
         long enqueued = stats.GetProperty("enqueued").GetInt64(), processing = stats.GetProperty("processing").GetInt64();
         if (due.Count == 0 && enqueued == 0 && processing == 0) return "";
         // The oldest queued jobs by name, so a step that does not settle says which job and whether a worker holds it.

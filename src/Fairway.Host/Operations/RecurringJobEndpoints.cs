@@ -7,7 +7,10 @@ namespace Fairway.Host.Operations;
 
 public sealed record RecurringJobTriggerResult(string RecurringJobId, string JobId, string? State);
 public sealed record RecurringJobPauseRequest(string? Reason);
-public sealed record JobStatsView(long Enqueued, long Processing, long Scheduled, long Failed, long Succeeded, long Servers, long Recurring, IReadOnlyList<JobQueueView> Queues);
+/// <summary><c>RecurringDue</c>: recurring jobs whose next execution is at or before Fairway's clock (at most 50, by due time),
+/// i.e. not yet run by a worker's scheduler; empty when every schedule is ahead of the clock.</summary>
+public sealed record JobStatsView(long Enqueued, long Processing, long Scheduled, long Failed, long Succeeded, long Servers, long Recurring,
+    IReadOnlyList<string> RecurringDue, IReadOnlyList<JobQueueView> Queues);
 /// <summary>
 /// One queue: jobs waiting for a worker, and jobs a worker fetched (invisible to others until it finishes them, or until
 /// FAIRWAY_JOB_INVISIBILITY_TIMEOUT_SECONDS after it died). <c>Oldest</c>: the first waiting and fetched jobs (at most 5
@@ -61,6 +64,8 @@ public static class RecurringJobEndpoints
         });
     }
 
+    const int MaxRecurringDueShown = 50;
+
     /// <summary>List, pause and resume recurring jobs (a pause holds across workers and restarts; the schedule stays registered).</summary>
     public static void MapRecurringJobControl(this RouteGroupBuilder admin)
     {
@@ -73,9 +78,14 @@ public static class RecurringJobEndpoints
         });
         // Read-only counts of Hangfire's job states: what a clock-driven caller (the main job) waits on to know the work a
         // clock step made due has finished (nothing enqueued or processing), and what ops read to see a backlog.
-        admin.MapGet("/jobs/stats", (JobStorage storage) =>
+        admin.MapGet("/jobs/stats", (JobStorage storage, TimeProvider clock) =>
         {
             var monitoring = storage.GetMonitoringApi();
+            // The schedulers keep every recurring job in one set scored by its next execution (Unix seconds; -1: none):
+            // the due ones are one range read, the same read a worker's scheduler makes on the same clock.
+            List<string> due;
+            using (var connection = (Hangfire.Storage.JobStorageConnection)storage.GetConnection())
+                due = connection.GetFirstByLowestScoreFromSet("recurring-jobs", -1, clock.GetUtcNow().ToUnixTimeSeconds(), MaxRecurringDueShown);
             var s = monitoring.GetStatistics();
             const int shown = 5;
             static string Name(Hangfire.Common.Job? job) => job is null ? "(job type not loadable)" : $"{job.Type.Name}.{job.Method.Name}";
@@ -88,7 +98,7 @@ public static class RecurringJobEndpoints
                 if (fetched > 0) oldest.AddRange(monitoring.FetchedJobs(q, 0, shown).Select(j => new QueuedJobView(j.Key, Name(j.Value.Job), j.Value.State, j.Value.FetchedAt, true)));
                 return new JobQueueView(q, waiting, fetched, oldest);
             }).ToList();
-            return Results.Ok(new JobStatsView(s.Enqueued, s.Processing, s.Scheduled, s.Failed, s.Succeeded, s.Servers, s.Recurring, queues));
+            return Results.Ok(new JobStatsView(s.Enqueued, s.Processing, s.Scheduled, s.Failed, s.Succeeded, s.Servers, s.Recurring, due, queues));
         });
         admin.MapPost("/jobs/recurring/{id}/pause", async (string id, RecurringJobPauseRequest body, RecurringJobPauses pauses, HttpContext http, CancellationToken ct) =>
             Results.Ok(new { recurring_job_id = id, paused = true, changed = await pauses.SetAsync(id, true, Platform.Auth.Actors.Of(http.User), body.Reason!, ct) }))

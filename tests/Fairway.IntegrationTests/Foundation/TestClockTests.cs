@@ -51,6 +51,14 @@ public sealed class TestClockTests(ApiAndWorkerFixture f)
         var target = current.AddYears(2);
         await http.PutAsJsonAsync("/api/admin/test-clock", new { now = target });
         await Wait.UntilAsync(async () => await LastRun("contest-lifecycle-clock") >= target, "the lifecycle clock ran at the simulated instant", 60);
+        // With the clock standing still, the schedulers run every job due there once; then none is due (what the main job's
+        // clock driver reads in jobs/stats), and the full list agrees: every next execution is after the clock.
+        async Task<string[]> Due() => JsonDocument.Parse(await http.GetStringAsync("/api/admin/jobs/stats")).RootElement
+            .GetProperty("recurring_due").EnumerateArray().Select(d => d.GetString()!).ToArray();
+        await Wait.UntilAsync(async () => (await Due()).Length == 0, "no recurring job left due at the simulated instant", 60);
+        var all = JsonDocument.Parse(await http.GetStringAsync("/api/admin/jobs/recurring")).RootElement.EnumerateArray().ToList();
+        Assert.NotEmpty(all);
+        Assert.All(all, j => Assert.True(j.GetProperty("next_execution").GetDateTime() > target.UtcDateTime, j.GetRawText()));
         await http.PostAsJsonAsync("/api/admin/test-clock/advance", new { seconds = 3 * 3600 });
         await Wait.UntilAsync(async () => await LastRun("contest-lifecycle-clock") >= target.AddHours(3), "and again three simulated hours later", 60);
         Assert.True(await LastRun("contest-lifecycle-clock") < target.AddHours(3).AddMinutes(1));
