@@ -40,7 +40,7 @@ try
     var (apiExit, workerExit) = await world.StopHostsAsync();
     verdict.Checks.Add(new Check("api and worker drain and exit 0 on SIGTERM", apiExit == 0 && workerExit == 0, $"api {apiExit}, worker {workerExit}"));
 }
-catch (Exception e) when (e is ApiException or InvalidOperationException or TimeoutException or HttpRequestException or Fairway.Simulation.Client.ApiException)
+catch (Exception e) when (e is ApiException or InvalidOperationException or TimeoutException or HttpRequestException or IOException or Fairway.Simulation.Client.ApiException)
 {
     // A generated-client ApiException is a contract violation: an undocumented status, or a body that does not match the document.
     log.WriteLine($"SIMULATION ABORTED: {(e is Fairway.Simulation.Client.ApiException ? "public API contract: " : "")}{e.Message}");

@@ -295,7 +295,7 @@ public sealed class Season(World w, TimeDriver clock, AlertWatch alerts, int see
         for (var attempt = 1; ; attempt++)
         {
             try { await EnterOnceAsync(a); return; }
-            catch (Exception e) when (attempt < 6 && e is HttpRequestException or TaskCanceledException || e is Client.ApiException { StatusCode: 502 or 503 })
+            catch (Exception e) when (attempt < 6 && (e is HttpRequestException or TaskCanceledException or IOException || e is Client.ApiException { StatusCode: 502 or 503 }))
             {
                 await w.SuperviseAsync();
                 await Task.Delay(TimeSpan.FromMilliseconds(500 * attempt));
