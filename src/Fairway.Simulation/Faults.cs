@@ -33,6 +33,8 @@ public sealed record FaultEvent(DateTimeOffset At, string Kind, string What)
 public sealed class Faults(World world, TextWriter log, int seed)
 {
     World w => world;
+    int workerCrashPointsArmed;
+    int Seed => seed;
     readonly Random random = new(unchecked(seed * 7919 + 17));
     readonly List<(int Stop, FaultKind Kind, double Intensity)> plan = [];
     /// <summary>The world's own recoveries still to come (a held webhook batch released, an account fixed), by the fault they end.</summary>
@@ -95,12 +97,13 @@ public sealed class Faults(World world, TextWriter log, int seed)
         new("api-crash-point-webhook", FaultMoment.BeforeArrivals, (f, x) => f.ArmApiCrashPointAsync("webhooks.after_store_before_enqueue")),
         // The worker's crash points: the worker runs with one armed until a job reaches it (the process dies mid-transaction,
         // the supervisor starts a clean worker, and the job it held is taken again once its invisibility timeout passes).
-        new("worker-crash-point", FaultMoment.BetweenSteps, (f, x) => f.ArmWorkerCrashPointAsync(WorkerCrashPoints[(int)(x * WorkerCrashPoints.Length)])),
+        // Which point rotates with the seed (and the occurrence), so consecutive seeds cover every one of them.
+        new("worker-crash-point", FaultMoment.BetweenSteps, (f, x) => f.ArmWorkerCrashPointAsync(WorkerCrashPoints[(Math.Abs(f.Seed) + f.workerCrashPointsArmed++) % WorkerCrashPoints.Length])),
         new("postgres-restart", FaultMoment.BetweenSteps, async (f, x) => await f.PostgresAsync("restart", 0)),
         new("postgres-down", FaultMoment.BetweenSteps, async (f, x) => await f.PostgresAsync("down", Scale(x, 60, 90))),
     ];
 
-    /// <summary>Every named crash point a worker job can reach (Fairway's FAIRWAY_CRASH_POINTS), one drawn per occurrence.</summary>
+    /// <summary>Every named crash point a worker job can reach (Fairway's FAIRWAY_CRASH_POINTS); seed s arms point s mod 6 first.</summary>
     public static readonly string[] WorkerCrashPoints =
     [
         "payments.after_ledger_before_commit", "settlement.before_commit", "payout.after_send_mark_before_stripe",
