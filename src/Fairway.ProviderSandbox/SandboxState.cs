@@ -306,6 +306,17 @@ public sealed class SandboxState(SandboxClock clock)
         var doc = LeaderboardProjector.Project(e.Tournament, at, e.Corrections, e.CancelledAt);
         if (suspended && (string)doc["status"]! is "scheduled" or "inprogress")
             doc["status"] = (string)doc["status"]! == "scheduled" ? "postponed" : "delayed";
+        // As a real feed does, a suspension that has begun announces the new schedule: a postponement (begun before the
+        // first tee) moves the start date, and every suspension moves the end date, by its announced length. So the feed
+        // after a postponement is not byte-identical to the one before it.
+        TimeSpan moveStart = TimeSpan.Zero, moveEnd = TimeSpan.Zero;
+        foreach (var (from, until) in e.Suspensions.Where(x => x.From <= now))
+        {
+            moveEnd += until - from;
+            if (e.PlayTime(from).At < e.Tournament.RoundStart[0]) moveStart += until - from;
+        }
+        if (moveStart > TimeSpan.Zero) doc["start_date"] = Json.Date(e.Tournament.RoundStart[0] + moveStart);
+        if (moveEnd > TimeSpan.Zero) doc["end_date"] = Json.Date(e.Tournament.RoundStart[e.Tournament.RoundCount - 1] + moveEnd);
         return doc;
     }
 

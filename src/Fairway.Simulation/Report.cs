@@ -39,7 +39,7 @@ public static class Report
 
         // Timeline: one row per tournament (scheduled play, official result), one per contest (its states), faults, escrow.
         var rows = season.Tournaments.Sum(t => 1 + t.Contests.Length) + 3;
-        var height = 30 + rows * RowHeight + 130;
+        var height = 30 + rows * RowHeight + 240;
         html.Append($"<h2>Timeline</h2><svg width=\"{Width}\" height=\"{height}\" xmlns=\"http://www.w3.org/2000/svg\">");
         for (var d = 0; d <= days; d++)
         {
@@ -81,7 +81,16 @@ public static class Report
         var maxEscrow = Math.Max(1, season.Samples.Select(s => s.Escrow).DefaultIfEmpty(0).Max());
         html.Append($"<text x=\"4\" y=\"{y + 14}\" font-weight=\"bold\">escrow held</text><text x=\"4\" y=\"{y + 30}\">max ${maxEscrow / 100.0:N2}</text>");
         var points = string.Join(" ", season.Samples.Select(s => $"{F(X(s.At))},{F(y + 100 - 95.0 * s.Escrow / maxEscrow)}"));
-        html.Append($"<polyline points=\"{points}\" fill=\"none\" stroke=\"#0d6efd\" stroke-width=\"2\"/></svg>");
+        html.Append($"<polyline points=\"{points}\" fill=\"none\" stroke=\"#0d6efd\" stroke-width=\"2\"/>");
+        // The webhook backlog and the open payout transfers after each clock step, on one scale (their larger maximum).
+        y += 110;
+        var maxQueue = Math.Max(1, season.Samples.Select(s => Math.Max(s.WebhookBacklog, s.PayoutsOpen)).DefaultIfEmpty(0).Max());
+        html.Append($"<text x=\"4\" y=\"{y + 14}\" font-weight=\"bold\">queues</text><text x=\"4\" y=\"{y + 30}\" fill=\"#6f42c1\">webhooks unprocessed</text>" +
+            $"<text x=\"4\" y=\"{y + 46}\" fill=\"#20c997\">payout transfers open</text><text x=\"4\" y=\"{y + 62}\">max {maxQueue}</text>");
+        foreach (var (colour, value) in new (string, Func<(DateTimeOffset At, long Escrow, int Entries, long WebhookBacklog, long PayoutsOpen), long>)[]
+                     { ("#6f42c1", s => s.WebhookBacklog), ("#20c997", s => s.PayoutsOpen) })
+            html.Append($"<polyline points=\"{string.Join(" ", season.Samples.Select(s => $"{F(X(s.At))},{F(y + 100 - 95.0 * value(s) / maxQueue)}"))}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\"/>");
+        html.Append("</svg>");
         html.Append("<p>Contest states: " + string.Join(" ", colours.Select(c => $"<span style=\"background:{c.Value};padding:0 6px\">{c.Key}</span>")) + ". Hover a bar or a dot for details.</p>");
 
         html.Append("<h2>Checks</h2><table><tr><th></th><th>check</th><th>detail</th></tr>");

@@ -352,13 +352,19 @@ public sealed class Season(World w, TimeDriver clock, AlertWatch alerts, int see
     }
 
     /// <summary>Money held in contest escrow and entries created, sampled after each step (for the report's timeline).</summary>
-    public List<(DateTimeOffset At, long Escrow, int Entries)> Samples { get; } = [];
+    public List<(DateTimeOffset At, long Escrow, int Entries, long WebhookBacklog, long PayoutsOpen)> Samples { get; } = [];
 
     async Task RecordStatesAsync(DateTimeOffset at)
     {
         var escrow = await w.Admin.GetAsync("/api/admin/ledger/accounts?kind=contest_escrow&limit=200");
         var rows = escrow.ValueKind == System.Text.Json.JsonValueKind.Array ? escrow : escrow.TryGetProperty("data", out var d) ? d : escrow.GetProperty("accounts");
-        Samples.Add((at, rows.EnumerateArray().Sum(r => r.TryGetProperty("balance", out var b) ? b.GetInt64() : 0), EntriesAttempted));
+        // The queues an operator watches: Stripe events stored and not processed yet, payout transfers not terminal yet.
+        var webhooks = await w.Admin.GetAsync("/api/admin/stripe/webhooks/recent?limit=1");
+        var payouts = await w.Admin.GetAsync("/api/admin/payouts/status");
+        var payoutsOpen = payouts.GetProperty("transfers").EnumerateArray()
+            .Where(t => t.GetProperty("status").GetString() is not ("completed" or "failed_terminal")).Sum(t => t.GetProperty("count").GetInt64());
+        Samples.Add((at, rows.EnumerateArray().Sum(r => r.TryGetProperty("balance", out var b) ? b.GetInt64() : 0), EntriesAttempted,
+            webhooks.GetProperty("unprocessed_count").GetInt64(), payoutsOpen));
         foreach (var t in Tournaments.Where(t => t.OpensAt <= at && t.Official.AddHours(3) >= at.AddHours(-6)))
         foreach (var c in t.Contests)
         {
