@@ -9,6 +9,8 @@ public sealed record AlertIncident(string Alert, string? Runbook, DateTimeOffset
     public DateTimeOffset? ResolvedAt { get; set; }
     /// <summary>The labels of the alert's first firing sample (what the page shows; a runbook input may come from one).</summary>
     public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
+    /// <summary>The alert's value at the last observation while it fires (e.g. how many refunds are owed): how many subjects the page is about.</summary>
+    public double Value { get; set; }
 }
 
 /// <summary>
@@ -33,9 +35,10 @@ public sealed class AlertWatch(World w, string root)
             var name = a.GetProperty("alert").GetString()!;
             firing.Add(name);
             var since = pendingSince.TryGetValue(name, out var s) ? s : pendingSince[name] = now;
+            if (open.TryGetValue(name, out var firingNow)) firingNow.Value = FirstSampleValue(a);
             if (open.ContainsKey(name) || now - since < For(a)) continue;
             var runbook = a.TryGetProperty("runbook", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() : null;
-            var incident = new AlertIncident(name, runbook, since, now) { Labels = FirstSampleLabels(a) };
+            var incident = new AlertIncident(name, runbook, since, now) { Labels = FirstSampleLabels(a), Value = FirstSampleValue(a) };
             open[name] = incident;
             Incidents.Add(incident);
             Console.WriteLine($"[{now:yyyy-MM-dd HH:mm}] ALERT {name} fired (pending since {since:MM-dd HH:mm}); runbook {runbook ?? "none"}");
@@ -52,6 +55,10 @@ public sealed class AlertWatch(World w, string root)
     }
 
     public IEnumerable<AlertIncident> StillFiring => open.Values;
+
+    static double FirstSampleValue(JsonElement alert) =>
+        alert.TryGetProperty("samples", out var samples) && samples.ValueKind == JsonValueKind.Array && samples.GetArrayLength() > 0
+            && samples[0].TryGetProperty("value", out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : 1;
 
     static Dictionary<string, string> FirstSampleLabels(JsonElement alert) =>
         alert.TryGetProperty("samples", out var samples) && samples.ValueKind == JsonValueKind.Array && samples.GetArrayLength() > 0

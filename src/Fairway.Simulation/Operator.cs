@@ -81,6 +81,27 @@ public sealed class Operator(World w, TimeDriver clock, AlertWatch alerts, strin
             await StartAsync(page);
         }
         foreach (var run in Open.ToList()) await GoOnAsync(run);
+        foreach (var page in alerts.StillFiring.Where(alerts.RunbookExists).ToList()) await CoverAsync(page);
+    }
+
+    /// <summary>
+    /// An alert that counts several subjects (refunds owed, failed transfers: its value) gets one execution per subject:
+    /// while every execution handling it waits for someone outside and fewer are open than the alert counts, or none is
+    /// open and it still fires, the runbook is run again; its finding steps skip the subjects open executions have.
+    /// </summary>
+    async Task CoverAsync(AlertIncident page)
+    {
+        while (Runs.Count(r => r.Handles.Contains(page)) < MaxExecutionsPerPage)
+        {
+            var open = Runs.Where(r => r.Outcome == "in_progress" && r.Handles.Contains(page)).ToList();
+            var handled = Runs.Any(r => r.Handles.Contains(page));
+            var another = open.Count == 0 ? handled && Runs.Where(r => r.Handles.Contains(page)).All(r => r.Failure.Length == 0)
+                : open.All(r => r.WaitingFor.Length > 0 && r.WaitingFor != "alert resolution") && open.Count < page.Value;
+            if (!another) return;
+            var next = await StartAsync(page, Runs.Last(r => r.Handles.Contains(page)).Handles);
+            if (next.Outcome == "in_progress") await GoOnAsync(next);
+            if (next.Failure.Length > 0) return;
+        }
     }
 
     async Task<RunbookRun> StartAsync(AlertIncident page, IEnumerable<AlertIncident>? alsoHandles = null)
@@ -173,14 +194,10 @@ public sealed class Operator(World w, TimeDriver clock, AlertWatch alerts, strin
         if (still.Count == 0) return;
         // An alert that counts several subjects (refunds owed, failed transfers) still fires while another one is left: the
         // runbook is run again, for the next subject its steps find. The same subject found again is no progress: a failure.
-        var before = Runs.Where(r => r != run && r.Page == run.Page).ToList();
-        if (before.Any(r => Subject(r) == Subject(run)) || before.Count >= MaxExecutionsPerPage - 1)
-            Fail(run, $"the runbook finished but {string.Join(", ", still)} still fires (no other subject to recover: {Subject(run)})");
-        else
-        {
-            run.Trail.Add($"{w.Now:MM-dd HH:mm} {string.Join(", ", still)} still fires for another subject: the runbook again");
-            if (await StartAsync(run.Page, run.Handles) is { Outcome: "in_progress" } next) await GoOnAsync(next);
-        }
+        var before = Runs.Where(r => r != run && r.Handles.Contains(run.Page) && r.Outcome != "in_progress").ToList();
+        if (before.Any(r => Subject(r) == Subject(run)))
+            Fail(run, $"the runbook finished but {string.Join(", ", still)} still fires, and it found a subject recovered before ({Subject(run)}): no progress");
+        else run.Trail.Add($"{w.Now:MM-dd HH:mm} {string.Join(", ", still)} still fires (value {run.Page.Value}): another subject is left");
     }
 
     /// <summary>Executions of one runbook for one page, at most (each for another subject).</summary>
@@ -199,8 +216,13 @@ public sealed class Operator(World w, TimeDriver clock, AlertWatch alerts, strin
             (exit, output) = (127, "process-control steps (docker compose) are not available to the simulated operator");
         else (exit, output) = await FairwayStepAsync(run, step);
         run.Outputs[step.Id] = output;
-        foreach (var set in step.Sets.Where(x => !run.Variables.ContainsKey(x.Name)))
-            if (set.Find(output) is { } found) run.Variables[set.Name] = found;
+        if (step.Sets.Count > 0 && !run.Variables.ContainsKey(step.Sets[0].Name))
+        {
+            // The first subject no other open execution of this runbook is working on.
+            var taken = Open.Where(r => r != run && r.Runbook == run.Runbook && r.Variables.ContainsKey(step.Sets[0].Name))
+                .Select(r => r.Variables[step.Sets[0].Name]).ToHashSet(StringComparer.Ordinal);
+            foreach (var (name, value) in step.FindInputs(output, taken)) run.Variables.TryAdd(name, value);
+        }
         var missing = step.ExpectedOutput.Select(l => Substitute(l, run.Variables)).Where(l => !output.Contains(l, StringComparison.Ordinal)).ToList();
         var ok = exit == step.ExpectedExitCode && missing.Count == 0;
         var notes = $"exit {exit} (runbook expects {step.ExpectedExitCode}){(missing.Count == 0 ? "" : "; expected output not printed: " + string.Join(" | ", missing))}\n{Tail(output, 1500)}";
@@ -237,7 +259,7 @@ public sealed class Operator(World w, TimeDriver clock, AlertWatch alerts, strin
 
     void Fail(RunbookRun run, string why)
     {
-        if (run.Failure.Length == 0) run.Failure = why;
+        if (run.Failure.Length == 0) run.Failure = Regex.Replace(why, @"\s+", " ");
     }
 
     async Task FinishAsync(RunbookRun run, string outcome, string notes)

@@ -295,6 +295,9 @@ public sealed class Season(World w, TimeDriver clock, AlertWatch alerts, int see
             // After the world stops disturbing: a day of the system's own schedules lets every retry and backoff converge.
             for (var i = 1; i <= 4; i++) { await clock.AdvanceToAsync(w.Now.AddHours(6)); await WatchAsync(); }
         }
+        // The on-call's follow-up after the calendar: while a runbook execution is open (waiting for a player or a winner),
+        // the system's own schedules go on in ticks, at most two days.
+        for (var i = 0; i < 8 && Operator is { } oncall && oncall.Open.Any(); i++) { await clock.AdvanceToAsync(w.Now + Tick); await WatchAsync(); }
         Say($"calendar played: {EntriesAttempted} entries created ({RequestsRetried} requests retried, {PaymentsDeclined} cards declined, " +
             $"{PaymentsAbandoned} checkouts abandoned), {LateAttemptsRefused} attempts after lock refused; {clock.Summary()}");
     }

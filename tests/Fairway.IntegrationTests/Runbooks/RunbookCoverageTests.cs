@@ -118,8 +118,11 @@ public sealed class RunbookCoverageTests
         const string branch = "```branch on=a\n\"reason\": \"card\" => after player\n\"reason\": \"x => continue\n* => escalate\n```\n";
         var decided = RunbookDocument.Parse(head + "```fairway step=a sets=ENTRY:entry_id,C:contest_id\nfairway payments refunds --status FAILED\n```\n" + branch, "t");
         Assert.Equal([new RunbookInputSource("ENTRY", "entry_id"), new RunbookInputSource("C", "contest_id")], decided.Steps[0].Sets);
-        Assert.Equal("e2", decided.Steps[0].Sets[0].Find("{\"refunds\": [{\"id\": \"r\", \"entry\": {\"entry_id\": \"e2\"}}, {\"entry_id\": \"e3\"}]}"));
-        Assert.Null(decided.Steps[0].Sets[1].Find("{\"refunds\": []}"));
+        const string listed = "{\"refunds\": [{\"id\": \"r\", \"entry\": {\"entry_id\": \"e2\", \"contest_id\": \"c2\"}}, {\"entry_id\": \"e3\", \"contest_id\": \"c3\"}]}";
+        Assert.Equal(new Dictionary<string, string> { ["ENTRY"] = "e2", ["C"] = "c2" }, decided.Steps[0].FindInputs(listed));
+        // A subject another execution works on is skipped; both inputs come from the same object.
+        Assert.Equal(new Dictionary<string, string> { ["ENTRY"] = "e3", ["C"] = "c3" }, decided.Steps[0].FindInputs(listed, new HashSet<string> { "e2" }));
+        Assert.Empty(decided.Steps[0].FindInputs("{\"refunds\": []}"));
         var table = Assert.Single(decided.Branches);
         Assert.Equal((1, "a"), (table.AfterSteps, table.On));
         Assert.Equal((RunbookDecision.After, "player"), (table.Decide("{\"reason\": \"card\"}").Decision, table.Decide("{\"reason\": \"card\"}").Party));

@@ -75,8 +75,7 @@ public sealed class RunbookRunner(RunbookWorld world)
             section = step.Section;
             var result = step.Kind == RunbookStepKind.Process ? await ProcessAsync(step, vars) : await FairwayAsync(step, vars);
             runs.Add(result);
-            foreach (var set in step.Sets.Where(x => !vars.ContainsKey(x.Name)))
-                if (set.Find(result.Output) is { } found) vars[set.Name] = found;
+            foreach (var (name, value) in step.FindInputs(result.Output)) vars.TryAdd(name, value);
             foreach (var branch in doc.Branches.Where(b => b.AfterSteps == doc.Steps.ToList().IndexOf(step) + 1))
                 Decisions.Add(branch.Decide(runs.Last(r => r.Step == branch.On).Output));
             var ok = result.ExitCode == step.ExpectedExitCode;

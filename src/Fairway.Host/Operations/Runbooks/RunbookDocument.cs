@@ -19,40 +19,47 @@ public sealed record RunbookStep(string Id, string Section, RunbookStepKind Kind
     /// NAME becomes the first value of a property <c>field</c> in document order, unless NAME is already known.
     /// </summary>
     public IReadOnlyList<RunbookInputSource> Sets { get; init; } = [];
+
+    /// <summary>
+    /// The inputs this step finds in what it printed (JSON): the first object, depth first in document order, whose
+    /// property of the first <see cref="Sets"/> field is a value not <paramref name="taken"/> (subjects other executions
+    /// already work on); every input is read from that same object (or, when it lacks one, from inside it). Empty when none.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> FindInputs(string output, IReadOnlySet<string>? taken = null)
+    {
+        if (Sets.Count == 0) return new Dictionary<string, string>();
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(output); }
+        catch (JsonException) { return new Dictionary<string, string>(); }
+        using (doc)
+        {
+            if (Subject(doc.RootElement, Sets[0].Field, taken ?? new HashSet<string>()) is not { } subject) return new Dictionary<string, string>();
+            var found = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var set in Sets)
+                if (Subject(subject, set.Field, new HashSet<string>()) is { } holder) found[set.Name] = Scalar(holder.GetProperty(set.Field));
+            return found;
+        }
+    }
+
+    static string Scalar(JsonElement v) => v.ValueKind == JsonValueKind.String ? v.GetString()! : v.GetRawText();
+
+    /// <summary>The first object (depth first) with a scalar property <paramref name="field"/> whose value is not taken.</summary>
+    static JsonElement? Subject(JsonElement e, string field, IReadOnlySet<string> taken)
+    {
+        if (e.ValueKind == JsonValueKind.Object)
+        {
+            if (e.TryGetProperty(field, out var v) && v.ValueKind is not (JsonValueKind.Null or JsonValueKind.Object or JsonValueKind.Array) && !taken.Contains(Scalar(v)))
+                return e;
+            foreach (var p in e.EnumerateObject()) if (Subject(p.Value, field, taken) is { } inner) return inner;
+        }
+        else if (e.ValueKind == JsonValueKind.Array)
+            foreach (var item in e.EnumerateArray()) if (Subject(item, field, taken) is { } found) return found;
+        return null;
+    }
 }
 
 /// <summary>One input found by a step: <see cref="Name"/> is the first value of the JSON property <see cref="Field"/> the step prints.</summary>
-public sealed record RunbookInputSource(string Name, string Field)
-{
-    /// <summary>The first value of property <see cref="Field"/> in <paramref name="output"/> (JSON), depth first in document order; null when none.</summary>
-    public string? Find(string output)
-    {
-        JsonDocument doc;
-        try { doc = JsonDocument.Parse(output); }
-        catch (JsonException) { return null; }
-        using (doc) return Find(doc.RootElement);
-    }
-
-    string? Find(JsonElement e)
-    {
-        switch (e.ValueKind)
-        {
-            case JsonValueKind.Object:
-                foreach (var p in e.EnumerateObject())
-                {
-                    if (p.Name == Field && p.Value.ValueKind is not (JsonValueKind.Null or JsonValueKind.Object or JsonValueKind.Array))
-                        return p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString() : p.Value.GetRawText();
-                    if (Find(p.Value) is { } inner) return inner;
-                }
-                return null;
-            case JsonValueKind.Array:
-                foreach (var item in e.EnumerateArray()) if (Find(item) is { } found) return found;
-                return null;
-            default:
-                return null;
-        }
-    }
-}
+public sealed record RunbookInputSource(string Name, string Field);
 
 /// <summary>What an operator does once a decision table has decided (docs/runbooks/README.md, "Decisions").</summary>
 public enum RunbookDecision
