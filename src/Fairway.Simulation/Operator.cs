@@ -25,6 +25,8 @@ public sealed class RunbookRun(string runbook, AlertIncident page, string incide
     /// <summary>What the run waits for: "" (nothing), "alert resolution" (a `wait` decision), or the outside party of an `after` decision.</summary>
     public string WaitingFor { get; set; } = "";
     public DateTimeOffset? WaitingSince { get; set; }
+    /// <summary>Its alert still fired right after it finished (another subject is left).</summary>
+    public bool StillFiringAfter { get; set; }
     internal RunbookDocument Document { get; init; } = null!;
     internal Dictionary<string, string> Variables { get; } = new(StringComparer.Ordinal);
     internal Dictionary<string, string> Outputs { get; } = new(StringComparer.Ordinal);
@@ -95,9 +97,10 @@ public sealed class Operator(World w, TimeDriver clock, AlertWatch alerts, strin
         {
             var open = Runs.Where(r => r.Outcome == "in_progress" && r.Handles.Contains(page)).ToList();
             var handled = Runs.Any(r => r.Handles.Contains(page));
-            var another = open.Count == 0 ? handled && Runs.Where(r => r.Handles.Contains(page)).All(r => r.Failure.Length == 0)
+            var another = open.Count == 0 ? handled && Runs.Last(r => r.Handles.Contains(page)).StillFiringAfter && Runs.Where(r => r.Handles.Contains(page)).All(r => r.Failure.Length == 0)
                 : open.All(r => r.WaitingFor.Length > 0 && r.WaitingFor != "alert resolution") && open.Count < page.Value;
-            if (!another) return;
+            // Only a runbook whose steps find its subject (sets=) is run once per subject.
+            if (!another || open.Count > 0 && !open[0].Document.Steps.Any(st => st.Sets.Count > 0)) return;
             var next = await StartAsync(page, Runs.Last(r => r.Handles.Contains(page)).Handles);
             if (next.Outcome == "in_progress") await GoOnAsync(next);
             if (next.Failure.Length > 0) return;
@@ -197,7 +200,11 @@ public sealed class Operator(World w, TimeDriver clock, AlertWatch alerts, strin
         var before = Runs.Where(r => r != run && r.Handles.Contains(run.Page) && r.Outcome != "in_progress").ToList();
         if (before.Any(r => Subject(r) == Subject(run)))
             Fail(run, $"the runbook finished but {string.Join(", ", still)} still fires, and it found a subject recovered before ({Subject(run)}): no progress");
-        else run.Trail.Add($"{w.Now:MM-dd HH:mm} {string.Join(", ", still)} still fires (value {run.Page.Value}): another subject is left");
+        else
+        {
+            run.StillFiringAfter = true;
+            run.Trail.Add($"{w.Now:MM-dd HH:mm} {string.Join(", ", still)} still fires (value {run.Page.Value}): another subject is left");
+        }
     }
 
     /// <summary>Executions of one runbook for one page, at most (each for another subject).</summary>
