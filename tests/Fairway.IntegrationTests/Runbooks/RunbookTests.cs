@@ -1,3 +1,4 @@
+using Fairway.Host.Operations.Runbooks;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -232,10 +233,17 @@ public sealed class RunbookTests(RunbookWorld world)
 
         var runner = new RunbookRunner(world)
         {
-            // Support got the winner to finish onboarding before ops retry.
-            BeforeSection = async section => { if (section == "Recover") await W.ConnectAccountsAsync([user]); },
+            // Support got the winner to finish onboarding (later than the failure) before ops go on: the payout scheduler
+            // the runbook runs re-queues the transfer by itself.
+            BeforeSection = async section =>
+            {
+                if (section != "Recover") return;
+                await W.AdvanceAsync(TimeSpan.FromMinutes(1));
+                await W.ConnectAccountsAsync([user]);
+            },
         };
         await runner.RunAsync("payout-transfer-failed", Inputs("payout-transfer-failed", ("TRANSFER", transfer.ToString())));
+        Assert.Equal([(RunbookDecision.After, "winner")], runner.Decisions.Select(d => (d.Decision, d.Party)));
         Assert.Equal(0, await W.BalanceAsync($"payable:{user}:usd"));
         Assert.Equal(1, (await W.TransfersByKeyAsync()).GetValueOrDefault($"payout:{transfer}"));
         await HealthyAsync();
