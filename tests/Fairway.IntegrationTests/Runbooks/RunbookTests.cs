@@ -243,7 +243,8 @@ public sealed class RunbookTests(RunbookWorld world)
             },
         };
         await runner.RunAsync("payout-transfer-failed", Inputs("payout-transfer-failed", ("TRANSFER", transfer.ToString())));
-        Assert.Equal([(RunbookDecision.After, "winner")], runner.Decisions.Select(d => (d.Decision, d.Party)));
+        // The table decided "after the winner", and Verify's decided "completed" (continue).
+        Assert.Equal([(RunbookDecision.After, "winner"), (RunbookDecision.Continue, null)], runner.Decisions.Select(d => (d.Decision, d.Party)));
         Assert.Equal(0, await W.BalanceAsync($"payable:{user}:usd"));
         Assert.Equal(1, (await W.TransfersByKeyAsync()).GetValueOrDefault($"payout:{transfer}"));
         await HealthyAsync();
