@@ -208,7 +208,7 @@ public sealed class Operator(World w, TimeDriver clock, AlertWatch alerts, strin
     }
 
     /// <summary>Executions of one runbook for one page, at most (each for another subject).</summary>
-    const int MaxExecutionsPerPage = 30;
+    const int MaxExecutionsPerPage = 100;
 
     /// <summary>What an execution was about: the variables its steps found (not INCIDENT).</summary>
     static string Subject(RunbookRun r) =>
