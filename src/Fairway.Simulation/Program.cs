@@ -22,7 +22,11 @@ await using var world = await World.StartAsync(root, Need("database-url"), runDi
 var faults = opts.ContainsKey("no-faults") ? null : new Faults(world, log, seed);
 var clock = new TimeDriver(world, log);
 var alerts = new AlertWatch(world, root);
-var season = new Season(world, clock, alerts, seed, days, log, faults);
+// Issue 15 §3: the on-call operator follows runbooks only; the player's bank is the outside world of seed 001's refund failure.
+var oncall = new Operator(world, clock, alerts, root, log);
+var outside = new OutsideWorld(world, log) { Operator = oncall };
+oncall.Ask = outside.AskAsync;
+var season = new Season(world, clock, alerts, seed, days, log, faults) { Operator = oncall, Outside = outside };
 Verdict? verdict = null;
 try
 {
@@ -49,12 +53,13 @@ catch (Exception e) when (e is ApiException or InvalidOperationException or Time
 
 log.WriteLine();
 foreach (var c in verdict.Checks) log.WriteLine($"{(c.Passed ? "ok  " : "FAIL")}  {c.Name}{(c.Passed || c.Detail.Length == 0 ? "" : " — " + c.Detail)}");
-foreach (var waiting in verdict.Waiting) log.WriteLine($"WAITING FOR THE OPERATOR  {waiting}");
 var failed = verdict.Checks.Count(c => !c.Passed);
 if (faults is not null) log.WriteLine($"\n{faults.Injected.Count} faults of {faults.KindsInjected.Count} kinds (catalogue: {Faults.Catalogue.Length}) injected:\n  " + string.Join("\n  ", faults.Injected.Select(f => $"{f.At:yyyy-MM-dd HH:mm} {f.Kind}: {f.What}; {f.RecoveryText()}")));
 if (faults is { ArmedCrashPoints.Count: > 0 }) log.WriteLine($"crash points armed ({faults.ArmedCrashPoints.Count(c => c.Process.CrashPointReached is not null)} reached):\n  " + string.Join("\n  ", faults.CrashPointOutcomes()));
 log.WriteLine($"\n{alerts.Incidents.Count} alerts fired (rules of infra/monitoring, `for` applied in simulated time){(alerts.Incidents.Count == 0 ? "" : ":\n  ")}" + string.Join("\n  ",
     alerts.Incidents.Select(a => $"{a.FiredAt:yyyy-MM-dd HH:mm} {a.Alert} (runbook {a.Runbook ?? "none"}) {(a.ResolvedAt is { } r ? $"resolved {r:yyyy-MM-dd HH:mm}" : "STILL FIRING")}")));
+log.WriteLine($"\n{oncall.Runs.Count} runbook executions by the on-call operator{(oncall.Runs.Count == 0 ? "" : ":\n  ")}" + string.Join("\n  ",
+    oncall.Runs.Select(r => $"{r.StartedAt:yyyy-MM-dd HH:mm} {r.Runbook} #{r.Execution} for {string.Join(", ", r.Handles.Select(h => h.Alert))} ({r.Incident}): {r.Outcome}{(r.FinishedAt is { } f ? $" {f:yyyy-MM-dd HH:mm}" : "")}{(r.Failure.Length > 0 ? " — FAILURE: " + r.Failure : "")}")));
 if (world.Restarts.Count > 0) log.WriteLine("supervisor restarts:\n  " + string.Join("\n  ", world.Restarts));
 log.WriteLine(clock.Summary());
 log.WriteLine($"\n{verdict.Checks.Count - failed} checks passed, {failed} failed; simulated {days} days, {season.Tournaments.Count} tournaments, {season.Tournaments.Sum(t => t.Contests.Length)} contests, {season.Players.Count} players, {season.EntriesAttempted} entries in {sw.Elapsed.TotalSeconds:F0} s of wall time");

@@ -38,7 +38,7 @@ public static class Report
             """);
 
         // Timeline: one row per tournament (scheduled play, official result), one per contest (its states), faults, escrow.
-        var rows = season.Tournaments.Sum(t => 1 + t.Contests.Length) + 3;
+        var rows = season.Tournaments.Sum(t => 1 + t.Contests.Length) + 4;
         var height = 30 + rows * RowHeight + 240;
         html.Append($"<h2>Timeline</h2><svg width=\"{Width}\" height=\"{height}\" xmlns=\"http://www.w3.org/2000/svg\">");
         for (var d = 0; d <= days; d++)
@@ -75,6 +75,10 @@ public static class Report
         foreach (var a in alerts.Incidents)
             html.Append($"<rect x=\"{F(X(a.FiredAt))}\" y=\"{y + 4}\" width=\"{F(Math.Max(3, X(a.ResolvedAt ?? end) - X(a.FiredAt)))}\" height=\"12\" fill=\"#fd7e14\"><title>{E(a.Alert)} fired {a.FiredAt:ddd HH:mm}, {(a.ResolvedAt is { } r ? $"resolved {r:ddd HH:mm}" : "still firing")}; runbook {E(a.Runbook ?? "none")}</title></rect>");
         y += RowHeight;
+        html.Append($"<text x=\"4\" y=\"{y + 14}\" font-weight=\"bold\">runbook executions</text>");
+        foreach (var r in season.Operator?.Runs ?? [])
+            html.Append($"<rect x=\"{F(X(r.StartedAt))}\" y=\"{y + 4}\" width=\"{F(Math.Max(3, X(r.FinishedAt ?? end) - X(r.StartedAt)))}\" height=\"12\" fill=\"{(r.Outcome == "succeeded" && r.Failure.Length == 0 ? "#6f42c1" : "#b00020")}\"><title>{E(r.Runbook)} #{r.Execution} for {E(string.Join(", ", r.Handles.Select(h => h.Alert)))}: started {r.StartedAt:ddd HH:mm}, {E(r.Outcome)}{(r.FinishedAt is { } f ? $" {f:ddd HH:mm}" : "")}{(r.Failure.Length > 0 ? " — " + E(r.Failure) : "")}</title></rect>");
+        y += RowHeight;
         html.Append($"<text x=\"4\" y=\"{y + 14}\" font-weight=\"bold\">process restarts</text>");
         foreach (var r in world.Restarts) html.Append($"<text x=\"{F(Left)}\" y=\"{y + 14}\">{E(r)}</text>");
         y += RowHeight + 10;
@@ -97,7 +101,12 @@ public static class Report
         foreach (var c in verdict.Checks)
             html.Append($"<tr><td class=\"{(c.Passed ? "ok" : "fail")}\">{(c.Passed ? "ok" : "FAIL")}</td><td>{E(c.Name)}</td><td>{E(c.Detail)}</td></tr>");
         html.Append("</table>");
-        foreach (var waiting in verdict.Waiting) html.Append($"<p class=\"fail\">Waiting for the operator: {E(waiting)}</p>");
+        var runs = season.Operator?.Runs ?? [];
+        html.Append("<h2>Runbook executions (on-call operator)</h2><table><tr><th>started</th><th>runbook</th><th>paged by</th><th>outcome</th><th>what it did</th></tr>");
+        foreach (var r in runs)
+            html.Append($"<tr><td>{r.StartedAt:ddd yyyy-MM-dd HH:mm}</td><td>{E(r.Runbook)} #{r.Execution}</td><td>{E(string.Join(", ", r.Handles.Select(h => h.Alert)))}</td>" +
+                $"<td class=\"{(r.Outcome == "succeeded" && r.Failure.Length == 0 ? "ok" : "fail")}\">{E(r.Outcome)}{(r.Failure.Length > 0 ? " — " + E(r.Failure) : "")}</td><td>{E(string.Join("\n", r.Trail)).Replace("\n", "<br>")}</td></tr>");
+        html.Append("</table>");
         if (faults is not null)
         {
             html.Append("<h2>Faults</h2><table><tr><th>simulated time</th><th>kind</th><th>what</th><th>recovery</th></tr>");

@@ -64,6 +64,21 @@ public sealed class Season(World w, TimeDriver clock, AlertWatch alerts, int see
 
     void Say(string line) => log.WriteLine($"[{w.Now:yyyy-MM-dd HH:mm}] {line}");
 
+    /// <summary>The on-call operator (issue 15 §3): acts on the alerts that fire, by their runbooks only.</summary>
+    public Operator? Operator { get; init; }
+    /// <summary>The outside world's card trouble of seed 001 (one refund Stripe fails until the player's bank fixes the card).</summary>
+    public OutsideWorld? Outside { get; init; }
+
+    /// <summary>After each clock step: the outside world fixes what is due, alerts are observed, the operator acts.</summary>
+    async Task WatchAsync()
+    {
+        if (Outside is not null) await Outside.AtAsync();
+        await alerts.ObserveAsync();
+        if (Operator is not null) await Operator.ActAsync();
+        // A fault has recovered once the system is quiet with no alert firing (and the world's own recovery of it happened).
+        faults?.Observe(alerts.StillFiring.Any());
+    }
+
     public async Task PrepareAsync(int players)
     {
         // Launch checklist: the kill-switch is on for a fresh deployment until a smoke test passes.
@@ -75,6 +90,7 @@ public sealed class Season(World w, TimeDriver clock, AlertWatch alerts, int see
         PlanCalendar();
         for (var i = 1; i <= players; i++) Players.Add(new PlayerPlan($"sim-player-{i:0000}", random.NextDouble() < 0.85));
         PlanArrivals();
+        Outside?.Plan(this);
         await ForEachAsync(Players, async p =>
         {
             using var player = w.Player(p.UserId);
@@ -270,8 +286,7 @@ public sealed class Season(World w, TimeDriver clock, AlertWatch alerts, int see
                 await clock.QuiescentAsync();
             }
             await RecordStatesAsync(at);
-            await alerts.ObserveAsync();
-            faults?.Observe(alerts.StillFiring.Any());
+            await WatchAsync();
             step++;
             if (step == stops.Count || stops[step].Date != at.Date)
                 Say($"day {(at - Start).Days + 1} of {days}: {EntriesAttempted} entries, {clock.Summary()}, {Math.Round(Wall.Elapsed.TotalSeconds)} s of wall time");
@@ -280,8 +295,11 @@ public sealed class Season(World w, TimeDriver clock, AlertWatch alerts, int see
         {
             await faults.EndAsync();
             // After the world stops disturbing: a day of the system's own schedules lets every retry and backoff converge.
-            for (var i = 1; i <= 4; i++) { await clock.AdvanceToAsync(w.Now.AddHours(6)); await alerts.ObserveAsync(); faults.Observe(alerts.StillFiring.Any()); }
+            for (var i = 1; i <= 4; i++) { await clock.AdvanceToAsync(w.Now.AddHours(6)); await WatchAsync(); }
         }
+        // The on-call's follow-up after the calendar: while a runbook execution is open (waiting for a player or a winner),
+        // the system's own schedules go on in ticks, at most two days.
+        for (var i = 0; i < 8 && Operator is { } oncall && oncall.Open.Any(); i++) { await clock.AdvanceToAsync(w.Now + Tick); await WatchAsync(); }
         Say($"calendar played: {EntriesAttempted} entries created ({RequestsRetried} requests retried, {PaymentsDeclined} cards declined, " +
             $"{PaymentsAbandoned} checkouts abandoned), {LateAttemptsRefused} attempts after lock refused; {clock.Summary()}");
     }
@@ -347,6 +365,7 @@ public sealed class Season(World w, TimeDriver clock, AlertWatch alerts, int see
                 break;
             default:
                 await w.Stripe.PostAsync($"/_sandbox/payment_intents/{pi}/succeed");
+                if (Outside is not null) await Outside.PaidAsync(a, created.Entry.Id, pi);
                 break;
         }
     }

@@ -307,6 +307,22 @@ public sealed partial class SandboxState
 
     public void SetPendingRefunds(int count) { lock (Gate) _pendingRefundsNext = Math.Max(0, count); }
 
+    /// <summary>
+    /// The card behind a payment can no longer receive money (expired, closed) until <see cref="AcceptRefunds"/>: every
+    /// refund of it is answered <c>pending</c> and then fails with <paramref name="failureReason"/>, as Stripe does when the
+    /// card network returns the money (refund.updated, refund.failed, a refund_failure balance transaction).
+    /// </summary>
+    public void RefuseRefunds(string paymentIntentId, string failureReason)
+    {
+        lock (Gate) { Get("payment_intent", paymentIntentId); _refundFailureByPaymentIntent[paymentIntentId] = failureReason; }
+    }
+
+    /// <summary>The player's bank fixed the card: refunds of the payment succeed again.</summary>
+    public void AcceptRefunds(string paymentIntentId)
+    {
+        lock (Gate) { Get("payment_intent", paymentIntentId); _refundFailureByPaymentIntent.Remove(paymentIntentId); }
+    }
+
     JsonObject CreateRefund(FormParams p)
     {
         var piId = p.Str("payment_intent");
@@ -343,6 +359,8 @@ public sealed partial class SandboxState
             throw StripeApiException.Invalid("reason", $"Invalid reason: {reason}.");
         var status = "succeeded";
         if (_pendingRefundsNext > 0) { _pendingRefundsNext--; status = "pending"; }
+        var refusedBy = (string?)ch["payment_intent"] is { } ofIntent ? _refundFailureByPaymentIntent.GetValueOrDefault(ofIntent) : null;
+        if (refusedBy is not null) status = "pending";
         var re = new JsonObject
         {
             ["id"] = NewId("re"),
@@ -366,7 +384,11 @@ public sealed partial class SandboxState
         ch["refunded"] = refunded + amount == chargeAmount;
         Emit("refund.created", re);
         Emit("charge.refunded", ch);
-        return re;
+        if (refusedBy is null) return re;
+        // Answered pending; the card network's refusal follows (its events after the creation's).
+        var answered = Clone(re);
+        SettleRefund((string)re["id"]!, false, refusedBy);
+        return answered;
     }
 
     public JsonObject SettleRefund(string id, bool succeed, string? failureReason)

@@ -30,6 +30,7 @@ public sealed partial class SandboxState
     readonly LinkedList<JsonObject> _events = new();
     readonly Dictionary<string, (JsonObject Event, string Payload)> _eventsById = new(StringComparer.Ordinal);
     int _pendingRefundsNext;
+    readonly Dictionary<string, string> _refundFailureByPaymentIntent = new(StringComparer.Ordinal); // pi id → failure_reason of its refunds
 
     // statistics
     readonly Dictionary<string, long> _created = new();
@@ -63,7 +64,7 @@ public sealed partial class SandboxState
         {
             _objects.Clear(); _lists.Clear(); _accountState.Clear(); _events.Clear(); _eventsById.Clear();
             _created.Clear(); _transfersByKey.Clear(); _transfersByDestination.Clear(); _transferAmountByDestination.Clear();
-            _eventsByType.Clear(); _eventsCreated = 0; _pendingRefundsNext = 0;
+            _eventsByType.Clear(); _eventsCreated = 0; _pendingRefundsNext = 0; _refundFailureByPaymentIntent.Clear();
             ResetFees();
             if (resetIds) _counters.Clear();
         }

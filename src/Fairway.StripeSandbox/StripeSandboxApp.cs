@@ -266,6 +266,17 @@ static class ControlApi
             state.SetPendingRefunds(n);
             return J(new JsonObject { ["pending_next"] = n });
         }));
+        g.MapPost("/payment_intents/{id}/refuse_refunds", H((ctx, b) =>
+        {
+            var reason = Str(b, "failure_reason") ?? "expired_or_canceled_card";
+            state.RefuseRefunds(R(ctx, "id"), reason);
+            return J(new JsonObject { ["payment_intent"] = R(ctx, "id"), ["refunds_fail_with"] = reason });
+        }));
+        g.MapPost("/payment_intents/{id}/accept_refunds", H((ctx, b) =>
+        {
+            state.AcceptRefunds(R(ctx, "id"));
+            return J(new JsonObject { ["payment_intent"] = R(ctx, "id"), ["refunds_fail_with"] = null });
+        }));
         g.MapPost("/refunds/{id}/succeed", H((ctx, b) => J(state.SettleRefund(R(ctx, "id"), true, null))));
         g.MapPost("/refunds/{id}/fail", H((ctx, b) => J(state.SettleRefund(R(ctx, "id"), false, Str(b, "failure_reason")))));
 

@@ -75,4 +75,27 @@ public class RefundTests : SandboxTest
         Assert.Contains("refund.failed", types);
         Assert.Contains("charge.refunded", types);
     }
+
+    [Fact]
+    public async Task Refunds_of_a_card_that_refuses_them_fail_until_the_bank_fixes_it()
+    {
+        var pi = await SucceededPaymentIntent(2000);
+        await Control("POST", $"/_sandbox/payment_intents/{pi.Id}/refuse_refunds", new { failure_reason = "expired_or_canceled_card" });
+        var svc = new RefundService(Client);
+        // Answered pending, as Stripe answers before the card network returns the money; then failed, every time.
+        for (var i = 0; i < 2; i++)
+        {
+            var refused = await svc.CreateAsync(new RefundCreateOptions { PaymentIntent = pi.Id, Amount = 2000 });
+            Assert.Equal("pending", refused.Status);
+            var after = await svc.GetAsync(refused.Id);
+            Assert.Equal(("failed", "expired_or_canceled_card"), (after.Status, after.FailureReason));
+            Assert.Equal(0, (await new ChargeService(Client).GetAsync(pi.LatestChargeId)).AmountRefunded);
+        }
+        await Control("POST", $"/_sandbox/payment_intents/{pi.Id}/accept_refunds");
+        var paid = await svc.CreateAsync(new RefundCreateOptions { PaymentIntent = pi.Id, Amount = 2000 });
+        Assert.Equal("succeeded", paid.Status);
+        Assert.Equal(2000, (await new ChargeService(Client).GetAsync(pi.LatestChargeId)).AmountRefunded);
+        var failedEvents = (await new EventService(Client).ListAsync(new EventListOptions { Limit = 100 })).Count(e => e.Type == "refund.failed");
+        Assert.True(failedEvents >= 2, $"{failedEvents} refund.failed events");
+    }
 }

@@ -1,9 +1,10 @@
+extern alias simulation;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Fairway.Contract;
 using Fairway.IntegrationTests.Infrastructure;
-using Fairway.Simulation.Client;
+using simulation::Fairway.Simulation.Client;
 
 namespace Fairway.IntegrationTests.Contract;
 

@@ -1,6 +1,7 @@
+extern alias simulation;
 using Fairway.IntegrationTests.Payments;
-using Fairway.Simulation;
-using Fairway.Simulation.Client;
+using simulation::Fairway.Simulation;
+using simulation::Fairway.Simulation.Client;
 
 namespace Fairway.IntegrationTests.Contract;
 

@@ -1,3 +1,4 @@
+using Fairway.Host.Operations.Runbooks;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -194,7 +195,11 @@ public sealed class MoneyRunbookTests(RunbookWorld world)
                         await W.ScalarAsync<long>("SELECT count(*) FROM refund_sends WHERE refund_id = 'rf_' || @entry", new { entry }) == 2, "the retried refund's outcome recorded");
             },
         };
-        await runner.RunAsync("refunds-owed", Inputs("refunds-owed", ("ENTRY", entry), ("CONTEST", contest)));
+        // The runbook's own steps find the entry and its contest (sets=), and its decision table reads the card's failure.
+        await runner.RunAsync("refunds-owed", Inputs("refunds-owed"));
+        Assert.Equal(entry, runner.Variables["ENTRY"]);
+        Assert.Equal(contest, runner.Variables["CONTEST"]);
+        Assert.Equal([(RunbookDecision.After, "player")], runner.Decisions.Select(d => (d.Decision, d.Party)));
 
         Assert.Equal("SUCCEEDED", await W.RefundStatusAsync(entry));
         Assert.Equal("REFUNDED", await W.EntryStatusAsync(entry));

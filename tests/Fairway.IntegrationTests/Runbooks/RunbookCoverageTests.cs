@@ -42,7 +42,7 @@ public sealed class RunbookCoverageTests
             foreach (var command in r.Steps.SelectMany(s => s.Commands))
                 if (Regex.IsMatch(command, @"\b(psql|SELECT|UPDATE|DELETE|INSERT)\b", RegexOptions.IgnoreCase)) problems.Add($"{r.Id}: command `{command}` touches the database by hand");
             foreach (var variable in r.Steps.SelectMany(s => s.Commands.Concat(s.ExpectedOutput)).SelectMany(c => Regex.Matches(c, @"\$\{?([A-Z][A-Z0-9_]*)").Select(m => m.Groups[1].Value)).Distinct())
-                if (!r.Inputs.Contains(variable) && !Standard.Contains(variable) && !r.Steps.Any(s => s.Commands.Any(c => c.StartsWith(variable + "=$(", StringComparison.Ordinal))))
+                if (!r.Inputs.Contains(variable) && !Standard.Contains(variable) && !r.Steps.Any(s => s.Commands.Any(c => c.StartsWith(variable + "=$(", StringComparison.Ordinal)) || s.Sets.Any(x => x.Name == variable)))
                     problems.Add($"{r.Id}: uses ${variable}, which is neither an input nor set by a step");
         }
         Assert.True(problems.Count == 0, string.Join('\n', problems));
@@ -113,6 +113,25 @@ public sealed class RunbookCoverageTests
         Assert.Equal(["fairway contests lock \"$C\" --reason \"r\""], ok.Steps[0].Commands);
         Assert.Equal(1, ok.Steps[0].ExpectedExitCode);
         Assert.Equal(["\"state\": \"LOCKED\""], ok.Steps[0].ExpectedOutput);
+
+        // Inputs found by a step, and a decision table in machine-readable form.
+        const string branch = "```branch on=a\n\"reason\": \"card\" => after player\n\"reason\": \"x => continue\n* => escalate\n```\n";
+        var decided = RunbookDocument.Parse(head + "```fairway step=a sets=ENTRY:entry_id,C:contest_id\nfairway payments refunds --status FAILED\n```\n" + branch, "t");
+        Assert.Equal([new RunbookInputSource("ENTRY", "entry_id"), new RunbookInputSource("C", "contest_id")], decided.Steps[0].Sets);
+        const string listed = "{\"refunds\": [{\"id\": \"r\", \"entry\": {\"entry_id\": \"e2\", \"contest_id\": \"c2\"}}, {\"entry_id\": \"e3\", \"contest_id\": \"c3\"}]}";
+        Assert.Equal(new Dictionary<string, string> { ["ENTRY"] = "e2", ["C"] = "c2" }, decided.Steps[0].FindInputs(listed));
+        // A subject another execution works on is skipped; both inputs come from the same object.
+        Assert.Equal(new Dictionary<string, string> { ["ENTRY"] = "e3", ["C"] = "c3" }, decided.Steps[0].FindInputs(listed, new HashSet<string> { "e2" }));
+        Assert.Empty(decided.Steps[0].FindInputs("{\"refunds\": []}"));
+        var table = Assert.Single(decided.Branches);
+        Assert.Equal((1, "a"), (table.AfterSteps, table.On));
+        Assert.Equal((RunbookDecision.After, "player"), (table.Decide("{\"reason\": \"card\"}").Decision, table.Decide("{\"reason\": \"card\"}").Party));
+        Assert.Equal(RunbookDecision.Continue, table.Decide("\"reason\": \"x1\"").Decision);
+        Assert.Equal(RunbookDecision.Escalate, table.Decide("anything").Decision);
+        Assert.Throws<FormatException>(() => RunbookDocument.Parse(head + "```fairway step=a sets=entry\nfairway health\n```\n", "t"));
+        Assert.Throws<FormatException>(() => RunbookDocument.Parse(head + "```fairway step=a\nfairway health\n```\n```branch on=b\n* => wait\n```\n", "t"));
+        Assert.Throws<FormatException>(() => RunbookDocument.Parse(head + "```fairway step=a\nfairway health\n```\n```branch on=a\nx => continue\n```\n", "t"));
+        Assert.Throws<FormatException>(() => RunbookDocument.Parse(head + "```fairway step=a\nfairway health\n```\n```branch on=a\nx => retry\n* => wait\n```\n", "t"));
     }
 
     /// <summary>Splits a command line as bash would for the simple quoting runbooks use ("…", '…').</summary>

@@ -47,7 +47,8 @@ public sealed class RunbookRunner(RunbookWorld world)
     public async Task<IReadOnlyList<StepRun>> RunAsync(string id, Dictionary<string, string> inputs, string outcome, bool recordAfterwards, params string[] sections)
     {
         var doc = Load(id);
-        var missing = doc.Inputs.Where(i => !inputs.ContainsKey(i)).ToList();
+        // An input the runbook's own steps find (sets=NAME:field) need not be given.
+        var missing = doc.Inputs.Where(i => !inputs.ContainsKey(i) && !doc.Steps.Any(s => s.Sets.Any(x => x.Name == i))).ToList();
         Assert.True(missing.Count == 0, $"runbook {id} needs inputs {string.Join(", ", missing)}");
         var vars = new Dictionary<string, string>(inputs, StringComparer.Ordinal);
         var pending = new List<object>();
@@ -74,6 +75,9 @@ public sealed class RunbookRunner(RunbookWorld world)
             section = step.Section;
             var result = step.Kind == RunbookStepKind.Process ? await ProcessAsync(step, vars) : await FairwayAsync(step, vars);
             runs.Add(result);
+            foreach (var (name, value) in step.FindInputs(result.Output)) vars.TryAdd(name, value);
+            foreach (var branch in doc.Branches.Where(b => b.AfterSteps == doc.Steps.ToList().IndexOf(step) + 1))
+                if (runs.LastOrDefault(r => r.Step == branch.On) is { } read) Decisions.Add(branch.Decide(read.Output));
             var ok = result.ExitCode == step.ExpectedExitCode;
             var notes = $"exit {result.ExitCode} (runbook expects {step.ExpectedExitCode})\n" + Tail(result.Output, 3000);
             // With the database down nothing can be recorded: report the failed step itself.
@@ -101,10 +105,17 @@ public sealed class RunbookRunner(RunbookWorld world)
         Assert.Equal(runs.Count, shown.GetProperty("steps").GetArrayLength());
         Assert.StartsWith("admin:", shown.GetProperty("started_by").GetString());
         LastExecution = execution;
+        Variables = vars;
         return runs;
     }
 
     public long LastExecution { get; private set; }
+
+    /// <summary>The runbook's decisions (```branch blocks) as the outputs of its steps decided them, in order.</summary>
+    public List<RunbookBranchRule> Decisions { get; } = [];
+
+    /// <summary>Every variable at the end of the last run: the inputs given and those the steps found (sets=).</summary>
+    public IReadOnlyDictionary<string, string> Variables { get; private set; } = new Dictionary<string, string>();
 
     async Task<StepRun> FairwayAsync(RunbookStep step, Dictionary<string, string> vars)
     {

@@ -1,3 +1,4 @@
+using Fairway.Host.Operations.Runbooks;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -248,7 +249,10 @@ public sealed class RunbookTests(RunbookWorld world)
         }
         Assert.True(await W.BalanceAsync($"payable:{user}:usd") > 0);
 
-        await Runner.RunAsync("payout-transfer-failed", Inputs("payout-transfer-failed", ("TRANSFER", transfer.ToString())));
+        var runner = new RunbookRunner(world);
+        await runner.RunAsync("payout-transfer-failed", Inputs("payout-transfer-failed", ("TRANSFER", transfer.ToString())));
+        // The table decided "retry" (continue to Recover), and Verify's decided "completed" (continue).
+        Assert.Equal([(RunbookDecision.Continue, null), (RunbookDecision.Continue, null)], runner.Decisions.Select(d => (d.Decision, d.Party)));
         Assert.Equal(0, await W.BalanceAsync($"payable:{user}:usd"));
         Assert.Equal(1, (await W.TransfersByKeyAsync()).GetValueOrDefault($"payout:{transfer}"));
         await HealthyAsync();

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.RegularExpressions;
 
 namespace Fairway.Host.Operations.Runbooks;
@@ -11,7 +12,80 @@ public enum RunbookStepKind { Fairway, Process }
 /// in a backslash continues on the next). <see cref="ExpectedOutput"/> are the lines of the <c>```output</c> block that
 /// follows it, if any: each must appear in what the command prints.
 /// </summary>
-public sealed record RunbookStep(string Id, string Section, RunbookStepKind Kind, IReadOnlyList<string> Commands, int ExpectedExitCode, IReadOnlyList<string> ExpectedOutput);
+public sealed record RunbookStep(string Id, string Section, RunbookStepKind Kind, IReadOnlyList<string> Commands, int ExpectedExitCode, IReadOnlyList<string> ExpectedOutput)
+{
+    /// <summary>
+    /// <c>sets=NAME:field[,NAME:field]</c>: how an operator finds the runbook's inputs from what this step prints (JSON):
+    /// NAME becomes the first value of a property <c>field</c> in document order, unless NAME is already known.
+    /// </summary>
+    public IReadOnlyList<RunbookInputSource> Sets { get; init; } = [];
+
+    /// <summary>
+    /// The inputs this step finds in what it printed (JSON): the first object, depth first in document order, whose
+    /// property of the first <see cref="Sets"/> field is a value not <paramref name="taken"/> (subjects other executions
+    /// already work on); every input is read from that same object (or, when it lacks one, from inside it). Empty when none.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> FindInputs(string output, IReadOnlySet<string>? taken = null)
+    {
+        if (Sets.Count == 0) return new Dictionary<string, string>();
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(output); }
+        catch (JsonException) { return new Dictionary<string, string>(); }
+        using (doc)
+        {
+            if (Subject(doc.RootElement, Sets[0].Field, taken ?? new HashSet<string>()) is not { } subject) return new Dictionary<string, string>();
+            var found = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var set in Sets)
+                if (Subject(subject, set.Field, new HashSet<string>()) is { } holder) found[set.Name] = Scalar(holder.GetProperty(set.Field));
+            return found;
+        }
+    }
+
+    static string Scalar(JsonElement v) => v.ValueKind == JsonValueKind.String ? v.GetString()! : v.GetRawText();
+
+    /// <summary>The first object (depth first) with a scalar property <paramref name="field"/> whose value is not taken.</summary>
+    static JsonElement? Subject(JsonElement e, string field, IReadOnlySet<string> taken)
+    {
+        if (e.ValueKind == JsonValueKind.Object)
+        {
+            if (e.TryGetProperty(field, out var v) && v.ValueKind is not (JsonValueKind.Null or JsonValueKind.Object or JsonValueKind.Array) && !taken.Contains(Scalar(v)))
+                return e;
+            foreach (var p in e.EnumerateObject()) if (Subject(p.Value, field, taken) is { } inner) return inner;
+        }
+        else if (e.ValueKind == JsonValueKind.Array)
+            foreach (var item in e.EnumerateArray()) if (Subject(item, field, taken) is { } found) return found;
+        return null;
+    }
+}
+
+/// <summary>One input found by a step: <see cref="Name"/> is the first value of the JSON property <see cref="Field"/> the step prints.</summary>
+public sealed record RunbookInputSource(string Name, string Field);
+
+/// <summary>What an operator does once a decision table has decided (docs/runbooks/README.md, "Decisions").</summary>
+public enum RunbookDecision
+{
+    /// <summary>Go on with the next steps of the main path.</summary>
+    Continue,
+    /// <summary>Nothing to do by hand: the system recovers by itself; finish once the alert has resolved.</summary>
+    Wait,
+    /// <summary>Someone outside (the player, the winner, a provider) must fix the cause first; go on once they say it is fixed.</summary>
+    After,
+    /// <summary>Only engineering can act: Escalate, finish the execution as escalated.</summary>
+    Escalate,
+}
+
+/// <summary>One row of a decision: when the output of the step it reads contains <see cref="Match"/> (<c>*</c>: any), do <see cref="Decision"/>.</summary>
+public sealed record RunbookBranchRule(string Match, RunbookDecision Decision, string? Party);
+
+/// <summary>
+/// A ```<c>branch on=&lt;step&gt;</c> block: the machine-readable form of a decision table. After the steps before it,
+/// its first rule whose text appears in what step <see cref="On"/> printed decides; the last rule is <c>*</c>.
+/// </summary>
+public sealed record RunbookBranch(string Section, int AfterSteps, string On, IReadOnlyList<RunbookBranchRule> Rules)
+{
+    public RunbookBranchRule Decide(string output) =>
+        Rules.First(r => r.Match == "*" || output.Contains(r.Match, StringComparison.Ordinal));
+}
 
 /// <summary>
 /// A runbook file of docs/runbooks, parsed. Format (docs/runbooks/README.md): a front matter of <c>key: value</c>
@@ -23,6 +97,9 @@ public sealed record RunbookDocument(
     string Id, string Title, string Kind, IReadOnlyList<string> Alerts, IReadOnlyList<string> Covers, IReadOnlyList<string> Inputs,
     string Version, IReadOnlyList<string> Sections, IReadOnlyList<RunbookStep> Steps)
 {
+    /// <summary>The decision tables in machine-readable form, in document order (<see cref="RunbookBranch.AfterSteps"/>: steps before each).</summary>
+    public IReadOnlyList<RunbookBranch> Branches { get; init; } = [];
+
     public static readonly IReadOnlyList<string> Kinds = ["failure-mode", "incident", "operational-task", "escalation", "launch", "error-exit"];
 
     /// <summary>The sections a runbook of each kind must have, in this order (others may sit between them).</summary>
@@ -35,6 +112,8 @@ public sealed record RunbookDocument(
 
     static readonly Regex Fence = new(@"^```(?<lang>[a-z]*)(?<attrs>( +[a-z-]+=[^ ]+)*) *$", RegexOptions.CultureInvariant);
     static readonly Regex Attr = new(@"(?<k>[a-z-]+)=(?<v>[^ ]+)", RegexOptions.CultureInvariant);
+    static readonly Regex SetsItem = new("^(?<name>[A-Z][A-Z0-9_]*):(?<field>[a-z_][a-z0-9_]*)$", RegexOptions.CultureInvariant);
+    static readonly Regex BranchRule = new(@"^(?<match>.+?) +=> +(?<decision>continue|wait|escalate|after (?<party>[a-z][a-z0-9-]*))$", RegexOptions.CultureInvariant);
     public static readonly Regex IdPattern = new("^[a-z0-9][a-z0-9-]{0,99}$", RegexOptions.CultureInvariant);
 
     public static RunbookDocument Parse(string text, string source)
@@ -61,6 +140,7 @@ public sealed record RunbookDocument(
 
         var sections = new List<string>();
         var steps = new List<RunbookStep>();
+        var branches = new List<RunbookBranch>();
         string? section = null;
         for (i++; i < lines.Length; i++)
         {
@@ -83,14 +163,38 @@ public sealed record RunbookDocument(
                     if (stepId is "start" or "finish") throw Error(source, start, $"step id '{stepId}' is reserved");
                     if (steps.Any(s => s.Id == stepId)) throw Error(source, start, $"duplicate step id '{stepId}'");
                     var expect = attrs.TryGetValue("expect", out var e) ? int.TryParse(e, out var code) ? code : throw Error(source, start, $"expect={e} is not an exit code") : 0;
-                    var unknown = attrs.Keys.Except(["step", "expect"]).ToList();
+                    var unknown = attrs.Keys.Except(["step", "expect", "sets"]).ToList();
                     if (unknown.Count > 0) throw Error(source, start, $"unknown attribute(s) {string.Join(", ", unknown)}");
                     var commands = JoinContinuations(body);
                     if (commands.Count == 0) throw Error(source, start, $"step '{stepId}' has no command");
                     var kindOf = lang == "fairway" ? RunbookStepKind.Fairway : RunbookStepKind.Process;
                     if (kindOf == RunbookStepKind.Fairway && commands.Any(cmd => !cmd.StartsWith("fairway ", StringComparison.Ordinal) && !IsAssignmentOfFairway(cmd)))
                         throw Error(source, start, $"step '{stepId}': every line of a ```fairway block is a `fairway …` command (or NAME=$(fairway …))");
-                    steps.Add(new RunbookStep(stepId, section, kindOf, commands, expect, []));
+                    var sets = new List<RunbookInputSource>();
+                    foreach (var item in attrs.TryGetValue("sets", out var setsText) ? setsText.Split(',') : [])
+                    {
+                        var set = SetsItem.Match(item);
+                        if (!set.Success) throw Error(source, start, $"step '{stepId}': sets={setsText}: each item is NAME:json_field");
+                        sets.Add(new RunbookInputSource(set.Groups["name"].Value, set.Groups["field"].Value));
+                    }
+                    steps.Add(new RunbookStep(stepId, section, kindOf, commands, expect, []) { Sets = sets });
+                    break;
+                case "branch":
+                    if (section is null) throw Error(source, start, "a branch must be inside a '## section'");
+                    if (!attrs.TryGetValue("on", out var on) || steps.All(s => s.Id != on)) throw Error(source, start, "a branch needs on=<id of a step before it>");
+                    if (attrs.Keys.Any(k => k != "on")) throw Error(source, start, "a branch takes only on=<step>");
+                    var rules = new List<RunbookBranchRule>();
+                    foreach (var ruleLine in body.Where(l => l.Trim().Length > 0))
+                    {
+                        var rule = BranchRule.Match(ruleLine.Trim());
+                        if (!rule.Success) throw Error(source, start, $"branch rule '{ruleLine.Trim()}' is not '<text printed> => continue|wait|escalate|after <party>'");
+                        var party = rule.Groups["party"];
+                        var decision = party.Success ? RunbookDecision.After : Enum.Parse<RunbookDecision>(rule.Groups["decision"].Value, ignoreCase: true);
+                        rules.Add(new RunbookBranchRule(rule.Groups["match"].Value, decision, party.Success ? party.Value : null));
+                    }
+                    if (rules.Count == 0 || rules[^1].Match != "*" || rules.SkipLast(1).Any(r => r.Match == "*"))
+                        throw Error(source, start, "a branch ends with exactly one '* => …' rule (what to do otherwise)");
+                    branches.Add(new RunbookBranch(section, steps.Count, on, rules));
                     break;
                 case "output":
                     if (steps.Count == 0 || steps[^1].ExpectedOutput.Count > 0) throw Error(source, start, "an ```output block must follow a step");
@@ -103,7 +207,7 @@ public sealed record RunbookDocument(
             }
         }
         return new RunbookDocument(id, Required("title"), kind, List(meta.GetValueOrDefault("alerts")), covers, List(meta.GetValueOrDefault("inputs")),
-            Required("version"), sections, steps);
+            Required("version"), sections, steps) { Branches = branches };
     }
 
     /// <summary><c>NAME=$(fairway …)</c>: a step may capture an output for a later step.</summary>
