@@ -266,7 +266,7 @@ public sealed class WebhookProcessor(
             return new BatchOutcome(claimed.Count, one.Values.Count(o => o != DeadLettered), false, one, oneFailed);
         }
         await tx.CommitAsync(CancellationToken.None);
-        await after.RunAsync(StripeReadConcurrency);
+        after.Run();
         return new BatchOutcome(claimed.Count, outcomes.Values.Count(o => o != DeadLettered), false, outcomes, failed);
     }
 
@@ -317,6 +317,14 @@ public sealed class WebhookProcessor(
         await killSwitch.EnsureDisengagedAsync(tx, ct);
         var alone = targets.Count == 1;
         var batch = new ConvergenceBatch(deferWrites: !alone);
+        // A batch writes its processing rows (and removes their queue rows) in one statement at the end, with its ledger and audit rows.
+        var processed = new List<ProcessedRow>();
+        Task Processed(NpgsqlTransaction t, string eventId, string outcome, string detail)
+        {
+            if (!batch.DefersWrites) return MarkProcessedAsync(t, eventId, outcome, detail, dequeue: true);
+            processed.Add(new ProcessedRow(eventId, clock.GetUtcNow(), outcome, PaymentStore.Truncate(detail, 2000)));
+            return Task.CompletedTask;
+        }
         await batch.LockAsync(tx, reads.Values.Where(r => r.IsCompletedSuccessfully).Select(r => r.Result.PaymentIntent).ToList());
 
         // Several events: no savepoint each (two round trips per event); a database failure of any of them undoes the batch and
@@ -343,13 +351,13 @@ public sealed class WebhookProcessor(
                 {
                     var view = reads[piId].Result;
                     var result = await convergence.ApplyAsync(tx, view, actor,
-                        (t, r) => MarkProcessedAsync(t, e.EventId, r.Outcome, $"{r.PaymentIntentId}: {r.Detail}", dequeue: true), batch, CancellationToken.None);
-                    after.AddAsync(() => convergence.AfterCommitAsync(result, view.PaymentIntent, actor, CancellationToken.None));
+                        (t, r) => Processed(t, e.EventId, r.Outcome, $"{r.PaymentIntentId}: {r.Detail}"), batch, CancellationToken.None);
+                    after.Add(() => convergence.AfterCommit(result, actor));
                     outcome = result.Outcome;
                 }
                 else
                 {
-                    await MarkProcessedAsync(tx, e.EventId, ConvergenceOutcomes.Ignored, target.IgnoredBecause!, dequeue: true);
+                    await Processed(tx, e.EventId, ConvergenceOutcomes.Ignored, target.IgnoredBecause!);
                     outcome = ConvergenceOutcomes.Ignored;
                 }
                 if (alone) await tx.ReleaseAsync("event", CancellationToken.None);
@@ -365,7 +373,11 @@ public sealed class WebhookProcessor(
         }
         if (batch.DefersWrites)
         {
-            try { await convergence.FlushAsync(tx, batch, CancellationToken.None); }
+            try
+            {
+                await convergence.FlushAsync(tx, batch, CancellationToken.None);
+                await MarkProcessedManyAsync(tx, processed);
+            }
             catch (Exception ex) when (ex is not OperationCanceledException) { throw new BatchFailedException(targets[0].Event.EventId, ex); }
             if (outcomes.Values.Contains(ConvergenceOutcomes.Applied)) CrashPoints.Hit(PaymentConvergence.CrashAfterLedgerBeforeCommit);
         }
@@ -480,6 +492,25 @@ public sealed class WebhookProcessor(
             VALUES (@eventId, @now, @outcome, @detail, @worker, transaction_timestamp(), clock_timestamp())
             ON CONFLICT (event_id) DO NOTHING
             """, new { eventId, now = clock.GetUtcNow(), outcome, detail = PaymentStore.Truncate(detail, 2000), worker = Worker }, tx);
+
+    sealed record ProcessedRow(string EventId, DateTimeOffset At, string Outcome, string Detail);
+
+    /// <summary>The processing rows of a batch and the removal of their queue rows, in one statement (as <see cref="MarkProcessedAsync"/> each).</summary>
+    Task MarkProcessedManyAsync(NpgsqlTransaction tx, IReadOnlyList<ProcessedRow> rows) =>
+        rows.Count == 0 ? Task.CompletedTask : tx.Connection!.ExecuteAsync("""
+            WITH r AS (SELECT * FROM unnest(@ids::text[], @ats::timestamptz[], @outcomes::text[], @details::text[]) AS r(event_id, processed_at, outcome, detail)),
+            dequeued AS (DELETE FROM stripe_webhook_pending q USING r WHERE q.event_id = r.event_id)
+            INSERT INTO stripe_webhook_processing (event_id, processed_at, outcome, detail, processed_by, batch_started_at, written_at)
+            SELECT event_id, processed_at, outcome, detail, @worker, transaction_timestamp(), clock_timestamp() FROM r
+            ON CONFLICT (event_id) DO NOTHING
+            """, new
+            {
+                ids = rows.Select(r => r.EventId).ToArray(),
+                ats = rows.Select(r => r.At.UtcDateTime).ToArray(),
+                outcomes = rows.Select(r => r.Outcome).ToArray(),
+                details = rows.Select(r => r.Detail).ToArray(),
+                worker = Worker,
+            }, tx);
 
     /// <summary>A database failure inside a batch of several events: the batch is undone and its events processed one by one.</summary>
     sealed class BatchFailedException(string eventId, Exception inner) : Exception($"webhook {eventId} failed inside a batch", inner)
@@ -605,27 +636,17 @@ public sealed class WebhookDrainJob(WebhookProcessor processor)
 }
 
 /// <summary>
-/// What a webhook transaction does once it has committed, in order: log lines, metrics, job hand-offs; and the payments'
-/// after-commit steps (refund sends, the charge's fee booking: one Stripe read and one ledger post each), which run at most
-/// <c>concurrency</c> at a time, all awaited before the batch reports.
+/// What a webhook transaction does once it has committed, in order: log lines, metrics, job hand-offs (refund sends). The
+/// charges' fees are no step of their own any more: convergence books them in the transaction.
 /// </summary>
 sealed class AfterCommitSteps
 {
     readonly List<Action> actions = [];
-    readonly List<Func<Task>> steps = [];
 
     public void Add(Action action) => actions.Add(action);
-    public void AddAsync(Func<Task> step) => steps.Add(step);
 
-    public async Task RunAsync(int concurrency)
+    public void Run()
     {
         foreach (var a in actions) a();
-        using var gate = new SemaphoreSlim(concurrency);
-        await Task.WhenAll(steps.Select(async step =>
-        {
-            await gate.WaitAsync();
-            try { await step(); }
-            finally { gate.Release(); }
-        }));
     }
 }
