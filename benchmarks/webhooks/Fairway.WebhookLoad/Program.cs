@@ -182,7 +182,7 @@ L(o.Rate is { } offeredRate
     : "offered load: closed loop (each connection sends its next delivery as soon as the previous one is answered)");
 L($"set-up (untimed): {n} entries via the API {F(setup.EntriesTime.TotalSeconds)} s; their payment_intent.created webhooks processed {F(setup.CreatedProcessingTime.TotalSeconds)} s; intents succeeded + events collected {F(setup.SucceedTime.TotalSeconds)} s");
 L();
-L("-- POST /webhooks/stripe (verified: Stripe.net ConstructEvent, store, enqueue), sustained");
+L("-- POST /webhooks/stripe (verified: Stripe.net ValidateSignature, envelope read, store + backlog, wake-up flag, batch job enqueued only by the delivery that raises it), sustained");
 L($"requests/s           {rps,10:F1}   ({ok.Count} answered 200 in {F(load.Wall.TotalSeconds)} s wall)");
 L($"latency ms              p50      p95      p99      max     mean");
 L($"  all deliveries   {Lat(lat)}");
