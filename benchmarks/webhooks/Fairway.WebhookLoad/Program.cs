@@ -45,6 +45,7 @@ var n = o.Deliveries;
 var plan = Load.Plan(setup.Intents, o.DuplicatesPercent, o.Seed);
 var dupsSent = plan.Count(p => p.IsDuplicate);
 var sandboxGetsBefore = await SandboxCountAsync(d, "GET /v1/payment_intents/{id}");
+var sandboxChargeGetsBefore = await SandboxCountAsync(d, "GET /v1/charges/{id}");
 
 // ---- load (timed) + drain (watched from the start of the load)
 Say($"load: {plan.Count} deliveries ({n} events + {dupsSent} duplicates), {o.Concurrency} concurrent connections, {(o.Rate is { } offered ? $"offered at {offered:F0} deliveries/s (open loop)" : "as fast as they answer (closed loop)")}, time limit {o.LoadLimit.TotalSeconds:F0} s");
@@ -75,6 +76,10 @@ lock (progress) last = progress.Count == 0 ? (0, 0) : progress[^1];
 var drained = last.Processed >= n;
 Say(drained ? $"all {n} events processed {last.Seconds:F2} s after the first delivery" : $"NOT drained: {last.Processed}/{n} processed after {last.Seconds:F1} s");
 var sandboxGetsAfter = await SandboxCountAsync(d, "GET /v1/payment_intents/{id}");
+var sandboxChargeGetsAfter = await SandboxCountAsync(d, "GET /v1/charges/{id}");
+// Every charge of the run has the same amount, so the same Stripe fee: the first one's, read from the sandbox.
+var stripeFee = (await d.StripeAsync(HttpMethod.Get, $"/v1/payment_intents/{setup.Intents[0].PaymentIntentId}?expand[]=latest_charge.balance_transaction"))
+    .GetProperty("latest_charge").GetProperty("balance_transaction").GetProperty("fee").GetInt64();
 
 // ---- verification (SQL on the same database)
 var eventIds = setup.Intents.Select(i => i.EventId).ToArray();
@@ -96,6 +101,9 @@ var v = new Verification
     EntriesTotal = await db.ScalarAsync<long>("SELECT count(*) FROM entries WHERE contest_id = @c", new { c = setup.ContestId }),
     AuditSucceeded = await db.ScalarAsync<long>("SELECT count(*) FROM audit_events WHERE action = 'payment.succeeded' AND entity_id = ANY(@pis)", new { pis }),
     Escrow = await db.ScalarAsync<long>("SELECT coalesce((SELECT balance FROM ledger_accounts WHERE id = 'escrow:' || @c), 0)", new { c = setup.ContestId }),
+    FeeEntries = await db.ScalarAsync<long>("SELECT count(*) FROM ledger_entries WHERE kind = 'processing_fee.booked'"),
+    FeeEntriesDistinct = await db.ScalarAsync<long>("SELECT count(DISTINCT idempotency_key) FROM ledger_entries WHERE kind = 'processing_fee.booked'"),
+    ProcessingFees = await db.ScalarAsync<long>("SELECT coalesce((SELECT balance FROM ledger_accounts WHERE id = 'processing_fees:usd'), 0)"),
     HangfireRetries = await db.ScalarAsync<long>("SELECT count(*) FROM hangfire.jobparameter WHERE name = 'RetryCount'"),
     HangfireFailed = await db.ScalarAsync<long>("SELECT count(*) FROM hangfire.job WHERE statename = 'Failed'"),
     DbSpanSeconds = await db.ScalarAsync<double?>("""
@@ -153,6 +161,9 @@ var checks = new List<(string Name, bool Ok, string Detail)>
     ("payments SUCCEEDED and entries ACTIVE", v.PaymentsSucceeded == n && v.EntriesActive == n && v.EntriesTotal == n, $"{v.PaymentsSucceeded} payments SUCCEEDED, {v.EntriesActive}/{v.EntriesTotal} entries ACTIVE"),
     ("audit: one payment.succeeded row per payment", v.AuditSucceeded == n, $"{v.AuditSucceeded}"),
     ("escrow == N × fee", v.Escrow == n * setup.Fee, $"{v.Escrow} == {n} × {setup.Fee} = {n * setup.Fee}"),
+    ("Stripe fees: one processing_fee.booked entry per charge, processing_fees == −N × Stripe's fee",
+        v.FeeEntries == n && v.FeeEntriesDistinct == n && v.ProcessingFees == -n * stripeFee,
+        $"{v.FeeEntries} entries, {v.FeeEntriesDistinct} distinct keys; processing_fees:usd {v.ProcessingFees} == −{n} × {stripeFee} = {-n * stripeFee}"),
 };
 var valid = checks.All(c => c.Ok);
 
@@ -171,20 +182,20 @@ L(o.Rate is { } offeredRate
     : "offered load: closed loop (each connection sends its next delivery as soon as the previous one is answered)");
 L($"set-up (untimed): {n} entries via the API {F(setup.EntriesTime.TotalSeconds)} s; their payment_intent.created webhooks processed {F(setup.CreatedProcessingTime.TotalSeconds)} s; intents succeeded + events collected {F(setup.SucceedTime.TotalSeconds)} s");
 L();
-L("-- POST /webhooks/stripe (verified: Stripe.net ConstructEvent, store, enqueue), sustained");
+L("-- POST /webhooks/stripe (verified: Stripe.net ValidateSignature, envelope read, store + backlog, wake-up flag, batch job enqueued only by the delivery that raises it), sustained");
 L($"requests/s           {rps,10:F1}   ({ok.Count} answered 200 in {F(load.Wall.TotalSeconds)} s wall)");
 L($"latency ms              p50      p95      p99      max     mean");
 L($"  all deliveries   {Lat(lat)}");
 L($"  first deliveries {Lat(latFirst)}");
 L($"  duplicates       {Lat(latDup)}");
 L();
-L("-- processing (Hangfire WebhookProcessingJob in the worker: retrieve the PaymentIntent from the sandbox, converge, ledger, audit)");
+L("-- processing (Hangfire WebhookBatchJob in the worker: claim up to 64 events, read each PaymentIntent with its charge's fee from the sandbox, converge, one ledger call incl. the fees, audit, one commit)");
 L($"drain: all {n} processed {F(last.Seconds)} s after the first delivery = {F(drainRate)} events/s end to end; {processedAtLoadEnd} were processed when the load ended, the rest {F(afterLoad)} s later");
 L($"  sustained while the load ran: {processedAtLoadEnd} events processed in the {F(loadEndSeconds)} s of load = {F(processedAtLoadEnd / loadEndSeconds)} events/s (events offered: {F(n / loadEndSeconds)}/s)");
 L($"  50 % processed at {F(t50)} s, 99 % at {F(t99)} s, 100 % at {F(last.Seconds)} s (polled every 100 ms); rate to 99 %: {F(0.99 * n / t99)} events/s");
 L($"  per event, stored -> processed (received_at -> processed_at), ms: p50 {Stats.Percentile(v.EffectLatencyMs, 50):F0}, p99 {Stats.Percentile(v.EffectLatencyMs, 99):F0}, max {(v.EffectLatencyMs.Count == 0 ? double.NaN : v.EffectLatencyMs[^1]):F0}");
 L($"  from the database: first received -> last processed {F(v.DbSpanSeconds)} s = {F(n / v.DbSpanSeconds)} events/s; receive span {F(v.DbReceiveSpanSeconds)} s");
-L($"  sandbox GET /v1/payment_intents/{{id}} during load+drain: {sandboxGetsAfter - sandboxGetsBefore}; Hangfire: {v.HangfireRetries} jobs retried, {v.HangfireFailed} failed");
+L($"  sandbox during load+drain: GET /v1/payment_intents/{{id}} {sandboxGetsAfter - sandboxGetsBefore}, GET /v1/charges/{{id}} {sandboxChargeGetsAfter - sandboxChargeGetsBefore}; Hangfire: {v.HangfireRetries} jobs retried, {v.HangfireFailed} failed");
 L($"  host logs: {logIssues}; SIGTERM exit codes api {apiExit}, worker {workerExit}");
 L();
 L("-- baseline: pgbench, single-row INSERT transactions, same PostgreSQL");
@@ -200,8 +211,8 @@ L($"drain events/s / pgbench tps = {F(drainRate)} / {baseline.Tps:F1} = {(drainR
 L();
 L("-- zero duplicates, zero losses");
 var dupStored = (v.StoredOurs - v.StoredOursDistinct) + (v.StoredSucceededTotal - v.StoredOurs);
-var dupEffects = (v.LedgerOurs - v.LedgerOursDistinct) + (v.LedgerPaymentTotal - v.LedgerOurs) + Math.Max(0, v.AuditSucceeded - n) + Math.Max(0, v.ProcessedOurs - n);
-L($"duplicates sent {dupsSent}; duplicates stored {dupStored}; duplicate effects (ledger, audit, processing) {dupEffects}; losses: {n - v.StoredOursDistinct} not stored, {n - v.ProcessedOurs} not processed, {n - v.LedgerOursDistinct} without ledger entry");
+var dupEffects = (v.FeeEntries - v.FeeEntriesDistinct) + (v.LedgerOurs - v.LedgerOursDistinct) + (v.LedgerPaymentTotal - v.LedgerOurs) + Math.Max(0, v.AuditSucceeded - n) + Math.Max(0, v.ProcessedOurs - n);
+L($"duplicates sent {dupsSent}; duplicates stored {dupStored}; duplicate effects (ledger incl. fees, audit, processing) {dupEffects}; losses: {n - v.StoredOursDistinct} not stored, {n - v.ProcessedOurs} not processed, {n - v.LedgerOursDistinct} without ledger entry");
 foreach (var c in checks) L($"  [{(c.Ok ? "ok" : "FAIL")}] {c.Name}: {c.Detail}");
 foreach (var e in errors.Take(5)) L($"  error: delivery {e.Index} status {e.Status}: {e.Error}");
 L();
@@ -243,7 +254,7 @@ static string CpuModel()
 
 sealed class Verification
 {
-    public long StoredOurs, StoredOursDistinct, StoredSucceededTotal, ProcessedOurs, LedgerOurs, LedgerOursDistinct, LedgerPaymentTotal, PaymentsSucceeded, EntriesActive, EntriesTotal, AuditSucceeded, Escrow, HangfireRetries, HangfireFailed;
+    public long StoredOurs, StoredOursDistinct, StoredSucceededTotal, ProcessedOurs, LedgerOurs, LedgerOursDistinct, LedgerPaymentTotal, PaymentsSucceeded, EntriesActive, EntriesTotal, AuditSucceeded, Escrow, HangfireRetries, HangfireFailed, FeeEntries, FeeEntriesDistinct, ProcessingFees;
     public double DbSpanSeconds, DbReceiveSpanSeconds;
     public List<double> EffectLatencyMs = [];
     public Dictionary<string, long> Outcomes = [];

@@ -59,6 +59,7 @@ public sealed class ConvergenceBatch(bool deferWrites = false)
     readonly Dictionary<string, EntryRow> entries = new(StringComparer.Ordinal);
     readonly Dictionary<string, string> contestStates = new(StringComparer.Ordinal);
     readonly HashSet<string> touched = new(StringComparer.Ordinal);
+    readonly Dictionary<string, long> bookedFees = new(StringComparer.Ordinal);
     bool locked;
 
     /// <summary>The rows an intent's convergence starts from, read under the batch's locks (null once the batch changed the entry).</summary>
@@ -94,8 +95,18 @@ public sealed class ConvergenceBatch(bool deferWrites = false)
             paymentsByEntry[p.EntryId] = p;
             paymentsByIntent[p.PaymentIntentId] = p;
         }
+        var feeTransactions = intents.Select(pi => pi.LatestCharge?.BalanceTransaction?.Id).OfType<string>().Distinct(StringComparer.Ordinal).ToList();
+        foreach (var (txn, fee) in await ProcessingFees.BookedFeesAsync(c, feeTransactions, tx)) bookedFees[txn] = fee;
         locked = true;
     }
+
+    /// <summary>The booked fees of the locked intents' balance transactions were read (<see cref="LockAsync"/>).</summary>
+    public bool FeesKnown => locked;
+
+    /// <summary>The fee booked for a balance transaction of the batch's intents (before the batch, or by it); null when none is.</summary>
+    public long? BookedFee(string balanceTransactionId) => bookedFees.TryGetValue(balanceTransactionId, out var fee) ? fee : null;
+
+    public void FeeBooked(string balanceTransactionId, long fee) => bookedFees[balanceTransactionId] = fee;
 
     /// <summary>The locked rows of an intent's entry; null when the batch did not lock them, or already changed that entry.</summary>
     public LockedRows? Rows(PaymentIntent pi)
@@ -139,7 +150,7 @@ public sealed record ConvergenceResult(string PaymentIntentId, string Outcome, s
 /// </summary>
 public sealed class PaymentConvergence(
     NpgsqlDataSource db, StripeGateway stripe, LedgerRepository ledger, KillSwitchService killSwitch, AuditWriter audit, RefundRequests refundRequests,
-    ContestRepository contests, TimeProvider clock, IBackgroundJobClient jobs, ILogger<PaymentConvergence> log, ProcessingFees fees)
+    ContestRepository contests, TimeProvider clock, IBackgroundJobClient jobs, ILogger<PaymentConvergence> log)
 {
     /// <summary>Crash point: every effect (state, audit, ledger, webhook processing row) is written, nothing committed.</summary>
     public const string CrashAfterLedgerBeforeCommit = "payments.after_ledger_before_commit";
@@ -164,21 +175,21 @@ public sealed class PaymentConvergence(
         await killSwitch.EnsureDisengagedAsync(tx, ct);
         var result = await ApplyAsync(tx, view, actor, inTransaction, null, ct);
         await tx.CommitAsync(ct);
-        await AfterCommitAsync(result, view.PaymentIntent, actor, ct);
+        AfterCommit(result, actor);
         return result;
     }
 
-    /// <summary>What Stripe says about a payment intent: the intent, and its refunds when it succeeded.</summary>
+    /// <summary>What Stripe says about a payment intent: the intent (with its latest charge's balance transaction, for the fee), and its refunds when it succeeded.</summary>
     public async Task<StripePaymentView> ReadAsync(string paymentIntentId, CancellationToken ct)
     {
-        var pi = await stripe.GetPaymentIntentAsync(paymentIntentId, ct);
+        var pi = await stripe.GetPaymentIntentWithFeeAsync(paymentIntentId, ct);
         IReadOnlyList<Stripe.Refund> stripeRefunds = pi.Status == "succeeded" ? await stripe.ListRefundsAsync(paymentIntentId, ct) : [];
         return new StripePaymentView(pi, stripeRefunds);
     }
 
     /// <summary>
     /// Applies <paramref name="view"/> inside the CALLER's transaction, which has checked the kill-switch; the caller commits,
-    /// then calls <see cref="AfterCommitAsync"/>. <paramref name="batch"/> (webhook batches) carries what one transaction may
+    /// then calls <see cref="AfterCommit"/>. <paramref name="batch"/> (webhook batches) carries what one transaction may
     /// reuse between payments: configs and seat counts of the contests whose seat locks it holds.
     /// </summary>
     public async Task<ConvergenceResult> ApplyAsync(NpgsqlTransaction tx, StripePaymentView view, string actor,
@@ -192,13 +203,11 @@ public sealed class PaymentConvergence(
     }
 
     /// <summary>After the commit of <see cref="ApplyAsync(NpgsqlTransaction, StripePaymentView, string, Func{NpgsqlTransaction, ConvergenceResult, Task}?, ConvergenceBatch?, CancellationToken)"/>: the log line and the refund sends it decided.</summary>
-    public async Task AfterCommitAsync(ConvergenceResult result, PaymentIntent pi, string actor, CancellationToken ct)
+    public void AfterCommit(ConvergenceResult result, string actor)
     {
         if (result.Changed)
             log.LogInformation("Payment {PaymentIntentId} converged by {Actor}: {Detail}", result.PaymentIntentId, actor, result.Detail);
         foreach (var refundId in result.RefundsToExecute) jobs.Enqueue<RefundExecutionJob>(j => j.RunAsync(refundId, CancellationToken.None));
-        // Fairway learns the charge's fee once the payment succeeded: a separate step after the commit.
-        if (result.Changed && pi.Status == "succeeded" && pi.LatestChargeId is { } charge) await fees.BookChargeFeeAsync(charge, ct);
     }
 
     internal static string? MetadataEntryId(PaymentIntent pi) => pi.Metadata is { } md && md.TryGetValue("entry_id", out var e) ? e : null;
@@ -325,6 +334,7 @@ public sealed class PaymentConvergence(
 
         if (payment.Status == PaymentStatuses.Succeeded && stripeRefunds.Count > 0)
             await ApplyRefundsAsync(tx, entry, payment, contestState, stripeRefunds, actor, now, changes, ct, batch);
+        if (changes.Count > 0 && pi.Status == "succeeded") await BookFeeAsync(tx, pi, now, changes, batch, ct);
 
         return changes.Count > 0
             ? Result(ConvergenceOutcomes.Applied, string.Join("; ", changes), refundsToExecute)
@@ -405,6 +415,34 @@ public sealed class PaymentConvergence(
                     break;
             }
         }
+    }
+
+    /// <summary>
+    /// Fairway learns the charge's fee with the intent (expanded, <see cref="ReadAsync"/>) and books it in the convergence's own
+    /// transaction and ledger call (a batch's one). A fee already booked is left alone (one of another amount is the
+    /// reconciliation's fee mismatch, never a reason to fail the payment); a charge without its balance transaction yet is
+    /// booked when the reconciliation lists it.
+    /// </summary>
+    async Task BookFeeAsync(NpgsqlTransaction tx, PaymentIntent pi, DateTimeOffset now, List<string> changes, ConvergenceBatch? batch, CancellationToken ct)
+    {
+        if (pi.LatestCharge?.BalanceTransaction is not { } bt)
+        {
+            log.LogWarning("Payment intent {PaymentIntentId}: charge {ChargeId} has no balance transaction yet; its fee is booked when the reconciliation lists it",
+                pi.Id, pi.LatestChargeId);
+            return;
+        }
+        if (!ProcessingFees.IsAutomatic(bt)) return;
+        var booked = batch is { FeesKnown: true } ? batch.BookedFee(bt.Id) : await ProcessingFees.BookedFeeAsync(tx.Connection!, bt.Id, tx);
+        if (booked is { } amount)
+        {
+            if (amount != bt.Fee)
+                log.LogWarning("Stripe fee {Fee} of {BalanceTransaction} ({PaymentIntentId}) differs from the {Booked} booked; the reconciliation reports the mismatch",
+                    bt.Fee, bt.Id, pi.Id, amount);
+            return;
+        }
+        await PostAsync(tx, batch, ProcessingFees.Entry(bt, now), ct);
+        batch?.FeeBooked(bt.Id, bt.Fee);
+        changes.Add($"Stripe fee {bt.Fee} {bt.Currency} booked ({bt.Id})");
     }
 
     Task PostAsync(NpgsqlTransaction tx, ConvergenceBatch? batch, JournalEntry entry, CancellationToken ct)

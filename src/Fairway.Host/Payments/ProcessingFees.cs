@@ -27,12 +27,12 @@ public sealed record FeeBooking(FeeBookingOutcome Outcome, string BalanceTransac
 /// Books Stripe's fees in the ledger: once per balance transaction (key <c>stripe_fee:&lt;txn&gt;</c>, kind
 /// <c>processing_fee.booked</c>, cause <c>stripe_balance_transaction/&lt;txn&gt;</c>), <c>processing_fees:&lt;ccy&gt; → clearing:&lt;ccy&gt;</c>
 /// (the money Stripe kept leaves Fairway's money at Stripe). Fairway learns a fee when a payment succeeds
-/// (a small step after payment convergence) and, as the safety net, when the reconciliation lists the
-/// balance transaction. Only fees with a known cause are booked automatically: a successful charge's and a
+/// (the convergence reads the intent with its charge's balance transaction and posts the fee in its own transaction,
+/// <see cref="PaymentConvergence"/>) and, as the safety net, when the reconciliation lists the balance transaction. Only fees with a known cause are booked automatically: a successful charge's and a
 /// dispute's. Any other movement of the balance is a reconciliation discrepancy until an operator explains it
 /// (correction <c>processing_fee_adjustment</c>).
 /// </summary>
-public sealed class ProcessingFees(NpgsqlDataSource db, StripeGateway stripe, LedgerRepository ledger, KillSwitchService killSwitch, TimeProvider clock,
+public sealed class ProcessingFees(NpgsqlDataSource db, LedgerRepository ledger, KillSwitchService killSwitch, TimeProvider clock,
     ILogger<ProcessingFees> log)
 {
     public const string LedgerKind = "processing_fee.booked";
@@ -51,27 +51,24 @@ public sealed class ProcessingFees(NpgsqlDataSource db, StripeGateway stripe, Le
              WHERE le.idempotency_key = @key
             """, new { key = Key(balanceTransactionId) }, tx);
 
-    /// <summary>
-    /// After a payment succeeded: retrieves its charge's balance transaction and books the fee. Never throws for
-    /// Stripe or kill-switch reasons (the reconciliation books what this step could not); returns null then.
-    /// </summary>
-    public async Task<FeeBooking?> BookChargeFeeAsync(string chargeId, CancellationToken ct)
+    /// <summary>The fees booked for several balance transactions (one query): balance transaction id → fee as Stripe reports it.</summary>
+    public static async Task<IReadOnlyDictionary<string, long>> BookedFeesAsync(NpgsqlConnection c, IReadOnlyCollection<string> balanceTransactionIds, NpgsqlTransaction? tx = null)
     {
-        try
-        {
-            var charge = await stripe.FindChargeAsync(chargeId, ct);
-            if (charge?.BalanceTransaction is not { } bt)
-            {
-                log.LogWarning("Charge {ChargeId} has no balance transaction yet; its fee is booked when the reconciliation lists it", chargeId);
-                return null;
-            }
-            return await BookAsync(bt, ct);
-        }
-        catch (Exception e) when (e is StripeException || StripeGateway.IsTransient(e))
-        {
-            log.LogWarning(e, "Fee of charge {ChargeId} not booked now ({Error}); the reconciliation books it", chargeId, e.Message);
-            return null;
-        }
+        if (balanceTransactionIds.Count == 0) return new Dictionary<string, long>(StringComparer.Ordinal);
+        var rows = await c.QueryAsync<(string Key, long Amount)>("""
+            SELECT le.idempotency_key, lp.amount FROM ledger_entries le JOIN ledger_postings lp ON lp.entry_id = le.id AND lp.account_id LIKE 'clearing:%'
+             WHERE le.idempotency_key = ANY(@keys)
+            """, new { keys = balanceTransactionIds.Select(Key).ToArray() }, tx);
+        return rows.ToDictionary(r => r.Key["stripe_fee:".Length..], r => r.Amount, StringComparer.Ordinal);
+    }
+
+    /// <summary>The journal entry booking the fee of <paramref name="bt"/> (only for <see cref="IsAutomatic"/> ones): Stripe kept it out of Fairway's money at Stripe.</summary>
+    public static JournalEntry Entry(BalanceTransaction bt, DateTimeOffset now)
+    {
+        var (from, to) = bt.Fee > 0
+            ? (LedgerAccountRef.ProcessingFees(bt.Currency), LedgerAccountRef.Clearing(bt.Currency))
+            : (LedgerAccountRef.Clearing(bt.Currency), LedgerAccountRef.ProcessingFees(bt.Currency));
+        return JournalEntry.Movement(Key(bt.Id), LedgerKind, bt.Currency, now, CauseType, bt.Id, from, to, Math.Abs(bt.Fee), $"Stripe fee of {bt.Type} {bt.SourceId}");
     }
 
     /// <summary>Books the fee of <paramref name="bt"/> when <see cref="IsAutomatic"/>; idempotent.</summary>
@@ -84,11 +81,7 @@ public sealed class ProcessingFees(NpgsqlDataSource db, StripeGateway stripe, Le
         await using var tx = await c.BeginTransactionAsync(ct);
         try { await killSwitch.EnsureDisengagedAsync(tx, ct); }
         catch (KillSwitchEngagedException) { return new FeeBooking(FeeBookingOutcome.KillSwitchEngaged, bt.Id, bt.Fee); }
-        var (from, to) = bt.Fee > 0
-            ? (LedgerAccountRef.ProcessingFees(bt.Currency), LedgerAccountRef.Clearing(bt.Currency))
-            : (LedgerAccountRef.Clearing(bt.Currency), LedgerAccountRef.ProcessingFees(bt.Currency));
-        var posted = await ledger.PostAsync(tx, JournalEntry.Movement(Key(bt.Id), LedgerKind, bt.Currency, clock.GetUtcNow(), CauseType, bt.Id,
-            from, to, Math.Abs(bt.Fee), $"Stripe fee of {bt.Type} {bt.SourceId}"), ct);
+        var posted = await ledger.PostAsync(tx, Entry(bt, clock.GetUtcNow()), ct);
         await tx.CommitAsync(ct);
         if (posted.Created)
             log.LogInformation("Stripe fee {Fee} {Currency} of {Type} {Source} booked ({BalanceTransaction})", bt.Fee, bt.Currency, bt.Type, bt.SourceId, bt.Id);

@@ -55,6 +55,13 @@ public sealed partial class StripeGateway
     public Task<PaymentIntent> GetPaymentIntentAsync(string paymentIntentId, CancellationToken ct) =>
         new PaymentIntentService(client).GetAsync(paymentIntentId, cancellationToken: ct);
 
+    /// <summary>
+    /// A payment intent with its latest charge and that charge's balance transaction expanded: what convergence needs, the
+    /// fee Stripe kept included, in one call.
+    /// </summary>
+    public Task<PaymentIntent> GetPaymentIntentWithFeeAsync(string paymentIntentId, CancellationToken ct) =>
+        new PaymentIntentService(client).GetAsync(paymentIntentId, new PaymentIntentGetOptions { Expand = ["latest_charge.balance_transaction"] }, cancellationToken: ct);
+
     /// <summary>Every refund Stripe has for a payment intent, every page (bounded by <see cref="MaxRefundsPerPaymentIntent"/>).</summary>
     public async Task<IReadOnlyList<Refund>> ListRefundsAsync(string paymentIntentId, CancellationToken ct)
     {

@@ -250,6 +250,19 @@ public sealed class WebhookTests(PaymentsFixture f)
                      WHERE e.type = 'payment_intent.succeeded' AND e.payload LIKE ANY(@pis)
                     """, new { pis = paid.SkipLast(1).Select(p => $"%{p.Pi}%").ToArray() });
                 Assert.Single(batches);
+                // Their charges' fees came with the intents and were booked in that same transaction (rows written by one
+                // transaction share its xmin), in the batch's one ledger call.
+                var feeTransactions = new List<string>();
+                foreach (var (_, pi) in paid.SkipLast(1))
+                {
+                    var charge = (string)(await f.Stripe.GetAsync($"/v1/payment_intents/{pi}"))["latest_charge"]!;
+                    feeTransactions.Add((string)(await f.Stripe.GetAsync($"/v1/charges/{charge}"))["balance_transaction"]!);
+                }
+                Assert.Equal(5, await f.ScalarAsync<long>("SELECT count(*) FROM ledger_entries WHERE kind = 'processing_fee.booked' AND cause_id = ANY(@feeTransactions)", new { feeTransactions }));
+                Assert.Single(await f.QueryAsync<string>("""
+                    SELECT DISTINCT xmin::text FROM ledger_entries
+                     WHERE idempotency_key = ANY(@keys) OR (kind = 'processing_fee.booked' AND cause_id = ANY(@feeTransactions))
+                    """, new { keys = paid.SkipLast(1).Select(p => $"payment:{p.Pi}:succeeded").ToArray(), feeTransactions }));
                 // The unreadable one: its failed attempt is on the record, it stays pending (handed to its own, retried job), nothing of it applied.
                 var unreadableEvent = await f.ScalarAsync<string>("SELECT event_id FROM stripe_webhook_events WHERE type = 'payment_intent.succeeded' AND payload LIKE '%' || @pi || '%'", new { pi = unreadable.Pi });
                 Assert.Equal(1, await f.ScalarAsync<long>("SELECT count(*) FROM stripe_webhook_attempt_log WHERE event_id = @unreadableEvent AND kind = 'failed'", new { unreadableEvent }));

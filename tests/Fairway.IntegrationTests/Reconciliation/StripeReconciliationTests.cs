@@ -31,6 +31,9 @@ public sealed class StripeReconciliationTests(StripeReconciliationFixture f)
         return (string)(await f.Stripe.GetAsync($"/v1/charges/{charge}"))["balance_transaction"]!;
     }
 
+    async Task<long> ChargeReadsAsync() =>
+        (await f.Stripe.StatsAsync())["requests_by_endpoint"]!.AsObject().TryGetPropertyValue("GET /v1/charges/{id}", out var n) && n is not null ? n.GetValue<long>() : 0;
+
     async Task<bool> KillSwitchEngagedAsync()
     {
         using var admin = f.Admin();
@@ -52,10 +55,12 @@ public sealed class StripeReconciliationTests(StripeReconciliationFixture f)
     public async Task Fees_are_booked_when_Fairway_learns_them_and_the_clearing_account_matches_Stripes_balance()
     {
         var contest = await f.CreateContestAsync();
+        var chargeReads = await ChargeReadsAsync();
         var (entry1, pi1) = await f.PaidEntryAsync(contest);
-        // The convergence step books the charge's fee (2.9 % of 1000 + 30¢) right after the payment succeeded.
+        // The convergence reads the intent with its charge's balance transaction expanded and books the fee (2.9 % of 1000 + 30¢)
+        // in the transaction that applies the success: it is there as soon as the entry is ACTIVE, and no charge was read for it.
+        Assert.Equal(chargeReads, await ChargeReadsAsync());
         var txn1 = await ChargeBalanceTransactionAsync(pi1);
-        await PaymentsFixture.WaitUntilAsync(async () => await FeeBookedAsync(txn1) != 0, $"fee of {txn1} booked");
         Assert.Equal(-59, await FeeBookedAsync(txn1));
         Assert.Equal(1, await f.ScalarAsync<long>("SELECT count(*) FROM ledger_entries WHERE idempotency_key = @k AND kind = 'processing_fee.booked' AND cause_type = 'stripe_balance_transaction' AND cause_id = @txn1",
             new { k = "stripe_fee:" + txn1, txn1 }));
