@@ -20,6 +20,9 @@ public sealed class FairwayHostProcess : IDisposable
         ["FAIRWAY_TEST_CLOCK_ENABLED"] = testClock ? "true" : "false",
         ["FAIRWAY_SHUTDOWN_TIMEOUT_SECONDS"] = "20",
         ["FAIRWAY_WORKER_COUNT"] = "2",
+        // Workers poll their queue (no LISTEN/NOTIFY, decisions.md): every 100 ms here, so a test's job starts about as
+        // soon as it is enqueued, and several workers race for a burst as they do in production under load.
+        ["FAIRWAY_JOB_POLL_INTERVAL_MILLISECONDS"] = "100",
         ["AUTH_JWT_ISSUER"] = TestAuth.Issuer,
         ["AUTH_JWT_AUDIENCE"] = TestAuth.Audience,
         ["AUTH_JWT_SIGNING_KEY"] = TestAuth.SigningKeyBase64,
