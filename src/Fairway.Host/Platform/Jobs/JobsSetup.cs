@@ -4,6 +4,7 @@ using Fairway.Migrations;
 using Hangfire;
 using Hangfire.Dashboard;
 using Hangfire.PostgreSql;
+using Hangfire.Server;
 
 namespace Fairway.Host.Platform.Jobs;
 
@@ -55,10 +56,11 @@ public static class JobsSetup
 
         if ((settings.Role & HostRole.Worker) != 0)
         {
-            // The server is built by hand only to add one process: a recurring-job scheduler whose "now" is the host's
-            // TimeProvider (the same cron expressions and due-time rules, read on Fairway's clock). In production that is
-            // the system clock, equivalent to Hangfire's own scheduler (both take the same per-job lock and advance the
-            // same NextExecution, so nothing runs twice); under the test clock the schedules come due on simulated time.
+            // The server is built by hand for two reasons. (1) One more process: a recurring-job scheduler whose "now" is
+            // the host's TimeProvider (the same cron expressions and due-time rules, read on Fairway's clock). In production
+            // that is the system clock, equivalent to Hangfire's own scheduler (both take the same per-job lock and advance
+            // the same NextExecution, so nothing runs twice); under the test clock the schedules come due on simulated time.
+            // (2) A bounded retry delay for the server's processes (ProcessRetryDelay): see there.
             services.AddHangfireServer(sp =>
             {
                 // The same parts Hangfire's own registration uses (from the container when present, its defaults otherwise).
@@ -68,11 +70,54 @@ public static class JobsSetup
                 var performer = sp.GetService<Hangfire.Server.IBackgroundJobPerformer>() ?? new Hangfire.Server.BackgroundJobPerformer(filters, activator);
                 var stateChanger = sp.GetService<Hangfire.States.IBackgroundJobStateChanger>() ?? new Hangfire.States.BackgroundJobStateChanger(filters);
                 var clock = sp.GetRequiredService<TimeProvider>();
-                return new BackgroundJobServer(ServerOptions(settings), sp.GetRequiredService<JobStorage>(),
-                    [new Hangfire.Server.RecurringJobScheduler(factory, settings.JobPollInterval, new DefaultTimeZoneResolver(), () => clock.GetUtcNow().UtcDateTime)],
-                    filters, activator, factory, performer, stateChanger);
+                return Server(ServerOptions(settings), sp.GetRequiredService<JobStorage>(),
+                    new Hangfire.Server.RecurringJobScheduler(factory, settings.JobPollInterval, new DefaultTimeZoneResolver(), () => clock.GetUtcNow().UtcDateTime),
+                    factory, performer, stateChanger);
             });
         }
+    }
+
+    /// <summary>
+    /// The longest a server process (a worker, a scheduler) waits before trying again after an error such as the
+    /// database being unreachable. Hangfire's own delay grows with the square of the failures in a row (1, 4, 9, … s, up
+    /// to 5 minutes): after a database outage of a minute and a half the workers slept up to 64 s more with the database
+    /// back (measured in the main job), and after one of five minutes they would sleep up to 81 s. Retrying an
+    /// unreachable database every 5 s costs each process one refused connection per try; the jobs come back within 5 s.
+    /// </summary>
+    public static readonly TimeSpan MaxProcessRetryDelay = TimeSpan.FromSeconds(5);
+
+    public static TimeSpan ProcessRetryDelay(int failuresInARow) =>
+        TimeSpan.FromSeconds(Math.Min((double)failuresInARow * failuresInARow, MaxProcessRetryDelay.TotalSeconds));
+
+    /// <summary>
+    /// The processes Hangfire's BackgroundJobServer runs (workers, the delayed-job scheduler, its recurring-job scheduler)
+    /// plus Fairway's clock scheduler, in a processing server whose options differ from BackgroundJobServer's only in
+    /// <see cref="ProcessRetryDelay"/> (BackgroundJobServer does not expose it).
+    /// </summary>
+    static Hangfire.Server.IBackgroundProcessingServer Server(BackgroundJobServerOptions o, JobStorage storage, Hangfire.Server.IBackgroundProcess clockScheduler,
+        Hangfire.Client.IBackgroundJobFactory factory, Hangfire.Server.IBackgroundJobPerformer performer, Hangfire.States.IBackgroundJobStateChanger stateChanger)
+    {
+        Hangfire.Server.IBackgroundProcessDispatcherBuilder[] processes =
+        [
+            new Hangfire.Server.Worker(o.Queues, performer, stateChanger).UseBackgroundPool(o.WorkerCount),
+            new Hangfire.Server.DelayedJobScheduler(o.SchedulePollingInterval, stateChanger).UseBackgroundPool(1),
+            new Hangfire.Server.RecurringJobScheduler(factory, o.SchedulePollingInterval, new DefaultTimeZoneResolver()).UseBackgroundPool(1),
+            clockScheduler.UseBackgroundPool(1),
+        ];
+        storage.WriteOptionsToLog(Hangfire.Logging.LogProvider.GetLogger(typeof(JobsSetup)));
+        return new Hangfire.Server.BackgroundProcessingServer(storage, processes,
+            new Dictionary<string, object> { ["Queues"] = o.Queues, ["WorkerCount"] = o.WorkerCount },
+            new Hangfire.Server.BackgroundProcessingServerOptions
+            {
+                ServerName = o.ServerName,
+                StopTimeout = o.StopTimeout,
+                ShutdownTimeout = o.ShutdownTimeout,
+                HeartbeatInterval = o.HeartbeatInterval,
+                ServerCheckInterval = o.ServerCheckInterval,
+                ServerTimeout = o.ServerTimeout,
+                CancellationCheckInterval = o.CancellationCheckInterval,
+                RetryDelay = ProcessRetryDelay,
+            });
     }
 
     static BackgroundJobServerOptions ServerOptions(FairwaySettings settings) => new()
