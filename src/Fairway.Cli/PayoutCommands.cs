@@ -36,9 +36,10 @@ public static class PayoutCommands
 
         var listStatus = new Option<string?>("--status") { Description = "pending, processing, retryable, completed or failed_terminal." };
         var listLimit = new Option<int>("--limit") { Description = "At most this many (1..200), newest first.", DefaultValueFactory = _ => 50 };
-        var transfers = new Command("transfers", "Payout transfers of one status (e.g. failed_terminal), newest first.") { listStatus, listLimit };
+        var listNeedsOps = new Option<bool>("--needs-ops") { Description = "Leave out failed transfers only the winner can unblock (no connected Stripe account, a refused destination); they re-queue themselves." };
+        var transfers = new Command("transfers", "Payout transfers of one status (e.g. failed_terminal), newest first.") { listStatus, listLimit, listNeedsOps };
         transfers.SetAction(p => AdminCall.Run(c => c.SendAsync(HttpMethod.Get, $"/api/admin/payouts/transfers?limit={p.GetValue(listLimit)}"
-            + (p.GetValue(listStatus) is { } s ? $"&status={Uri.EscapeDataString(s)}" : ""))));
+            + (p.GetValue(listStatus) is { } s ? $"&status={Uri.EscapeDataString(s)}" : "") + (p.GetValue(listNeedsOps) ? "&needs_ops=true" : ""))));
 
         return new Command("payouts", "Automatic payouts to winners (Stripe transfers).") { status, show, transfer, transfers, retry, release, dryRun };
     }

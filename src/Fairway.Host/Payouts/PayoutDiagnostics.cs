@@ -113,12 +113,19 @@ public sealed class PayoutDiagnostics(NpgsqlDataSource db, FairwaySettings setti
     }
 
     /// <summary>Transfers of one status (or all), newest first, paged backwards by id.</summary>
-    public async Task<IReadOnlyList<PayoutTransferView>> TransfersAsync(string? status, int limit, long? beforeId, CancellationToken ct = default)
+    /// <param name="needsOps">Leave out failed transfers waiting for the winner's own Stripe account (<see cref="PayoutFailureReasons.WinnerAccount"/>),
+    /// as payout_transfers_failed_terminal does.</param>
+    public async Task<IReadOnlyList<PayoutTransferView>> TransfersAsync(string? status, int limit, long? beforeId, bool needsOps = false, CancellationToken ct = default)
     {
         await using var c = await db.OpenConnectionAsync(ct);
         return (await c.QueryAsync<PayoutTransferView>(new CommandDefinition(
-            $"SELECT {PayoutSql.TransferColumns} FROM payout_transfers WHERE (@status::text IS NULL OR status = @status) AND (@beforeId::bigint IS NULL OR id < @beforeId) ORDER BY id DESC LIMIT @limit",
-            new { status, beforeId, limit }, cancellationToken: ct))).ToList();
+            $"""
+            SELECT {PayoutSql.TransferColumns} FROM payout_transfers
+            WHERE (@status::text IS NULL OR status = @status) AND (@beforeId::bigint IS NULL OR id < @beforeId)
+              AND NOT (@needsOps AND status = 'failed_terminal' AND failure_reason = ANY(@winnerAccount))
+            ORDER BY id DESC LIMIT @limit
+            """,
+            new { status, beforeId, needsOps, winnerAccount = PayoutFailureReasons.WinnerAccount, limit }, cancellationToken: ct))).ToList();
     }
 
     /// <summary>For payout_transfers_stuck at scrape time.</summary>

@@ -36,13 +36,15 @@ public static class PayoutEndpoints
                 : Problems.Result(ProblemCodes.PayoutJobNotFound, "No payout job for this contest.", $"contest '{contestId}' has no payout job (not settled yet?)");
         });
 
-        payouts.MapGet("/transfers", async (string? status, int? limit, long? before, PayoutDiagnostics d, CancellationToken ct) =>
+        // needs_ops=true leaves out the transfers only the winner can unblock (no connected account, a refused destination):
+        // they re-queue themselves on account.updated and page nobody, so an operator's list holds only what is theirs.
+        payouts.MapGet("/transfers", async (string? status, int? limit, long? before, bool? needs_ops, PayoutDiagnostics d, CancellationToken ct) =>
         {
             if (status is not null && !AllTransferStatuses.Contains(status))
                 return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: [new ProblemError("status", FieldCodes.InvalidStatus, "one of " + string.Join(", ", AllTransferStatuses))]);
             if (limit is < 1 or > 200) return OutOfRange("limit", "limit must be between 1 and 200");
             var n = limit ?? 50;
-            var rows = await d.TransfersAsync(status, n + 1, before, ct);
+            var rows = await d.TransfersAsync(status, n + 1, before, needs_ops == true, ct);
             return Results.Ok(new { transfers = rows.Take(n), next_before = rows.Count > n ? rows[n - 1].Id : (long?)null });
         });
 

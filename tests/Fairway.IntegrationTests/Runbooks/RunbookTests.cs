@@ -56,6 +56,15 @@ public sealed class RunbookTests(RunbookWorld world)
 
     Task HealthyAsync() => world.AssertHealthyAsync();
 
+    /// <summary>The newest failed transfer at or before <paramref name="transfer"/> that the admin list shows (with or without needs_ops).</summary>
+    async Task<long?> ListedFailedTransferAsync(long transfer, bool needsOps)
+    {
+        var r = await W.Admin.GetAsync($"/api/admin/payouts/transfers?status=failed_terminal&limit=1&before={transfer + 1}{(needsOps ? "&needs_ops=true" : "")}");
+        Assert.True(r.IsSuccessStatusCode, await r.Content.ReadAsStringAsync());
+        using var d = JsonDocument.Parse(await r.Content.ReadAsStringAsync());
+        return d.RootElement.GetProperty("transfers").EnumerateArray().Select(t => (long?)t.GetProperty("id").GetInt64()).FirstOrDefault();
+    }
+
     async Task<string> ContestAsync(int entries, int unfunded = 0, DateTimeOffset? lockTime = null)
     {
         var (t, c, pe) = (ContestSetup.NewId("t"), ContestSetup.NewId("c"), "sr:tournament:" + Guid.NewGuid().ToString("N")[..8]);
@@ -248,6 +257,8 @@ public sealed class RunbookTests(RunbookWorld world)
             await W.Stripe.SendAsync(HttpMethod.Delete, "/_sandbox/faults");
         }
         Assert.True(await W.BalanceAsync($"payable:{user}:usd") > 0);
+        // The runbook's finding step lists failed transfers that need ops (--needs-ops): this one does.
+        Assert.Equal(transfer, await ListedFailedTransferAsync(transfer, needsOps: true));
 
         var runner = new RunbookRunner(world);
         await runner.RunAsync("payout-transfer-failed", Inputs("payout-transfer-failed", ("TRANSFER", transfer.ToString())));
@@ -275,6 +286,9 @@ public sealed class RunbookTests(RunbookWorld world)
         // The world is shared with other tests: the gauges count their transfers too, so they are compared, not zeroed.
         var awaiting = await SignalAsync("payout_transfers_awaiting_winner_account", v => v >= ours);
         Assert.Equal(pagedBefore, Gauge(await MetricsAsync(), "payout_transfers_failed_terminal"));
+        // Nor is it in the list the payout-transfer-failed runbook works from (--needs-ops), though it is failed_terminal.
+        Assert.Equal(transfer, await ListedFailedTransferAsync(transfer, needsOps: false));
+        Assert.NotEqual(transfer, await ListedFailedTransferAsync(transfer, needsOps: true));
         var winners = await W.QueryAsync<string>("SELECT DISTINCT user_id FROM payout_transfers WHERE contest_id = @c AND status = 'failed_terminal'", new { c = contest.ContestId });
         // Days later the winners onboard (Stripe's account.updated is what re-queues their transfers).
         await W.AdvanceAsync(TimeSpan.FromDays(2));
