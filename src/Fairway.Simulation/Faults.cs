@@ -3,8 +3,9 @@ using System.Globalization;
 
 namespace Fairway.Simulation;
 
-/// <summary>When a fault kind may strike: between two clock steps (the system idle), or right after a burst of player arrivals (webhooks in flight).</summary>
-public enum FaultMoment { BetweenSteps, DuringArrivals, BeforeArrivals }
+/// <summary>When a fault kind may strike: between two clock steps (the system idle), right after or before a burst of player
+/// arrivals (webhooks in flight), or at the launch checklist (before the calendar starts; every faulted run).</summary>
+public enum FaultMoment { BetweenSteps, DuringArrivals, BeforeArrivals, AtLaunch }
 
 /// <summary>One kind of fault of the catalogue: its name, when it may strike, and how it is injected at an intensity in [0, 1).</summary>
 public sealed record FaultKind(string Name, FaultMoment Moment, Func<Faults, double, Task<string>> Inject);
@@ -63,7 +64,7 @@ public sealed class Faults(World world, TextWriter log, int seed)
         new("stripe-transfer-503", FaultMoment.BetweenSteps, (f, x) => f.StripeFault("POST", "/v1/transfers", "http_503", Scale(x, 1, 4), false)),
         new("stripe-transfer-429", FaultMoment.BetweenSteps, (f, x) => f.StripeFault("POST", "/v1/transfers", "rate_limit_429", Scale(x, 1, 3), false)),
         new("stripe-transfer-answer-lost", FaultMoment.BetweenSteps, (f, x) => f.StripeFault("POST", "/v1/transfers", "http_500", Scale(x, 1, 2), true)),
-        new("stripe-answer-after-client-timeout", FaultMoment.BetweenSteps, (f, x) => f.StripeFault("POST", "/v1/transfers", "timeout", 1, true, 12000)),
+        new("stripe-answer-after-client-timeout", FaultMoment.BetweenSteps, (f, x) => f.StripeFault("POST", "/v1/transfers", "timeout", 1, true, (int)(f.Seconds("PAYOUT_STRIPE_TIMEOUT_SECONDS") + 2) * 1000)),
         new("stripe-refund-503", FaultMoment.BetweenSteps, (f, x) => f.StripeFault("POST", "/v1/refunds", "http_503", Scale(x, 1, 3), false)),
         new("stripe-refund-connection-reset", FaultMoment.BetweenSteps, (f, x) => f.StripeFault("POST", "/v1/refunds", "connection_reset", 1, true)),
         new("stripe-idempotency-keys-pruned", FaultMoment.BetweenSteps, async (f, x) => { var r = await f.w.Stripe.PostAsync("/_sandbox/idempotency/prune", new { older_than_seconds = 0 }); return $"Stripe forgot every idempotency key ({r.GetProperty("pruned").GetInt64()})"; }),
@@ -84,7 +85,7 @@ public sealed class Faults(World world, TextWriter log, int seed)
         // The provider
         new("provider-outage-hours", FaultMoment.BetweenSteps, async (f, x) => { var h = Scale(x, 1, 4); await f.w.Provider.PostAsync("/_control/faults", new { kind = "http_503", until = Iso(f.w.Now.AddHours(h)) }); return $"provider outage: every leaderboard request answers 503 for {h} simulated hours"; }),
         new("provider-stale-leaderboard", FaultMoment.BetweenSteps, async (f, x) => { var h = Scale(x, 1, 3); await f.w.Provider.PostAsync("/_control/faults", new { kind = "stale_repeat", until = Iso(f.w.Now.AddHours(h)) }); return $"provider serves a frozen (stale) leaderboard for {h} simulated hours"; }),
-        new("provider-timeouts", FaultMoment.BetweenSteps, async (f, x) => { var n = Scale(x, 2, 5); await f.w.Provider.PostAsync("/_control/faults", new { kind = "timeout", count = n, delay_ms = 5000 }); return $"the next {n} leaderboard requests time out"; }),
+        new("provider-timeouts", FaultMoment.BetweenSteps, async (f, x) => { var n = Scale(x, 2, 5); await f.w.Provider.PostAsync("/_control/faults", new { kind = "timeout", count = n, delay_ms = (int)(f.Seconds("INGESTION_HTTP_TIMEOUT_SECONDS") + 2) * 1000 }); return $"the next {n} leaderboard requests time out"; }),
         new("provider-connection-refused", FaultMoment.BetweenSteps, async (f, x) => { var n = Scale(x, 2, 6); await f.w.Provider.PostAsync("/_control/faults", new { kind = "connection_refused", count = n }); return $"the next {n} leaderboard connections are refused"; }),
         new("provider-float-strokes", FaultMoment.BetweenSteps, (f, x) => f.ProviderPayload("float_strokes")),
         new("provider-truncated-json", FaultMoment.BetweenSteps, (f, x) => f.ProviderPayload("truncated_json")),
@@ -98,9 +99,14 @@ public sealed class Faults(World world, TextWriter log, int seed)
         // The worker's crash points: the worker runs with one armed until a job reaches it (the process dies mid-transaction,
         // the supervisor starts a clean worker, and the job it held is taken again once its invisibility timeout passes).
         // Which point rotates with the seed (and the occurrence), so consecutive seeds cover every one of them.
-        new("worker-crash-point", FaultMoment.BetweenSteps, (f, x) => f.ArmWorkerCrashPointAsync(WorkerCrashPoints[(Math.Abs(f.Seed) + f.workerCrashPointsArmed++) % WorkerCrashPoints.Length])),
+        // The launch checklist's "kill-switch off" meets an API armed to die between the switch's update and its commit.
+        new("api-crash-point-kill-switch", FaultMoment.AtLaunch, (f, x) => f.KillSwitchCrashAtLaunchAsync()),
+        new(WorkerCrashPointKind, FaultMoment.BetweenSteps, (f, x) => f.ArmWorkerCrashPointAsync(WorkerCrashPoints[Math.Abs(f.Seed) % WorkerCrashPoints.Length])),
         new("postgres-restart", FaultMoment.BetweenSteps, async (f, x) => await f.PostgresAsync("restart", 0)),
-        new("postgres-down", FaultMoment.BetweenSteps, async (f, x) => await f.PostgresAsync("down", Scale(x, 60, 90))),
+        // Down for 30-60 s of real time: longer than every real-time threshold the processes have for a database outage
+        // (Npgsql's 15 s connect timeout, Hangfire's 15 s before it reports a process failed and its retry delay of at
+        // most 5 s, the readiness probe), so each of them is crossed; the clock (in the database) stands still meanwhile.
+        new("postgres-down", FaultMoment.BetweenSteps, async (f, x) => await f.PostgresAsync("down", Scale(x, 30, 60))),
     ];
 
     /// <summary>Every named crash point a worker job can reach (Fairway's FAIRWAY_CRASH_POINTS); seed s arms point s mod 6 first.</summary>
@@ -118,15 +124,45 @@ public sealed class Faults(World world, TextWriter log, int seed)
     {
         season = s;
         var occurrences = Math.Max(1, days / 14);
-        foreach (var kind in Catalogue)
+        foreach (var kind in Catalogue.Where(k => k.Moment != FaultMoment.AtLaunch))
             for (var k = 0; k < occurrences; k++)
             {
                 var candidates = Enumerable.Range(stops.Count / 10, stops.Count * 3 / 4)
                     .Where(i => kind.Moment == FaultMoment.BetweenSteps || arrivalStops.Contains(i)).ToList();
+                var planned = kind;
+                if (kind.Name == WorkerCrashPointKind)
+                {
+                    // Seed s arms point s mod 6 first, then the next ones; each is armed right before a step whose jobs reach it.
+                    var point = WorkerCrashPoints[(Math.Abs(seed) + workerCrashPointsArmed++) % WorkerCrashPoints.Length];
+                    if (StopsReaching(point, stops, arrivalStops) is { Count: > 0 } reaching) candidates = reaching;
+                    planned = kind with { Inject = (f, _) => f.ArmWorkerCrashPointAsync(point) };
+                }
                 if (candidates.Count == 0) continue;
-                plan.Add((candidates[random.Next(candidates.Count)], kind, random.NextDouble()));
+                plan.Add((candidates[random.Next(candidates.Count)], planned, random.NextDouble()));
             }
         log.WriteLine($"fault schedule (seed {seed}): {plan.Count} faults of {plan.Select(p => p.Kind.Name).Distinct().Count()} kinds");
+    }
+
+    const string WorkerCrashPointKind = "worker-crash-point";
+
+    /// <summary>
+    /// The stops right before which a worker armed with <paramref name="point"/> meets a job that reaches it: settlement
+    /// and payouts when a tournament's settlement hold ends, refunds when a contest is cancelled (an under-filled one at
+    /// lock, or the provider's cancellation mid-way), payment convergence and ledger postings when players pay.
+    /// </summary>
+    List<int> StopsReaching(string point, IReadOnlyList<DateTimeOffset> stops, IReadOnlySet<int> arrivalStops)
+    {
+        IEnumerable<DateTimeOffset> at = point switch
+        {
+            "settlement.before_commit" or "payout.after_send_mark_before_stripe" or "payout.after_stripe_before_commit" =>
+                season.Tournaments.Where(t => t.Twist != Twist.CancelledMidway).Select(t => t.Official.AddMinutes(5).AddSeconds(3601)),
+            "refunds.after_stripe_refund_before_record" =>
+                season.Tournaments.Where(t => t.Contests.Any(c => c.Expected == "CANCELLED")).Select(t => t.Twist == Twist.CancelledMidway ? t.CancelAt : t.Lock.AddMinutes(1)),
+            _ => [],
+        };
+        var wanted = at.ToHashSet();
+        var found = Enumerable.Range(0, stops.Count).Where(i => wanted.Contains(stops[i])).ToList();
+        return found.Count > 0 ? found : arrivalStops.Order().ToList();
     }
 
     void Later(DateTimeOffset at, string what, Func<Task> action) => later.Add((at, what, action, Injected.Count));
@@ -147,6 +183,48 @@ public sealed class Faults(World world, TextWriter log, int seed)
             Injected.Add(new FaultEvent(w.Now, kind.Name, what));
             log.WriteLine($"[{w.Now:yyyy-MM-dd HH:mm}] FAULT {kind.Name}: {what}");
         }
+    }
+
+    Func<Task>? launchRequest;
+
+    /// <summary>
+    /// The launch checklist's last step (<paramref name="turnOff"/>: the kill-switch off, an admin request) under the
+    /// faults that strike at launch; the checklist's own request afterwards is the retry.
+    /// </summary>
+    public async Task AtLaunchAsync(Func<Task> turnOff)
+    {
+        launchRequest = turnOff;
+        foreach (var kind in Catalogue.Where(k => k.Moment == FaultMoment.AtLaunch))
+        {
+            var what = await kind.Inject(this, 0);
+            KindsInjected.Add(kind.Name);
+            Injected.Add(new FaultEvent(w.Now, kind.Name, what));
+            log.WriteLine($"[{w.Now:yyyy-MM-dd HH:mm}] FAULT {kind.Name}: {what}");
+        }
+    }
+
+    /// <summary>
+    /// The admin request that turns the kill-switch off reaches an API armed with killswitch.after_update_before_commit:
+    /// the process dies between the switch's update (with its audit row) and the commit. The supervisor replaces it; the
+    /// switch must still be engaged (nothing half-written), and the checklist asks again.
+    /// </summary>
+    async Task<string> KillSwitchCrashAtLaunchAsync()
+    {
+        const string point = "killswitch.after_update_before_commit";
+        await ArmApiCrashPointAsync(point);
+        var armed = w.ApiProcess!;
+        try
+        {
+            await launchRequest!();
+            throw new InvalidOperationException($"the API armed with crash point {point} answered the kill-switch request");
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or TaskCanceledException) { }
+        for (var i = 0; i < 100 && !armed.HasExited; i++) await Task.Delay(50);
+        await w.SuperviseAsync();
+        var engaged = (await w.Admin.GetAsync("/api/admin/kill-switch")).GetProperty("engaged").GetBoolean();
+        if (!engaged) throw new InvalidOperationException($"the kill-switch is off although the request's transaction died at {point}, before its commit");
+        return $"the launch checklist's request to turn the kill-switch off killed the API at crash point {point} (between the update and its commit); " +
+            "the supervisor restarted the API, the switch was still on, and the checklist asked again";
     }
 
     /// <summary>Called after each settled clock step with whether any alert is firing: faults not yet recovered and with no
@@ -170,6 +248,9 @@ public sealed class Faults(World world, TextWriter log, int seed)
         later.Clear();
         await w.Stripe.PostAsync("/_sandbox/webhooks/release");
     }
+
+    /// <summary>A timeout the hosts run with (seconds): a fault that answers "after the client's timeout" answers after this.</summary>
+    int Seconds(string variable) => int.Parse(w.HostEnv[variable], System.Globalization.CultureInfo.InvariantCulture);
 
     async Task<string> StripeFault(string method, string path, string kind, int count, bool afterCommit, int delayMs = 0)
     {
@@ -237,7 +318,7 @@ public sealed class Faults(World world, TextWriter log, int seed)
     public IEnumerable<string> CrashPointOutcomes() => ArmedCrashPoints.Select(c =>
         $"{c.At:yyyy-MM-dd HH:mm} {c.Role} {c.Point}: {(c.Process.DiedAt(c.Point) ? "reached, process died there and was replaced" : "not reached while armed")}");
 
-    /// <summary>PostgreSQL restarted under the running processes, or down for one to one and a half minutes of real time (the processes see real time) and started again.</summary>
+    /// <summary>PostgreSQL restarted under the running processes, or down for half a minute to a minute of real time (the processes see real time) and started again.</summary>
     async Task<string> PostgresAsync(string how, int downSeconds)
     {
         var bin = Environment.GetEnvironmentVariable("PG_BIN_DIR");

@@ -62,6 +62,11 @@ log.WriteLine($"\n{oncall.Runs.Count} runbook executions by the on-call operator
     oncall.Runs.Select(r => $"{r.StartedAt:yyyy-MM-dd HH:mm} {r.Runbook} #{r.Execution} for {string.Join(", ", r.Handles.Select(h => h.Alert))} ({r.Incident}): {r.Outcome}{(r.FinishedAt is { } f ? $" {f:yyyy-MM-dd HH:mm}" : "")}{(r.Failure.Length > 0 ? " — FAILURE: " + r.Failure : "")}")));
 if (world.Restarts.Count > 0) log.WriteLine("supervisor restarts:\n  " + string.Join("\n  ", world.Restarts));
 log.WriteLine(clock.Summary());
+log.WriteLine(clock.Profile());
+// Where the wall time went (issue 15 §5: the main job stays fast; this says what to speed up next).
+log.WriteLine($"wall time {sw.Elapsed.TotalSeconds:F0} s: {clock.Settling.TotalSeconds:F0} s settling clock steps, " + string.Join(", ",
+    season.WallByPhase.OrderByDescending(p => p.Value).Select(p => $"{p.Value.TotalSeconds:F0} s {p.Key}"))
+    + $", {(sw.Elapsed - clock.Settling - season.WallByPhase.Values.Aggregate(TimeSpan.Zero, (x, y) => x + y)).TotalSeconds:F0} s the rest (start-up, announcements, verdict)");
 log.WriteLine($"\n{verdict.Checks.Count - failed} checks passed, {failed} failed; simulated {days} days, {season.Tournaments.Count} tournaments, {season.Tournaments.Sum(t => t.Contests.Length)} contests, {season.Players.Count} players, {season.EntriesAttempted} entries in {sw.Elapsed.TotalSeconds:F0} s of wall time");
 // The outcome digest: every contest's final state and settlement hash, in contest id order. The same seed must give the
 // same digest run after run (--check-determinism), with or without faults when no fault changed an official result.

@@ -62,6 +62,16 @@ public sealed class Season(World w, TimeDriver clock, AlertWatch alerts, int see
     /// <summary>Contest states seen at each step (for the report's timeline).</summary>
     public List<(DateTimeOffset At, string Contest, string State)> StateTimeline { get; } = [];
 
+    /// <summary>Wall time spent outside the clock's settling, by what the simulator was doing (printed with the summary).</summary>
+    public Dictionary<string, TimeSpan> WallByPhase { get; } = [];
+
+    async Task Timed(string phase, Func<Task> body)
+    {
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        try { await body(); }
+        finally { WallByPhase[phase] = WallByPhase.GetValueOrDefault(phase) + sw.Elapsed; }
+    }
+
     void Say(string line) => log.WriteLine($"[{w.Now:yyyy-MM-dd HH:mm}] {line}");
 
     /// <summary>The on-call operator (issue 15 §3): acts on the alerts that fire, by their runbooks only.</summary>
@@ -84,19 +94,21 @@ public sealed class Season(World w, TimeDriver clock, AlertWatch alerts, int see
         // Launch checklist: the kill-switch is on for a fresh deployment until a smoke test passes.
         var probe = await w.Admin.PostAsync("/api/admin/jobs/probes", new { wait_seconds = 60 });
         if (probe.GetProperty("status").GetString() != "executed") throw new ApiException("smoke test: the job probe did not run");
-        await w.Admin.PutAsync("/api/admin/kill-switch", new { engaged = false, reason = "launch checklist: smoke test passed (job probe executed by a worker)" });
+        Task TurnOff() => w.Admin.PutAsync("/api/admin/kill-switch", new { engaged = false, reason = "launch checklist: smoke test passed (job probe executed by a worker)" });
+        if (faults is not null) await Timed("faults", () => faults.AtLaunchAsync(TurnOff));
+        await TurnOff();
         Say("smoke test passed; kill-switch off");
 
         PlanCalendar();
         for (var i = 1; i <= players; i++) Players.Add(new PlayerPlan($"sim-player-{i:0000}", random.NextDouble() < 0.85));
         PlanArrivals();
         Outside?.Plan(this);
-        await ForEachAsync(Players, async p =>
+        await Timed("players onboarding", () => ForEachAsync(Players, async p =>
         {
             using var player = w.Player(p.UserId);
             var account = await player.Api.StartPayoutOnboardingAsync(CancellationToken.None);
             if (p.Onboards) await w.Stripe.PostAsync($"/_sandbox/accounts/{account.Stripe_account_id}/complete_onboarding");
-        });
+        }));
         Say($"{players} players ({Players.Count(p => p.Onboards)} completed payout onboarding); {Tournaments.Count} tournaments, " +
             $"{Tournaments.Sum(t => t.Contests.Length)} contests, {Arrivals.Count(a => !a.Late)} entry attempts planned before lock and {Arrivals.Count(a => a.Late)} after");
     }
@@ -258,7 +270,7 @@ public sealed class Season(World w, TimeDriver clock, AlertWatch alerts, int see
         faults?.Plan(this, stops, arrivalStops, days);
         foreach (var at in stops)
         {
-            if (faults is not null) await faults.AtAsync(step, FaultMoment.BetweenSteps);
+            if (faults is not null) await Timed("faults", () => faults.AtAsync(step, FaultMoment.BetweenSteps));
             await clock.AdvanceToAsync(at);
             foreach (var t in Tournaments.Where(t => t.OpensAt <= at && announced.Add(t.Id))) await AnnounceAsync(t);
             foreach (var t in Tournaments.Where(t => !twisted.Contains(t.Id)))
@@ -280,13 +292,13 @@ public sealed class Season(World w, TimeDriver clock, AlertWatch alerts, int see
             while (next < Arrivals.Count && Arrivals[next].At <= at) due.Add(Arrivals[next++]);
             if (due.Count > 0)
             {
-                if (faults is not null) await faults.AtAsync(step, FaultMoment.BeforeArrivals);
-                await ForEachAsync(due, EnterAsync);
-                if (faults is not null) await faults.AtAsync(step, FaultMoment.DuringArrivals);
+                if (faults is not null) await Timed("faults", () => faults.AtAsync(step, FaultMoment.BeforeArrivals));
+                await Timed("players entering", () => ForEachAsync(due, EnterAsync));
+                if (faults is not null) await Timed("faults", () => faults.AtAsync(step, FaultMoment.DuringArrivals));
                 await clock.QuiescentAsync();
             }
-            await RecordStatesAsync(at);
-            await WatchAsync();
+            await Timed("sampling for the report", () => RecordStatesAsync(at));
+            await Timed("alerts, operator, outside world", WatchAsync);
             step++;
             if (step == stops.Count || stops[step].Date != at.Date)
                 Say($"day {(at - Start).Days + 1} of {days}: {EntriesAttempted} entries, {clock.Summary()}, {Math.Round(Wall.Elapsed.TotalSeconds)} s of wall time");

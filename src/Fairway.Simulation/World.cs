@@ -57,9 +57,9 @@ public sealed class World : IAsyncDisposable
             // A job held by a worker the simulation killed is taken by the new worker after this (real time), well inside
             // a clock step's settling bound; live workers renew their jobs, so nothing runs twice.
             ["FAIRWAY_JOB_INVISIBILITY_TIMEOUT_SECONDS"] = "15",
-            // Simulated time runs thousands of times faster than real time: a due job starts within 200 ms of real time
+            // Simulated time runs thousands of times faster than real time: a due job starts within 100 ms of real time
             // (production: 1 s), so a clock step settles sooner. The same schedules and due-time rules either way.
-            ["FAIRWAY_JOB_POLL_INTERVAL_MILLISECONDS"] = "200",
+            ["FAIRWAY_JOB_POLL_INTERVAL_MILLISECONDS"] = "100",
             ["FAIRWAY_LOG_LEVEL"] = "Information",
             ["AUTH_JWT_ISSUER"] = Issuer,
             ["AUTH_JWT_AUDIENCE"] = Audience,
@@ -69,7 +69,11 @@ public sealed class World : IAsyncDisposable
             ["STRIPE_WEBHOOK_SECRET"] = WebhookSecret,
             ["INGESTION_ENDPOINT_URL"] = $"http://127.0.0.1:{providerPort}/golf/trial/v3/en",
             ["INGESTION_API_KEY"] = ProviderKey,
-            ["INGESTION_HTTP_TIMEOUT_SECONDS"] = "3",
+            // Timeouts are real time, as in production; the sandboxes answer within milliseconds unless a fault makes them
+            // slow, and each timed-out attempt costs the run this long, so they are short (the faults that answer late
+            // answer a second or two after these: Faults.ProviderTimeout, Faults.PayoutStripeTimeout).
+            ["INGESTION_HTTP_TIMEOUT_SECONDS"] = "1",
+            ["PAYOUT_STRIPE_TIMEOUT_SECONDS"] = "2",
             // The clock moves in steps of minutes or more, so sub-minute live polls (delayed jobs on real time) would only
             // repeat the same instant's leaderboard: one poll per minute of simulated time while live.
             ["INGESTION_LIVE_POLL_SECONDS"] = "60",
