@@ -1,3 +1,4 @@
+using Fairway.Host.Platform.Jobs;
 using Hangfire;
 
 namespace Fairway.Host.Contests;
@@ -11,7 +12,7 @@ public sealed class LifecycleClockJob(ContestLifecycleService lifecycle, ILogger
     public const string RecurringId = "contest-lifecycle-clock";
     public const string Cron = "* * * * *";
 
-    [DisableConcurrentExecution(timeoutInSeconds: 60)]
+    [SingleInstance(timeoutInSeconds: 60)]
     [AutomaticRetry(Attempts = 0)] // the next minute's run is the retry
     public async Task RunAsync()
     {

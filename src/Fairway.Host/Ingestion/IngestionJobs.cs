@@ -1,3 +1,4 @@
+using Fairway.Host.Platform.Jobs;
 using Dapper;
 using Fairway.Host.Platform.Configuration;
 using Hangfire;
@@ -16,7 +17,7 @@ public sealed class IngestionSchedulerJob(NpgsqlDataSource db, IBackgroundJobCli
     public const string RecurringId = "ingestion-scheduler";
     public const string Cron = "* * * * *";
 
-    [DisableConcurrentExecution(timeoutInSeconds: 60)]
+    [SingleInstance(timeoutInSeconds: 60)]
     [AutomaticRetry(Attempts = 0)] // the next minute is the retry
     public async Task RunAsync()
     {

@@ -1,3 +1,4 @@
+using Fairway.Host.Platform.Jobs;
 using Dapper;
 using Fairway.Host.Platform.Audit;
 using Hangfire;
@@ -106,7 +107,7 @@ public sealed class ContestPaymentsCloserJob(ContestPaymentsCloser closer)
     public const string RecurringId = "payments-contest-closer";
     public const string Cron = "* * * * *";
 
-    [DisableConcurrentExecution(timeoutInSeconds: 300)]
+    [SingleInstance(timeoutInSeconds: 300)]
     [AutomaticRetry(Attempts = 0)] // the next minute's run is the retry
     public Task RunAsync(CancellationToken ct) => closer.RunAsync(ct);
 }

@@ -1,3 +1,4 @@
+using Fairway.Host.Platform.Jobs;
 using Dapper;
 using Fairway.Host.Platform.Configuration;
 using Hangfire;
@@ -136,7 +137,7 @@ public sealed class PaymentSweeperJob(PaymentSweeper sweeper)
     public const string RecurringId = "payment-sweeper";
     public const string Cron = "*/5 * * * *";
 
-    [DisableConcurrentExecution(timeoutInSeconds: 600)]
+    [SingleInstance(timeoutInSeconds: 600)]
     [AutomaticRetry(Attempts = 0)] // the next run is the retry
     public Task RunAsync(CancellationToken ct) => sweeper.SweepAsync(ct);
 }

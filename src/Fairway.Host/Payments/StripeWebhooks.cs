@@ -1,3 +1,4 @@
+using Fairway.Host.Platform.Jobs;
 using System.Text;
 using Dapper;
 using Fairway.Host.Operations.KillSwitch;
@@ -652,7 +653,7 @@ public sealed class WebhookDrainJob(WebhookProcessor processor)
     public const string RecurringId = "stripe-webhook-drain";
     public const string Cron = "* * * * *";
 
-    [DisableConcurrentExecution(timeoutInSeconds: 120)]
+    [SingleInstance(timeoutInSeconds: 120)]
     [AutomaticRetry(Attempts = 0)] // the next minute's run is the retry
     public Task RunAsync(CancellationToken ct) => processor.DrainAsync(ct);
 }

@@ -11,7 +11,7 @@ public sealed class PayoutSchedulerJob(PayoutJobService service)
 {
     public const string RecurringId = "payout-scheduler";
 
-    // No DisableConcurrentExecution: concurrent runs (several workers, a slow run overlapping the next one) are
+    // Not SingleInstance: concurrent runs (several workers, a slow run overlapping the next one) are
     // safe by SKIP LOCKED, and the concurrency test runs two at once. A failed run is not retried by Hangfire:
     // the next occurrence is the retry, and every transfer carries its own retry schedule.
     [AutomaticRetry(Attempts = 0)]

@@ -1,3 +1,4 @@
+using Fairway.Host.Platform.Jobs;
 using Dapper;
 using Fairway.Host.Contests;
 using Fairway.Host.Ingestion;
@@ -22,7 +23,7 @@ public sealed class SettlementSchedulerJob(
     public const string Cron = "* * * * *";
     public static readonly TimeSpan RetryAfter = TimeSpan.FromHours(1);
 
-    [DisableConcurrentExecution(timeoutInSeconds: 60)]
+    [SingleInstance(timeoutInSeconds: 60)]
     [AutomaticRetry(Attempts = 0)] // the next minute is the retry
     public async Task RunAsync()
     {
@@ -110,7 +111,7 @@ public sealed class SettlementCorrectionWatchJob(NpgsqlDataSource db, IBackgroun
     public const string RecurringId = "settlement-correction-watch";
     public const string Cron = "* * * * *";
 
-    [DisableConcurrentExecution(timeoutInSeconds: 60)]
+    [SingleInstance(timeoutInSeconds: 60)]
     [AutomaticRetry(Attempts = 0)]
     public async Task RunAsync()
     {

@@ -1,3 +1,4 @@
+using Fairway.Host.Platform.Jobs;
 using Fairway.Host.Platform.Configuration;
 using Fairway.Migrations.Backups;
 using Hangfire;
@@ -16,7 +17,7 @@ public sealed class DatabaseBackupJob(FairwaySettings settings, ILogger<Database
     public const string Actor = "system:database-backup";
 
     [AutomaticRetry(Attempts = 0)]
-    [DisableConcurrentExecution(timeoutInSeconds: 60)]
+    [SingleInstance(timeoutInSeconds: 60)]
     public Task<string> RunAsync()
     {
         var dir = settings.BackupDir ?? throw new InvalidOperationException($"{EnvironmentSchema.BackupDir} is not set");

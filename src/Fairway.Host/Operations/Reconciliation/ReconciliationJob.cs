@@ -1,3 +1,4 @@
+using Fairway.Host.Platform.Jobs;
 using Fairway.Host.Platform.Configuration;
 using Fairway.Host.Platform.Http;
 using Hangfire;
@@ -13,7 +14,7 @@ public sealed class ReconciliationJob(ReconciliationService service)
     // A failed run is not retried by Hangfire: the next scheduled run is at most 15 minutes away, and a
     // run that cannot read the ledger fails loudly (job state Failed, logged).
     [AutomaticRetry(Attempts = 0)]
-    [DisableConcurrentExecution(timeoutInSeconds: 600)]
+    [SingleInstance(timeoutInSeconds: 600)]
     public async Task RunAsync(CancellationToken ct) => await service.RunAsync(ReconciliationService.Actor, ct);
 }
 

@@ -18,7 +18,7 @@ public sealed class StripeReconciliationJob(StripeReconciliationService service,
     // Not retried: the next run is at most 30 minutes away and continues from the cursors. A run that could not
     // read Stripe is recorded (outcome failed) and fails the job, so it shows.
     [AutomaticRetry(Attempts = 0)]
-    [DisableConcurrentExecution(timeoutInSeconds: 600)]
+    [SingleInstance(timeoutInSeconds: 600)]
     public async Task RunAsync(CancellationToken ct)
     {
         StripeReconciliationRunResult run;

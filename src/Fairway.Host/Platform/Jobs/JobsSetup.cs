@@ -23,6 +23,8 @@ public static class JobsSetup
             .UseRecommendedSerializerSettings()
             .UseFilter(new CorrelationJobFilter())
             .UseFilter(new JobFailureMetrics())
+            // Exclusive jobs ([SingleInstance]) hold a session advisory lock for the run: freed at once when the holder dies.
+            .UseFilter(new SingleInstanceJobFilter(sp.GetRequiredService<Npgsql.NpgsqlDataSource>))
             .UseFilter(new Database.TransientDatabaseJobFilter(sp.GetRequiredService<Npgsql.NpgsqlDataSource>, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Fairway.Jobs")))
             .UseFilter(new RecurringJobPauseFilter(sp.GetRequiredService<RecurringJobPauses>, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Fairway.Jobs")))
             // Failed jobs are retried by Hangfire itself with its backoff, a bounded number of times.
