@@ -165,7 +165,7 @@ public sealed class Operator(World w, TimeDriver clock, AlertWatch alerts, strin
             foreach (var branch in doc.Branches.Where(b => b.AfterSteps == run.NextStep && OnMainPath(doc, b.Section) && !run.Decided.Contains(b)))
             {
                 run.Decided.Add(branch);
-                var rule = branch.Decide(run.Outputs.GetValueOrDefault(branch.On, ""));
+                var rule = branch.Decide(run.Outputs.GetValueOrDefault(branch.On, ""), run.Variables);
                 var what = rule.Decision == RunbookDecision.After ? $"after {rule.Party}" : rule.Decision.ToString().ToLowerInvariant();
                 run.Trail.Add($"{w.Now:MM-dd HH:mm} decision on {branch.On}: `{rule.Match}` => {what}");
                 Say($"execution {run.Execution} ({run.Runbook}): decided from step {branch.On}: `{rule.Match}` => {what}");

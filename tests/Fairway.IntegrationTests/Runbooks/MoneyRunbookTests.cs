@@ -199,7 +199,8 @@ public sealed class MoneyRunbookTests(RunbookWorld world)
         await runner.RunAsync("refunds-owed", Inputs("refunds-owed"));
         Assert.Equal(entry, runner.Variables["ENTRY"]);
         Assert.Equal(contest, runner.Variables["CONTEST"]);
-        Assert.Equal([(RunbookDecision.After, "player")], runner.Decisions.Select(d => (d.Decision, d.Party)));
+        // Then Verify's table found the entry's refund SUCCEEDED (continue), not yet confirmed by Stripe (wait).
+        Assert.Equal([(RunbookDecision.After, "player"), (RunbookDecision.Continue, null)], runner.Decisions.Select(d => (d.Decision, d.Party)));
 
         Assert.Equal("SUCCEEDED", await W.RefundStatusAsync(entry));
         Assert.Equal("REFUNDED", await W.EntryStatusAsync(entry));

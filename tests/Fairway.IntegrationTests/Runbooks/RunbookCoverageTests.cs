@@ -128,6 +128,11 @@ public sealed class RunbookCoverageTests
         Assert.Equal((RunbookDecision.After, "player"), (table.Decide("{\"reason\": \"card\"}").Decision, table.Decide("{\"reason\": \"card\"}").Party));
         Assert.Equal(RunbookDecision.Continue, table.Decide("\"reason\": \"x1\"").Decision);
         Assert.Equal(RunbookDecision.Escalate, table.Decide("anything").Decision);
+        // A rule may name the execution's variables, replaced by their values before it is looked for.
+        var named = Assert.Single(RunbookDocument.Parse(head + "```fairway step=a\nfairway health\n```\n```branch on=a\n\"entry_id\": \"$ENTRY\" => continue\n* => wait\n```\n", "t").Branches);
+        var vars = new Dictionary<string, string> { ["ENTRY"] = "e2" };
+        Assert.Equal(RunbookDecision.Continue, named.Decide("[{\"entry_id\": \"e2\"}]", vars).Decision);
+        Assert.Equal(RunbookDecision.Wait, named.Decide("[{\"entry_id\": \"e3\"}]", vars).Decision);
         Assert.Throws<FormatException>(() => RunbookDocument.Parse(head + "```fairway step=a sets=entry\nfairway health\n```\n", "t"));
         Assert.Throws<FormatException>(() => RunbookDocument.Parse(head + "```fairway step=a\nfairway health\n```\n```branch on=b\n* => wait\n```\n", "t"));
         Assert.Throws<FormatException>(() => RunbookDocument.Parse(head + "```fairway step=a\nfairway health\n```\n```branch on=a\nx => continue\n```\n", "t"));

@@ -77,7 +77,7 @@ public sealed class RunbookRunner(RunbookWorld world)
             runs.Add(result);
             foreach (var (name, value) in step.FindInputs(result.Output)) vars.TryAdd(name, value);
             foreach (var branch in doc.Branches.Where(b => b.AfterSteps == doc.Steps.ToList().IndexOf(step) + 1))
-                if (runs.LastOrDefault(r => r.Step == branch.On) is { } read) Decisions.Add(branch.Decide(read.Output));
+                if (runs.LastOrDefault(r => r.Step == branch.On) is { } read) Decisions.Add(branch.Decide(read.Output, vars));
             var ok = result.ExitCode == step.ExpectedExitCode;
             var notes = $"exit {result.ExitCode} (runbook expects {step.ExpectedExitCode})\n" + Tail(result.Output, 3000);
             // With the database down nothing can be recorded: report the failed step itself.

@@ -79,12 +79,16 @@ public sealed record RunbookBranchRule(string Match, RunbookDecision Decision, s
 
 /// <summary>
 /// A ```<c>branch on=&lt;step&gt;</c> block: the machine-readable form of a decision table. After the steps before it,
-/// its first rule whose text appears in what step <see cref="On"/> printed decides; the last rule is <c>*</c>.
+/// its first rule whose text appears in what step <see cref="On"/> printed decides; the last rule is <c>*</c>. A rule's
+/// text may name the execution's variables (<c>$ENTRY</c>), replaced by their values as in the commands.
 /// </summary>
 public sealed record RunbookBranch(string Section, int AfterSteps, string On, IReadOnlyList<RunbookBranchRule> Rules)
 {
-    public RunbookBranchRule Decide(string output) =>
-        Rules.First(r => r.Match == "*" || output.Contains(r.Match, StringComparison.Ordinal));
+    public RunbookBranchRule Decide(string output, IReadOnlyDictionary<string, string>? variables = null) =>
+        Rules.First(r => r.Match == "*" || output.Contains(Expand(r.Match, variables), StringComparison.Ordinal));
+
+    static string Expand(string text, IReadOnlyDictionary<string, string>? variables) => variables is null ? text
+        : System.Text.RegularExpressions.Regex.Replace(text, @"\$([A-Z][A-Z0-9_]*)", m => variables.TryGetValue(m.Groups[1].Value, out var v) ? v : m.Value);
 }
 
 /// <summary>
