@@ -45,7 +45,7 @@ public static class JobsSetup
                 // job for that long.
                 InvisibilityTimeout = settings.JobInvisibilityTimeout,
                 UseSlidingInvisibilityTimeout = true,
-                DistributedLockTimeout = TimeSpan.FromMinutes(1),
+                DistributedLockTimeout = StaleLockTimeout,
             }));
 
         // Recurring jobs are registered and triggered on Fairway's clock too, so their next occurrence is computed from the
@@ -78,6 +78,17 @@ public static class JobsSetup
             });
         }
     }
+
+    /// <summary>
+    /// When a Hangfire lock row counts as abandoned. Hangfire.PostgreSql takes its short locks (a job's state change, the
+    /// recurring schedulers' pass) by inserting a row that the holder deletes afterwards; a process killed in between
+    /// leaves the row, and every other process treats it as held until it is this old. With the one minute it had, a worker
+    /// that died while recording a finished job's state parked that job (and a step of the main job) for 62 s. Every
+    /// holder keeps these locks for milliseconds (exclusive jobs do not use them: <see cref="SingleInstanceAttribute"/>),
+    /// so 15 s is long past any live holder; were one slower, the worst is one state change applied twice, which
+    /// Hangfire's expected-state checks absorb.
+    /// </summary>
+    public static readonly TimeSpan StaleLockTimeout = TimeSpan.FromSeconds(15);
 
     /// <summary>
     /// The longest a server process (a worker, a scheduler) waits before trying again after an error such as the
