@@ -116,6 +116,41 @@ public sealed class RefundTests(PaymentsFixture f)
     }
 
     [Fact]
+    public async Task E3_a_cancelled_contests_refunds_run_as_one_batch_where_a_refund_Stripe_refuses_for_now_holds_back_no_other_and_is_sent_once_later()
+    {
+        var contest = await f.CreateContestAsync(minEntries: 10);
+        var paid = new List<string>();
+        for (var i = 0; i < 5; i++) paid.Add((await f.PaidEntryAsync(contest)).Entry);
+        var refundsBefore = await f.StripeStatAsync("refunds_created");
+        using (var admin = f.Admin())
+            Assert.Equal("CANCELLED", (await Json(await admin.PostAsJsonAsync($"/api/admin/contests/{contest}/lock", new { reason = "test: lock time" }))).GetProperty("to").GetString());
+
+        // The batch's first refund (entry id order) meets Stripe 503s (Stripe.net's own retry included); the other four
+        // are sent by the same job.
+        await f.Stripe.PostAsync("/_sandbox/faults", new { method = "POST", path_prefix = "/v1/refunds", kind = "http_503", count = 2 });
+        await f.TriggerAsync("payments-contest-closer");
+        var first = paid.Order(StringComparer.Ordinal).First();
+        await PaymentsFixture.WaitUntilAsync(async () =>
+        {
+            foreach (var e in paid.Where(e => e != first)) if (await f.RefundStatusAsync(e) != "SUCCEEDED") return false;
+            return true;
+        }, "the batch's other four refunds SUCCEEDED");
+        // Decided in one transaction: five refunds with one ledger entry each, and one execution job for the batch.
+        Assert.Equal(5, await f.ScalarAsync<long>("SELECT count(*) FROM refunds r JOIN entries e ON e.id = r.entry_id WHERE e.contest_id = @contest", new { contest }));
+        Assert.Equal(1, await f.ScalarAsync<long>("""
+            SELECT count(*) FROM hangfire.job WHERE invocationdata::text LIKE '%RunManyAsync%' AND arguments::text LIKE '%' || @refund || '%'
+            """, new { refund = "rf_" + first }));
+        Assert.NotEqual("SUCCEEDED", await f.RefundStatusAsync(first));
+
+        // The refund Stripe refused is still owed and due: the sweeper (or the batch's retry) sends it, once.
+        await f.TriggerAsync("payment-sweeper");
+        await PaymentsFixture.WaitUntilAsync(async () => await f.RefundStatusAsync(first) == "SUCCEEDED", "the refused refund SUCCEEDED");
+        Assert.Equal(0, await f.EscrowAsync(contest));
+        Assert.Equal(refundsBefore + 5, await f.StripeStatAsync("refunds_created"));
+        await MoneyInvariants.AssertHoldAsync(f.DatabaseUrl);
+    }
+
+    [Fact]
     public async Task E3_crash_after_Stripe_created_the_refund_and_before_Fairway_recorded_it_gives_exactly_one_refund_after_restart()
     {
         var contest = await f.CreateContestAsync(minEntries: 2);
