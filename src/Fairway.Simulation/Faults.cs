@@ -40,6 +40,9 @@ public sealed class Faults(World world, TextWriter log, int seed)
     readonly List<(int Stop, FaultKind Kind, double Intensity)> plan = [];
     /// <summary>The world's own recoveries still to come (a held webhook batch released, an account fixed), by the fault they end.</summary>
     readonly List<(DateTimeOffset At, string What, Func<Task> Action, int Fault)> later = [];
+    /// <summary>Where a fault's disturbance ends by itself (a provider outage or frozen feed over, a held batch released,
+    /// an account fixed): the clock stops there too, so the system is judged by when it noticed, not by the next planned stop.</summary>
+    readonly SortedSet<DateTimeOffset> disturbanceEnds = [];
     Season season = null!;
     public List<FaultEvent> Injected { get; } = [];
     public HashSet<string> KindsInjected { get; } = [];
@@ -83,8 +86,8 @@ public sealed class Faults(World world, TextWriter log, int seed)
             return $"{user}'s connected account becomes invalid (transfers to it are refused)";
         }),
         // The provider
-        new("provider-outage-hours", FaultMoment.BetweenSteps, async (f, x) => { var h = Scale(x, 1, 4); await f.w.Provider.PostAsync("/_control/faults", new { kind = "http_503", until = Iso(f.w.Now.AddHours(h)) }); return $"provider outage: every leaderboard request answers 503 for {h} simulated hours"; }),
-        new("provider-stale-leaderboard", FaultMoment.BetweenSteps, async (f, x) => { var h = Scale(x, 1, 3); await f.w.Provider.PostAsync("/_control/faults", new { kind = "stale_repeat", until = Iso(f.w.Now.AddHours(h)) }); return $"provider serves a frozen (stale) leaderboard for {h} simulated hours"; }),
+        new("provider-outage-hours", FaultMoment.BetweenSteps, async (f, x) => { var h = Scale(x, 1, 4); await f.w.Provider.PostAsync("/_control/faults", new { kind = "http_503", until = Iso(f.EndsAt(f.w.Now.AddHours(h))) }); return $"provider outage: every leaderboard request answers 503 for {h} simulated hours"; }),
+        new("provider-stale-leaderboard", FaultMoment.BetweenSteps, async (f, x) => { var h = Scale(x, 1, 3); await f.w.Provider.PostAsync("/_control/faults", new { kind = "stale_repeat", until = Iso(f.EndsAt(f.w.Now.AddHours(h))) }); return $"provider serves a frozen (stale) leaderboard for {h} simulated hours"; }),
         new("provider-timeouts", FaultMoment.BetweenSteps, async (f, x) => { var n = Scale(x, 2, 5); await f.w.Provider.PostAsync("/_control/faults", new { kind = "timeout", count = n, delay_ms = (int)(f.Seconds("INGESTION_HTTP_TIMEOUT_SECONDS") + 2) * 1000 }); return $"the next {n} leaderboard requests time out"; }),
         new("provider-connection-refused", FaultMoment.BetweenSteps, async (f, x) => { var n = Scale(x, 2, 6); await f.w.Provider.PostAsync("/_control/faults", new { kind = "connection_refused", count = n }); return $"the next {n} leaderboard connections are refused"; }),
         new("provider-float-strokes", FaultMoment.BetweenSteps, (f, x) => f.ProviderPayload("float_strokes")),
@@ -165,17 +168,40 @@ public sealed class Faults(World world, TextWriter log, int seed)
         return found.Count > 0 ? found : arrivalStops.Order().ToList();
     }
 
-    void Later(DateTimeOffset at, string what, Func<Task> action) => later.Add((at, what, action, Injected.Count));
+    void Later(DateTimeOffset at, string what, Func<Task> action)
+    {
+        later.Add((at, what, action, Injected.Count));
+        EndsAt(at);
+    }
+
+    DateTimeOffset EndsAt(DateTimeOffset at)
+    {
+        disturbanceEnds.Add(at);
+        return at;
+    }
+
+    /// <summary>The first instant after the clock and before <paramref name="before"/> at which a fault's disturbance ends (null: none).</summary>
+    public DateTimeOffset? NextDisturbanceEndBefore(DateTimeOffset before)
+    {
+        foreach (var end in disturbanceEnds)
+            if (end > w.Now && end < before) return end;
+        return null;
+    }
+
+    /// <summary>The world's own recoveries due at the clock (held webhooks released, an account fixed).</summary>
+    public async Task ReleaseDueAsync()
+    {
+        foreach (var due in later.Where(l => l.At <= w.Now).ToList())
+        {
+            await due.Action();
+            later.Remove(due);
+            log.WriteLine($"[{w.Now:yyyy-MM-dd HH:mm}] RECOVERY {due.What}");
+        }
+    }
 
     public async Task AtAsync(int stop, FaultMoment moment)
     {
-        if (moment == FaultMoment.BetweenSteps)
-            foreach (var due in later.Where(l => l.At <= w.Now).ToList())
-            {
-                await due.Action();
-                later.Remove(due);
-                log.WriteLine($"[{w.Now:yyyy-MM-dd HH:mm}] RECOVERY {due.What}");
-            }
+        if (moment == FaultMoment.BetweenSteps) await ReleaseDueAsync();
         foreach (var (_, kind, intensity) in plan.Where(p => p.Stop == stop && p.Kind.Moment == moment).ToList())
         {
             var what = await kind.Inject(this, intensity);

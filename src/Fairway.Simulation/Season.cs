@@ -271,6 +271,16 @@ public sealed class Season(World w, TimeDriver clock, AlertWatch alerts, int see
         foreach (var at in stops)
         {
             if (faults is not null) await Timed("faults", () => faults.AtAsync(step, FaultMoment.BetweenSteps));
+            // A fault's disturbance that ends before the next stop (a frozen feed, an outage, held webhooks) is a stop of its
+            // own: the system's recovery is then timed from when the world recovered, not from the next planned stop.
+            while (faults?.NextDisturbanceEndBefore(at) is { } end)
+            {
+                await clock.AdvanceToAsync(end);
+                await Timed("faults", faults.ReleaseDueAsync);
+                await clock.QuiescentAsync();
+                await Timed("sampling for the report", () => RecordStatesAsync(end));
+                await Timed("alerts, operator, outside world", WatchAsync);
+            }
             await clock.AdvanceToAsync(at);
             foreach (var t in Tournaments.Where(t => t.OpensAt <= at && announced.Add(t.Id))) await AnnounceAsync(t);
             foreach (var t in Tournaments.Where(t => !twisted.Contains(t.Id)))
