@@ -273,13 +273,13 @@ public sealed class Season(World w, TimeDriver clock, AlertWatch alerts, int see
             if (faults is not null) await Timed("faults", () => faults.AtAsync(step, FaultMoment.BetweenSteps));
             // A fault's disturbance that ends before the next stop (a frozen feed, an outage, held webhooks) is a stop of its
             // own: the system's recovery is then timed from when the world recovered, not from the next planned stop.
+            // The world recovers at that instant, then the system settles once.
             while (faults?.NextDisturbanceEndBefore(at) is { } end)
             {
-                await clock.AdvanceToAsync(end);
+                await w.SetTimeAsync(end);
                 await Timed("faults", faults.ReleaseDueAsync);
                 await clock.QuiescentAsync();
-                await Timed("sampling for the report", () => RecordStatesAsync(end));
-                await Timed("alerts, operator, outside world", WatchAsync);
+                await AfterStepAsync(end);
             }
             await clock.AdvanceToAsync(at);
             foreach (var t in Tournaments.Where(t => t.OpensAt <= at && announced.Add(t.Id))) await AnnounceAsync(t);
@@ -307,8 +307,7 @@ public sealed class Season(World w, TimeDriver clock, AlertWatch alerts, int see
                 if (faults is not null) await Timed("faults", () => faults.AtAsync(step, FaultMoment.DuringArrivals));
                 await clock.QuiescentAsync();
             }
-            await Timed("sampling for the report", () => RecordStatesAsync(at));
-            await Timed("alerts, operator, outside world", WatchAsync);
+            await AfterStepAsync(at);
             step++;
             if (step == stops.Count || stops[step].Date != at.Date)
                 Say($"day {(at - Start).Days + 1} of {days}: {EntriesAttempted} entries, {clock.Summary()}, {Math.Round(Wall.Elapsed.TotalSeconds)} s of wall time");
@@ -324,6 +323,13 @@ public sealed class Season(World w, TimeDriver clock, AlertWatch alerts, int see
         for (var i = 0; i < 8 && Operator is { } oncall && oncall.Open.Any(); i++) { await clock.AdvanceToAsync(w.Now + Tick); await WatchAsync(); }
         Say($"calendar played: {EntriesAttempted} entries created ({RequestsRetried} requests retried, {PaymentsDeclined} cards declined, " +
             $"{PaymentsAbandoned} checkouts abandoned), {LateAttemptsRefused} attempts after lock refused; {clock.Summary()}");
+    }
+
+    /// <summary>After a settled step: the report's sample, then the outside world, alerts and the operator.</summary>
+    async Task AfterStepAsync(DateTimeOffset at)
+    {
+        await Timed("sampling for the report", () => RecordStatesAsync(at));
+        await Timed("alerts, operator, outside world", WatchAsync);
     }
 
     /// <summary>
