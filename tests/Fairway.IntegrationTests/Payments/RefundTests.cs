@@ -127,9 +127,13 @@ public sealed class RefundTests(PaymentsFixture f)
 
         // The batch's first refund (entry id order) meets Stripe 503s (Stripe.net's own retry included); the other four
         // are sent by the same job.
-        await f.Stripe.PostAsync("/_sandbox/faults", new { method = "POST", path_prefix = "/v1/refunds", kind = "http_503", count = 2 });
-        await f.TriggerAsync("payments-contest-closer");
         var first = paid.Order(StringComparer.Ordinal).First();
+        var injected = (long)(await f.Stripe.GetAsync("/_sandbox/faults"))["injected"]!;
+        await f.Stripe.PostAsync("/_sandbox/faults", new { method = "POST", path_prefix = "/v1/refunds", kind = "http_503", count = 2 });
+        try
+        {
+        await f.TriggerAsync("payments-contest-closer");
+        await PaymentsFixture.WaitUntilAsync(async () => (long)(await f.Stripe.GetAsync("/_sandbox/faults"))["injected"]! == injected + 2, "both 503s answered");
         await PaymentsFixture.WaitUntilAsync(async () =>
         {
             foreach (var e in paid.Where(e => e != first)) if (await f.RefundStatusAsync(e) != "SUCCEEDED") return false;
@@ -141,6 +145,8 @@ public sealed class RefundTests(PaymentsFixture f)
             SELECT count(*) FROM hangfire.job WHERE invocationdata::text LIKE '%RunManyAsync%' AND arguments::text LIKE '%' || @refund || '%'
             """, new { refund = "rf_" + first }));
         Assert.NotEqual("SUCCEEDED", await f.RefundStatusAsync(first));
+        }
+        finally { await f.Stripe.SendAsync(HttpMethod.Delete, "/_sandbox/faults"); }
 
         // The refund Stripe refused is still owed and due: the sweeper (or the batch's retry) sends it, once.
         await f.TriggerAsync("payment-sweeper");
