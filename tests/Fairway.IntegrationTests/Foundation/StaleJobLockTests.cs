@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
+using System.Text.Json;
 using Dapper;
 using Fairway.Host.Platform.Jobs;
 using Fairway.IntegrationTests.Infrastructure;
@@ -21,12 +22,22 @@ public sealed class StaleJobLockTests
         await c.OpenAsync();
         Task<long> RunsAsync() => c.ExecuteScalarAsync<long>("SELECT count(*) FROM reconciliation_runs");
 
-        // What a process killed inside a recurring schedulers' pass leaves behind: the pass's lock row, never deleted.
-        var before = await RunsAsync();
-        await c.ExecuteAsync("""
+        // A quiet start: the worker registered its schedules, ran whatever its first passes found due, and nothing is
+        // waiting or running, so the only way a reconciliation can run after this is the hour the test adds below.
+        await Wait.UntilAsync(async () =>
+        {
+            var stats = JsonDocument.Parse(await admin.GetStringAsync("/api/admin/jobs/stats")).RootElement;
+            return stats.GetProperty("recurring").GetInt64() > 0 && stats.GetProperty("recurring_due").GetArrayLength() == 0
+                && stats.GetProperty("enqueued").GetInt64() == 0 && stats.GetProperty("processing").GetInt64() == 0;
+        }, "the worker has registered its recurring jobs and nothing is due, waiting or running");
+
+        // What a process killed inside a recurring schedulers' pass leaves behind: the pass's lock row, never deleted. The
+        // row is inserted only when no live pass holds it (a live holder would delete it when it finishes its pass).
+        await Wait.UntilAsync(async () => await c.ExecuteAsync("""
             INSERT INTO hangfire.lock (resource, updatecount, acquired) VALUES ('hangfire:recurring-jobs:lock', 0, now())
-            ON CONFLICT (resource) DO UPDATE SET acquired = now()
-            """);
+            ON CONFLICT (resource) DO NOTHING
+            """) == 1, "no scheduler pass holds the recurring jobs' lock, so the test's row is the one left behind");
+        var before = await RunsAsync();
         var stale = Stopwatch.StartNew();
         // An hour later on Fairway's clock every recurring job is due, the ledger reconciliation among them.
         (await admin.PostAsJsonAsync("/api/admin/test-clock/advance", new { seconds = 3600 })).EnsureSuccessStatusCode();
