@@ -106,10 +106,11 @@ public sealed class Faults(World world, TextWriter log, int seed)
         new("api-crash-point-kill-switch", FaultMoment.AtLaunch, (f, x) => f.KillSwitchCrashAtLaunchAsync()),
         new(WorkerCrashPointKind, FaultMoment.BetweenSteps, (f, x) => f.ArmWorkerCrashPointAsync(WorkerCrashPoints[Math.Abs(f.Seed) % WorkerCrashPoints.Length])),
         new("postgres-restart", FaultMoment.BetweenSteps, async (f, x) => await f.PostgresAsync("restart", 0)),
-        // Down for 30-60 s of real time: longer than every real-time threshold the processes have for a database outage
+        // Down for 18-30 s of real time: longer than every real-time threshold the processes have for a database outage
         // (Npgsql's 15 s connect timeout, Hangfire's 15 s before it reports a process failed and its retry delay of at
-        // most 5 s, the readiness probe), so each of them is crossed; the clock (in the database) stands still meanwhile.
-        new("postgres-down", FaultMoment.BetweenSteps, async (f, x) => await f.PostgresAsync("down", Scale(x, 30, 60))),
+        // most 5 s, the 5 s invisibility of a dead worker's jobs, the readiness probe), so each of them is crossed; the
+        // clock (in the database) stands still meanwhile. Longer adds nothing a process could notice but wall time.
+        new("postgres-down", FaultMoment.BetweenSteps, async (f, x) => await f.PostgresAsync("down", Scale(x, 18, 30))),
     ];
 
     /// <summary>Every named crash point a worker job can reach (Fairway's FAIRWAY_CRASH_POINTS); seed s arms point s mod 6 first.</summary>

@@ -54,9 +54,9 @@ public sealed class World : IAsyncDisposable
             ["FAIRWAY_TEST_CLOCK_ENABLED"] = "true",
             ["FAIRWAY_SHUTDOWN_TIMEOUT_SECONDS"] = "15",
             ["FAIRWAY_WORKER_COUNT"] = "4",
-            // A job held by a worker the simulation killed is taken by the new worker after this (real time), well inside
-            // a clock step's settling bound; live workers renew their jobs, so nothing runs twice.
-            ["FAIRWAY_JOB_INVISIBILITY_TIMEOUT_SECONDS"] = "15",
+            // A job held by a worker the simulation killed is taken by the new worker after this (real time), about when
+            // the supervisor's replacement is ready; live workers renew their jobs every second, so nothing runs twice.
+            ["FAIRWAY_JOB_INVISIBILITY_TIMEOUT_SECONDS"] = "5",
             // Simulated time runs thousands of times faster than real time: a due job starts within 100 ms of real time
             // (production: 1 s), so a clock step settles sooner. The same schedules and due-time rules either way.
             ["FAIRWAY_JOB_POLL_INTERVAL_MILLISECONDS"] = "100",

@@ -18,6 +18,8 @@ public sealed class ProviderClient(HttpClient http, FairwaySettings settings)
     public const string HttpClientName = "provider";
     /// <summary>Leaderboards are at most a few hundred kilobytes; anything far larger is refused.</summary>
     public const int MaxBodyBytes = 8 * 1024 * 1024;
+    /// <summary>The longest Retry-After a poll waits out before it tries again; a longer one ends the poll.</summary>
+    public static readonly TimeSpan MaxRetryAfterWaited = TimeSpan.FromSeconds(2);
 
     public Uri LeaderboardUri(string providerEventId) =>
         new($"{settings.IngestionEndpoint.ToString().TrimEnd('/')}/tournaments/{providerEventId}/leaderboard.json");
@@ -42,6 +44,10 @@ public sealed class ProviderClient(HttpClient http, FairwaySettings settings)
         }
     }
 
+    /// <summary>A Retry-After longer than <see cref="MaxRetryAfterWaited"/>, or given as a date (read as "not soon").</summary>
+    static bool AsksForLongerPause(HttpResponseMessage? response) =>
+        response?.Headers.RetryAfter is { } pause && (pause.Delta is not { } delta || delta > MaxRetryAfterWaited);
+
     public static void Register(IServiceCollection services, FairwaySettings settings)
     {
         services.AddHttpClient<ProviderClient>(HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan)
@@ -53,6 +59,11 @@ public sealed class ProviderClient(HttpClient http, FairwaySettings settings)
                 o.Retry.BackoffType = Polly.DelayBackoffType.Exponential;
                 o.Retry.UseJitter = true;
                 o.Retry.Delay = TimeSpan.FromMilliseconds(500);
+                // A provider that asks for a pause longer than MaxRetryAfterWaited gets it: this poll ends with its
+                // answer (recorded as a failed poll) and the next scheduled poll asks again, rather than a worker thread
+                // sleeping out the pause inside one job (a 5 s Retry-After twice ran every outage poll into its total timeout).
+                o.Retry.ShouldHandle = args => ValueTask.FromResult(HttpClientResiliencePredicates.IsTransient(args.Outcome)
+                    && !AsksForLongerPause(args.Outcome.Result));
                 o.CircuitBreaker.SamplingDuration = settings.IngestionHttpTimeout * 2 + TimeSpan.FromSeconds(10);
                 o.CircuitBreaker.FailureRatio = 0.9;
                 o.CircuitBreaker.MinimumThroughput = 5;

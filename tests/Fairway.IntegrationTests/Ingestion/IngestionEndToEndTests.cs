@@ -131,10 +131,25 @@ public sealed class IngestionEndToEndTests(IngestionWorldFixture fixture) : ICla
         await W.SetTimeAsync(IngestionWorld.At(truth, "rounds", "0", "start").AddHours(1));
         Assert.Equal("accepted", (await W.PollAsync(t)).GetProperty("outcome").GetString());
 
+        var providerId = truth.GetProperty("id").GetString()!;
+        async Task<long> RequestsAsync() => JsonDocument.Parse(await W.Provider.Control.GetStringAsync("/_control/stats")).RootElement
+            .GetProperty("leaderboard_requests").GetProperty("by_tournament").TryGetProperty(providerId, out var n) ? n.GetInt64() : 0;
+        await using var events = await TestDatabases.OpenAsync(W.DatabaseUrl);
+        var lastEvent = await events.ExecuteScalarAsync<long>("SELECT coalesce(max(id), 0) FROM ingestion_events WHERE tournament_id = @t", new { t });
+        var requestsBefore = await RequestsAsync();
+
         await W.Provider.FaultAsync(new { kind = "http_503", count = 1000 });
         await W.SetTimeAsync(W.Now.AddHours(2));
-        Assert.Equal("fetch_failed", (await W.PollAsync(t)).GetProperty("outcome").GetString());
+        var failed = await W.PollAsync(t);
+        Assert.Equal("fetch_failed", failed.GetProperty("outcome").GetString());
         Assert.Equal("LIVE", await W.StateAsync(c));
+        // The sandbox's 503 asks for a 5 s pause (Retry-After), longer than a poll waits: every failed poll (the test's and
+        // any the schedule ran meanwhile) made exactly one request and ended, leaving the next try to the next poll.
+        async Task<long> FailedPollsAsync() => await events.ExecuteScalarAsync<long>(
+            "SELECT count(*) FROM ingestion_events WHERE tournament_id = @t AND id > @lastEvent AND outcome = 'fetch_failed' AND http_status = 503", new { t, lastEvent });
+        await Wait.UntilAsync(async () => await RequestsAsync() - requestsBefore == await FailedPollsAsync(),
+            "one leaderboard request per failed poll: the provider's Retry-After was not slept out inside a poll", 20);
+        Assert.True(await FailedPollsAsync() >= 1);
         var status = JsonDocument.Parse(await W.Admin.GetStringAsync("/api/admin/ingestion/status")).RootElement.EnumerateArray().Single(s => s.GetProperty("tournament_id").GetString() == t);
         Assert.True(status.GetProperty("lag_seconds").GetInt64() >= 7200);
         Assert.Equal("fetch_failed", status.GetProperty("last_fetch_outcome").GetString());
