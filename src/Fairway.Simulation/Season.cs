@@ -42,7 +42,7 @@ public sealed class Season(World w, TimeDriver clock, AlertWatch alerts, int see
 {
     /// <summary>Between events the clock moves in ticks of this size, so the sweeper, reconciliation and backups run through quiet hours too.</summary>
     static readonly TimeSpan Tick = TimeSpan.FromHours(6);
-    const int Parallelism = 8;
+    const int Parallelism = 16;
 
     readonly Random random = new(seed);
     static readonly System.Diagnostics.Stopwatch Wall = System.Diagnostics.Stopwatch.StartNew();

@@ -39,7 +39,9 @@ public sealed class World : IAsyncDisposable
         var apiUrl = new Uri($"http://127.0.0.1:{apiPort}");
 
         var stripe = ChildProcess.Start("stripe-sandbox", runDir, Dll("Fairway.StripeSandbox", "Fairway.StripeSandbox.dll"),
-            ["--urls", $"http://127.0.0.1:{stripePort}", "--api-key", StripeKey, "--webhook-url", $"{apiUrl}webhooks/stripe", "--webhook-secret", WebhookSecret],
+            ["--urls", $"http://127.0.0.1:{stripePort}", "--api-key", StripeKey, "--webhook-url", $"{apiUrl}webhooks/stripe", "--webhook-secret", WebhookSecret,
+                // Stripe sends an endpoint its events concurrently: four at once, so a wave of payments is not delivered one by one.
+                "--webhook-concurrency", "4"],
             new Dictionary<string, string>());
         var provider = ChildProcess.Start("provider-sandbox", runDir, Dll("Fairway.ProviderSandbox", "Fairway.ProviderSandbox.dll"),
             ["--urls", $"http://127.0.0.1:{providerPort}", "--api-key", ProviderKey, "--start-time", t0.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'"), "--log-requests", "false"],

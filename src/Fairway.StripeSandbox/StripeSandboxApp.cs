@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 
 namespace Fairway.StripeSandbox;
 
-/// <summary>Start-up settings (command line: <c>--api-key</c>, <c>--webhook-url</c>, <c>--webhook-secret</c>, <c>--id-namespace</c>, <c>--api-version</c>).</summary>
+/// <summary>Start-up settings (command line: <c>--api-key</c>, <c>--webhook-url</c>, <c>--webhook-secret</c>, <c>--id-namespace</c>, <c>--api-version</c>, <c>--webhook-concurrency</c>).</summary>
 public sealed class SandboxOptions
 {
     /// <summary>Stripe.net 53.1.0's <c>StripeConfiguration.ApiVersion</c>; events carry it as <c>api_version</c>.</summary>
@@ -18,6 +18,8 @@ public sealed class SandboxOptions
     /// <summary>Middle part of generated ids: <c>pi_{IdNamespace}_000001</c>.</summary>
     public string IdNamespace { get; set; } = "sbx";
     public string ApiVersion { get; set; } = StripeNetApiVersion;
+    /// <summary>Webhook deliveries in flight at once (1..16; 1: strictly one after another, in order).</summary>
+    public int WebhookConcurrency { get; set; } = 1;
 
     public string[] ToArgs()
     {
@@ -25,7 +27,7 @@ public sealed class SandboxOptions
         if (ApiKey is not null) a.AddRange(["--api-key", ApiKey]);
         if (WebhookUrl is not null) a.AddRange(["--webhook-url", WebhookUrl]);
         if (WebhookSecret is not null) a.AddRange(["--webhook-secret", WebhookSecret]);
-        a.AddRange(["--id-namespace", IdNamespace, "--api-version", ApiVersion]);
+        a.AddRange(["--id-namespace", IdNamespace, "--api-version", ApiVersion, "--webhook-concurrency", WebhookConcurrency.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         return a.ToArray();
     }
 }
@@ -80,10 +82,11 @@ public static class StripeSandboxApp
             WebhookSecret = NullIfEmpty(cfg["webhook-secret"]),
             IdNamespace = NullIfEmpty(cfg["id-namespace"]) ?? "sbx",
             ApiVersion = NullIfEmpty(cfg["api-version"]) ?? SandboxOptions.StripeNetApiVersion,
+            WebhookConcurrency = NullIfEmpty(cfg["webhook-concurrency"]) is { } n ? int.Parse(n, System.Globalization.CultureInfo.InvariantCulture) : 1,
         };
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<SandboxClock>();
-        builder.Services.AddSingleton(sp => new WebhookDispatcher(sp.GetRequiredService<SandboxClock>(), options.WebhookUrl, options.WebhookSecret));
+        builder.Services.AddSingleton(sp => new WebhookDispatcher(sp.GetRequiredService<SandboxClock>(), options.WebhookUrl, options.WebhookSecret, options.WebhookConcurrency));
         builder.Services.AddSingleton(sp => new SandboxState(sp.GetRequiredService<SandboxClock>(), sp.GetRequiredService<WebhookDispatcher>(), options.ApiVersion, options.IdNamespace));
         builder.Services.AddSingleton<FaultRegistry>();
         builder.Services.AddSingleton<StripeApi>();

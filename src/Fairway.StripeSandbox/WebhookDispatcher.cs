@@ -18,7 +18,8 @@ public sealed record WebhookRetryPolicy(int MaxAttempts = 8, int InitialBackoffM
 }
 
 /// <summary>
-/// Background delivery loop: one delivery at a time, earliest due first, creation order among equals.
+/// Background delivery loop: earliest due first, creation order among equals; one delivery at a time unless the sandbox
+/// was started with a higher <c>--webhook-concurrency</c> (then that many are in flight at once, started in that order).
 /// Failed attempts are rescheduled with backoff and do not block later events.
 /// </summary>
 public sealed class WebhookDispatcher : IAsyncDisposable
@@ -53,15 +54,24 @@ public sealed class WebhookDispatcher : IAsyncDisposable
     readonly string? _initialSecret;
 
     long _seq, _logSeq, _generation;
-    bool _paused, _inFlight;
+    bool _paused;
+    int _inFlight;
     int _duplicateNext, _dropNext, _delayNext, _delayMs, _reorderNext;
     WebhookRetryPolicy _policy = new();
 
     // counters
     long _attempts, _succeeded, _failedAttempts, _dropped, _gaveUp, _duplicates, _redeliveries, _overflow, _skippedNoEndpoint;
 
-    public WebhookDispatcher(SandboxClock clock, string? url, string? secret)
+    /// <summary>The most deliveries in flight at once (Stripe itself sends an endpoint's events concurrently, in no guaranteed order).</summary>
+    public const int MaxConcurrency = 16;
+
+    /// <summary>How many deliveries may be in flight at once: 1 (the default) delivers strictly one after another, in due order.</summary>
+    public int MaxInFlight { get; }
+
+    public WebhookDispatcher(SandboxClock clock, string? url, string? secret, int concurrency = 1)
     {
+        if (concurrency is < 1 or > MaxConcurrency) throw new ArgumentOutOfRangeException(nameof(concurrency), concurrency, $"webhook concurrency is 1..{MaxConcurrency}");
+        MaxInFlight = concurrency;
         _clock = clock;
         Url = _initialUrl = string.IsNullOrWhiteSpace(url) ? null : url;
         Secret = _initialSecret = string.IsNullOrWhiteSpace(secret) ? DefaultSecret : secret;
@@ -224,7 +234,7 @@ public sealed class WebhookDispatcher : IAsyncDisposable
         {
             lock (_lock)
             {
-                var busy = _inFlight || (!_paused && _pending.Any(d => !d.Held));
+                var busy = _inFlight > 0 || (!_paused && _pending.Any(d => !d.Held));
                 if (!busy) return true;
             }
             if (_sw.Elapsed >= until) return false;
@@ -256,6 +266,7 @@ public sealed class WebhookDispatcher : IAsyncDisposable
                 ["url"] = Url,
                 ["secret"] = Secret,
                 ["paused"] = _paused,
+                ["concurrency"] = MaxInFlight,
                 ["retry"] = new JsonObject
                 {
                     ["max_attempts"] = _policy.MaxAttempts,
@@ -291,7 +302,7 @@ public sealed class WebhookDispatcher : IAsyncDisposable
                 ["redeliveries"] = _redeliveries,
                 ["overflow_dropped"] = _overflow,
                 ["skipped_no_endpoint"] = _skippedNoEndpoint,
-                ["pending"] = _pending.Count(d => !d.Held) + (_inFlight ? 1 : 0),
+                ["pending"] = _pending.Count(d => !d.Held) + _inFlight,
                 ["held"] = _pending.Count(d => d.Held) + _reorderGroup.Count,
                 ["paused"] = _paused,
             };
@@ -349,7 +360,7 @@ public sealed class WebhookDispatcher : IAsyncDisposable
             {
                 policy = _policy;
                 generation = _generation;
-                if (!_paused && Url is not null)
+                if (!_paused && Url is not null && _inFlight < MaxInFlight)
                 {
                     Delivery? best = null;
                     foreach (var d in _pending)
@@ -363,7 +374,7 @@ public sealed class WebhookDispatcher : IAsyncDisposable
                         if (best.DueMs <= now)
                         {
                             _pending.Remove(best);
-                            next = best; _inFlight = true; url = Url; secret = Secret;
+                            next = best; _inFlight++; url = Url; secret = Secret;
                         }
                         else waitMs = (int)Math.Min(int.MaxValue, best.DueMs - now);
                     }
@@ -371,33 +382,43 @@ public sealed class WebhookDispatcher : IAsyncDisposable
             }
             if (next is null)
             {
+                // Woken by a new event, a control change, or a delivery finishing (a slot free again).
                 try { await _signal.WaitAsync(waitMs, ct); } catch (OperationCanceledException) { return; }
                 continue;
             }
+            // Not awaited: up to MaxInFlight deliveries run at once, each started in due order.
+            _ = DeliverAsync(next, url!, secret!, policy, generation, ct);
+        }
+    }
 
-            int? status = null; string? error = null;
-            var started = _sw.ElapsedMilliseconds;
-            try
-            {
-                using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                cts.CancelAfter(policy.TimeoutMs);
-                using var req = new HttpRequestMessage(HttpMethod.Post, url);
-                req.Content = new StringContent(next.Payload, Encoding.UTF8, "application/json");
-                req.Headers.TryAddWithoutValidation("Stripe-Signature", SignatureHeader(next.Payload, secret!, _clock.UnixNow));
-                req.Headers.UserAgent.ParseAdd("Stripe/1.0 (+https://stripe.com/docs/webhooks)");
-                using var resp = await _http.SendAsync(req, cts.Token);
-                status = (int)resp.StatusCode;
-            }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested) { return; }
-            catch (OperationCanceledException) { error = "timeout"; }
-            catch (Exception e) { error = e.GetType().Name + ": " + e.Message; }
+    async Task DeliverAsync(Delivery next, string url, string secret, WebhookRetryPolicy policy, long generation, CancellationToken ct)
+    {
+        int? status = null; string? error = null;
+        var started = _sw.ElapsedMilliseconds;
+        try
+        {
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            cts.CancelAfter(policy.TimeoutMs);
+            using var req = new HttpRequestMessage(HttpMethod.Post, url);
+            req.Content = new StringContent(next.Payload, Encoding.UTF8, "application/json");
+            req.Headers.TryAddWithoutValidation("Stripe-Signature", SignatureHeader(next.Payload, secret, _clock.UnixNow));
+            req.Headers.UserAgent.ParseAdd("Stripe/1.0 (+https://stripe.com/docs/webhooks)");
+            using var resp = await _http.SendAsync(req, cts.Token);
+            status = (int)resp.StatusCode;
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested) { lock (_lock) _inFlight--; return; }
+        catch (OperationCanceledException) { error = "timeout"; }
+        catch (Exception e) { error = e.GetType().Name + ": " + e.Message; }
 
-            var ok = status is >= 200 and < 300;
-            var duration = _sw.ElapsedMilliseconds - started;
-            lock (_lock)
+        var ok = status is >= 200 and < 300;
+        var duration = _sw.ElapsedMilliseconds - started;
+        var current = true;
+        lock (_lock)
+        {
+            _inFlight--;
+            if (generation != _generation) current = false; // reset while in flight
+            else
             {
-                _inFlight = false;
-                if (generation != _generation) continue; // reset while in flight
                 next.Attempt++;
                 _attempts++;
                 if (ok)
@@ -418,11 +439,12 @@ public sealed class WebhookDispatcher : IAsyncDisposable
                     else _gaveUp++;
                 }
             }
-            if (ok)
-            {
-                try { Delivered?.Invoke(next.EventId); } catch { /* inspection only */ }
-            }
         }
+        if (ok && current)
+        {
+            try { Delivered?.Invoke(next.EventId); } catch { /* inspection only */ }
+        }
+        _signal.Release();
     }
 
     public async ValueTask DisposeAsync()
@@ -430,6 +452,8 @@ public sealed class WebhookDispatcher : IAsyncDisposable
         _stop.Cancel();
         _signal.Release();
         try { await _loop; } catch { }
+        // Deliveries in flight were cancelled with the loop; they finish within moments (bounded wait).
+        for (var i = 0; i < 100 && Volatile.Read(ref _inFlight) > 0; i++) await Task.Delay(20);
         _http.Dispose();
         _stop.Dispose();
     }

@@ -114,6 +114,12 @@ public sealed class WebhookReceiver : IAsyncDisposable
 
     WebhookReceiver(WebApplication app) { _app = app; }
 
+    int _inside, _maxInside;
+    /// <summary>How long each delivery is held before it is answered.</summary>
+    public TimeSpan Hold { get; set; }
+    /// <summary>The most deliveries this receiver was answering at the same moment.</summary>
+    public int MaxConcurrent => Volatile.Read(ref _maxInside);
+
     /// <summary>The next deliveries get these status codes (then 200).</summary>
     public void Respond(params int[] statuses) { foreach (var s in statuses) _script.Enqueue(s); }
 
@@ -128,6 +134,10 @@ public sealed class WebhookReceiver : IAsyncDisposable
         {
             using var reader = new StreamReader(ctx.Request.Body, Encoding.UTF8);
             var body = await reader.ReadToEndAsync();
+            var inside = Interlocked.Increment(ref r._inside);
+            for (int seen; (seen = Volatile.Read(ref r._maxInside)) < inside && Interlocked.CompareExchange(ref r._maxInside, inside, seen) != seen;) { }
+            if (r.Hold > TimeSpan.Zero) await Task.Delay(r.Hold);
+            Interlocked.Decrement(ref r._inside);
             r.Deliveries.Enqueue(new Received(body, ctx.Request.Headers["Stripe-Signature"].ToString(), DateTime.UtcNow));
             ctx.Response.StatusCode = r._script.TryDequeue(out var s) ? s : 200;
         });

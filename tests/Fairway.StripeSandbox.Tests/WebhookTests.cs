@@ -47,6 +47,17 @@ public class WebhookTests : WebhookTest
     }
 
     [Fact]
+    public async Task By_default_one_delivery_is_in_flight_at_a_time_in_creation_order()
+    {
+        Hook.Hold = TimeSpan.FromMilliseconds(50);
+        var created = new List<string>();
+        for (var i = 0; i < 6; i++) created.Add((await NewPi(100 + i)).Id);
+        await WaitIdle();
+        Assert.Equal(created, Events().Select(e => ((PaymentIntent)e.Data.Object).Id).ToList());
+        Assert.Equal(1, Hook.MaxConcurrent);
+    }
+
+    [Fact]
     public async Task Forged_secret_and_expired_timestamp_fail_verification()
     {
         await Control("PUT", "/_sandbox/clock", new { now = DateTimeOffset.UtcNow.AddHours(-1).ToUnixTimeSeconds() });
@@ -191,5 +202,26 @@ public class WebhookTests : WebhookTest
         await Control("POST", "/_sandbox/webhooks/resume");
         await WaitIdle();
         Assert.Equal([a.Id, b.Id], Events().Select(e => ((PaymentIntent)e.Data.Object).Id).ToArray());
+    }
+}
+
+/// <summary>Started with <c>--webhook-concurrency 4</c>: deliveries overlap, at most four at once, and none is lost.</summary>
+public class ConcurrentWebhookTests : WebhookTest
+{
+    protected override SandboxOptions Options => new() { ApiKey = ApiKey, WebhookSecret = WebhookSecret, WebhookUrl = Hook.Url, WebhookConcurrency = 4 };
+
+    [Fact]
+    public async Task Up_to_the_configured_number_of_deliveries_are_in_flight_at_once_and_every_event_arrives_once()
+    {
+        Hook.Hold = TimeSpan.FromMilliseconds(150);
+        var service = new PaymentIntentService(Client);
+        for (var i = 0; i < 12; i++) await service.CreateAsync(new PaymentIntentCreateOptions { Amount = 100 + i, Currency = "usd" });
+        await WaitIdle();
+
+        var events = Events();
+        Assert.Equal(12, events.Count);
+        Assert.Equal(12, events.Select(e => e.Id).Distinct().Count());
+        Assert.InRange(Hook.MaxConcurrent, 2, 4);
+        Assert.Equal(4, (await Control("GET", "/_sandbox/webhook"))["concurrency"]!.GetValue<int>());
     }
 }

@@ -28,6 +28,8 @@ public sealed class ReconciliationService(NpgsqlDataSource db, KillSwitch.KillSw
 {
     public const string Actor = "reconciler";
     public const int MaxViolationsPerCheck = 1000;
+    /// <summary>How many checks run at once, each on its own connection reading the same snapshot.</summary>
+    public const int Parallelism = 3;
 
     static readonly Counter Violations = Metrics.CreateCounter("ledger_invariant_violation_total",
         "Ledger invariant violations found by reconciliation runs of this process, by check.",
@@ -61,20 +63,38 @@ public sealed class ReconciliationService(NpgsqlDataSource db, KillSwitch.KillSw
     {
         var startedAt = clock.GetUtcNow();
         var checks = Checks;
-        var found = new List<ReconciliationViolation>();
-        await using (var c = await db.OpenConnectionAsync(ct))
-        // One consistent snapshot for every check, so a posting committed mid-run cannot look like drift.
-        await using (var tx = await c.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct))
+        var results = new IReadOnlyList<ReconciliationViolation>[checks.Count];
+        // One consistent snapshot for every check, so a posting committed mid-run cannot look like drift: the first
+        // connection exports its snapshot and the others import it (what pg_dump --jobs does), so the checks run
+        // Parallelism at a time and still read one instant of the database.
+        await using (var first = await db.OpenConnectionAsync(ct))
+        await using (var firstTx = await first.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct))
         {
-            await c.ExecuteAsync(new CommandDefinition("SET TRANSACTION READ ONLY", transaction: tx, cancellationToken: ct));
-            foreach (var (name, run) in checks)
+            await first.ExecuteAsync(new CommandDefinition("SET TRANSACTION READ ONLY", transaction: firstTx, cancellationToken: ct));
+            var snapshot = await first.ExecuteScalarAsync<string>(new CommandDefinition("SELECT pg_export_snapshot()", transaction: firstTx, cancellationToken: ct));
+            var next = -1;
+            async Task RunChecksAsync(NpgsqlConnection c, NpgsqlTransaction tx)
             {
-                var violations = await run(c, tx, ct);
-                found.AddRange(violations);
-                if (violations.Count >= MaxViolationsPerCheck)
-                    log.LogError("Reconciliation check {Check} hit its limit of {Limit} reported violations; there may be more", name, MaxViolationsPerCheck);
+                for (int i; (i = Interlocked.Increment(ref next)) < checks.Count;)
+                    results[i] = await checks[i].Run(c, tx, ct);
             }
-            await tx.CommitAsync(ct);
+            async Task OnSnapshotAsync()
+            {
+                await using var c = await db.OpenConnectionAsync(ct);
+                await using var tx = await c.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct);
+                await c.ExecuteAsync(new CommandDefinition($"SET TRANSACTION READ ONLY; SET TRANSACTION SNAPSHOT '{snapshot}'", transaction: tx, cancellationToken: ct));
+                await RunChecksAsync(c, tx);
+                await tx.CommitAsync(ct);
+            }
+            await Task.WhenAll([RunChecksAsync(first, firstTx), .. Enumerable.Range(1, Parallelism - 1).Select(_ => OnSnapshotAsync())]);
+            await firstTx.CommitAsync(ct);
+        }
+        var found = new List<ReconciliationViolation>();
+        for (var i = 0; i < checks.Count; i++)
+        {
+            found.AddRange(results[i]);
+            if (results[i].Count >= MaxViolationsPerCheck)
+                log.LogError("Reconciliation check {Check} hit its limit of {Limit} reported violations; there may be more", checks[i].Name, MaxViolationsPerCheck);
         }
 
         foreach (var v in found)
