@@ -224,8 +224,18 @@ public sealed class MoneyOutEndToEndTests(ProviderMoneyOutWorldFixture fixture) 
         // At least one poll: the watch's own schedule also comes due on the advanced clock, so it may poll a second time.
         Assert.True(await W.ScalarAsync<long>("SELECT count(*) FROM ingestion_events WHERE tournament_id = @t", new { t = p.TournamentId }) > events);
 
-        // After the correction window the tournament is no longer polled for this contest.
+        // After the correction window the tournament is no longer polled for this contest. Counted once the workers are
+        // quiet: a poll the watch's schedule started before the jump may still be writing its event.
         await W.AdvanceAsync(TimeSpan.FromHours(73));
+        var quietReads = 0;
+        await Wait.UntilAsync(async () =>
+        {
+            var stats = JsonDocument.Parse(await W.Admin.GetStringAsync("/api/admin/jobs/stats")).RootElement;
+            var quiet = stats.GetProperty("recurring_due").GetArrayLength() == 0 && stats.GetProperty("enqueued").GetInt64() == 0
+                        && stats.GetProperty("processing").GetInt64() == 0;
+            quietReads = quiet ? quietReads + 1 : 0;
+            return quietReads == 2;
+        }, "nothing due, waiting or running after the jump past the correction window");
         var watched = await W.ScalarAsync<long>("SELECT count(*) FROM ingestion_events WHERE tournament_id = @t", new { t = p.TournamentId });
         var r = await W.Admin.PostAsync($"/api/admin/ingestion/tournaments/{p.TournamentId}/poll?wait_seconds=90", null);
         Assert.True(r.IsSuccessStatusCode, await r.Content.ReadAsStringAsync());
