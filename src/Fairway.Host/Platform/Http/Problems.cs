@@ -26,7 +26,16 @@ public sealed record ProblemDocument(
 public static class Problems
 {
     public const string ContentType = "application/problem+json";
-    static readonly JsonSerializerOptions Json = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+    // Read-only from the start, with its resolver: Results.Json gives a writable options instance a resolver on every
+    // call, and a freshly started API answering its first problems concurrently raced that write against another
+    // request's serialization ("This JsonSerializerOptions instance is read-only"): a 500 instead of the problem.
+    static readonly JsonSerializerOptions Json = ReadOnly(new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver() });
+
+    static JsonSerializerOptions ReadOnly(JsonSerializerOptions options)
+    {
+        options.MakeReadOnly();
+        return options;
+    }
 
     static readonly Prometheus.Counter Answered = Prometheus.Metrics.CreateCounter("api_problems_total",
         "Error responses (problem+json) answered by this process, by HTTP status and stable code: the top errors of the error-trends dashboard.", "status", "code");
