@@ -44,7 +44,13 @@ public static class PaymentCommands
         owed.SetAction(_ => AdminCall.Run(c => c.SendAsync(HttpMethod.Get, "/api/admin/refunds/owed",
             judge: r => r.GetProperty("count").GetInt64() > 0 ? CliOutput.Failed : CliOutput.Ok)));
 
-        return new Command("payments", "Entry payments, refunds and Stripe webhooks.") { refund, retry, goodwill, show, webhooks, refunds, owed };
+        var overdueLimit = new Option<int>("--limit") { Description = "At most this many (1..200), oldest first.", DefaultValueFactory = _ => 50 };
+        var overdue = new Command("overdue", "Entry payments still PENDING long after creation (what alert PaymentsPendingOverdue counts), oldest first, with what the sweeper last read at Stripe. Exit 1 when there is any.")
+            { overdueLimit };
+        overdue.SetAction(p => AdminCall.Run(c => c.SendAsync(HttpMethod.Get, $"/api/admin/payments/overdue?limit={p.GetValue(overdueLimit)}",
+            judge: r => r.GetProperty("count").GetInt64() > 0 ? CliOutput.Failed : CliOutput.Ok)));
+
+        return new Command("payments", "Entry payments, refunds and Stripe webhooks.") { refund, retry, goodwill, show, webhooks, refunds, owed, overdue };
     }
 
     /// <summary><c>fairway webhooks dead-letters|replay</c>: events parked after too many failed attempts.</summary>

@@ -3,6 +3,7 @@ using Fairway.Host.Contests;
 using Fairway.Host.Ledger;
 using Fairway.Host.Operations.KillSwitch;
 using Fairway.Host.Platform.Auth;
+using Fairway.Host.Platform.Configuration;
 using Fairway.Host.Platform.Http;
 using FluentValidation;
 using Npgsql;
@@ -140,6 +141,26 @@ public static class PaymentEndpoints
             return code is null ? Results.Json(new { event_id = eventId, replayed = true, job_id = jobId }, statusCode: status)
                 : Problems.Result(code, status == 404 ? "No such webhook event." : "The replay was refused.", message);
         }).Validate<ReasonRequest>();
+
+        // What PaymentsPendingOverdue counts, one payment per row, oldest first: the on-call engineer's list of orphaned
+        // payments (the alert names no entry).
+        admin.MapGet("/payments/overdue", async (int? limit, NpgsqlDataSource db, FairwaySettings settings, TimeProvider clock, CancellationToken ct) =>
+        {
+            if (limit is < 1 or > 200)
+                return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: [new ProblemError("limit", FieldCodes.OutOfRange, "limit must be between 1 and 200")]);
+            await using var c = await db.OpenConnectionAsync(ct);
+            var (count, rows) = await PaymentStore.OverduePaymentsAsync(c, PaymentStore.OverdueCutoffs.At(clock.GetUtcNow(), settings.PaymentSweeperPendingAge), limit ?? 50, ct);
+            return Results.Ok(new
+            {
+                count,
+                payments = rows.Select(r => new
+                {
+                    entry_id = r.EntryId, contest_id = r.ContestId, payment_intent_id = r.PaymentIntentId, amount = r.Amount, currency = r.Currency,
+                    created_at = PaymentStore.Utc(r.CreatedAt), stripe_status = r.StripeStatus, sweep_count = r.SweepCount,
+                    next_sweep_at = r.NextSweepAt is { } n ? PaymentStore.Utc(n) : (DateTimeOffset?)null,
+                }),
+            });
+        });
 
         admin.MapGet("/payments/{entry}", async (string entry, NpgsqlDataSource db, LedgerRepository ledger, CancellationToken ct) =>
         {

@@ -84,6 +84,13 @@ public sealed record PaymentRow(string EntryId, string PaymentIntentId, long Amo
     public PaymentRow() : this("", "", 0, "", "", null, default, default) { }
 }
 
+/// <summary>A payment still pending long after creation (<see cref="PaymentStore.OverduePaymentSql"/>), with what the sweeper last read.</summary>
+public sealed record OverduePaymentRow(string EntryId, string ContestId, string PaymentIntentId, long Amount, string Currency, DateTime CreatedAt,
+    string? StripeStatus, int SweepCount, DateTime? NextSweepAt)
+{
+    public OverduePaymentRow() : this("", "", "", 0, "", default, null, 0, null) { }
+}
+
 public sealed record RefundRow(string Id, string EntryId, string PaymentIntentId, long Amount, string Currency, string Reason, string Status,
     string? StripeRefundId, string? FailureReason, string RequestedBy, DateTime RequestedAt, DateTime UpdatedAt, string FundedFrom, int AttemptCount,
     int MaxAttempts, DateTime? NextAttemptAt)
@@ -151,6 +158,37 @@ public static class PaymentStore
         (await c.QueryAsync<RefundsOwed>(new CommandDefinition(
             "SELECT trim(currency) AS Currency, count(*) AS Count, coalesce(sum(amount), 0)::bigint AS Amount FROM refunds WHERE status = 'FAILED' GROUP BY 1 ORDER BY 1",
             cancellationToken: ct))).ToList();
+
+    /// <summary>
+    /// A payment is overdue when it is still PENDING twice the sweeper's age after it was created, unless the sweeper last
+    /// read it at Stripe waiting for the player (an unfinished checkout) and its next look is not late by a sweeper age:
+    /// the sweeper has then not resolved a payment it should have. What <c>payments_pending_overdue</c> counts (alert
+    /// PaymentsPendingOverdue) and <see cref="OverduePaymentsAsync"/> lists; payments aliased <c>p</c>, parameters from
+    /// <see cref="OverdueCutoffs"/>.
+    /// </summary>
+    public const string OverduePaymentSql = "p.status = 'PENDING' AND p.created_at < @pendingCutoff" +
+        " AND NOT COALESCE(p.stripe_status = ANY(@awaitingPlayer) AND p.next_sweep_at > @sweepLateCutoff, false)";
+
+    public sealed record OverdueCutoffs(DateTimeOffset PendingCutoff, string[] AwaitingPlayer, DateTimeOffset SweepLateCutoff)
+    {
+        public static OverdueCutoffs At(DateTimeOffset now, TimeSpan sweeperPendingAge) =>
+            new(now - 2 * sweeperPendingAge, PaymentSweeper.AwaitingPlayerStatuses, now - sweeperPendingAge);
+    }
+
+    /// <summary>The overdue payments (<see cref="OverduePaymentSql"/>), oldest first (created_at, then entry id), at most <paramref name="limit"/>, and how many there are.</summary>
+    public static async Task<(long Count, IReadOnlyList<OverduePaymentRow> Payments)> OverduePaymentsAsync(NpgsqlConnection c, OverdueCutoffs at, int limit, CancellationToken ct)
+    {
+        var args = new { pendingCutoff = at.PendingCutoff, awaitingPlayer = at.AwaitingPlayer, sweepLateCutoff = at.SweepLateCutoff, limit };
+        var count = await c.ExecuteScalarAsync<long>(new CommandDefinition($"SELECT count(*) FROM payments p WHERE {OverduePaymentSql}", args, cancellationToken: ct));
+        var rows = await c.QueryAsync<OverduePaymentRow>(new CommandDefinition($"""
+            SELECT p.entry_id AS EntryId, e.contest_id AS ContestId, p.payment_intent_id AS PaymentIntentId, p.amount AS Amount, trim(p.currency) AS Currency,
+                   p.created_at AS CreatedAt, p.stripe_status AS StripeStatus, p.sweep_count AS SweepCount, p.next_sweep_at AS NextSweepAt
+              FROM payments p JOIN entries e ON e.id = p.entry_id
+             WHERE {OverduePaymentSql}
+             ORDER BY p.created_at, p.entry_id LIMIT @limit
+            """, args, cancellationToken: ct));
+        return (count, rows.ToList());
+    }
 
     /// <summary>The contest's state, read FOR SHARE: a lifecycle transition (FOR UPDATE) waits for this transaction, and vice versa.</summary>
     public static Task<string?> ContestStateForShareAsync(NpgsqlTransaction tx, string contestId) =>

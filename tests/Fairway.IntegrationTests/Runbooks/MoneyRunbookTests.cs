@@ -276,7 +276,10 @@ public sealed class MoneyRunbookTests(RunbookWorld world)
         try
         {
             await SignalAsync("payments_pending_overdue", v => v >= 1);
-            await new RunbookRunner(world).RunAsync("payment-orphaned", Inputs("payment-orphaned", ("ENTRY", entry)));
+            // The alert names no entry: the runbook's first step finds it (sets=), as the paged operator has only the alert.
+            var runner = new RunbookRunner(world);
+            await runner.RunAsync("payment-orphaned", Inputs("payment-orphaned"));
+            Assert.Equal(entry, runner.Variables["ENTRY"]);
             // The runbook resumed the sweeper.
             Assert.Empty(await W.QueryAsync<string>("SELECT recurring_job_id FROM recurring_job_pauses WHERE recurring_job_id = 'payment-sweeper'"));
         }
@@ -293,6 +296,13 @@ public sealed class MoneyRunbookTests(RunbookWorld world)
         await HealthyAsync();
     }
 
+    async Task<JsonElement> OverdueAsync()
+    {
+        var r = await W.Admin.GetAsync("/api/admin/payments/overdue");
+        r.EnsureSuccessStatusCode();
+        return await r.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
     [Fact]
     public async Task An_unfinished_checkout_is_overdue_until_the_sweeper_saw_Stripe_waiting_for_the_player()
     {
@@ -303,11 +313,21 @@ public sealed class MoneyRunbookTests(RunbookWorld world)
         var contest = await OpenContestAsync();
         var (entry, pi) = await W.EnterThroughTheApiAsync(contest, $"u-{contest}-0", Roster(0));
         await W.AdvanceAsync(TimeSpan.FromMinutes(31));
-        try { Assert.True(await SignalAsync("payments_pending_overdue", v => v >= 1) >= 1); }
+        try
+        {
+            Assert.True(await SignalAsync("payments_pending_overdue", v => v >= 1) >= 1);
+            // The list the runbook reads counts and shows what the alert counts: this payment, never read at Stripe.
+            var listed = await OverdueAsync();
+            Assert.Equal(await GaugeAsync("payments_pending_overdue"), listed.GetProperty("count").GetInt64());
+            var only = Assert.Single(listed.GetProperty("payments").EnumerateArray(), p => p.GetProperty("entry_id").GetString() == entry);
+            Assert.Equal((entry, pi, contest), (only.GetProperty("entry_id").GetString(), only.GetProperty("payment_intent_id").GetString(), only.GetProperty("contest_id").GetString()));
+            Assert.Equal(JsonValueKind.Null, only.GetProperty("stripe_status").ValueKind);
+        }
         finally { (await W.Admin.PostAsJsonAsync("/api/admin/jobs/recurring/payment-sweeper/resume", new { reason = "test: the sweeper looks" })).EnsureSuccessStatusCode(); }
         await W.TriggerAsync("payment-sweeper");
         Assert.Equal("requires_payment_method", await W.ScalarAsync<string>("SELECT stripe_status FROM payments WHERE payment_intent_id = @pi", new { pi }));
         Assert.Equal(0, await SignalAsync("payments_pending_overdue", v => v == 0));
+        Assert.DoesNotContain((await OverdueAsync()).GetProperty("payments").EnumerateArray(), p => p.GetProperty("entry_id").GetString() == entry);
         Assert.Equal("PENDING_PAYMENT", await W.EntryStatusAsync(entry));
         // The player pays after all (the webhook arrives): the entry is funded once, nothing is left pending.
         await W.Stripe.SucceedAsync(pi);

@@ -86,7 +86,8 @@ public sealed class OperationalSignalsCollector(
     {
         var now = clock.GetUtcNow();
         await using var c = await db.OpenConnectionAsync(ct);
-        var r = await c.QuerySingleAsync<Row>(new CommandDefinition("""
+        var overdue = Payments.PaymentStore.OverdueCutoffs.At(now, settings.PaymentSweeperPendingAge);
+        var r = await c.QuerySingleAsync<Row>(new CommandDefinition($$"""
             SELECT
               (SELECT count(*) FROM contests k
                  JOIN ledger_accounts a ON a.id = 'escrow:' || k.id AND a.balance > 0
@@ -99,8 +100,7 @@ public sealed class OperationalSignalsCollector(
                   AND NOT EXISTS (SELECT 1 FROM stripe_webhook_processing p WHERE p.event_id = e.event_id)) AS webhooksunprocessed,
               (SELECT min(e.received_at) FROM stripe_webhook_events e WHERE e.received_at > @webhookWindow
                   AND NOT EXISTS (SELECT 1 FROM stripe_webhook_processing p WHERE p.event_id = e.event_id)) AS oldestunprocessed,
-              (SELECT count(*) FROM payments WHERE status = 'PENDING' AND created_at < @pendingCutoff
-                  AND NOT COALESCE(stripe_status = ANY(@awaitingPlayer) AND next_sweep_at > @sweepLateCutoff, false)) AS paymentspendingoverdue,
+              (SELECT count(*) FROM payments p WHERE {{Payments.PaymentStore.OverduePaymentSql}}) AS paymentspendingoverdue,
               (SELECT count(*) FROM payout_transfers WHERE status = 'failed_terminal'
                   AND NOT (failure_reason = ANY(@accountReasons) AND stripe_transfer_id IS NULL)) AS transfersfailedterminal,
               (SELECT count(*) FROM payout_transfers WHERE status = 'failed_terminal'
@@ -116,10 +116,9 @@ public sealed class OperationalSignalsCollector(
             grace = (long)settings.EscrowReleaseGrace.TotalSeconds,
             lockGrace = (long)OperationalMetrics.LockGrace.TotalSeconds,
             webhookWindow = now - TimeSpan.FromDays(7),
-            pendingCutoff = now - 2 * settings.PaymentSweeperPendingAge,
-            // Waiting for the player, as the sweeper last saw it, and its next look not overdue by a sweeper age.
-            awaitingPlayer = Payments.PaymentSweeper.AwaitingPlayerStatuses,
-            sweepLateCutoff = now - settings.PaymentSweeperPendingAge,
+            pendingCutoff = overdue.PendingCutoff,
+            awaitingPlayer = overdue.AwaitingPlayer,
+            sweepLateCutoff = overdue.SweepLateCutoff,
             // The failures the winner fixes (Payouts re-queues them by itself on account.updated): not an ops page.
             accountReasons = Payouts.PayoutFailureReasons.WinnerAccount,
         }, cancellationToken: ct));
