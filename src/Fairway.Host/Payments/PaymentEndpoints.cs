@@ -162,12 +162,13 @@ public static class PaymentEndpoints
             });
         });
 
-        admin.MapGet("/payments/{entry}", async (string entry, NpgsqlDataSource db, LedgerRepository ledger, CancellationToken ct) =>
+        admin.MapGet("/payments/{entry}", async (string entry, NpgsqlDataSource db, LedgerRepository ledger, FairwaySettings settings, TimeProvider clock, CancellationToken ct) =>
         {
             await using var c = await db.OpenConnectionAsync(ct);
             var e = await PaymentStore.EntryAsync(c, entry);
             if (e is null) return Problems.Result(ProblemCodes.EntryNotFound, $"No entry '{entry}'.");
             var p = await PaymentStore.PaymentOfEntryAsync(c, entry);
+            var sweep = p is null ? null : await PaymentStore.SweepOfEntryAsync(c, entry, PaymentStore.OverdueCutoffs.At(clock.GetUtcNow(), settings.PaymentSweeperPendingAge), ct);
             var r = await PaymentStore.RefundOfEntryAsync(c, entry);
             var disputes = await c.QueryAsync<(string Id, string Status, long Amount, string? LossLedger)>(
                 "SELECT id, status, amount, loss_ledger FROM disputes WHERE entry_id = @entry ORDER BY id", new { entry });
@@ -178,6 +179,13 @@ public static class PaymentEndpoints
             return Results.Ok(new
             {
                 entry = EntryService.ToView(e, p),
+                // The payment sweeper's view of the payment: what it last read at Stripe, its next look, and whether
+                // the payment counts as overdue (alert PaymentsPendingOverdue).
+                sweeper = sweep is null ? null : new
+                {
+                    stripe_status = sweep.StripeStatus, sweep_count = sweep.SweepCount,
+                    next_sweep_at = sweep.NextSweepAt is { } n ? PaymentStore.Utc(n) : (DateTimeOffset?)null, overdue = sweep.Overdue,
+                },
                 refund = r is null ? null : RefundView.Of(r),
                 disputes = disputes.Select(d => new { id = d.Id, status = d.Status, amount = d.Amount, loss_ledger = d.LossLedger }),
                 ledger_entries = ledgerEntries,

@@ -91,6 +91,11 @@ public sealed record OverduePaymentRow(string EntryId, string ContestId, string 
     public OverduePaymentRow() : this("", "", "", 0, "", default, null, 0, null) { }
 }
 
+public sealed record PaymentSweepRow(string? StripeStatus, int SweepCount, DateTime? NextSweepAt, bool Overdue)
+{
+    public PaymentSweepRow() : this(null, 0, null, false) { }
+}
+
 public sealed record RefundRow(string Id, string EntryId, string PaymentIntentId, long Amount, string Currency, string Reason, string Status,
     string? StripeRefundId, string? FailureReason, string RequestedBy, DateTime RequestedAt, DateTime UpdatedAt, string FundedFrom, int AttemptCount,
     int MaxAttempts, DateTime? NextAttemptAt)
@@ -189,6 +194,13 @@ public static class PaymentStore
             """, args, cancellationToken: ct));
         return (count, rows.ToList());
     }
+
+    /// <summary>The sweeper's bookkeeping of an entry's payment and whether it is overdue now (<see cref="OverduePaymentSql"/>); null without a payment.</summary>
+    public static Task<PaymentSweepRow?> SweepOfEntryAsync(NpgsqlConnection c, string entryId, OverdueCutoffs at, CancellationToken ct) =>
+        c.QuerySingleOrDefaultAsync<PaymentSweepRow?>(new CommandDefinition($"""
+            SELECT p.stripe_status AS StripeStatus, p.sweep_count AS SweepCount, p.next_sweep_at AS NextSweepAt, ({OverduePaymentSql}) AS Overdue
+              FROM payments p WHERE p.entry_id = @entryId
+            """, new { entryId, pendingCutoff = at.PendingCutoff, awaitingPlayer = at.AwaitingPlayer, sweepLateCutoff = at.SweepLateCutoff }, cancellationToken: ct));
 
     /// <summary>The contest's state, read FOR SHARE: a lifecycle transition (FOR UPDATE) waits for this transaction, and vice versa.</summary>
     public static Task<string?> ContestStateForShareAsync(NpgsqlTransaction tx, string contestId) =>

@@ -280,6 +280,7 @@ public sealed class MoneyRunbookTests(RunbookWorld world)
             var runner = new RunbookRunner(world);
             await runner.RunAsync("payment-orphaned", Inputs("payment-orphaned"));
             Assert.Equal(entry, runner.Variables["ENTRY"]);
+            Assert.Equal([(RunbookDecision.Continue, (string?)null)], runner.Decisions.Select(d => (d.Decision, d.Party)));
             // The runbook resumed the sweeper.
             Assert.Empty(await W.QueryAsync<string>("SELECT recurring_job_id FROM recurring_job_pauses WHERE recurring_job_id = 'payment-sweeper'"));
         }
@@ -322,9 +323,13 @@ public sealed class MoneyRunbookTests(RunbookWorld world)
             var only = Assert.Single(listed.GetProperty("payments").EnumerateArray(), p => p.GetProperty("entry_id").GetString() == entry);
             Assert.Equal((entry, pi, contest), (only.GetProperty("entry_id").GetString(), only.GetProperty("payment_intent_id").GetString(), only.GetProperty("contest_id").GetString()));
             Assert.Equal(JsonValueKind.Null, only.GetProperty("stripe_status").ValueKind);
+            // On call, the runbook resumes the sweeper and sweeps; its Verify accepts a checkout Stripe says the player has
+            // not finished (no longer overdue) and goes on, where it used to expect a paid entry and fail.
+            var runner = new RunbookRunner(world);
+            await runner.RunAsync("payment-orphaned", Inputs("payment-orphaned", ("ENTRY", entry)));
+            Assert.Equal([(RunbookDecision.Continue, (string?)null)], runner.Decisions.Select(d => (d.Decision, d.Party)));
         }
         finally { (await W.Admin.PostAsJsonAsync("/api/admin/jobs/recurring/payment-sweeper/resume", new { reason = "test: the sweeper looks" })).EnsureSuccessStatusCode(); }
-        await W.TriggerAsync("payment-sweeper");
         Assert.Equal("requires_payment_method", await W.ScalarAsync<string>("SELECT stripe_status FROM payments WHERE payment_intent_id = @pi", new { pi }));
         Assert.Equal(0, await SignalAsync("payments_pending_overdue", v => v == 0));
         Assert.DoesNotContain((await OverdueAsync()).GetProperty("payments").EnumerateArray(), p => p.GetProperty("entry_id").GetString() == entry);
