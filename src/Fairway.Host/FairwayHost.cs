@@ -207,6 +207,9 @@ public static class FairwayHost
         // A runbook that does not parse fails the start-up (exit 4), not the first runbook request.
         app.Services.GetRequiredService<RunbookCatalog>();
         app.UseMetricsListener(settings);
+        // Under the test clock a request reads it once (see DatabaseTestClock.BeginInstant).
+        if (app.Services.GetRequiredService<TimeProvider>() is DatabaseTestClock)
+            app.Use(async (context, next) => { using (DatabaseTestClock.BeginInstant()) await next(context); });
         app.UseMiddleware<CorrelationMiddleware>();
         app.UseSerilogRequestLogging(o => o.GetLevel = (ctx, _, ex) =>
             ex is not null || ctx.Response.StatusCode >= 500 ? Serilog.Events.LogEventLevel.Error

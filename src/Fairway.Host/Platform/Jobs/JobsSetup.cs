@@ -22,6 +22,7 @@ public static class JobsSetup
             .UseSimpleAssemblyNameTypeSerializer()
             .UseRecommendedSerializerSettings()
             .UseFilter(new CorrelationJobFilter())
+            .UseFilter(new ClockInstantJobFilter())
             .UseFilter(new JobFailureMetrics())
             // Exclusive jobs ([SingleInstance]) hold a session advisory lock for the run: freed at once when the holder dies.
             .UseFilter(new SingleInstanceJobFilter(sp.GetRequiredService<Npgsql.NpgsqlDataSource>))
