@@ -189,7 +189,15 @@ public class PaymentsFixture : IAsyncLifetime
 
     public async Task<long> StripeStatAsync(string name) => (long)(await Stripe.StatsAsync())[name]!;
 
-    public static Task WaitUntilAsync(Func<Task<bool>> condition, string what, int seconds = 45) => Wait.UntilAsync(condition, what, seconds);
+    /// <summary>
+    /// Waits for something webhooks or jobs bring about: 90 s by default. After a test kills the worker, a webhook batch
+    /// job it had fetched stays invisible for the invisibility timeout, and the delivery that raised the wake-up flag
+    /// enqueued it: later deliveries rely on the stripe-webhook-drain, which runs every minute. So the system's bound for
+    /// a webhook after a worker crash is a minute plus processing; 45 s failed a fresh-clone run once
+    /// ("payment_intent.created of pi_sbx_000019 processed", the whole suite running; this collection's crash-point tests
+    /// kill the worker).
+    /// </summary>
+    public static Task WaitUntilAsync(Func<Task<bool>> condition, string what, int seconds = 90) => Wait.UntilAsync(condition, what, seconds);
 
     public Task DisposeAsync()
     {
