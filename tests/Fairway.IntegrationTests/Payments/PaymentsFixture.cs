@@ -187,6 +187,26 @@ public class PaymentsFixture : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// Runs the payment sweeper once the payment of each entry is due for its next look, and waits for it. The sweeper
+    /// looks at a pending payment again only at its <c>next_sweep_at</c> (here 60 s after a look, then longer), and its
+    /// recurring run (every 5 minutes of real time) may have looked at the payment moments before the test's trigger; a
+    /// trigger then rightly leaves it alone (a fresh-clone run failed "entry ACTIVE" that way).
+    /// </summary>
+    public async Task SweepWhenDueAsync(params string[] entries)
+    {
+        using var admin = Admin();
+        foreach (var entry in entries)
+            await WaitUntilAsync(async () =>
+            {
+                var view = JsonDocument.Parse(await admin.GetStringAsync($"/api/admin/payments/{entry}")).RootElement;
+                return !view.TryGetProperty("sweeper", out var sweeper) || sweeper.ValueKind == JsonValueKind.Null
+                    || sweeper.GetProperty("next_sweep_at") is not { ValueKind: JsonValueKind.String } next
+                    || next.GetDateTimeOffset() <= DateTimeOffset.UtcNow;
+            }, $"payment of {entry} due for the sweeper's next look");
+        await TriggerAsync("payment-sweeper");
+    }
+
     public async Task<long> StripeStatAsync(string name) => (long)(await Stripe.StatsAsync())[name]!;
 
     /// <summary>
