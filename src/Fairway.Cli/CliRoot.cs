@@ -30,6 +30,7 @@ public static class CliRoot
         root.Add(ContractCommands.Version());
         root.Add(AuditCommands.Audit());
         root.Add(AuditCommands.Alerts());
+        root.Add(SignalCommands.Build());
         return root;
     }
 }

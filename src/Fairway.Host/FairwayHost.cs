@@ -5,6 +5,7 @@ using Fairway.Host.Golf;
 using Fairway.Host.Ingestion;
 using Fairway.Host.Ledger;
 using Fairway.Host.Ledger.Corrections;
+using Fairway.Host.Operations.Signals;
 using Fairway.Host.Operations;
 using Fairway.Host.Operations.Alerts;
 using Fairway.Host.Operations.Backups;
@@ -266,6 +267,7 @@ public static class FairwayHost
         admin.MapLedgerCorrections();
         admin.MapReconciliation();
         admin.MapSettlementsAdmin();
+        admin.MapContestSignals();
         admin.MapPayoutsAdmin();
         admin.MapAdminPayments();
         admin.MapRunbooks();

@@ -57,6 +57,25 @@ public static class SettlementEndpoints
             }
         }).Validate<ResolveContestRequest>();
 
+        // What alert SettlementFailed counts (settlement_failed_contests), one contest per row, oldest failure first: the
+        // page names no contest, this list is how the on-call finds it.
+        admin.MapGet("/signals/settlement_failed_contests", async (int? limit, NpgsqlDataSource db, SettlementRepository settlements, CancellationToken ct) =>
+        {
+            if (limit is < 1 or > 200)
+                return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: [new ProblemError("limit", FieldCodes.OutOfRange, "limit must be between 1 and 200")]);
+            await using var c = await db.OpenConnectionAsync(ct);
+            var (count, rows) = await settlements.FailingContestsAsync(c, limit ?? 50, ct);
+            return Results.Ok(new
+            {
+                signal = "settlement_failed_contests", count,
+                contests = rows.Select(r => new
+                {
+                    contest_id = r.ContestId, tournament_id = r.TournamentId, last_run_id = r.LastRunId, error_code = r.ErrorCode,
+                    failed_at = r.FailedAt.ToUniversalTime(), failed_runs = r.FailedRuns,
+                }),
+            });
+        });
+
         var group = admin.MapGroup("/settlements");
 
         group.MapGet("/{contestId}", async (string contestId, int? limit, NpgsqlDataSource db, ContestRepository contests, SettlementRepository settlements, CancellationToken ct) =>

@@ -37,11 +37,8 @@ public sealed class SettlementStatusCollector(NpgsqlDataSource db, ILogger<Settl
         Platform.Telemetry.ScrapeTimeMetrics.Register(log, "settlement_status", async ct =>
         {
             await using var c = await db.OpenConnectionAsync(ct);
-            var failed = await c.ExecuteScalarAsync<long>(new CommandDefinition("""
-                SELECT count(*) FROM contests k
-                 WHERE k.state = 'COMPLETE' AND NOT EXISTS (SELECT 1 FROM settlements s WHERE s.contest_id = k.id)
-                   AND (SELECT r.outcome FROM settlement_runs r WHERE r.contest_id = k.id ORDER BY r.id DESC LIMIT 1) = 'failed'
-                """, cancellationToken: ct));
+            var failed = await c.ExecuteScalarAsync<long>(new CommandDefinition(
+                $"SELECT count(*) FROM contests k WHERE {SettlementRepository.FailingContestSql}", cancellationToken: ct));
             SettlementMetrics.FailedContests.Set(failed);
             SettlementMetrics.Status.Set(failed == 0 ? 1 : 0);
         });

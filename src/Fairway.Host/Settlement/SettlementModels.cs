@@ -121,3 +121,14 @@ public static class SettlementCodes
     /// </summary>
     public static readonly IReadOnlyList<string> Unresolvable = [EscrowMismatch, EngineRejected, LeaderboardNotFinal, CompleteEvidenceMissing, EntryFeeMismatch, Unexpected];
 }
+
+/// <summary>A contest counted by <c>settlement_failed_contests</c>: its latest (failed) settlement run and how many runs failed.</summary>
+public sealed record FailingContestRow
+{
+    public required string ContestId { get; init; }
+    public required string TournamentId { get; init; }
+    public long LastRunId { get; init; }
+    public required string ErrorCode { get; init; }
+    public DateTimeOffset FailedAt { get; init; }
+    public long FailedRuns { get; init; }
+}

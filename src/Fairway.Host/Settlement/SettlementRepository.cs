@@ -35,6 +35,34 @@ public sealed class SettlementRepository
              GROUP BY user_id ORDER BY user_id COLLATE "C"
             """, new { settlementId }, tx)).ToList();
 
+    /// <summary>
+    /// What <c>settlement_failed_contests</c> (and alert SettlementFailed) counts, over <c>contests k</c>: a COMPLETE contest
+    /// without a settlement whose latest settlement attempt failed.
+    /// </summary>
+    public const string FailingContestSql = """
+        k.state = 'COMPLETE' AND NOT EXISTS (SELECT 1 FROM settlements s WHERE s.contest_id = k.id)
+           AND (SELECT r.outcome FROM settlement_runs r WHERE r.contest_id = k.id ORDER BY r.id DESC LIMIT 1) = 'failed'
+        """;
+
+    /// <summary>
+    /// The contests <see cref="FailingContestSql"/> counts (how many, and the first <paramref name="limit"/>), the oldest
+    /// latest failure first (its time, then contest id): the on-call's list, since the alert names no contest.
+    /// </summary>
+    public async Task<(long Count, IReadOnlyList<FailingContestRow> Contests)> FailingContestsAsync(NpgsqlConnection c, int limit, CancellationToken ct)
+    {
+        var count = await c.ExecuteScalarAsync<long>(new CommandDefinition($"SELECT count(*) FROM contests k WHERE {FailingContestSql}", cancellationToken: ct));
+        var rows = (await c.QueryAsync<FailingContestRow>(new CommandDefinition($"""
+            SELECT k.id AS ContestId, k.tournament_id AS TournamentId, r.id AS LastRunId, r.error_code AS ErrorCode, r.finished_at AS FailedAt,
+                   (SELECT count(*) FROM settlement_runs x WHERE x.contest_id = k.id AND x.outcome = 'failed') AS FailedRuns
+              FROM contests k
+              CROSS JOIN LATERAL (SELECT id, error_code, finished_at FROM settlement_runs WHERE contest_id = k.id ORDER BY id DESC LIMIT 1) r
+             WHERE {FailingContestSql}
+             ORDER BY r.finished_at, k.id COLLATE "C"
+             LIMIT @limit
+            """, new { limit }, cancellationToken: ct))).ToList();
+        return (count, rows);
+    }
+
     public async Task<IReadOnlyList<SettlementRunView>> RunsAsync(NpgsqlConnection c, string contestId, int limit = 50) =>
         (await c.QueryAsync<SettlementRunView>("""
             SELECT id AS Id, started_at AS StartedAt, finished_at AS FinishedAt, outcome AS Outcome, settlement_id AS SettlementId, error_code AS ErrorCode,

@@ -96,7 +96,9 @@ public sealed class MoneyRunbookTests(RunbookWorld world)
                 if (section == "Recover") await W.StoreAcceptedEventAsync(contest.TournamentId, MoneyOutWorld.FinalLeaderboard(pe));
             },
         };
-        await runner.RunAsync("contest-error", Inputs("contest-error", ("CONTEST", contest.ContestId)));
+        // The alert names no contest: the runbook's first Diagnose step finds it (sets=), as the paged operator has only the alert.
+        await runner.RunAsync("contest-error", Inputs("contest-error"));
+        Assert.Equal(contest.ContestId, runner.Variables["CONTEST"]);
 
         Assert.Equal("COMPLETE", await W.StateAsync(contest.ContestId));
         Assert.Equal(3, (await W.WaitSettledAsync(contest.ContestId)).GetProperty("settlement").GetProperty("entry_count").GetInt32());

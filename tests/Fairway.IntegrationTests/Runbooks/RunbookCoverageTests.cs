@@ -90,7 +90,6 @@ public sealed class RunbookCoverageTests
     /// </summary>
     static readonly Dictionary<string, string> KnownInputGaps = new(StringComparer.Ordinal)
     {
-        ["SettlementFailed"] = "CONTEST",
         ["ContestLockOverdue"] = "CONTEST",
         ["ContestTransitionFailed"] = "CONTEST",
         ["BackupMissing"] = "BACKUP_DIR SCRATCH_DATABASE_URL",
@@ -100,8 +99,6 @@ public sealed class RunbookCoverageTests
         ["LedgerInvariantViolation"] = "ENTRY",
         ["LedgerAccountBalanceMismatch"] = "ENTRY",
         ["PartialPayoutExecuted"] = "ENTRY",
-        ["ContestInError"] = "CONTEST",
-        ["EscrowHeldOverdue"] = "CONTEST",
         ["PayoutRetryRateHigh"] = "CONTEST",
         ["PayoutTransfersStuck"] = "CONTEST",
         ["StripeDisputeOpened"] = "ENTRY",

@@ -103,7 +103,10 @@ public sealed class RunbookTests(RunbookWorld world)
         await SignalAsync("settlement_status", v => v == 0);
         Assert.Contains("KILL_SWITCH_ACTIVE", (await W.SettlementAsync(contest.ContestId)).GetRawText());
 
-        await Runner.RunAsync("settlement-failed", Inputs("settlement-failed", ("CONTEST", contest.ContestId)));
+        // The alert names no contest: the runbook's first Diagnose step finds it (sets=), as the paged operator has only the alert.
+        var runner = Runner;
+        await runner.RunAsync("settlement-failed", Inputs("settlement-failed"));
+        Assert.Equal(contest.ContestId, runner.Variables["CONTEST"]);
         Assert.Equal(1, await SignalAsync("settlement_status", v => v == 1));
         Assert.Equal(0, await W.BalanceAsync($"escrow:{contest.ContestId}"));
         await HealthyAsync();
@@ -190,7 +193,10 @@ public sealed class RunbookTests(RunbookWorld world)
         await W.AdvanceAsync(TimeSpan.FromDays(1) + TimeSpan.FromMinutes(5));
         await SignalAsync("escrow_held_overdue_contests", v => v >= 1);
 
-        await Runner.RunAsync("escrow-held-overdue", Inputs("escrow-held-overdue", ("CONTEST", contest.ContestId)));
+        // The alert names no contest: the runbook's first step finds it (sets=), as the paged operator has only the alert.
+        var runner = Runner;
+        await runner.RunAsync("escrow-held-overdue", Inputs("escrow-held-overdue"));
+        Assert.Equal(contest.ContestId, runner.Variables["CONTEST"]);
         Assert.Equal(0, await W.BalanceAsync($"escrow:{contest.ContestId}"));
         Assert.Empty(await W.QueryAsync<string>("SELECT recurring_job_id FROM recurring_job_pauses WHERE recurring_job_id IN ('settlement-scheduler', 'payout-scheduler')"));
         await HealthyAsync();

@@ -55,6 +55,58 @@ public static class OperationalMetrics
     public static readonly TimeSpan LockGrace = TimeSpan.FromMinutes(5);
 }
 
+/// <summary>The predicates of the contest signals, shared by the gauges and the lists of the contests they count.</summary>
+public static class ContestSignals
+{
+    /// <summary>
+    /// What <c>escrow_held_overdue_contests</c> counts (a FROM … WHERE over <c>contests k</c>, its escrow account <c>a</c> and
+    /// active config <c>v</c>; parameters <c>@now</c> and <c>@grace</c>): the escrow still holds money <c>@grace</c> after a
+    /// COMPLETE contest's settlement hold ended, or after the contest was CANCELLED.
+    /// </summary>
+    public const string EscrowHeldOverdueSql = """
+        contests k
+          JOIN ledger_accounts a ON a.id = 'escrow:' || k.id AND a.balance > 0
+          JOIN contest_config_versions v ON v.contest_id = k.id AND v.version = k.active_config_version
+         WHERE (k.state = 'COMPLETE' AND k.state_changed_at
+                  + make_interval(secs => coalesce((v.config_text::jsonb -> 'rules' ->> 'settlement_hold_seconds')::bigint, 0) + @grace) < @now)
+            OR (k.state = 'CANCELLED' AND k.state_changed_at + make_interval(secs => @grace) < @now)
+        """;
+
+    sealed record EscrowHeldRow(string ContestId, string State, DateTime StateChangedAt, long Balance);
+
+    /// <summary>
+    /// <c>GET /api/admin/signals/escrow_held_overdue_contests?limit=</c>: what alert EscrowHeldOverdue counts, one contest
+    /// per row, the longest overdue first (state change, then id): the page names no contest, this list is how the
+    /// on-call finds it.
+    /// </summary>
+    public static void MapContestSignals(this RouteGroupBuilder admin)
+    {
+        admin.MapGet("/signals/escrow_held_overdue_contests", async (int? limit, NpgsqlDataSource db, FairwaySettings settings, TimeProvider clock, CancellationToken ct) =>
+        {
+            if (limit is < 1 or > 200)
+                return Platform.Http.Problems.Result(Platform.Http.ProblemCodes.ValidationFailed, "The request is invalid.",
+                    errors: [new Platform.Http.ProblemError("limit", Platform.Http.FieldCodes.OutOfRange, "limit must be between 1 and 200")]);
+            var args = new { now = clock.GetUtcNow(), grace = (long)settings.EscrowReleaseGrace.TotalSeconds, limit = limit ?? 50 };
+            await using var c = await db.OpenConnectionAsync(ct);
+            var count = await c.ExecuteScalarAsync<long>(new CommandDefinition($"SELECT count(*) FROM {EscrowHeldOverdueSql}", args, cancellationToken: ct));
+            var rows = await c.QueryAsync<EscrowHeldRow>(new CommandDefinition($"""
+                SELECT k.id AS ContestId, k.state AS State, k.state_changed_at AS StateChangedAt, a.balance AS Balance
+                  FROM {EscrowHeldOverdueSql}
+                 ORDER BY k.state_changed_at, k.id COLLATE "C" LIMIT @limit
+                """, args, cancellationToken: ct));
+            return Results.Ok(new
+            {
+                signal = "escrow_held_overdue_contests", count,
+                contests = rows.Select(r => new
+                {
+                    contest_id = r.ContestId, state = r.State, state_changed_at = new DateTimeOffset(DateTime.SpecifyKind(r.StateChangedAt, DateTimeKind.Utc)),
+                    escrow_balance = r.Balance,
+                }),
+            });
+        });
+    }
+}
+
 /// <summary>Registers the scrape-time computation of <see cref="OperationalMetrics"/> (and refreshes kill_switch_engaged from the database).</summary>
 public sealed class OperationalSignalsCollector(
     NpgsqlDataSource db, FairwaySettings settings, TimeProvider clock, KillSwitch.KillSwitch killSwitch, ILogger<OperationalSignalsCollector> log) : IHostedService
@@ -89,12 +141,7 @@ public sealed class OperationalSignalsCollector(
         var overdue = Payments.PaymentStore.OverdueCutoffs.At(now, settings.PaymentSweeperPendingAge);
         var r = await c.QuerySingleAsync<Row>(new CommandDefinition($$"""
             SELECT
-              (SELECT count(*) FROM contests k
-                 JOIN ledger_accounts a ON a.id = 'escrow:' || k.id AND a.balance > 0
-                 JOIN contest_config_versions v ON v.contest_id = k.id AND v.version = k.active_config_version
-                WHERE (k.state = 'COMPLETE' AND k.state_changed_at
-                         + make_interval(secs => coalesce((v.config_text::jsonb -> 'rules' ->> 'settlement_hold_seconds')::bigint, 0) + @grace) < @now)
-                   OR (k.state = 'CANCELLED' AND k.state_changed_at + make_interval(secs => @grace) < @now)) AS escrowoverdue,
+              (SELECT count(*) FROM {{ContestSignals.EscrowHeldOverdueSql}}) AS escrowoverdue,
               (SELECT count(*) FROM contests WHERE state = 'SCHEDULED' AND lock_time + make_interval(secs => @lockGrace) < @now) AS lockoverdue,
               (SELECT count(*) FROM stripe_webhook_events e WHERE e.received_at > @webhookWindow
                   AND NOT EXISTS (SELECT 1 FROM stripe_webhook_processing p WHERE p.event_id = e.event_id)) AS webhooksunprocessed,
