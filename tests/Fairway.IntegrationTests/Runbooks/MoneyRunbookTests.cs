@@ -250,7 +250,9 @@ public sealed class MoneyRunbookTests(RunbookWorld world)
                     await Wait.UntilAsync(() => W.ScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM stripe_webhook_processing WHERE event_id = @eventId)", new { eventId }), "the replayed event processed");
             },
         };
-        await runner.RunAsync("webhook-dead-letters", Inputs("webhook-dead-letters", ("EVENT", eventId)));
+        // The alert names no event: the runbook's first step finds it (sets=), as the paged operator has only the alert.
+        await runner.RunAsync("webhook-dead-letters", Inputs("webhook-dead-letters"));
+        Assert.Equal(eventId, runner.Variables["EVENT"]);
 
         Assert.Equal("ACTIVE", await W.EntryStatusAsync(entry));
         Assert.Equal(1, await W.ScalarAsync<long>("SELECT count(*) FROM stripe_webhook_processing WHERE event_id = @eventId", new { eventId }));

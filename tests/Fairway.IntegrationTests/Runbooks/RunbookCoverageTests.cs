@@ -102,7 +102,6 @@ public sealed class RunbookCoverageTests
         ["PayoutRetryRateHigh"] = "CONTEST",
         ["PayoutTransfersStuck"] = "CONTEST",
         ["StripeDisputeOpened"] = "ENTRY",
-        ["StripeWebhookDeadLetters"] = "EVENT",
         ["StripeWebhookSignatureFailures"] = "NEW_SECRET",
     };
 
