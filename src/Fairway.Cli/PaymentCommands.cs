@@ -50,7 +50,13 @@ public static class PaymentCommands
         overdue.SetAction(p => AdminCall.Run(c => c.SendAsync(HttpMethod.Get, $"/api/admin/payments/overdue?limit={p.GetValue(overdueLimit)}",
             judge: r => r.GetProperty("count").GetInt64() > 0 ? CliOutput.Failed : CliOutput.Ok)));
 
-        return new Command("payments", "Entry payments, refunds and Stripe webhooks.") { refund, retry, goodwill, show, webhooks, refunds, owed, overdue };
+        var disputesLimit = new Option<int>("--limit") { Description = "At most this many (1..200), oldest first.", DefaultValueFactory = _ => 50 };
+        var disputes = new Command("disputes", "Disputes (chargebacks) Stripe has not closed yet (what alert StripeDisputeOpened is about), oldest first, each with its entry. Exit 1 when there is any.")
+            { disputesLimit };
+        disputes.SetAction(p => AdminCall.Run(c => c.SendAsync(HttpMethod.Get, $"/api/admin/payments/disputes?limit={p.GetValue(disputesLimit)}",
+            judge: r => r.GetProperty("count").GetInt64() > 0 ? CliOutput.Failed : CliOutput.Ok)));
+
+        return new Command("payments", "Entry payments, refunds and Stripe webhooks.") { refund, retry, goodwill, show, webhooks, refunds, owed, overdue, disputes };
     }
 
     /// <summary><c>fairway webhooks dead-letters|replay</c>: events parked after too many failed attempts.</summary>

@@ -136,4 +136,23 @@ public sealed class DisputeService(
         await tx.CommitAsync(ct);
         return new DisputeResult(disputeId, outcome, detail);
     }
+
+    /// <summary>Stripe's dispute statuses after which nothing more happens to it (won or lost, or closed as a warning or prevented).</summary>
+    public static readonly string[] ClosedStatuses = ["won", "lost", "warning_closed", "prevented"];
+
+    public sealed record OpenDispute(string Id, string? EntryId, string PaymentIntentId, string Status, long Amount, string Currency, string? Reason, DateTime CreatedAt);
+
+    /// <summary>The disputes Stripe has not closed (how many, and the first <paramref name="limit"/>), oldest first (created, then id).</summary>
+    public static async Task<(long Count, IReadOnlyList<OpenDispute> Disputes)> OpenDisputesAsync(NpgsqlConnection c, int limit, CancellationToken ct)
+    {
+        var count = await c.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT count(*) FROM disputes WHERE NOT (status = ANY(@closed))", new { closed = ClosedStatuses }, cancellationToken: ct));
+        var rows = await c.QueryAsync<OpenDispute>(new CommandDefinition("""
+            SELECT id AS Id, entry_id AS EntryId, payment_intent_id AS PaymentIntentId, status AS Status, amount AS Amount, currency AS Currency,
+                   reason AS Reason, created_at AS CreatedAt
+              FROM disputes WHERE NOT (status = ANY(@closed))
+             ORDER BY created_at, id COLLATE "C" LIMIT @limit
+            """, new { closed = ClosedStatuses, limit }, cancellationToken: ct));
+        return (count, rows.ToList());
+    }
 }

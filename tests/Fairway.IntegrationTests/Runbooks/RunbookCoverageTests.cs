@@ -101,7 +101,6 @@ public sealed class RunbookCoverageTests
         ["PartialPayoutExecuted"] = "ENTRY",
         ["PayoutRetryRateHigh"] = "CONTEST",
         ["PayoutTransfersStuck"] = "CONTEST",
-        ["StripeDisputeOpened"] = "ENTRY",
         ["StripeWebhookSignatureFailures"] = "NEW_SECRET",
     };
 
