@@ -97,7 +97,7 @@ public static class EnvironmentSchema
         new(JobPollIntervalMilliseconds, VariableType.Integer, Required: false, Secret: false, HostRole.All,
             "1000",
             "How often a worker looks for recurring jobs that came due, delayed jobs whose time came, and queued jobs when no notification woke it: the longest a due job waits before it starts.",
-            Default: "1000", Min: 100, Max: 15000),
+            Default: "1000", Min: 50, Max: 15000),
         new(JwtIssuer, VariableType.String, Required: true, Secret: false, HostRole.Api,
             "https://auth.fairway.example",
             "Expected `iss` of bearer tokens (the OIDC issuer, or the local issuer used with AUTH_JWT_SIGNING_KEY)."),
