@@ -12,7 +12,13 @@ public static class TestDatabases
 {
     static readonly Lazy<string> adminUrl = new(() =>
         Environment.GetEnvironmentVariable("FAIRWAY_TEST_PG_ADMIN_URL") is { Length: > 0 } url ? url : OwnCluster.Value.AdminUrl);
-    static readonly Lazy<PostgresCluster> OwnCluster = new(PostgresCluster.Start);
+    static readonly Lazy<PostgresCluster> OwnCluster = new(() =>
+    {
+        var cluster = PostgresCluster.Start();
+        // Nothing else stops it: a `dotnet test` run without ./scripts/test's cluster left its server running after it ended.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => cluster.Dispose();
+        return cluster;
+    });
     static readonly SemaphoreSlim templateLock = new(1, 1);
     static string? templateName;
 
