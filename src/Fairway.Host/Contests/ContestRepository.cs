@@ -31,6 +31,10 @@ public sealed class ContestRepository
     public Task<ContestRow?> GetForUpdateAsync(NpgsqlTransaction tx, string id) =>
         tx.Connection!.QuerySingleOrDefaultAsync<ContestRow>($"SELECT {Columns} FROM contests WHERE id = @id FOR UPDATE", new { id }, tx);
 
+    /// <summary>Holds the contest row against changes (those take it FOR UPDATE) without excluding other readers that hold it too.</summary>
+    public Task<ContestRow?> GetForShareAsync(NpgsqlTransaction tx, string id) =>
+        tx.Connection!.QuerySingleOrDefaultAsync<ContestRow>($"SELECT {Columns} FROM contests WHERE id = @id FOR SHARE", new { id }, tx);
+
     public async Task<IReadOnlyList<ContestRow>> ListAsync(NpgsqlConnection c, string? state, string? tournamentId, int limit, string? after) =>
         (await c.QueryAsync<ContestRow>($"""
             SELECT {Columns} FROM contests

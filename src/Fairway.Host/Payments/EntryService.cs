@@ -56,9 +56,15 @@ public sealed class EntryService(
         await using (var tx = await c.BeginTransactionAsync(ct))
         {
             await killSwitch.EnsureDisengagedAsync(tx, ct);
-            // The contest row lock serialises entry creation per contest (max_entries) and against lifecycle transitions.
-            var contest = await contests.GetForUpdateAsync(tx, contestId);
+            // The contest row held FOR SHARE: its state, config and field cannot change until this commits (lifecycle
+            // transitions, config publication and field updates take it FOR UPDATE), while entries of the same contest are
+            // created side by side: nothing here needs them one at a time. max_entries counts paid entries only, and a
+            // payment becomes paid under the contest's seat lock, which re-checks it; so the check below is a courtesy.
+            var contest = await contests.GetForShareAsync(tx, contestId);
             if (contest is null) return Problem(ProblemCodes.ContestNotFound, $"No contest '{contestId}'.", null);
+            // Requests with one Idempotency-Key name one entry id: they go one at a time, so the second finds the first's entry.
+            if (idempotencyKey is not null)
+                await c.ExecuteAsync("SELECT pg_advisory_xact_lock(hashtext('entry:' || @entryId))", new { entryId }, tx);
             var replay = idempotencyKey is null ? null : await PaymentStore.EntryByClientKeyAsync(c, userId, idempotencyKey, tx);
             if (replay is not null)
             {
@@ -94,7 +100,7 @@ public sealed class EntryService(
                 }
                 catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
                 {
-                    // The same key raced in on another contest (a different contest row lock): one of them wins.
+                    // The same key raced in on another contest (another entry id, so another lock): one of them wins.
                     return Problem(ProblemCodes.IdempotencyConflict, "This Idempotency-Key was used with a different request.", $"key already names another entry ({e.ConstraintName})");
                 }
                 await audit.WriteAsync(tx, new AuditEntry(actor, "entry.created", "entry", entryId, "player entered the contest",
