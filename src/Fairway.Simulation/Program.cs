@@ -63,6 +63,9 @@ log.WriteLine($"\n{oncall.Runs.Count} runbook executions by the on-call operator
 if (world.Restarts.Count > 0) log.WriteLine("supervisor restarts:\n  " + string.Join("\n  ", world.Restarts));
 log.WriteLine(clock.Summary());
 log.WriteLine(clock.Profile());
+// Every step's settling time in the run directory, to compare two runs step by step (the profile above shows only the slowest).
+File.WriteAllLines(Path.Combine(runDir, "steps.tsv"), clock.StepLog.Select(s =>
+    string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{s.At:yyyy-MM-dd HH:mm}\t{s.Took.TotalSeconds:F3}\t{s.WaitedFor}")));
 // Where the wall time went (issue 15 §5: the main job stays fast; this says what to speed up next).
 log.WriteLine($"wall time {sw.Elapsed.TotalSeconds:F0} s: {clock.Settling.TotalSeconds:F0} s settling clock steps, " + string.Join(", ",
     season.WallByPhase.OrderByDescending(p => p.Value).Select(p => $"{p.Value.TotalSeconds:F0} s {p.Key}"))

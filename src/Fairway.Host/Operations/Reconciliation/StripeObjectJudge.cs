@@ -50,7 +50,15 @@ public sealed class StripeObjectJudge(StripeGateway stripe, ProcessingFees fees,
 
     public int FeesBooked { get; private set; }
 
-    public void Remember(string id, IStripeEntity obj) => seen[id] = obj;
+    /// <summary>
+    /// Remembers a listed object, and a listed payment intent's charge (listings expand it): the balance transaction of
+    /// that charge is then judged without asking Stripe for the charge (one read per payment per run, saved).
+    /// </summary>
+    public void Remember(string id, IStripeEntity obj)
+    {
+        seen[id] = obj;
+        if (obj is PaymentIntent { LatestCharge: { Id.Length: > 0 } charge }) seen.TryAdd(charge.Id, charge);
+    }
 
     /// <summary>The verdicts about a subject: one for most objects; a balance transaction may also judge its source's payment.</summary>
     public async Task<IReadOnlyList<StripeVerdict>> JudgeAsync(string subject, CancellationToken ct) => subject[..subject.IndexOf('_')] switch

@@ -74,6 +74,7 @@ public sealed class StripeReconciliationService(
         await using var c = await db.OpenConnectionAsync(ct);
         var runId = await c.ExecuteScalarAsync<long>("SELECT nextval(pg_get_serial_sequence('stripe_reconciliation_runs', 'id'))");
         var judge = new StripeObjectJudge(stripe, fees, c);
+        var run = await OpenSubjects.ReadAsync(c, runId);
         var scans = new List<StripeStreamScan>();
         var runViolations = new List<ReconciliationViolation>();
         var examined = 0;
@@ -87,15 +88,15 @@ public sealed class StripeReconciliationService(
             var cutoff = Math.Min(startedAt.ToUnixTimeSeconds(), stripeNow.ToUnixTimeSeconds()) - (long)settings.StripeReconciliationLag.TotalSeconds;
             foreach (var stream in StripeGateway.ListedStreams)
             {
-                var (scan, count, overflow) = await ScanStreamAsync(c, judge, runId, stream, cutoff, ct);
+                var (scan, count, overflow) = await ScanStreamAsync(c, judge, run, stream, cutoff, ct);
                 scans.Add(scan);
                 examined += count;
                 if (overflow is not null) runViolations.Add(overflow);
             }
-            var (localScan, localCount) = await ScanLocalSuccessesAsync(c, judge, runId, ct);
+            var (localScan, localCount) = await ScanLocalSuccessesAsync(c, judge, run, ct);
             scans.Add(localScan);
             examined += localCount;
-            rechecked = await RecheckOpenItemsAsync(c, judge, runId, ct);
+            rechecked = await RecheckOpenItemsAsync(c, judge, run, ct);
         }
         catch (Exception e) when (e is StripeException || StripeGateway.IsTransient(e))
         {
@@ -168,7 +169,7 @@ public sealed class StripeReconciliationService(
     /// listing cut by the page limit lowers the ceiling to just above the oldest object seen, so the next run
     /// lists the older rest (objects of that one second are seen again, harmlessly) before the watermark moves.
     /// </summary>
-    async Task<(StripeStreamScan, int, ReconciliationViolation?)> ScanStreamAsync(NpgsqlConnection c, StripeObjectJudge judge, long runId, string stream, long cutoff, CancellationToken ct)
+    async Task<(StripeStreamScan, int, ReconciliationViolation?)> ScanStreamAsync(NpgsqlConnection c, StripeObjectJudge judge, OpenSubjects run, string stream, long cutoff, CancellationToken ct)
     {
         var cursor = await CursorAsync(c, stream);
         var from = cursor.Watermark;
@@ -186,7 +187,7 @@ public sealed class StripeReconciliationService(
             foreach (var o in page.Data)
             {
                 judge.Remember(o.Id, o.Object);
-                await ApplyAsync(c, runId, await judge.JudgeAsync(o.Id, ct));
+                await ApplyAsync(c, run, await judge.JudgeAsync(o.Id, ct));
                 objects++;
                 oldest = o.Created;
                 after = o.Id;
@@ -207,7 +208,7 @@ public sealed class StripeReconciliationService(
     }
 
     /// <summary>Fairway's successes (payments captured, refunds settled, payout transfers paid) posted since the last run, checked at Stripe by id.</summary>
-    async Task<(StripeStreamScan, int)> ScanLocalSuccessesAsync(NpgsqlConnection c, StripeObjectJudge judge, long runId, CancellationToken ct)
+    async Task<(StripeStreamScan, int)> ScanLocalSuccessesAsync(NpgsqlConnection c, StripeObjectJudge judge, OpenSubjects run, CancellationToken ct)
     {
         var cursor = await CursorAsync(c, LocalStream);
         var batch = settings.StripeReconciliationMaxPages * StripeGateway.ListPageSize;
@@ -221,7 +222,7 @@ public sealed class StripeReconciliationService(
         foreach (var r in rows)
         {
             var subject = r.CauseType == "payout_transfer" ? r.StripeTransferId : r.CauseId;
-            if (subject is not null) await ApplyAsync(c, runId, await judge.JudgeAsync(subject, ct));
+            if (subject is not null) await ApplyAsync(c, run, await judge.JudgeAsync(subject, ct));
         }
         var from = cursor.Watermark;
         if (rows.Count > 0) await SaveCursorAsync(c, cursor with { Watermark = rows[^1].Id });
@@ -230,35 +231,66 @@ public sealed class StripeReconciliationService(
     }
 
     /// <summary>The open subjects not looked at by this run, least recently checked first (bounded).</summary>
-    async Task<int> RecheckOpenItemsAsync(NpgsqlConnection c, StripeObjectJudge judge, long runId, CancellationToken ct)
+    async Task<int> RecheckOpenItemsAsync(NpgsqlConnection c, StripeObjectJudge judge, OpenSubjects run, CancellationToken ct)
     {
         var subjects = (await c.QueryAsync<string>("""
             SELECT subject FROM stripe_reconciliation_items
              WHERE status IN ('awaiting_stripe', 'awaiting_fairway', 'discrepancy') AND last_run_id IS DISTINCT FROM @runId
              ORDER BY last_checked_at, subject LIMIT @max
-            """, new { runId, max = MaxRechecksPerRun })).ToList();
+            """, new { runId = run.RunId, max = MaxRechecksPerRun })).ToList();
         foreach (var subject in subjects)
         {
             var verdicts = await judge.JudgeAsync(subject, ct);
             // A balance transaction's verdicts may name other subjects; this subject's own verdict decides its item.
             if (!verdicts.Any(v => v.Subject == subject)) verdicts = [.. verdicts, StripeVerdict.Ok(subject, "nothing left to explain")];
-            await ApplyAsync(c, runId, verdicts);
+            await ApplyAsync(c, run, verdicts);
         }
         return subjects.Count;
     }
 
     // ---- items -----------------------------------------------------------------------------------
 
+    /// <summary>
+    /// The subjects with an open item (awaiting Stripe, awaiting Fairway, discrepancy), read when a run starts and kept up
+    /// to date by the run's own verdicts: only a run opens an item, and runs never overlap (<see cref="RunLock"/>), so an
+    /// "ok" verdict about a subject outside the set has nothing to record. Bounded: past <see cref="MaxKnown"/> open items
+    /// the set is not kept and every verdict takes the locked path.
+    /// </summary>
+    sealed class OpenSubjects(long runId, HashSet<string>? open)
+    {
+        const int MaxKnown = 100_000;
+        public long RunId { get; } = runId;
+
+        public static async Task<OpenSubjects> ReadAsync(NpgsqlConnection c, long runId)
+        {
+            var subjects = (await c.QueryAsync<string>(
+                "SELECT subject FROM stripe_reconciliation_items WHERE status IN ('awaiting_stripe', 'awaiting_fairway', 'discrepancy') LIMIT @limit",
+                new { limit = MaxKnown + 1 })).ToHashSet(StringComparer.Ordinal);
+            return new OpenSubjects(runId, subjects.Count > MaxKnown ? null : subjects);
+        }
+
+        public bool SurelyNotOpen(string subject) => open is not null && !open.Contains(subject);
+
+        public void Recorded(string subject, string status)
+        {
+            if (status is StripeVerdict.AwaitingStripe or StripeVerdict.AwaitingFairway or StripeVerdict.DiscrepancyStatus) open?.Add(subject);
+            else open?.Remove(subject);
+        }
+    }
+
     sealed record ItemRow(string Subject, string Status, string? Discrepancy, string Detail, DateTime StatusSince);
 
-    async Task ApplyAsync(NpgsqlConnection c, long runId, IReadOnlyList<StripeVerdict> verdicts)
+    async Task ApplyAsync(NpgsqlConnection c, OpenSubjects run, IReadOnlyList<StripeVerdict> verdicts)
     {
-        foreach (var v in verdicts) await ApplyAsync(c, runId, v);
+        foreach (var v in verdicts) await ApplyAsync(c, run, v);
     }
 
     /// <summary>Records one verdict: opens, updates, escalates or resolves the subject's item. Moves into and out of discrepancy are audited.</summary>
-    async Task ApplyAsync(NpgsqlConnection c, long runId, StripeVerdict v)
+    async Task ApplyAsync(NpgsqlConnection c, OpenSubjects run, StripeVerdict v)
     {
+        // Most verdicts are "ok" about a subject with no open item: nothing to record (the locked path below returns too).
+        if (v.Status == StripeVerdict.OkStatus && run.SurelyNotOpen(v.Subject)) return;
+        var runId = run.RunId;
         var now = clock.GetUtcNow();
         await using var tx = await c.BeginTransactionAsync();
         var item = await c.QuerySingleOrDefaultAsync<ItemRow>("SELECT subject AS Subject, status AS Status, discrepancy AS Discrepancy, detail AS Detail, " +
@@ -310,6 +342,7 @@ public sealed class StripeReconciliationService(
                 After: new { status, discrepancy = kind, run_id = runId }));
         }
         await tx.CommitAsync();
+        run.Recorded(v.Subject, status);
         if (statusChanged)
             log.Log(status == StripeVerdict.DiscrepancyStatus ? LogLevel.Error : LogLevel.Information,
                 "Stripe reconciliation: {Subject} {Before} → {Status} {Discrepancy}: {Detail}", v.Subject, item?.Status ?? "new", status, kind, detail);
