@@ -32,12 +32,6 @@ public sealed record StripeVerdict(string Subject, string Status, string Detail,
 {
     public const string OkStatus = "ok", AwaitingStripe = "awaiting_stripe", AwaitingFairway = "awaiting_fairway", DiscrepancyStatus = "discrepancy";
 
-    /// <summary>An item in one of these statuses is open: still watched, re-checked each run, counted by the gauge.</summary>
-    public static bool IsOpen(string? status) => status is AwaitingStripe or AwaitingFairway or DiscrepancyStatus;
-
-    /// <summary>The same predicate in SQL, on a column named <c>status</c>.</summary>
-    public const string OpenSql = "status IN ('" + AwaitingStripe + "', '" + AwaitingFairway + "', '" + DiscrepancyStatus + "')";
-
     public static StripeVerdict Ok(string subject, string detail) => new(subject, OkStatus, detail);
     public static StripeVerdict WaitingForStripe(string subject, string detail) => new(subject, AwaitingStripe, detail);
     public static StripeVerdict WaitingForFairway(string subject, string detail, string escalatesTo) => new(subject, AwaitingFairway, detail, escalatesTo);

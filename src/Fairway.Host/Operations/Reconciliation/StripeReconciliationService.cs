@@ -233,9 +233,9 @@ public sealed class StripeReconciliationService(
     /// <summary>The open subjects not looked at by this run, least recently checked first (bounded).</summary>
     async Task<int> RecheckOpenItemsAsync(NpgsqlConnection c, StripeObjectJudge judge, OpenSubjects run, CancellationToken ct)
     {
-        var subjects = (await c.QueryAsync<string>($"""
+        var subjects = (await c.QueryAsync<string>("""
             SELECT subject FROM stripe_reconciliation_items
-             WHERE {StripeVerdict.OpenSql} AND last_run_id IS DISTINCT FROM @runId
+             WHERE status IN ('awaiting_stripe', 'awaiting_fairway', 'discrepancy') AND last_run_id IS DISTINCT FROM @runId
              ORDER BY last_checked_at, subject LIMIT @max
             """, new { runId = run.RunId, max = MaxRechecksPerRun })).ToList();
         foreach (var subject in subjects)
@@ -264,7 +264,7 @@ public sealed class StripeReconciliationService(
         public static async Task<OpenSubjects> ReadAsync(NpgsqlConnection c, long runId)
         {
             var subjects = (await c.QueryAsync<string>(
-                $"SELECT subject FROM stripe_reconciliation_items WHERE {StripeVerdict.OpenSql} LIMIT @limit",
+                "SELECT subject FROM stripe_reconciliation_items WHERE status IN ('awaiting_stripe', 'awaiting_fairway', 'discrepancy') LIMIT @limit",
                 new { limit = MaxKnown + 1 })).ToHashSet(StringComparer.Ordinal);
             return new OpenSubjects(runId, subjects.Count > MaxKnown ? null : subjects);
         }
@@ -273,7 +273,7 @@ public sealed class StripeReconciliationService(
 
         public void Recorded(string subject, string status)
         {
-            if (StripeVerdict.IsOpen(status)) open?.Add(subject);
+            if (status is StripeVerdict.AwaitingStripe or StripeVerdict.AwaitingFairway or StripeVerdict.DiscrepancyStatus) open?.Add(subject);
             else open?.Remove(subject);
         }
     }
@@ -295,7 +295,7 @@ public sealed class StripeReconciliationService(
         await using var tx = await c.BeginTransactionAsync();
         var item = await c.QuerySingleOrDefaultAsync<ItemRow>("SELECT subject AS Subject, status AS Status, discrepancy AS Discrepancy, detail AS Detail, " +
             "status_since AS StatusSince FROM stripe_reconciliation_items WHERE subject = @Subject FOR UPDATE", new { v.Subject }, tx);
-        var open = StripeVerdict.IsOpen(item?.Status);
+        var open = item?.Status is StripeVerdict.AwaitingStripe or StripeVerdict.AwaitingFairway or StripeVerdict.DiscrepancyStatus;
         string status, detail = Truncate(v.Detail);
         string? kind = v.Discrepancy;
         if (v.Status == StripeVerdict.OkStatus)
@@ -406,8 +406,8 @@ public sealed class StripeReconciliationService(
     public async Task<IReadOnlyDictionary<string, long>> OpenCountsAsync(CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);
-        return (await c.QueryAsync<(string Status, long Count)>(new CommandDefinition($"""
-            SELECT status, count(*) FROM stripe_reconciliation_items WHERE {StripeVerdict.OpenSql} GROUP BY status
+        return (await c.QueryAsync<(string Status, long Count)>(new CommandDefinition("""
+            SELECT status, count(*) FROM stripe_reconciliation_items WHERE status IN ('awaiting_stripe', 'awaiting_fairway', 'discrepancy') GROUP BY status
             """, cancellationToken: ct))).ToDictionary(r => r.Status, r => r.Count);
     }
 
