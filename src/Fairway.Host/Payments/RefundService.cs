@@ -211,10 +211,13 @@ public sealed class RefundService(
     }
 
     /// <summary>
-    /// Sends one refund to Stripe, at most once (see the class comment), holding the refund's row for the whole attempt
-    /// (<c>FOR UPDATE SKIP LOCKED</c>: a concurrent executor of the same refund returns at once; taken at full strength from
-    /// the start, because upgrading a weaker row lock while another transaction queues for it deadlocks). Returns without
-    /// calling Stripe when the refund is settled, not due, being executed elsewhere, or the kill-switch is engaged.
+    /// Sends one refund to Stripe, at most once (see the class comment), holding the refund's row for the whole attempt.
+    /// Executors of one refund exclude each other with the transaction-scoped advisory lock <c>refund:&lt;id&gt;</c>: a
+    /// concurrent executor returns at once. The row itself is then locked waiting (<c>FOR UPDATE</c>, bounded by the
+    /// command timeout), not skipped: a repeated refund request or a payment's convergence holds it for a moment, and an
+    /// executor that skipped it then would leave the refund unsent until the next payment sweep. It is taken at full
+    /// strength from the start, because upgrading a weaker row lock while another transaction queues for it deadlocks.
+    /// Returns without calling Stripe when the refund is settled, not due, being executed elsewhere, or the kill-switch is engaged.
     /// Transient Stripe errors (and a failed look-up) throw: the job retries, and the refund stays due for the sweeper.
     /// A definite refusal marks it FAILED (owed, retried after backoff).
     /// </summary>
@@ -225,9 +228,10 @@ public sealed class RefundService(
         await using (var c = await db.OpenConnectionAsync(ct))
         await using (var tx = await c.BeginTransactionAsync(ct))
         {
-            var refund = await c.QuerySingleOrDefaultAsync<RefundRow>(
-                $"SELECT {PaymentStore.RefundColumns} FROM refunds WHERE id = @refundId FOR UPDATE SKIP LOCKED", new { refundId }, tx);
-            if (refund is null) return; // missing, or another executor holds it right now
+            if (!await c.ExecuteScalarAsync<bool>("SELECT pg_try_advisory_xact_lock(hashtext('refund:' || @refundId))", new { refundId }, tx))
+                return; // another executor is sending this refund right now
+            var refund = await PaymentStore.RefundAsync(c, refundId, tx, forUpdate: true);
+            if (refund is null) return;
             paymentIntentId = refund.PaymentIntentId;
             var now = clock.GetUtcNow();
             if (refund.Status is RefundStatuses.Succeeded or RefundStatuses.Canceled or RefundStatuses.Submitted) return;

@@ -163,6 +163,20 @@ public class PaymentsFixture : IAsyncLifetime
          WHERE e.type = @type AND e.payload LIKE '%' || @objectId || '%'
         """, new { type, objectId });
 
+    /// <summary>
+    /// Waits until Stripe has delivered every webhook it owes and Fairway has processed every stored event that mentions
+    /// <paramref name="objectId"/>. A test that changes the object at Stripe behind Fairway's back needs this first: an
+    /// event still waiting converges the payment from Stripe's CURRENT state, and would record the change itself.
+    /// </summary>
+    public async Task WebhooksProcessedAsync(string objectId)
+    {
+        await Stripe.WaitIdleAsync();
+        await WaitUntilAsync(async () => await ScalarAsync<bool>("""
+            SELECT NOT EXISTS (SELECT 1 FROM stripe_webhook_events e WHERE e.payload LIKE '%' || @objectId || '%'
+                                  AND NOT EXISTS (SELECT 1 FROM stripe_webhook_processing p WHERE p.event_id = e.event_id))
+            """, new { objectId }), $"every stored event of {objectId} processed");
+    }
+
     public async Task SetKillSwitchAsync(bool engaged, string reason = "payments test")
     {
         using var admin = Admin();

@@ -46,6 +46,48 @@ public sealed class RefundTests(PaymentsFixture f)
     }
 
     [Fact]
+    public async Task A_refund_execution_waits_for_a_refund_row_held_by_a_request_instead_of_leaving_the_refund_unsent()
+    {
+        var contest = await f.CreateContestAsync();
+        var player = PaymentsFixture.NewPlayer();
+        var (entry, _) = await f.PaidEntryAsync(contest, player);
+        var refundsBefore = await f.StripeStatAsync("refunds_created");
+        var refund = $"rf_{entry}";
+
+        // No worker: the execution job waits in the queue while the test holds the refund's row, as a player's repeated
+        // request (or a payment's convergence) does for a moment. A fresh-clone run lost a refund that way: the job found
+        // the row held, took it for another executor's and returned, and nothing sent the refund until the next sweep.
+        f.Worker.Process.Kill();
+        var restarted = false;
+        try
+        {
+            using (var http = f.Player(player))
+                Assert.Equal(HttpStatusCode.Accepted, (await http.PostAsync($"/api/contests/{contest}/entries/{entry}/refund", null)).StatusCode);
+            await using var holder = await TestDatabases.OpenAsync(f.DatabaseUrl);
+            await using var tx = await holder.BeginTransactionAsync();
+            await holder.ExecuteAsync("SELECT id FROM refunds WHERE id = @refund FOR UPDATE", new { refund }, tx);
+            await f.RestartWorkerAsync();
+            restarted = true;
+            await PaymentsFixture.WaitUntilAsync(async () =>
+            {
+                var job = (await HangfireJobs.OfAsync(f.DatabaseUrl, "RefundExecutionJob", refund)).Single();
+                Assert.False(job.Finished, $"the execution job finished ({job.State}) while the refund's row was held: refund {await f.RefundStatusAsync(entry)}");
+                return await f.ScalarAsync<bool>("""
+                    SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%FROM refunds WHERE id = %FOR UPDATE%')
+                    """);
+            }, "the execution job waiting for the refund's row");
+            Assert.Equal("REQUESTED", await f.RefundStatusAsync(entry));
+            await tx.CommitAsync();
+        }
+        finally { if (!restarted) await f.RestartWorkerAsync(); }
+
+        await PaymentsFixture.WaitUntilAsync(async () => await f.RefundStatusAsync(entry) == "SUCCEEDED", "refund SUCCEEDED");
+        Assert.Equal(refundsBefore + 1, await f.StripeStatAsync("refunds_created"));
+        Assert.Equal(1, await f.ScalarAsync<long>("SELECT count(*) FROM refund_sends WHERE refund_id = @refund", new { refund }));
+        await MoneyInvariants.AssertHoldAsync(f.DatabaseUrl);
+    }
+
+    [Fact]
     public async Task Late_payment_after_lock_voids_the_entry_and_is_refunded_automatically()
     {
         var contest = await f.CreateContestAsync(minEntries: 2);
