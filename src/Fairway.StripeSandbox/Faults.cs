@@ -10,6 +10,9 @@ public sealed class Fault
     public required string Id { get; init; }
     public string? Method { get; init; }
     public required string PathPrefix { get; init; }
+    /// <summary>Only requests carrying this parameter (form field or query) with exactly <see cref="ParamValue"/>; null: any request.</summary>
+    public string? ParamName { get; init; }
+    public string? ParamValue { get; init; }
     public required string Kind { get; init; }
     public int Remaining { get; set; }   // -1 = until cleared
     public int DelayMs { get; init; }
@@ -21,6 +24,8 @@ public sealed class Fault
         ["id"] = Id,
         ["method"] = Method,
         ["path_prefix"] = PathPrefix,
+        ["param_name"] = ParamName,
+        ["param_value"] = ParamValue,
         ["kind"] = Kind,
         ["remaining"] = Remaining,
         ["delay_ms"] = DelayMs,
@@ -38,10 +43,11 @@ public sealed class FaultRegistry
 
     public long Injected { get { lock (_lock) return _injected; } }
 
-    public Fault Add(string? method, string pathPrefix, string kind, int count, int? delayMs, bool afterCommit)
+    public Fault Add(string? method, string pathPrefix, string kind, int count, int? delayMs, bool afterCommit, string? paramName = null, string? paramValue = null)
     {
         if (!Fault.Kinds.Contains(kind)) throw new ArgumentException($"kind must be one of {string.Join(", ", Fault.Kinds)}");
         if (!pathPrefix.StartsWith('/')) throw new ArgumentException("path_prefix must start with '/' (e.g. /v1/transfers)");
+        if ((paramName is null) != (paramValue is null)) throw new ArgumentException("param_name and param_value go together");
         lock (_lock)
         {
             if (_faults.Count >= MaxFaults) throw new ArgumentException($"at most {MaxFaults} faults");
@@ -54,20 +60,23 @@ public sealed class FaultRegistry
                 Remaining = count == 0 ? 1 : count,
                 DelayMs = delayMs ?? (kind == "timeout" ? 30_000 : 0),
                 AfterCommit = afterCommit,
+                ParamName = paramName,
+                ParamValue = paramValue,
             };
             _faults.Add(f);
             return f;
         }
     }
 
-    /// <summary>Consumes one use of the first matching fault, if any.</summary>
-    public Fault? Take(string method, string path)
+    /// <summary>Consumes one use of the first matching fault, if any (<paramref name="parameters"/>: the request's form fields or query).</summary>
+    public Fault? Take(string method, string path, IReadOnlyList<KeyValuePair<string, string>> parameters)
     {
         lock (_lock)
         {
             var f = _faults.FirstOrDefault(f => f.Remaining != 0
                 && (f.Method is null || f.Method == method)
-                && path.StartsWith(f.PathPrefix, StringComparison.Ordinal));
+                && path.StartsWith(f.PathPrefix, StringComparison.Ordinal)
+                && (f.ParamName is null || parameters.Any(kv => kv.Key == f.ParamName && kv.Value == f.ParamValue)));
             if (f is null) return null;
             if (f.Remaining > 0) f.Remaining--;
             f.Hits++;

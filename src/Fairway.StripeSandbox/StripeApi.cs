@@ -138,7 +138,7 @@ public sealed class StripeApi
         var p = FormParams.Parse(raw);
 
         // 3. faults (before commit)
-        var fault = _faults.Take(method, path);
+        var fault = _faults.Take(method, path, p.Pairs);
         if (fault is { Kind: "latency" })
         {
             await DelayQuietly(fault.DelayMs, ctx.RequestAborted);

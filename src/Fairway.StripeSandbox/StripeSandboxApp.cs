@@ -328,7 +328,8 @@ static class ControlApi
         {
             var kind = Str(b, "kind") ?? throw new BadRequestException("kind is required");
             var prefix = Str(b, "path_prefix") ?? "/v1/";
-            var f = faults.Add(Str(b, "method"), prefix, kind, Int(b, "count") ?? 1, Int(b, "delay_ms"), Bool(b, "after_commit") ?? false);
+            var f = faults.Add(Str(b, "method"), prefix, kind, Int(b, "count") ?? 1, Int(b, "delay_ms"), Bool(b, "after_commit") ?? false,
+                Str(b, "param_name"), Str(b, "param_value"));
             return J(f.ToJson());
         }));
         g.MapGet("/faults", () => J(new JsonObject { ["data"] = faults.List(), ["injected"] = faults.Injected }));

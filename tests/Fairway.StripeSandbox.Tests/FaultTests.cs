@@ -34,6 +34,24 @@ public class FaultTests : SandboxTest
     }
 
     [Fact]
+    public async Task A_fault_with_a_parameter_hits_only_requests_carrying_that_value()
+    {
+        var acct = await OnboardedAccount();
+        await Control("POST", "/_sandbox/faults", new { method = "POST", path_prefix = "/v1/transfers", kind = "http_500", count = 1, param_name = "transfer_group", param_value = "g2" });
+        var svc = new TransferService(Client);
+        TransferCreateOptions Create(string group) => new() { Amount = 100, Currency = "usd", Destination = acct.Id, TransferGroup = group };
+
+        Assert.StartsWith("tr_", (await svc.CreateAsync(Create("g1"))).Id);   // another value: not hit
+        var ex = await Assert.ThrowsAsync<StripeException>(() => svc.CreateAsync(Create("g2")));
+        Assert.Equal(HttpStatusCode.InternalServerError, ex.HttpStatusCode);
+        Assert.StartsWith("tr_", (await svc.CreateAsync(Create("g2"))).Id);   // its count is used up
+        Assert.Equal(1, (long)(await Stats())["faults_injected"]!);
+
+        using var half = new StringContent("""{"path_prefix":"/v1/transfers","kind":"http_500","param_name":"transfer_group"}""", System.Text.Encoding.UTF8, "application/json");
+        Assert.Equal(HttpStatusCode.BadRequest, (await Raw.PostAsync("/_sandbox/faults", half)).StatusCode);
+    }
+
+    [Fact]
     public async Task StripeNet_retries_5xx_by_itself_and_stats_show_the_attempts()
     {
         await Control("POST", "/_sandbox/faults", new { method = "POST", path_prefix = "/v1/payment_intents", kind = "http_503", count = 1 });

@@ -187,21 +187,64 @@ public sealed class WebhookProcessor(
             return 0;
         }
         await LowerWakeupAsync(ct);
-        var (claimed, done, _) = await RunManyAsync(freshOnly: false, ct);
+        var (claimed, done, _, _) = await RunManyAsync(freshOnly: false, ct);
         if (claimed > 0) log.LogInformation("Webhook drain: {Processed} of {Found} pending events processed", done, claimed);
         return done;
     }
 
     /// <summary>
-    /// A batch job: lowers the wake-up flag (a delivery from now on enqueues the next job), then processes the pending events
-    /// that have not failed yet, in batches, until none is left (bounded: at the limit it enqueues the next batch job).
+    /// A batch job: processes the pending events that have not failed yet, in batches, until none is left, keeping the
+    /// wake-up flag raised meanwhile, so the deliveries that arrive while it works enqueue no other batch job: their events
+    /// go into this job's next batch (bigger batches, and no second job queueing behind this one's seat locks). When the
+    /// backlog is empty it hands the flag back (<see cref="HandBackWakeupAsync"/>). Bounded: at <see cref="DrainLimit"/>
+    /// events it enqueues the next batch job, which inherits the raised flag.
     /// </summary>
     public async Task<int> RunBatchesAsync(CancellationToken ct)
     {
+        var done = 0;
+        var idleRounds = 0;
+        try
+        {
+            while (true)
+            {
+                var (claimed, processed, full, deferred) = await RunManyAsync(freshOnly: true, ct);
+                done += processed;
+                if (full)
+                {
+                    jobs.Enqueue<WebhookBatchJob>(j => j.RunAsync(CancellationToken.None));
+                    return done;
+                }
+                // Kill-switch on: the events wait for the drain once it is off. Twice nothing to claim while events are
+                // pending: another job holds them (the drain, a single event's job) and processes them.
+                idleRounds = claimed == 0 ? idleRounds + 1 : 0;
+                if (deferred || idleRounds == 2)
+                {
+                    await LowerWakeupAsync(ct);
+                    return done;
+                }
+                if (!await HandBackWakeupAsync(ct)) return done;
+            }
+        }
+        catch
+        {
+            // A failed run must not keep the flag: the next delivery then enqueues a new job (and the drain takes the rest).
+            await LowerWakeupAsync(CancellationToken.None);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Lowers the wake-up flag, then raises it again when fresh events are pending and no delivery has raised it since:
+    /// true means this job keeps the backlog. A delivery that stored its event before the flag came down saw it raised
+    /// and enqueued nothing, so that event is this job's; one that raised it after enqueued its own job, which takes it.
+    /// </summary>
+    async Task<bool> HandBackWakeupAsync(CancellationToken ct)
+    {
         await LowerWakeupAsync(ct);
-        var (_, done, full) = await RunManyAsync(freshOnly: true, ct);
-        if (full) jobs.Enqueue<WebhookBatchJob>(j => j.RunAsync(CancellationToken.None));
-        return done;
+        await using var c = await db.OpenConnectionAsync(ct);
+        return await c.ExecuteAsync(new CommandDefinition(
+            "UPDATE stripe_webhook_wakeup SET requested = true WHERE id = 1 AND NOT requested AND EXISTS (SELECT 1 FROM stripe_webhook_pending WHERE attempts = 0)",
+            cancellationToken: ct)) == 1;
     }
 
     async Task LowerWakeupAsync(CancellationToken ct)
@@ -210,7 +253,7 @@ public sealed class WebhookProcessor(
         await c.ExecuteAsync(new CommandDefinition("UPDATE stripe_webhook_wakeup SET requested = false WHERE id = 1 AND requested", cancellationToken: ct));
     }
 
-    async Task<(int Claimed, int Processed, bool Full)> RunManyAsync(bool freshOnly, CancellationToken ct)
+    async Task<(int Claimed, int Processed, bool Full, bool Deferred)> RunManyAsync(bool freshOnly, CancellationToken ct)
     {
         int claimed = 0, done = 0;
         // One attempt per event per run: an event that failed now is not claimed again by this run.
@@ -221,9 +264,9 @@ public sealed class WebhookProcessor(
             var one = batch.Deferred ? BatchOutcome.None : await RunAsync(single: true, null, freshOnly, ct, attempted);
             claimed += batch.Claimed + one.Claimed;
             done += batch.Processed + one.Processed;
-            if (batch.Deferred || one.Deferred || batch.Claimed + one.Claimed == 0) return (claimed, done, false);
+            if (batch.Deferred || one.Deferred || batch.Claimed + one.Claimed == 0) return (claimed, done, false, batch.Deferred || one.Deferred);
         }
-        return (claimed, done, true);
+        return (claimed, done, true, false);
     }
 
     /// <summary>

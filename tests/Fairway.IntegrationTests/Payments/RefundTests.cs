@@ -167,11 +167,12 @@ public sealed class RefundTests(PaymentsFixture f)
         using (var admin = f.Admin())
             Assert.Equal("CANCELLED", (await Json(await admin.PostAsJsonAsync($"/api/admin/contests/{contest}/lock", new { reason = "test: lock time" }))).GetProperty("to").GetString());
 
-        // The batch's first refund (entry id order) meets Stripe 503s (Stripe.net's own retry included); the other four
-        // are sent by the same job.
+        // One refund of the batch meets Stripe 503s (Stripe.net's own retry included); the other four are sent by the same
+        // job, side by side with it.
         var first = paid.Order(StringComparer.Ordinal).First();
+        var firstPi = await f.ScalarAsync<string>("SELECT payment_intent_id FROM payments WHERE entry_id = @first", new { first });
         var injected = (long)(await f.Stripe.GetAsync("/_sandbox/faults"))["injected"]!;
-        await f.Stripe.PostAsync("/_sandbox/faults", new { method = "POST", path_prefix = "/v1/refunds", kind = "http_503", count = 2 });
+        await f.Stripe.PostAsync("/_sandbox/faults", new { method = "POST", path_prefix = "/v1/refunds", kind = "http_503", count = 2, param_name = "payment_intent", param_value = firstPi });
         try
         {
         await f.TriggerAsync("payments-contest-closer");
