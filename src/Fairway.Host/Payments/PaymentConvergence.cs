@@ -228,7 +228,12 @@ public sealed class PaymentConvergence(
         if (entryPeek is null) return Result(ConvergenceOutcomes.Ignored, $"metadata names entry {entryId}, which does not exist");
         batch?.Touched(entryId);
 
-        // Locks in the one order every money path uses.
+        // Locks in the one order every money path uses, which starts with the contest's seat lock when the payment may take
+        // a seat (Stripe says succeeded, the entry is still waiting for it): a batch takes its seat locks before its entries,
+        // so a single convergence that held this entry while waiting for the seat lock would deadlock with a batch holding
+        // the seat lock and waiting for the entry. (The lock is re-entrant: taking seats later in this transaction is free.)
+        if (locked is null && pi.Status == "succeeded" && entryPeek.Status is EntryStatuses.PendingPayment or EntryStatuses.PaymentFailed)
+            await SeatLockAsync(tx, entryPeek.ContestId);
         var contestState = (locked is not null ? locked.ContestState : await PaymentStore.ContestStateForShareAsync(tx, entryPeek.ContestId))
             ?? throw new InvalidOperationException($"entry {entryId} names contest {entryPeek.ContestId}, which does not exist");
         var entry = locked is not null ? locked.Entry! : (await PaymentStore.EntryAsync(c, entryId, tx, forUpdate: true))!;
@@ -465,11 +470,15 @@ public sealed class PaymentConvergence(
         if (audits.Count > 0) await audit.WriteManyAsync(tx, audits, ct);
     }
 
+    /// <summary>Takes the seat lock of a contest (transaction-scoped, re-entrant): activations of one contest hold it to commit.</summary>
+    static Task SeatLockAsync(NpgsqlTransaction tx, string contestId) =>
+        tx.Connection!.ExecuteAsync("SELECT pg_advisory_xact_lock(hashtext('seats:' || @contest))", new { contest = contestId }, tx);
+
     /// <summary>The seat lock of a contest (held to commit), its max_entries and its ACTIVE entries now.</summary>
     async Task<(long MaxEntries, long Active)> SeatsAsync(NpgsqlTransaction tx, string contestId)
     {
         var c = tx.Connection!;
-        await c.ExecuteAsync("SELECT pg_advisory_xact_lock(hashtext('seats:' || @contest))", new { contest = contestId }, tx);
+        await SeatLockAsync(tx, contestId);
         var config = await contests.ActiveConfigAsync(c, contestId, tx);
         return (config.Config.Rules.MaxEntries, await contests.CountEntriesAsync(c, contestId, EntryStatuses.Active, tx));
     }

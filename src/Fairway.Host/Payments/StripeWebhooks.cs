@@ -196,20 +196,21 @@ public sealed class WebhookProcessor(
     /// A batch job: processes the pending events that have not failed yet, in batches, until none is left, keeping the
     /// wake-up flag raised meanwhile, so the deliveries that arrive while it works enqueue no other batch job: their events
     /// go into this job's next batch (bigger batches, and no second job queueing behind this one's seat locks). When the
-    /// backlog is empty it hands the flag back (<see cref="HandBackWakeupAsync"/>). Bounded: at <see cref="DrainLimit"/>
-    /// events it enqueues the next batch job, which inherits the raised flag.
+    /// backlog is empty it hands the flag back (<see cref="HandBackWakeupAsync"/>). Bounded: once it has claimed
+    /// <see cref="DrainLimit"/> events (a steady stream never empties the backlog) it enqueues the next batch job, which
+    /// inherits the raised flag.
     /// </summary>
     public async Task<int> RunBatchesAsync(CancellationToken ct)
     {
-        var done = 0;
-        var idleRounds = 0;
+        int done = 0, claimedInAll = 0, idleRounds = 0;
         try
         {
             while (true)
             {
                 var (claimed, processed, full, deferred) = await RunManyAsync(freshOnly: true, ct);
                 done += processed;
-                if (full)
+                claimedInAll += claimed;
+                if (full || claimedInAll >= DrainLimit)
                 {
                     jobs.Enqueue<WebhookBatchJob>(j => j.RunAsync(CancellationToken.None));
                     return done;

@@ -62,9 +62,6 @@ public class PaymentsFixture : IAsyncLifetime
         Worker = await StartHostAsync("worker", crashPoints);
     }
 
-    /// <summary>A second worker process on the same database (the caller disposes it).</summary>
-    public Task<FairwayHostProcess> StartExtraWorkerAsync() => StartHostAsync("worker", null);
-
     /// <summary>Kills the API (SIGKILL) and starts a fresh one (new port; the sandbox's webhooks follow it).</summary>
     public async Task RestartApiAsync(string? crashPoints = null)
     {

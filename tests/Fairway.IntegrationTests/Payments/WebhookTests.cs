@@ -1,6 +1,9 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Dapper;
+using Fairway.Host.Payments;
+using Fairway.Host.Platform.Jobs;
 using Fairway.IntegrationTests.Infrastructure;
 
 namespace Fairway.IntegrationTests.Payments;
@@ -295,6 +298,58 @@ public sealed class WebhookTests(PaymentsFixture f)
         Assert.Equal(6 * PaymentsFixture.Fee, await f.EscrowAsync(contest));
         await MoneyInvariants.AssertHoldAsync(f.DatabaseUrl);
     }
+
+    [Fact]
+    public async Task A_burst_of_deliveries_while_a_batch_job_works_is_left_to_that_job_and_the_wake_up_flag_comes_down_when_it_is_done()
+    {
+        var contest = await f.CreateContestAsync();
+        var first = await f.NewEntryAsync(contest);
+        var burst = new List<(string Entry, string Pi)>();
+        foreach (var _ in Enumerable.Range(0, 8)) burst.Add(await f.NewEntryAsync(contest));
+        // The drain lowers the flag whenever it runs (every minute). It runs once now (lowering a flag that a killed worker's
+        // job may have left raised), then the test holds its single-instance lock, so no drain runs until the test is done.
+        await f.Stripe.WaitIdleAsync();
+        await f.TriggerAsync(WebhookDrainJob.RecurringId);
+        var drainKey = SingleInstanceJobFilter.KeyOf(SingleInstanceJobFilter.ResourceOf(typeof(WebhookDrainJob).GetMethod(nameof(WebhookDrainJob.RunAsync))!));
+        await using var drainLock = await TestDatabases.OpenAsync(f.DatabaseUrl);
+        await drainLock.ExecuteAsync("SELECT pg_advisory_lock(@drainKey)", new { drainKey });
+        try
+        {
+            await PaymentsFixture.WaitUntilAsync(async () => !await WakeupRequestedAsync(), "the wake-up flag down (no batch job at work)");
+            var jobsBefore = await LastBatchJobAsync();
+
+            // The first payment's batch job takes the contest's seat lock, which the test holds: it is busy while the burst arrives.
+            await using (var holder = await TestDatabases.OpenAsync(f.DatabaseUrl))
+            {
+                await using var tx = await holder.BeginTransactionAsync();
+                await holder.ExecuteAsync("SELECT pg_advisory_xact_lock(hashtext('seats:' || @contest))", new { contest }, tx);
+                await f.Stripe.SucceedAsync(first.PaymentIntent);
+                await PaymentsFixture.WaitUntilAsync(async () => await f.ScalarAsync<bool>("""
+                    SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'SELECT count(pg_advisory_xact_lock(hashtext(''seats:''%')
+                    """), "the first payment's batch job waiting for the seat lock");
+                await Task.WhenAll(burst.Select(e => f.Stripe.SucceedAsync(e.Pi)));
+                await f.Stripe.WaitIdleAsync();
+                foreach (var (_, pi) in burst) Assert.Equal(1, await f.StoredEventsAsync("payment_intent.succeeded", pi));
+                // Every delivery of the burst found the flag raised by the busy job: none enqueued a job of its own.
+                Assert.Single((await HangfireJobs.OfAsync(f.DatabaseUrl, "WebhookBatchJob", "")).Where(j => j.Id > jobsBefore));
+                Assert.True(await WakeupRequestedAsync());
+                await tx.CommitAsync();
+            }
+
+            // That one job converges the burst too, then hands the flag back: down once it has recorded its outcome.
+            var jobs = await HangfireJobs.WaitUntilAsync(f.DatabaseUrl, "WebhookBatchJob", "", j => j.Where(x => x.Id > jobsBefore).All(x => x.Finished), "the batch job finished", 90);
+            foreach (var (entry, _) in burst.Prepend(first)) Assert.Equal("ACTIVE", await f.EntryStatusAsync(entry));
+            var after = jobs.Where(j => j.Id > jobsBefore).ToList();
+            Assert.True(after.All(j => j.State == "Succeeded"), string.Join(", ", after.Select(j => $"{j.Id} {j.State}")));
+            Assert.False(await WakeupRequestedAsync());
+            await Wait.UntilAsync(async () => await f.ScalarAsync<long>("SELECT count(*) FROM stripe_webhook_pending q JOIN stripe_webhook_events e ON e.event_id = q.event_id WHERE e.payload LIKE ANY(@pis)",
+                new { pis = burst.Prepend(first).Select(p => $"%{p.Item2}%").ToArray() }) == 0, "every event of these payments processed", 60);
+        }
+        finally { await drainLock.ExecuteAsync("SELECT pg_advisory_unlock(@drainKey)", new { drainKey }); }
+        await MoneyInvariants.AssertHoldAsync(f.DatabaseUrl);
+    }
+
+    Task<bool> WakeupRequestedAsync() => f.ScalarAsync<bool>("SELECT requested FROM stripe_webhook_wakeup WHERE id = 1");
 
     [Fact]
     public async Task A_refund_seen_before_the_success_it_refunds_converges_to_success_then_refund()
