@@ -187,6 +187,31 @@ public sealed class MoneyExitsTests(PaymentsFixture f)
     }
 
     [Fact]
+    public async Task The_sweeper_looks_at_overdue_payments_four_at_a_time()
+    {
+        var contest = await f.CreateContestAsync();
+        var pending = new List<string>();
+        foreach (var _ in Enumerable.Range(0, Fairway.Host.Payments.PaymentSweeper.Concurrency)) pending.Add((await f.NewEntryAsync(contest)).PaymentIntent);
+
+        // The test holds these checkouts' payment rows: each look of the sweeper at one of them waits (its first step marks
+        // the look on the row). Looking one at a time, one would wait and the rest of the run behind it; four at a time,
+        // all four wait at once.
+        Task sweep;
+        await using (var holder = await TestDatabases.OpenAsync(f.DatabaseUrl))
+        {
+            await using var tx = await holder.BeginTransactionAsync();
+            await holder.ExecuteAsync("SELECT 1 FROM payments WHERE payment_intent_id = ANY(@pending) FOR UPDATE", new { pending }, tx);
+            sweep = f.TriggerAsync("payment-sweeper");
+            await PaymentsFixture.WaitUntilAsync(async () => await f.ScalarAsync<long>("""
+                SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%UPDATE payments SET sweep_count%'
+                """) == pending.Count, $"{pending.Count} looks of the sweeper waiting at once");
+            await tx.CommitAsync();
+        }
+        await sweep;
+        Assert.All(await f.QueryAsync<int>("SELECT sweep_count FROM payments WHERE payment_intent_id = ANY(@pending)", new { pending }), n => Assert.True(n >= 1));
+    }
+
+    [Fact]
     public async Task Two_hundred_abandoned_checkouts_cannot_hide_a_paid_one_from_the_sweeper()
     {
         var contest = await f.CreateContestAsync();
