@@ -38,7 +38,7 @@ public static class AuditTrail
         admin.MapGet("/audit", async (string? contest_id, string? entity_type, string? entity_id, string? action, int? limit, long? before, NpgsqlDataSource db, CancellationToken ct) =>
         {
             var errors = new List<ProblemError>();
-            if (limit is < 1 or > MaxLimit) errors.Add(new ProblemError("limit", FieldCodes.OutOfRange, $"limit must be between 1 and {MaxLimit}"));
+            if (limit is < 1 or > MaxLimit) errors.Add(Problems.PageLimitField(MaxLimit));
             if (entity_id is not null && entity_type is null) errors.Add(new ProblemError("entity_id", FieldCodes.RequiresEntityType, "entity_id needs entity_type"));
             if (contest_id is not null && entity_type is not null) errors.Add(new ProblemError("contest_id", FieldCodes.Conflict, "use contest_id or entity_type, not both"));
             if (errors.Count > 0) return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: errors);

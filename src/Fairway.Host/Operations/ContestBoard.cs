@@ -46,8 +46,7 @@ public static class ContestBoard
         {
             if (state is not null && !ContestStates.TryParse(state, out _))
                 return Problems.Result(ProblemCodes.ValidationFailed, "Unknown state.", errors: [new ProblemError("state", FieldCodes.InvalidState, "one of SCHEDULED, LOCKED, LIVE, COMPLETE, CANCELLED, ERROR")]);
-            if (limit is < 1 or > MaxLimit)
-                return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: [new ProblemError("limit", FieldCodes.OutOfRange, $"limit must be between 1 and {MaxLimit}")]);
+            if (Problems.PageLimitError(limit, MaxLimit) is { } badLimit) return badLimit;
             await using var c = await db.OpenConnectionAsync(ct);
             var rows = await c.QueryAsync<ContestBoardRow>(new CommandDefinition("""
                 SELECT k.id AS Id, k.name AS Name, k.tournament_id AS TournamentId, k.state AS State, k.state_changed_at AS StateChangedAt, k.lock_time AS LockTime,

@@ -80,8 +80,7 @@ public static class PaymentEndpoints
 
         api.MapGet("/me/entries", async (int? limit, string? after, HttpContext http, NpgsqlDataSource db, CancellationToken ct) =>
         {
-            if (limit is < 1 or > 100)
-                return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: [new ProblemError("limit", FieldCodes.OutOfRange, "limit must be between 1 and 100")]);
+            if (Problems.PageLimitError(limit, 100) is { } badLimit) return badLimit;
             var n = limit ?? 20;
             await using var c = await db.OpenConnectionAsync(ct);
             var rows = await PaymentStore.EntriesOfUserAsync(c, Subject(http), after, n + 1);
@@ -128,8 +127,7 @@ public static class PaymentEndpoints
 
         admin.MapGet("/stripe/webhooks/dead-letters", async (int? limit, string? after, WebhookDeadLetters deadLetters, CancellationToken ct) =>
         {
-            if (limit is < 1 or > WebhookDeadLetters.MaxPage)
-                return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: [new ProblemError("limit", FieldCodes.OutOfRange, $"limit must be between 1 and {WebhookDeadLetters.MaxPage}")]);
+            if (Problems.PageLimitError(limit, WebhookDeadLetters.MaxPage) is { } badLimit) return badLimit;
             var n = limit ?? 50;
             var rows = await deadLetters.ListAsync(n + 1, after, ct);
             return Results.Ok(Page.Of(rows.ToList(), n, v => v.EventId));
@@ -146,8 +144,7 @@ public static class PaymentEndpoints
         // payments (the alert names no entry).
         admin.MapGet("/payments/overdue", async (int? limit, NpgsqlDataSource db, FairwaySettings settings, TimeProvider clock, CancellationToken ct) =>
         {
-            if (limit is < 1 or > 200)
-                return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: [new ProblemError("limit", FieldCodes.OutOfRange, "limit must be between 1 and 200")]);
+            if (Problems.PageLimitError(limit, 200) is { } badLimit) return badLimit;
             await using var c = await db.OpenConnectionAsync(ct);
             var (count, rows) = await PaymentStore.OverduePaymentsAsync(c, PaymentStore.OverdueCutoffs.At(clock.GetUtcNow(), settings.PaymentSweeperPendingAge), limit ?? 50, ct);
             return Results.Ok(new
@@ -166,8 +163,7 @@ public static class PaymentEndpoints
         // entry; this list is how the on-call finds it).
         admin.MapGet("/payments/disputes", async (int? limit, NpgsqlDataSource db, CancellationToken ct) =>
         {
-            if (limit is < 1 or > 200)
-                return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: [new ProblemError("limit", FieldCodes.OutOfRange, "limit must be between 1 and 200")]);
+            if (Problems.PageLimitError(limit, 200) is { } badLimit) return badLimit;
             await using var c = await db.OpenConnectionAsync(ct);
             var (count, rows) = await DisputeService.OpenDisputesAsync(c, limit ?? 50, ct);
             return Results.Ok(new
@@ -224,8 +220,7 @@ public static class PaymentEndpoints
         {
             if (status is not null && status is not (RefundStatuses.Requested or RefundStatuses.Submitted or RefundStatuses.Succeeded or RefundStatuses.Failed or RefundStatuses.Canceled))
                 return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: [new ProblemError("status", FieldCodes.InvalidStatus, "one of REQUESTED, SUBMITTED, SUCCEEDED, FAILED, CANCELED")]);
-            if (limit is < 1 or > 200)
-                return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: [new ProblemError("limit", FieldCodes.OutOfRange, "limit must be between 1 and 200")]);
+            if (Problems.PageLimitError(limit, 200) is { } badLimit) return badLimit;
             await using var c = await db.OpenConnectionAsync(ct);
             return Results.Ok(new { refunds = (await PaymentStore.RefundsAsync(c, status, contest_id, limit ?? 50)).Select(RefundView.Of) });
         });
@@ -241,8 +236,7 @@ public static class PaymentEndpoints
         // Newest first (received_at, then event id), with how many are still unprocessed and since when.
         admin.MapGet("/stripe/webhooks/recent", async (int? limit, NpgsqlDataSource db, CancellationToken ct) =>
         {
-            if (limit is < 1 or > 200)
-                return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: [new ProblemError("limit", FieldCodes.OutOfRange, "limit must be between 1 and 200")]);
+            if (Problems.PageLimitError(limit, 200) is { } badLimit) return badLimit;
             await using var c = await db.OpenConnectionAsync(ct);
             var rows = await c.QueryAsync<(string EventId, string Type, string? ApiVersion, long StripeCreated, DateTime ReceivedAt, DateTime? ProcessedAt, string? Outcome, string? Detail,
                 long FailedAttempts, bool Parked)>($"""
@@ -267,8 +261,7 @@ public static class PaymentEndpoints
 
         admin.MapGet("/stripe/webhooks", async (bool? unprocessed, int? limit, string? after, NpgsqlDataSource db, CancellationToken ct) =>
         {
-            if (limit is < 1 or > 200)
-                return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: [new ProblemError("limit", FieldCodes.OutOfRange, "limit must be between 1 and 200")]);
+            if (Problems.PageLimitError(limit, 200) is { } badLimit) return badLimit;
             var n = limit ?? 50;
             await using var c = await db.OpenConnectionAsync(ct);
             var rows = (await c.QueryAsync<(string EventId, string Type, string? ApiVersion, long StripeCreated, DateTime ReceivedAt, DateTime? ProcessedAt, string? Outcome, string? Detail)>("""

@@ -31,7 +31,7 @@ public static class PayoutEndpoints
 
         payouts.MapGet("/contests/{contestId}", async (string contestId, int? limit, PayoutDiagnostics d, CancellationToken ct) =>
         {
-            if (limit is < 1 or > 1000) return OutOfRange("limit", "limit must be between 1 and 1000");
+            if (Problems.PageLimitError(limit, 1000) is { } badLimit) return badLimit;
             return await d.ContestAsync(contestId, limit ?? 200, ct) is { } r ? Results.Ok(r)
                 : Problems.Result(ProblemCodes.PayoutJobNotFound, "No payout job for this contest.", $"contest '{contestId}' has no payout job (not settled yet?)");
         });
@@ -42,7 +42,7 @@ public static class PayoutEndpoints
         {
             if (status is not null && !AllTransferStatuses.Contains(status))
                 return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: [new ProblemError("status", FieldCodes.InvalidStatus, "one of " + string.Join(", ", AllTransferStatuses))]);
-            if (limit is < 1 or > 200) return OutOfRange("limit", "limit must be between 1 and 200");
+            if (Problems.PageLimitError(limit, 200) is { } badLimit) return badLimit;
             var n = limit ?? 50;
             var rows = await d.TransfersAsync(status, n + 1, before, needs_ops == true, ct);
             return Results.Ok(new { transfers = rows.Take(n), next_before = rows.Count > n ? rows[n - 1].Id : (long?)null });
@@ -69,9 +69,6 @@ public static class PayoutEndpoints
         try { return await action(); }
         catch (PayoutActionException e) { return Problems.Result(e.Code, "The payout action was refused.", e.Message); }
     }
-
-    static IResult OutOfRange(string field, string message) =>
-        Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: [new ProblemError(field, FieldCodes.OutOfRange, message)]);
 }
 
 public static class PayoutSetup

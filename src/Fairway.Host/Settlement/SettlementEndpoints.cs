@@ -61,8 +61,7 @@ public static class SettlementEndpoints
         // page names no contest, this list is how the on-call finds it.
         admin.MapGet("/signals/settlement_failed_contests", async (int? limit, NpgsqlDataSource db, SettlementRepository settlements, CancellationToken ct) =>
         {
-            if (limit is < 1 or > 200)
-                return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: [new ProblemError("limit", FieldCodes.OutOfRange, "limit must be between 1 and 200")]);
+            if (Problems.PageLimitError(limit, 200) is { } badLimit) return badLimit;
             await using var c = await db.OpenConnectionAsync(ct);
             var (count, rows) = await settlements.FailingContestsAsync(c, limit ?? 50, ct);
             return Results.Ok(new

@@ -89,6 +89,11 @@ public sealed class ConsoleApiTests(ConsoleApiFixture f) : IClassFixture<Console
     [InlineData("/api/admin/refunds?status=failed", "status")]
     [InlineData("/api/admin/stripe/webhooks/recent?limit=500", "limit")]
     [InlineData("/api/admin/backups?limit=101", "limit")]
+    [InlineData("/api/admin/refunds?limit=0", "limit")]
+    [InlineData("/api/admin/payments/overdue?limit=201", "limit")]
+    [InlineData("/api/admin/payments/disputes?limit=0", "limit")]
+    [InlineData("/api/admin/reconciliation/stripe/runs?limit=201", "limit")]
+    [InlineData("/api/admin/reconciliation/stripe/items?limit=1001", "limit")]
     public async Task Out_of_range_queries_are_refused_with_the_field_named(string route, string field)
     {
         var r = await W.Admin.GetAsync(route);

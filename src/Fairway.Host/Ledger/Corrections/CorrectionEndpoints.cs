@@ -44,8 +44,7 @@ public static class CorrectionEndpoints
 
         corrections.MapGet("", async (string? kind, long? before, int? limit, LedgerCorrectionService service, CancellationToken ct) =>
         {
-            if (limit is < 1 or > LedgerRepository.MaxPageSize)
-                return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: [new ProblemError("limit", FieldCodes.OutOfRange, $"limit must be between 1 and {LedgerRepository.MaxPageSize}")]);
+            if (Problems.PageLimitError(limit, LedgerRepository.MaxPageSize) is { } badLimit) return badLimit;
             if (kind is not null && !service.Kinds.ContainsKey(kind))
                 return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: [new ProblemError("kind", FieldCodes.UnknownKind, $"kind must be one of {string.Join(", ", service.Kinds.Keys)}")]);
             var n = limit ?? 50;

@@ -20,8 +20,7 @@ public static class BackupEndpoints
     {
         admin.MapGet("/backups", async (int? limit, NpgsqlDataSource db, CancellationToken ct) =>
         {
-            if (limit is < 1 or > MaxLimit)
-                return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: [new ProblemError("limit", FieldCodes.OutOfRange, $"limit must be between 1 and {MaxLimit}")]);
+            if (Problems.PageLimitError(limit, MaxLimit) is { } badLimit) return badLimit;
             await using var c = await db.OpenConnectionAsync(ct);
             var rows = (await c.QueryAsync<(long Id, DateTime StartedAt, DateTime FinishedAt, string Outcome, string Actor, string? Archive, long? SizeBytes, string? Sha256,
                 long SchemaVersion, string? Error)>(new CommandDefinition("""

@@ -42,9 +42,7 @@ public static class ReconciliationSetup
     {
         admin.MapGet("/reconciliation/runs", async (int? limit, ReconciliationService service, CancellationToken ct) =>
         {
-            if (limit is < 1 or > 200)
-                return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.",
-                    errors: [new ProblemError("limit", FieldCodes.OutOfRange, "limit must be between 1 and 200")]);
+            if (Problems.PageLimitError(limit, 200) is { } badLimit) return badLimit;
             return Results.Ok(new { runs = await service.RecentRunsAsync(limit ?? 20, ct) });
         });
         admin.MapPost("/reconciliation/run", async (HttpContext http, ReconciliationService service, CancellationToken ct) =>

@@ -100,9 +100,7 @@ public static class StripeReconciliationEndpoints
         });
 
         stripe.MapGet("/runs", async (int? limit, StripeReconciliationService service, CancellationToken ct) =>
-            limit is < 1 or > 200
-                ? Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: [new ProblemError("limit", FieldCodes.OutOfRange, "limit must be between 1 and 200")])
-                : Results.Ok(new { runs = await service.RecentRunsAsync(limit ?? 20, ct) }));
+            Problems.PageLimitError(limit, 200) ?? Results.Ok(new { runs = await service.RecentRunsAsync(limit ?? 20, ct) }));
 
         stripe.MapPost("/run", async (HttpContext http, StripeReconciliationService service, CancellationToken ct) =>
         {
@@ -115,8 +113,7 @@ public static class StripeReconciliationEndpoints
             if (status is not (null or "awaiting_stripe" or "awaiting_fairway" or "discrepancy" or "resolved" or "dismissed"))
                 return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: [new ProblemError("status", FieldCodes.UnknownStatus,
                     "status must be one of awaiting_stripe, awaiting_fairway, discrepancy, resolved, dismissed")]);
-            if (limit is < 1 or > 1000)
-                return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: [new ProblemError("limit", FieldCodes.OutOfRange, "limit must be between 1 and 1000")]);
+            if (Problems.PageLimitError(limit, 1000) is { } badLimit) return badLimit;
             return Results.Ok(new { items = await service.ItemsAsync(status, null, limit ?? 100, ct) });
         });
 

@@ -78,7 +78,7 @@ public static class RunbookEndpoints
         executions.MapGet("", async (string? runbook, string? state, int? limit, long? before, RunbookExecutionService service, CancellationToken ct) =>
         {
             var errors = new List<ProblemError>();
-            if (limit is < 1 or > RunbookExecutionService.MaxListLimit) errors.Add(new ProblemError("limit", FieldCodes.OutOfRange, $"limit must be between 1 and {RunbookExecutionService.MaxListLimit}"));
+            if (limit is < 1 or > RunbookExecutionService.MaxListLimit) errors.Add(Problems.PageLimitField(RunbookExecutionService.MaxListLimit));
             if (state is not (null or "in_progress" or "finished")) errors.Add(new ProblemError("state", FieldCodes.NotAllowed, "state must be in_progress or finished"));
             if (runbook is not null && !RunbookDocument.IdPattern.IsMatch(runbook)) errors.Add(new ProblemError("runbook", FieldCodes.Malformed, "runbook must be a runbook id"));
             if (before is < 1) errors.Add(new ProblemError("before", FieldCodes.OutOfRange, "before must be an execution id"));

@@ -83,9 +83,7 @@ public static class ContestSignals
     {
         admin.MapGet("/signals/escrow_held_overdue_contests", async (int? limit, NpgsqlDataSource db, FairwaySettings settings, TimeProvider clock, CancellationToken ct) =>
         {
-            if (limit is < 1 or > 200)
-                return Platform.Http.Problems.Result(Platform.Http.ProblemCodes.ValidationFailed, "The request is invalid.",
-                    errors: [new Platform.Http.ProblemError("limit", Platform.Http.FieldCodes.OutOfRange, "limit must be between 1 and 200")]);
+            if (Platform.Http.Problems.PageLimitError(limit, 200) is { } badLimit) return badLimit;
             var args = new { now = clock.GetUtcNow(), grace = (long)settings.EscrowReleaseGrace.TotalSeconds, limit = limit ?? 50 };
             await using var c = await db.OpenConnectionAsync(ct);
             var count = await c.ExecuteScalarAsync<long>(new CommandDefinition($"SELECT count(*) FROM {EscrowHeldOverdueSql}", args, cancellationToken: ct));

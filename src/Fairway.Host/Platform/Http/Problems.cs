@@ -54,6 +54,17 @@ public static class Problems
     public static IResult Result(ProblemCode code, string title, string? detail = null, IReadOnlyList<ProblemError>? errors = null) =>
         new ProblemResult(Document(code, title, detail, errors));
 
+    /// <summary>
+    /// A page size is 1..<paramref name="max"/> (left out, the endpoint's default applies): the 400 VALIDATION_FAILED naming
+    /// the field for one outside, else null. Every list endpoint bounds its page this way.
+    /// </summary>
+    public static IResult? PageLimitError(int? limit, int max) =>
+        limit is < 1 || limit > max ? Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: [PageLimitField(max)]) : null;
+
+    /// <summary>The field error of a page size outside 1..<paramref name="max"/>, for endpoints that collect several field errors.</summary>
+    public static ProblemError PageLimitField(int max) =>
+        new("limit", FieldCodes.OutOfRange, $"limit must be between 1 and {max.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+
     public static Task WriteAsync(HttpContext context, ProblemCode code, string title, string? detail = null, IReadOnlyList<ProblemError>? errors = null, int? status = null)
     {
         var document = Document(code, title, detail, errors, status);
