@@ -60,6 +60,8 @@ fsync = off
 synchronous_commit = off
 full_page_writes = off
 CONF
+  # PG_EXTRA_CONF: lines added for one run, e.g. shared_preload_libraries = 'pg_stat_statements' to profile statements.
+  [ -z "${PG_EXTRA_CONF:-}" ] || printf '%s\n' "$PG_EXTRA_CONF" >>"$PG_DATA_DIR/postgresql.conf"
   pg_run "$PG_BIN_DIR/pg_ctl" -D "$PG_DATA_DIR" -l "$PG_BASE_DIR/server.log" -w -t 60 start >/dev/null \
     || { cat "$PG_BASE_DIR/server.log" >&2; return 1; }
   PG_URL="postgresql://postgres@127.0.0.1:$PG_PORT/postgres"

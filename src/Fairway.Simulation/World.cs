@@ -31,6 +31,14 @@ public sealed class World : IAsyncDisposable
     public required ChildProcess ProviderProcess { get; init; }
     public DateTimeOffset Now { get; private set; }
 
+    /// <summary>The <c>enabled_events</c> of Fairway's Stripe webhook endpoint, from the repository's definition of it.</summary>
+    public static IReadOnlyList<string> SubscribedEventTypes(string root)
+    {
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(root, "infra", "stripe", "webhook-endpoint.json")));
+        var types = doc.RootElement.GetProperty("enabled_events").EnumerateArray().Select(e => e.GetString()!).ToList();
+        return types.Count > 0 ? types : throw new InvalidOperationException("infra/stripe/webhook-endpoint.json subscribes to no event type");
+    }
+
     public static async Task<World> StartAsync(string root, string databaseUrl, string runDir, DateTimeOffset t0)
     {
         string Dll(string project, string name) => Path.Combine(root, "src", project, "bin", "Release", "net10.0", name);
@@ -41,7 +49,9 @@ public sealed class World : IAsyncDisposable
         var stripe = ChildProcess.Start("stripe-sandbox", runDir, Dll("Fairway.StripeSandbox", "Fairway.StripeSandbox.dll"),
             ["--urls", $"http://127.0.0.1:{stripePort}", "--api-key", StripeKey, "--webhook-url", $"{apiUrl}webhooks/stripe", "--webhook-secret", WebhookSecret,
                 // Stripe sends an endpoint its events concurrently: four at once, so a wave of payments is not delivered one by one.
-                "--webhook-concurrency", "4"],
+                "--webhook-concurrency", "4",
+                // The endpoint subscribes to the event types the deployment's endpoint does (generated from Fairway's code).
+                "--webhook-events", string.Join(',', SubscribedEventTypes(root))],
             new Dictionary<string, string>());
         var provider = ChildProcess.Start("provider-sandbox", runDir, Dll("Fairway.ProviderSandbox", "Fairway.ProviderSandbox.dll"),
             ["--urls", $"http://127.0.0.1:{providerPort}", "--api-key", ProviderKey, "--start-time", t0.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'"), "--log-requests", "false"],

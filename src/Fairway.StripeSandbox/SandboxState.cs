@@ -153,7 +153,7 @@ public sealed partial class SandboxState
             ["created"] = Now,
             ["data"] = data,
             ["livemode"] = false,
-            ["pending_webhooks"] = Webhooks.HasEndpoint && !_withholdWebhooks ? 1 : 0,
+            ["pending_webhooks"] = Webhooks.Delivers(type) && !_withholdWebhooks ? 1 : 0,
             ["request"] = new JsonObject
             {
                 ["id"] = Current?.RequestId,

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 
 namespace Fairway.StripeSandbox;
 
-/// <summary>Start-up settings (command line: <c>--api-key</c>, <c>--webhook-url</c>, <c>--webhook-secret</c>, <c>--id-namespace</c>, <c>--api-version</c>, <c>--webhook-concurrency</c>).</summary>
+/// <summary>Start-up settings (command line: <c>--api-key</c>, <c>--webhook-url</c>, <c>--webhook-secret</c>, <c>--id-namespace</c>, <c>--api-version</c>, <c>--webhook-concurrency</c>, <c>--webhook-events</c>).</summary>
 public sealed class SandboxOptions
 {
     /// <summary>Stripe.net 53.1.0's <c>StripeConfiguration.ApiVersion</c>; events carry it as <c>api_version</c>.</summary>
@@ -20,6 +20,8 @@ public sealed class SandboxOptions
     public string ApiVersion { get; set; } = StripeNetApiVersion;
     /// <summary>Webhook deliveries in flight at once (1..16; 1: strictly one after another, in order).</summary>
     public int WebhookConcurrency { get; set; } = 1;
+    /// <summary>The event types the endpoint subscribes to (Stripe's <c>enabled_events</c>), comma-separated; null or <c>*</c>: every type.</summary>
+    public string? WebhookEvents { get; set; }
 
     public string[] ToArgs()
     {
@@ -27,6 +29,7 @@ public sealed class SandboxOptions
         if (ApiKey is not null) a.AddRange(["--api-key", ApiKey]);
         if (WebhookUrl is not null) a.AddRange(["--webhook-url", WebhookUrl]);
         if (WebhookSecret is not null) a.AddRange(["--webhook-secret", WebhookSecret]);
+        if (WebhookEvents is not null) a.AddRange(["--webhook-events", WebhookEvents]);
         a.AddRange(["--id-namespace", IdNamespace, "--api-version", ApiVersion, "--webhook-concurrency", WebhookConcurrency.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         return a.ToArray();
     }
@@ -83,10 +86,12 @@ public static class StripeSandboxApp
             IdNamespace = NullIfEmpty(cfg["id-namespace"]) ?? "sbx",
             ApiVersion = NullIfEmpty(cfg["api-version"]) ?? SandboxOptions.StripeNetApiVersion,
             WebhookConcurrency = NullIfEmpty(cfg["webhook-concurrency"]) is { } n ? int.Parse(n, System.Globalization.CultureInfo.InvariantCulture) : 1,
+            WebhookEvents = NullIfEmpty(cfg["webhook-events"]),
         };
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<SandboxClock>();
-        builder.Services.AddSingleton(sp => new WebhookDispatcher(sp.GetRequiredService<SandboxClock>(), options.WebhookUrl, options.WebhookSecret, options.WebhookConcurrency));
+        builder.Services.AddSingleton(sp => new WebhookDispatcher(sp.GetRequiredService<SandboxClock>(), options.WebhookUrl, options.WebhookSecret, options.WebhookConcurrency,
+            options.WebhookEvents?.Split(',')));
         builder.Services.AddSingleton(sp => new SandboxState(sp.GetRequiredService<SandboxClock>(), sp.GetRequiredService<WebhookDispatcher>(), options.ApiVersion, options.IdNamespace));
         builder.Services.AddSingleton<FaultRegistry>();
         builder.Services.AddSingleton<StripeApi>();
@@ -210,7 +215,15 @@ static class ControlApi
         g.MapGet("/webhook", () => J(hooks.Describe()));
         g.MapPut("/webhook", H((ctx, b) =>
         {
-            hooks.Configure(Str(b, "url"), Str(b, "secret"));
+            IEnumerable<string>? events = null;
+            if (b["enabled_events"] is { } list)
+            {
+                if (list is not JsonArray items || items.Any(i => i is not JsonValue v || !v.TryGetValue<string>(out _)))
+                    throw new BadRequestException("enabled_events must be an array of event type strings");
+                events = items.Select(i => i!.GetValue<string>()).ToList();
+                if (!events.Any()) throw new BadRequestException("enabled_events must name at least one event type (or \"*\")");
+            }
+            hooks.Configure(Str(b, "url"), Str(b, "secret"), events);
             return J(hooks.Describe());
         }));
         g.MapPut("/webhooks/retry", H((ctx, b) =>

@@ -52,6 +52,7 @@ public sealed class WebhookDispatcher : IAsyncDisposable
     readonly Task _loop;
     readonly string? _initialUrl;
     readonly string? _initialSecret;
+    readonly IReadOnlySet<string>? _initialEvents;
 
     long _seq, _logSeq, _generation;
     bool _paused;
@@ -60,7 +61,7 @@ public sealed class WebhookDispatcher : IAsyncDisposable
     WebhookRetryPolicy _policy = new();
 
     // counters
-    long _attempts, _succeeded, _failedAttempts, _dropped, _gaveUp, _duplicates, _redeliveries, _overflow, _skippedNoEndpoint;
+    long _attempts, _succeeded, _failedAttempts, _dropped, _gaveUp, _duplicates, _redeliveries, _overflow, _skippedNoEndpoint, _notSubscribed;
 
     /// <summary>The most deliveries in flight at once (Stripe itself sends an endpoint's events concurrently, in no guaranteed order).</summary>
     public const int MaxConcurrency = 16;
@@ -68,12 +69,15 @@ public sealed class WebhookDispatcher : IAsyncDisposable
     /// <summary>How many deliveries may be in flight at once: 1 (the default) delivers strictly one after another, in due order.</summary>
     public int MaxInFlight { get; }
 
-    public WebhookDispatcher(SandboxClock clock, string? url, string? secret, int concurrency = 1)
+    /// <param name="enabledEvents">The event types the endpoint subscribes to, as a Stripe webhook endpoint's
+    /// <c>enabled_events</c>; null or <c>*</c>: every type.</param>
+    public WebhookDispatcher(SandboxClock clock, string? url, string? secret, int concurrency = 1, IEnumerable<string>? enabledEvents = null)
     {
         if (concurrency is < 1 or > MaxConcurrency) throw new ArgumentOutOfRangeException(nameof(concurrency), concurrency, $"webhook concurrency is 1..{MaxConcurrency}");
         MaxInFlight = concurrency;
         _clock = clock;
         Url = _initialUrl = string.IsNullOrWhiteSpace(url) ? null : url;
+        EnabledEvents = _initialEvents = EventSet(enabledEvents);
         Secret = _initialSecret = string.IsNullOrWhiteSpace(secret) ? DefaultSecret : secret;
         _http = new HttpClient(new SocketsHttpHandler { UseProxy = false, PooledConnectionLifetime = TimeSpan.FromMinutes(1) })
         {
@@ -90,14 +94,35 @@ public sealed class WebhookDispatcher : IAsyncDisposable
 
     public bool HasEndpoint { get { lock (_lock) return Url is not null; } }
 
-    public void Configure(string? url, string? secret)
+    /// <summary>The event types delivered (null: every type). Stripe records every event (<c>GET /v1/events</c>) but sends an
+    /// endpoint only the types in its <c>enabled_events</c>.</summary>
+    public IReadOnlySet<string>? EnabledEvents { get; private set; }
+
+    /// <summary>Whether an event of <paramref name="eventType"/> is sent to the endpoint (there is one, and it subscribes to the type).</summary>
+    public bool Delivers(string eventType)
+    {
+        lock (_lock) return Url is not null && (EnabledEvents is null || EnabledEvents.Contains(eventType));
+    }
+
+    /// <summary>Sets the endpoint; <paramref name="enabledEvents"/> null keeps the subscription, <c>["*"]</c> subscribes to every type.</summary>
+    public void Configure(string? url, string? secret, IEnumerable<string>? enabledEvents = null)
     {
         lock (_lock)
         {
             Url = string.IsNullOrWhiteSpace(url) ? null : url;
             if (!string.IsNullOrWhiteSpace(secret)) Secret = secret;
+            if (enabledEvents is not null) EnabledEvents = EventSet(enabledEvents);
         }
         _signal.Release();
+    }
+
+    /// <summary>An <c>enabled_events</c> list as a set; null for every type (no list, or <c>*</c>). An empty list is refused, as Stripe does.</summary>
+    public static IReadOnlySet<string>? EventSet(IEnumerable<string>? types)
+    {
+        if (types is null) return null;
+        var set = types.Select(t => t.Trim()).Where(t => t.Length > 0).ToHashSet(StringComparer.Ordinal);
+        if (set.Count == 0) throw new ArgumentException("enabled_events must name at least one event type (or \"*\")", nameof(types));
+        return set.Contains("*") ? null : set;
     }
 
     public void SetRetryPolicy(int? maxAttempts, int? initialBackoffMs, int? maxBackoffMs, int? timeoutMs)
@@ -155,6 +180,7 @@ public sealed class WebhookDispatcher : IAsyncDisposable
         lock (_lock)
         {
             if (Url is null) { _skippedNoEndpoint++; return false; }
+            if (EnabledEvents is not null && !EnabledEvents.Contains(eventType)) { _notSubscribed++; return false; }
             if (_dropNext > 0)
             {
                 _dropNext--; _dropped++;
@@ -251,8 +277,8 @@ public sealed class WebhookDispatcher : IAsyncDisposable
             _paused = false;
             _duplicateNext = _dropNext = _delayNext = _reorderNext = 0; _delayMs = 0;
             _policy = new WebhookRetryPolicy();
-            _attempts = _succeeded = _failedAttempts = _dropped = _gaveUp = _duplicates = _redeliveries = _overflow = _skippedNoEndpoint = 0;
-            Url = _initialUrl; Secret = _initialSecret ?? DefaultSecret;
+            _attempts = _succeeded = _failedAttempts = _dropped = _gaveUp = _duplicates = _redeliveries = _overflow = _skippedNoEndpoint = _notSubscribed = 0;
+            Url = _initialUrl; Secret = _initialSecret ?? DefaultSecret; EnabledEvents = _initialEvents;
         }
         _signal.Release();
     }
@@ -265,6 +291,7 @@ public sealed class WebhookDispatcher : IAsyncDisposable
             {
                 ["url"] = Url,
                 ["secret"] = Secret,
+                ["enabled_events"] = EnabledEvents is null ? new JsonArray("*") : new JsonArray(EnabledEvents.Order(StringComparer.Ordinal).Select(t => (JsonNode)t).ToArray()),
                 ["paused"] = _paused,
                 ["concurrency"] = MaxInFlight,
                 ["retry"] = new JsonObject
@@ -302,6 +329,7 @@ public sealed class WebhookDispatcher : IAsyncDisposable
                 ["redeliveries"] = _redeliveries,
                 ["overflow_dropped"] = _overflow,
                 ["skipped_no_endpoint"] = _skippedNoEndpoint,
+                ["skipped_not_subscribed"] = _notSubscribed,
                 ["pending"] = _pending.Count(d => !d.Held) + _inFlight,
                 ["held"] = _pending.Count(d => d.Held) + _reorderGroup.Count,
                 ["paused"] = _paused,

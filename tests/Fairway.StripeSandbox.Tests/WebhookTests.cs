@@ -47,6 +47,33 @@ public class WebhookTests : WebhookTest
     }
 
     [Fact]
+    public async Task An_endpoint_is_sent_only_the_event_types_it_subscribes_to_and_every_event_stays_listed()
+    {
+        var configured = await Control("PUT", "/_sandbox/webhook", new { url = Hook.Url, enabled_events = new[] { "payment_intent.succeeded", "refund.created" } });
+        Assert.Equal(["payment_intent.succeeded", "refund.created"], configured["enabled_events"]!.AsArray().Select(t => (string)t!).ToArray());
+        var pi = await SucceededPaymentIntent(6000);
+        await new RefundService(Client).CreateAsync(new RefundCreateOptions { PaymentIntent = pi.Id, Amount = 1000 });
+        await WaitIdle();
+
+        // Sent: only the subscribed types. Recorded: all of them, the others with no delivery pending (as Stripe does).
+        Assert.Equal(["payment_intent.succeeded", "refund.created"], Events().Select(e => e.Type).ToArray());
+        var listed = (await new EventService(Client).ListAsync(new EventListOptions { Limit = 100 })).Data;
+        Assert.Equal(["charge.refunded", "charge.succeeded", "payment_intent.created", "payment_intent.succeeded", "refund.created"],
+            listed.Select(e => e.Type).Order(StringComparer.Ordinal).ToArray());
+        Assert.All(listed.Where(e => e.Type is not ("payment_intent.succeeded" or "refund.created")), e => Assert.Equal(0, e.PendingWebhooks));
+        Assert.Equal(3, (long)(await Stats())["webhook_deliveries"]!["skipped_not_subscribed"]!);
+
+        // "*" subscribes to every type again; an empty list is refused.
+        await Control("PUT", "/_sandbox/webhook", new { url = Hook.Url, enabled_events = new[] { "*" } });
+        await NewPi();
+        await WaitIdle();
+        Assert.Equal("payment_intent.created", Events()[^1].Type);
+        using var refused = await Raw.PutAsync("/_sandbox/webhook", new StringContent(
+            System.Text.Json.JsonSerializer.Serialize(new { url = Hook.Url, enabled_events = Array.Empty<string>() }), System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(400, (int)refused.StatusCode);
+    }
+
+    [Fact]
     public async Task By_default_one_delivery_is_in_flight_at_a_time_in_creation_order()
     {
         Hook.Hold = TimeSpan.FromMilliseconds(50);

@@ -46,6 +46,7 @@ public static class DocumentEmitter
         Write(root, GeneratedDocuments.EnvSchemaPath, GeneratedDocuments.EnvSchemaMarkdown());
         Write(root, GeneratedDocuments.EnvExamplePath, GeneratedDocuments.EnvExample());
         Write(root, GeneratedDocuments.ErrorCodesPath, Http.ErrorCodeRegistry.Markdown());
+        Write(root, Payments.StripeWebhookSubscription.Path, Payments.StripeWebhookSubscription.EndpointJson());
         return 0;
     }
 
