@@ -92,8 +92,6 @@ public sealed class WebhookDispatcher : IAsyncDisposable
     /// <summary>Called (outside the dispatcher lock) after a 2xx delivery.</summary>
     public Action<string>? Delivered { get; set; }
 
-    public bool HasEndpoint { get { lock (_lock) return Url is not null; } }
-
     /// <summary>The event types delivered (null: every type). Stripe records every event (<c>GET /v1/events</c>) but sends an
     /// endpoint only the types in its <c>enabled_events</c>.</summary>
     public IReadOnlySet<string>? EnabledEvents { get; private set; }
