@@ -2,7 +2,7 @@ using System.CommandLine;
 
 namespace Fairway.Cli;
 
-/// <summary>`fairway payouts status|show|transfer|retry|release` through the admin API (actions audited with the token's subject).</summary>
+/// <summary>`fairway payouts status|show|transfer|transfers|retry|retry-now|release|dry-run` through the admin API (actions audited with the token's subject).</summary>
 public static class PayoutCommands
 {
     public static Command Build()
@@ -26,6 +26,10 @@ public static class PayoutCommands
         var retry = new Command("retry", "Re-queue a failed_terminal transfer (e.g. after the player connected a Stripe account) with a fresh attempt budget; same idempotency key, refused if a Stripe transfer was ever recorded.") { retryId, retryReason };
         retry.SetAction(p => AdminCall.Run(c => c.SendAsync(HttpMethod.Post, $"/api/admin/payouts/transfers/{p.GetValue(retryId)}/retry", new { reason = p.GetValue(retryReason) })));
 
+        var retryNowReason = Reason();
+        var retryNow = new Command("retry-now", "After a Stripe outage: make every retryable transfer due now (its backoff was spent against a failing API); the next scheduler run attempts them. Attempt budgets and idempotency keys are unchanged.") { retryNowReason };
+        retryNow.SetAction(p => AdminCall.Run(c => c.SendAsync(HttpMethod.Post, "/api/admin/payouts/retry-now", new { reason = p.GetValue(retryNowReason) })));
+
         var releaseContest = new Argument<string>("contest") { Description = "Contest id whose payout job is held." };
         var releaseReason = Reason();
         var release = new Command("release", "Release a payout job held after a provider correction (after review): its transfers are executed by the next scheduler run.") { releaseContest, releaseReason };
@@ -41,7 +45,7 @@ public static class PayoutCommands
         transfers.SetAction(p => AdminCall.Run(c => c.SendAsync(HttpMethod.Get, $"/api/admin/payouts/transfers?limit={p.GetValue(listLimit)}"
             + (p.GetValue(listStatus) is { } s ? $"&status={Uri.EscapeDataString(s)}" : "") + (p.GetValue(listNeedsOps) ? "&needs_ops=true" : ""))));
 
-        return new Command("payouts", "Automatic payouts to winners (Stripe transfers).") { status, show, transfer, transfers, retry, release, dryRun };
+        return new Command("payouts", "Automatic payouts to winners (Stripe transfers).") { status, show, transfer, transfers, retry, retryNow, release, dryRun };
     }
 
     static Option<string> Reason() => new("--reason") { Description = "Why (3..500 characters): who asked, incident or ticket. Recorded in the audit trail.", Required = true };

@@ -56,6 +56,12 @@ public static class PayoutEndpoints
             await ActAsync(async () => Results.Ok(await o.RetryAsync(transferId, Actors.Of(http.User), body.Reason!.Trim(), ct))))
             .Validate<ReasonRequest>();
 
+        // After a Stripe outage: every retryable transfer is attempted by the next scheduler run instead of at the end of
+        // a backoff that was spent against a failing API (docs/runbooks/stripe-outage.md).
+        payouts.MapPost("/retry-now", async (ReasonRequest body, HttpContext http, PayoutOrchestrationService o, CancellationToken ct) =>
+            Results.Ok(await o.RetryNowAsync(Actors.Of(http.User), body.Reason!.Trim(), ct)))
+            .Validate<ReasonRequest>();
+
         payouts.MapPost("/contests/{contestId}/release", async (string contestId, ReasonRequest body, HttpContext http, PayoutOrchestrationService o, CancellationToken ct) =>
             await ActAsync(async () => Results.Ok(await o.ReleaseAsync(contestId, Actors.Of(http.User), body.Reason!.Trim(), ct))))
             .Validate<ReasonRequest>();

@@ -106,6 +106,11 @@ public sealed record PayoutSchedulerRunView
 }
 
 /// <summary>A payout admin action refused (HTTP 404/409 with <see cref="Code"/>); nothing was written.</summary>
+/// <summary>What one "retry now" did: the transfers made due (with the next attempt they had), and whether more are left.</summary>
+public sealed record PayoutRetryNowResult(IReadOnlyList<PayoutRetriedNow> Transfers, int Count, bool More);
+
+public sealed record PayoutRetriedNow(long Id, string ContestId, DateTimeOffset PreviousNextAttemptAt);
+
 public sealed class PayoutActionException(ProblemCode code, string message) : Exception(message)
 {
     public ProblemCode Code { get; } = code;

@@ -145,6 +145,41 @@ public sealed class PayoutOrchestrationService(NpgsqlDataSource db, AuditWriter 
         return (await c.QuerySingleAsync<PayoutTransferView>($"SELECT {PayoutSql.TransferColumns} FROM payout_transfers WHERE id = @transferId", new { transferId }));
     }
 
+    /// <summary>The most transfers one <see cref="RetryNowAsync"/> call makes due (the scheduler still runs them in its own batches).</summary>
+    public const int MaxRetriedNowPerCall = 500;
+
+    /// <summary>
+    /// Makes every retryable transfer due now (admin, once Stripe answers again after an outage): their backoff was
+    /// spent against an API that was failing, and the winners should not wait for it. Nothing else changes: the attempt
+    /// budget, the idempotency key and the look-up at Stripe before a transfer that was ever sent is sent again.
+    /// Each transfer is audited. Bounded (<see cref="MaxRetriedNowPerCall"/>, oldest next attempt first); <c>remaining</c>
+    /// says how many are left for another call. None retryable is an answer, not an error: the outage may have healed itself.
+    /// </summary>
+    public async Task<PayoutRetryNowResult> RetryNowAsync(string actor, string reason, CancellationToken ct = default)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        await using var tx = await c.BeginTransactionAsync(ct);
+        var now = clock.GetUtcNow();
+        var due = (await c.QueryAsync<PayoutTransferView>(new CommandDefinition($"""
+            SELECT {PayoutSql.TransferColumns} FROM payout_transfers
+             WHERE status = 'retryable' AND stripe_transfer_id IS NULL AND attempt_count < max_attempts AND next_attempt_at > @now
+             ORDER BY next_attempt_at, id LIMIT @limit FOR UPDATE SKIP LOCKED
+            """, new { now, limit = MaxRetriedNowPerCall + 1 }, tx, cancellationToken: ct))).ToList();
+        var batch = due.Take(MaxRetriedNowPerCall).ToList();
+        foreach (var t in batch)
+        {
+            await c.ExecuteAsync(new CommandDefinition("UPDATE payout_transfers SET next_attempt_at = @now, updated_at = @now WHERE id = @id",
+                new { id = t.Id, now }, tx, cancellationToken: ct));
+            await audit.WriteAsync(tx, new AuditEntry(actor, "payout_transfer.retry_now", "payout_transfer", t.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), reason,
+                Before: new { next_attempt_at = t.NextAttemptAt }, After: new { next_attempt_at = now },
+                Evidence: new { contest_id = t.ContestId, user_id = t.UserId, attempt_count = t.AttemptCount, max_attempts = t.MaxAttempts, last_error_class = t.LastErrorClass }), ct);
+        }
+        await tx.CommitAsync(ct);
+        if (batch.Count > 0)
+            log.LogWarning("{Count} retryable payout transfer(s) made due now by {Actor}: {Reason}", batch.Count, actor, reason);
+        return new PayoutRetryNowResult(batch.Select(t => new PayoutRetriedNow(t.Id, t.ContestId, t.NextAttemptAt)).ToList(), batch.Count, due.Count > MaxRetriedNowPerCall);
+    }
+
     /// <summary>
     /// A transfer that failed because the winner had no usable connected account is not a dead end: once Stripe
     /// reports that account usable again (<c>account.updated</c> stored after the failure, payouts enabled), the transfer

@@ -99,8 +99,6 @@ public sealed class RunbookCoverageTests
         ["LedgerInvariantViolation"] = "ENTRY",
         ["LedgerAccountBalanceMismatch"] = "ENTRY",
         ["PartialPayoutExecuted"] = "ENTRY",
-        ["PayoutRetryRateHigh"] = "CONTEST",
-        ["PayoutTransfersStuck"] = "CONTEST",
         ["StripeWebhookSignatureFailures"] = "NEW_SECRET",
     };
 

@@ -216,19 +216,36 @@ public sealed class RunbookTests(RunbookWorld world)
         {
             await W.RunPayoutSchedulerAsync();
             await W.AdvanceAsync(TimeSpan.FromHours(2));
+            // A second failed attempt just before ops are paged: every transfer waits out a backoff that ends after now (the
+            // clock stands still while the runbook runs), so running the scheduler alone would attempt none of them.
+            await W.RunPayoutSchedulerAsync();
+            var waiting = "SELECT count(*) FROM payout_transfers WHERE contest_id = @c AND status = 'retryable' AND attempt_count = 2 AND next_attempt_at > @now";
+            var transfers = await W.ScalarAsync<long>("SELECT count(*) FROM payout_transfers WHERE contest_id = @c", new { c = contest.ContestId });
+            Assert.True(transfers >= 1);
+            Assert.Equal(transfers, await W.ScalarAsync<long>(waiting, new { c = contest.ContestId, now = W.Now }));
             await SignalAsync("payout_transfers_stuck", v => v >= 1);
             var runner = new RunbookRunner(world)
             {
                 // Stripe's status page reports the API operational before ops recover.
                 BeforeSection = async section => { if (section == "Recover") await W.Stripe.SendAsync(HttpMethod.Delete, "/_sandbox/faults"); },
             };
-            await runner.RunAsync("stripe-outage", Inputs("stripe-outage", ("CONTEST", contest.ContestId)));
+            // The alert names no contest: the first step finds it (sets=), as the paged operator has only the alert.
+            await runner.RunAsync("stripe-outage", Inputs("stripe-outage"));
+            Assert.Equal(contest.ContestId, runner.Variables["CONTEST"]);
+            // The table decided "retryable: continue" (pause, then Recover).
+            Assert.Equal([(RunbookDecision.Continue, null)], runner.Decisions.Select(d => (d.Decision, d.Party)));
         }
         finally { await W.Stripe.SendAsync(HttpMethod.Delete, "/_sandbox/faults"); }
         Assert.Equal(0, await SignalAsync("payout_transfers_stuck", v => v == 0));
         var byKey = await W.TransfersByKeyAsync();
-        Assert.All(await W.QueryAsync<long>("SELECT id FROM payout_transfers WHERE contest_id = @c", new { c = contest.ContestId }),
-            id => Assert.Equal(1, byKey.GetValueOrDefault($"payout:{id}")));
+        var ids = await W.QueryAsync<long>("SELECT id FROM payout_transfers WHERE contest_id = @c", new { c = contest.ContestId });
+        Assert.All(ids, id => Assert.Equal(1, byKey.GetValueOrDefault($"payout:{id}")));
+        // Each transfer made due by hand is audited with the operator's reason; the attempt budget was not touched.
+        Assert.Equal(ids.Count, await W.ScalarAsync<long>("""
+            SELECT count(*) FROM audit_events WHERE action = 'payout_transfer.retry_now' AND entity_id = ANY(@ids)
+               AND actor LIKE 'admin:%' AND reason LIKE '%INC-stripe-outage%'
+            """, new { ids = ids.Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray() }));
+        Assert.All(await W.QueryAsync<int>("SELECT attempt_count FROM payout_transfers WHERE contest_id = @c", new { c = contest.ContestId }), n => Assert.Equal(3, n));
         await HealthyAsync();
     }
 
