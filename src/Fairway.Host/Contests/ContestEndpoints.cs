@@ -73,7 +73,8 @@ public static class ContestEndpoints
         {
             if (state is not null && !ContestStates.TryParse(state, out _))
                 return Problems.Result(ProblemCodes.ValidationFailed, "Unknown state.", errors: [new ProblemError("state", FieldCodes.InvalidState, "one of SCHEDULED, LOCKED, LIVE, COMPLETE, CANCELLED, ERROR")]);
-            var n = Math.Clamp(limit ?? 50, 1, 100);
+            if (Problems.PageLimitError(limit, 100) is { } badLimit) return badLimit;
+            var n = limit ?? 50;
             await using var c = await db.OpenConnectionAsync(ct);
             var rows = await contests.ListAsync(c, state, null, n + 1, after);
             var summaries = new List<ContestSummary>();
@@ -102,7 +103,8 @@ public static class ContestEndpoints
         {
             if (state is not null && !ContestStates.TryParse(state, out _))
                 return Problems.Result(ProblemCodes.ValidationFailed, "Unknown state.", errors: [new ProblemError("state", FieldCodes.InvalidState, "one of SCHEDULED, LOCKED, LIVE, COMPLETE, CANCELLED, ERROR")]);
-            var n = Math.Clamp(limit ?? 50, 1, 200);
+            if (Problems.PageLimitError(limit, 200) is { } badLimit) return badLimit;
+            var n = limit ?? 50;
             await using var c = await db.OpenConnectionAsync(ct);
             return Results.Ok(Page.Of(await contests.ListAsync(c, state, tournament_id, n + 1, after), n, r => r.Id));
         });

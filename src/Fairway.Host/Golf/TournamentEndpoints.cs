@@ -44,7 +44,8 @@ public static class TournamentEndpoints
 
         admin.MapGet("/tournaments", async (int? limit, string? after, NpgsqlDataSource db, TournamentRepository repo, CancellationToken ct) =>
         {
-            var n = Math.Clamp(limit ?? 50, 1, 200);
+            if (Problems.PageLimitError(limit, 200) is { } badLimit) return badLimit;
+            var n = limit ?? 50;
             await using var c = await db.OpenConnectionAsync(ct);
             var rows = await repo.ListAsync(c, n + 1, after);
             return Results.Ok(Page.Of(rows, n, t => t.Id));

@@ -25,13 +25,16 @@ public static class IngestionEndpoints
     {
         api.MapGet("/contests/{id}/standings", async (string id, int? limit, int? offset, StandingsService standings, CancellationToken ct) =>
         {
-            var n = Math.Clamp(limit ?? 100, 1, 500);
-            var skip = Math.Max(0, offset ?? 0);
+            if (Problems.PageLimitError(limit, 500) is { } badLimit) return badLimit;
+            if (offset is < 0)
+                return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: [new ProblemError("offset", FieldCodes.OutOfRange, "offset must be 0 or more")]);
+            var n = limit ?? 100;
+            var skip = offset ?? 0;
             var view = await standings.PageAsync(id, skip, n, ct);
             return view is null
                 ? Problems.Result(ProblemCodes.StandingsNotAvailable, $"No standings for contest '{id}' yet (no accepted leaderboard).")
                 : Results.Ok(view);
-        }).AllowAnonymous().WithName("GetContestStandings").WithTags("Contests").Produces<StandingsView>().Errors(ProblemCodes.StandingsNotAvailable);
+        }).AllowAnonymous().WithName("GetContestStandings").WithTags("Contests").Produces<StandingsView>().Errors(ProblemCodes.StandingsNotAvailable, ProblemCodes.ValidationFailed);
 
         api.MapGet("/tournaments/{id}/leaderboard", async (string id, NpgsqlDataSource db, IngestionEventStore events, CancellationToken ct) =>
         {
@@ -71,7 +74,8 @@ public static class IngestionEndpoints
 
         admin.MapGet("/ingestion/tournaments/{id}/events", async (string id, string? outcome, long? after, int? limit, NpgsqlDataSource db, IngestionEventStore events, CancellationToken ct) =>
         {
-            var n = Math.Clamp(limit ?? 50, 1, 500);
+            if (Problems.PageLimitError(limit, 500) is { } badLimit) return badLimit;
+            var n = limit ?? 50;
             await using var c = await db.OpenConnectionAsync(ct);
             var rows = await events.ListAsync(c, id, outcome, after, n + 1);
             return Results.Ok(Page.Of(rows.Select(e => new
@@ -96,6 +100,7 @@ public static class IngestionEndpoints
         });
 
         admin.MapPost("/ingestion/tournaments/{id}/replay", async (string id, long? after, int? limit, HttpContext http, ReplayService replay, CancellationToken ct) =>
-            Results.Ok(await replay.ReplayAsync(id, after, limit ?? ReplayService.MaxEventsPerCall, Actors.Of(http.User), ct)));
+            Problems.PageLimitError(limit, ReplayService.MaxEventsPerCall)
+            ?? Results.Ok(await replay.ReplayAsync(id, after, limit ?? ReplayService.MaxEventsPerCall, Actors.Of(http.User), ct)));
     }
 }

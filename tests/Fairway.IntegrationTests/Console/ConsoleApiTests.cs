@@ -94,6 +94,12 @@ public sealed class ConsoleApiTests(ConsoleApiFixture f) : IClassFixture<Console
     [InlineData("/api/admin/payments/disputes?limit=0", "limit")]
     [InlineData("/api/admin/reconciliation/stripe/runs?limit=201", "limit")]
     [InlineData("/api/admin/reconciliation/stripe/items?limit=1001", "limit")]
+    [InlineData("/api/admin/tournaments?limit=201", "limit")]
+    [InlineData("/api/admin/contests?limit=0", "limit")]
+    [InlineData("/api/contests?limit=101", "limit")]
+    [InlineData("/api/contests/any/standings?limit=501", "limit")]
+    [InlineData("/api/contests/any/standings?offset=-1", "offset")]
+    [InlineData("/api/admin/ingestion/tournaments/any/events?limit=0", "limit")]
     public async Task Out_of_range_queries_are_refused_with_the_field_named(string route, string field)
     {
         var r = await W.Admin.GetAsync(route);
