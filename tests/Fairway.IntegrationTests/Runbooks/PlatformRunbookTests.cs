@@ -86,7 +86,9 @@ public sealed class PlatformRunbookTests(RunbookWorld world)
                 // The provider's status page reports its feed healthy again before ops poll.
                 BeforeSection = async section => { if (section == "Recover") await provider.ClearFaultsAsync(); },
             };
-            await runner.RunAsync("ingestion-lag", Inputs("ingestion-lag", ("TOURNAMENT", p.TournamentId)));
+            // Paged by IngestionPayloadsRejected (no tournament label): the first step finds the tournament with the newest trouble.
+            await runner.RunAsync("ingestion-lag", Inputs("ingestion-lag"));
+            Assert.Equal(p.TournamentId, runner.Variables["TOURNAMENT"]);
         }
         finally { await provider.ClearFaultsAsync(); }
 

@@ -93,8 +93,6 @@ public sealed class RunbookCoverageTests
         ["ContestLockOverdue"] = "CONTEST",
         ["ContestTransitionFailed"] = "CONTEST",
         ["BackupMissing"] = "BACKUP_DIR SCRATCH_DATABASE_URL",
-        ["IngestionFetchFailures"] = "TOURNAMENT",
-        ["IngestionPayloadsRejected"] = "TOURNAMENT",
         ["ScoreAuditMismatch"] = "BUNDLE CONTEST TOURNAMENT",
         ["LedgerInvariantViolation"] = "ENTRY",
         ["LedgerAccountBalanceMismatch"] = "ENTRY",
