@@ -93,8 +93,7 @@ public static class IngestionEndpoints
 
         admin.MapPost("/ingestion/tournaments/{id}/poll", async (string id, int? wait_seconds, IBackgroundJobClient jobs, JobStorage storage, NpgsqlDataSource db, IngestionEventStore events, CancellationToken ct) =>
         {
-            if (wait_seconds is < 0 or > JobWaiter.MaxWaitSeconds)
-                return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.", errors: [new ProblemError("wait_seconds", FieldCodes.OutOfRange, $"0..{JobWaiter.MaxWaitSeconds}")]);
+            if (JobWaiter.WaitSecondsError(wait_seconds) is { } badWait) return badWait;
             var jobId = jobs.Enqueue<IngestionPollJob>(j => j.RunAsync(id));
             var (state, final) = await JobWaiter.WaitAsync(storage, jobId, TimeSpan.FromSeconds(wait_seconds ?? 60));
             await using var c = await db.OpenConnectionAsync(ct);

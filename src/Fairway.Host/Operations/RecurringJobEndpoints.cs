@@ -37,9 +37,7 @@ public static class RecurringJobEndpoints
     {
         admin.MapPost("/jobs/recurring/{id}/trigger", async (string id, int? wait_seconds, IRecurringJobManagerV2 manager, JobStorage storage, RecurringJobPauses pauses, ILoggerFactory logs, HttpContext http) =>
         {
-            if (wait_seconds is < 0 or > JobWaiter.MaxWaitSeconds)
-                return Problems.Result(ProblemCodes.ValidationFailed, "The request is invalid.",
-                    errors: [new ProblemError("wait_seconds", FieldCodes.OutOfRange, "wait_seconds must be between 0 and 120")]);
+            if (JobWaiter.WaitSecondsError(wait_seconds) is { } badWait) return badWait;
             using (var connection = storage.GetConnection())
                 if (connection.GetAllEntriesFromHash($"recurring-job:{id}") is not { Count: > 0 })
                     return Problems.Result(ProblemCodes.RecurringJobNotFound, "No such recurring job.", $"no recurring job '{id}' is registered (workers register them at start-up)");

@@ -10,6 +10,13 @@ namespace Fairway.Host.Platform.Jobs;
 public static class JobWaiter
 {
     public const int MaxWaitSeconds = 120;
+
+    /// <summary>A request's <c>wait_seconds</c> is 0..<see cref="MaxWaitSeconds"/> (left out, the endpoint's default): the 400 naming the field, else null.</summary>
+    public static IResult? WaitSecondsError(int? waitSeconds) =>
+        waitSeconds is < 0 or > MaxWaitSeconds
+            ? Http.Problems.Result(Http.ProblemCodes.ValidationFailed, "The request is invalid.",
+                errors: [new Http.ProblemError("wait_seconds", Http.FieldCodes.OutOfRange, $"wait_seconds must be between 0 and {MaxWaitSeconds}")])
+            : null;
     static readonly HashSet<string> FinalStates = new(StringComparer.OrdinalIgnoreCase) { SucceededState.StateName, FailedState.StateName, DeletedState.StateName };
 
     /// <summary>The job's state when it reached a final state or when <paramref name="timeout"/> passed (then possibly not final).</summary>
