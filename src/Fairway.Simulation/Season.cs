@@ -412,10 +412,19 @@ public sealed class Season(World w, TimeDriver clock, AlertWatch alerts, int see
             .Where(t => t.GetProperty("status").GetString() is not ("completed" or "failed_terminal")).Sum(t => t.GetProperty("count").GetInt64());
         Samples.Add((at, rows.EnumerateArray().Sum(r => r.TryGetProperty("balance", out var b) ? b.GetInt64() : 0), EntriesAttempted,
             webhooks.GetProperty("unprocessed_count").GetInt64(), payoutsOpen));
+        // Every contest's state in one paged read (a request per contest made this sampling a few thousand requests a season).
+        var states = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (string? after = null; ;)
+        {
+            var page = await w.Admin.GetAsync("/api/admin/contests?limit=200" + (after is null ? "" : $"&after={Uri.EscapeDataString(after)}"));
+            foreach (var row in page.GetProperty("data").EnumerateArray()) states[row.GetProperty("id").GetString()!] = row.GetProperty("state").GetString() ?? "?";
+            if (!page.GetProperty("has_more").GetBoolean()) break;
+            after = page.GetProperty("next_after").GetString();
+        }
         foreach (var t in Tournaments.Where(t => t.OpensAt <= at && t.Official.AddHours(3) >= at.AddHours(-6)))
         foreach (var c in t.Contests)
         {
-            var state = (await w.Admin.GetAsync($"/api/admin/contests/{c.Id}")).GetProperty("state").GetString() ?? "?";
+            var state = states.TryGetValue(c.Id, out var listed) ? listed : throw new InvalidOperationException($"contest {c.Id} is not listed by GET /api/admin/contests");
             if (StateTimeline.LastOrDefault(s => s.Contest == c.Id) is var last && last.State == state) continue;
             StateTimeline.Add((at, c.Id, state));
         }
