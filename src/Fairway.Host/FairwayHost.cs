@@ -133,10 +133,8 @@ public static class FairwayHost
 
         builder.Services.AddSingleton(settings);
         // Hot statements (webhook convergence, standings, audit rows) are prepared once per connection instead of parsed on
-        // every execution, unless the connection string says otherwise (issue 12).
-        var connection = new NpgsqlConnectionStringBuilder(settings.DatabaseConnectionString);
-        if (connection.MaxAutoPrepare == 0) connection.MaxAutoPrepare = 64;
-        var dataSource = NpgsqlDataSource.Create(connection.ConnectionString);
+        // every execution (issue 12), and pooled connections are not reset: see PooledConnections.
+        var dataSource = NpgsqlDataSource.Create(PooledConnections.Configure(settings.DatabaseConnectionString, autoPrepare: true));
         builder.Services.AddSingleton(dataSource);
         if (settings.TestClockEnabled)
         {

@@ -65,7 +65,12 @@ public sealed class StripeReconciliationService(
         if (!await lockConnection.ExecuteScalarAsync<bool>("SELECT pg_try_advisory_lock(@RunLock)", new { RunLock }))
             throw new StripeReconciliationBusyException();
         try { return await RunLockedAsync(triggeredBy, ct); }
-        finally { await lockConnection.ExecuteAsync("SELECT pg_advisory_unlock(@RunLock)", new { RunLock }); }
+        finally
+        {
+            // Pooled connections are not reset (PooledConnections): one whose unlock failed is never used again.
+            try { await lockConnection.ExecuteAsync("SELECT pg_advisory_unlock(@RunLock)", new { RunLock }); }
+            catch (NpgsqlException) { NpgsqlConnection.ClearPool(lockConnection); throw; }
+        }
     }
 
     async Task<StripeReconciliationRunResult> RunLockedAsync(string triggeredBy, CancellationToken ct)

@@ -30,7 +30,7 @@ public static class JobsSetup
             .UseFilter(new RecurringJobPauseFilter(sp.GetRequiredService<RecurringJobPauses>, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Fairway.Jobs")))
             // Failed jobs are retried by Hangfire itself with its backoff, a bounded number of times.
             .UseFilter(new AutomaticRetryAttribute { Attempts = 10 })
-            .UsePostgreSqlStorage(o => o.UseNpgsqlConnection(settings.DatabaseConnectionString), new PostgreSqlStorageOptions
+            .UsePostgreSqlStorage(o => o.UseNpgsqlConnection(Database.PooledConnections.Configure(settings.DatabaseConnectionString, autoPrepare: false)), new PostgreSqlStorageOptions
             {
                 SchemaName = SchemaMigrator.JobStorageSchema,
                 PrepareSchemaIfNecessary = false,

@@ -79,7 +79,12 @@ public sealed class SingleInstanceJobFilter(Func<NpgsqlDataSource> dataSource) :
                 unlock.Parameters.AddWithValue("key", (long)context.Items[KeyItem]);
                 unlock.ExecuteScalar();
             }
-            catch (NpgsqlException) { /* the connection broke: the session, and its lock, ended with it */ }
+            catch (NpgsqlException)
+            {
+                // The connection broke (the session, and its lock, ended with it) or the unlock failed on a live session:
+                // pooled connections are not reset (PooledConnections), so this one must not be used again.
+                NpgsqlConnection.ClearPool(connection);
+            }
         }
     }
 
