@@ -16,6 +16,8 @@ public static class AlertRules
     public static string RulesFile => Path.Combine(Dir, "alerts.yml");
     /// <summary>Rules waiting for their runbooks: unit-tested and checked like the others, not loaded by Prometheus.</summary>
     public static string PendingRulesFile => Path.Combine(Dir, "alerts.pending.yml");
+    /// <summary>promtool unit-test files: alerts.yml's rules evaluated every minute, its 30-day SLO rules every hour, the pending rules.</summary>
+    public static readonly string[] TestFiles = ["alerts.test.yml", "alerts.slo.test.yml", "alerts.pending.test.yml"];
     public static IReadOnlyList<AlertRule> LoadAll() => [.. Load(RulesFile), .. Load(PendingRulesFile)];
 
     public static IReadOnlyList<AlertRule> Load(string? path = null)
