@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Dapper;
 using Fairway.Engine.Golf;
+using Fairway.Host.Golf;
 using Fairway.Host.Platform.Auth;
 using Fairway.Host.Platform.Http;
 using Fairway.Host.Platform.Jobs;
@@ -91,9 +92,12 @@ public static class IngestionEndpoints
             }).ToList(), n, e => e.id.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         });
 
-        admin.MapPost("/ingestion/tournaments/{id}/poll", async (string id, int? wait_seconds, IBackgroundJobClient jobs, JobStorage storage, NpgsqlDataSource db, IngestionEventStore events, CancellationToken ct) =>
+        admin.MapPost("/ingestion/tournaments/{id}/poll", async (string id, int? wait_seconds, IBackgroundJobClient jobs, JobStorage storage, NpgsqlDataSource db, IngestionEventStore events, TournamentRepository tournaments, CancellationToken ct) =>
         {
             if (JobWaiter.WaitSecondsError(wait_seconds) is { } badWait) return badWait;
+            // A typo must not cost the operator the whole wait and a job that can only fail.
+            await using (var known = await db.OpenConnectionAsync(ct))
+                if (await tournaments.GetAsync(known, id) is null) return Problems.Result(ProblemCodes.TournamentNotFound, $"No tournament '{id}'.");
             var jobId = jobs.Enqueue<IngestionPollJob>(j => j.RunAsync(id));
             var (state, final) = await JobWaiter.WaitAsync(storage, jobId, TimeSpan.FromSeconds(wait_seconds ?? 60));
             await using var c = await db.OpenConnectionAsync(ct);

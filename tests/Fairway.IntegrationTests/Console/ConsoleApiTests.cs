@@ -109,6 +109,15 @@ public sealed class ConsoleApiTests(ConsoleApiFixture f) : IClassFixture<Console
     }
 
     [Fact]
+    public async Task Polling_a_tournament_that_does_not_exist_is_refused_at_once_and_enqueues_no_job()
+    {
+        var r = await W.Admin.PostAsync("/api/admin/ingestion/tournaments/no-such-tournament/poll?wait_seconds=60", null);
+        var body = JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal((HttpStatusCode.NotFound, "TOURNAMENT_NOT_FOUND"), (r.StatusCode, body.GetProperty("code").GetString()));
+        Assert.Equal(0, await W.ScalarAsync<long>("SELECT count(*) FROM hangfire.job WHERE arguments::text LIKE '%no-such-tournament%'"));
+    }
+
+    [Fact]
     public async Task A_contest_reads_as_one_story_on_the_board_the_ledger_summary_the_payout_lists_and_its_audit_trail()
     {
         var s = await W.SeedCompleteContestAsync(3, holdSeconds: 0, entryFee: 2500);
