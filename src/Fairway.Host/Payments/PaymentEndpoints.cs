@@ -96,11 +96,26 @@ public static class PaymentEndpoints
             .Errors(ProblemCodes.EntryNotFound).Errors(ProblemCodes.RefundNotAllowed, ProblemCodes.PaymentNotSucceeded, KillSwitchEngagedException.Code)
             .ResponseExample(202, PaymentExamples.RefundRequested);
 
-        api.MapPost("/me/payout-account", async (HttpContext http, PayoutAccountService accounts, CancellationToken ct) =>
+        api.MapPost("/me/payout-account", async (HttpContext http, PayoutAccountService accounts, ILoggerFactory logs, CancellationToken ct) =>
         {
-            var (view, created) = await accounts.EnsureWithOnboardingLinkAsync(Subject(http), Actors.Of(http.User), ct);
-            return Results.Json(view, statusCode: created ? 201 : 200);
+            try
+            {
+                var (view, created) = await accounts.EnsureWithOnboardingLinkAsync(Subject(http), Actors.Of(http.User), ct);
+                return Results.Json(view, statusCode: created ? 201 : 200);
+            }
+            // Stripe down or refusing is Stripe's answer, not Fairway's fault: the player is told whether to retry (the
+            // account is created with a key per player, so a retry never makes a second one).
+            catch (Exception e) when (e is Stripe.StripeException or HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
+            {
+                var transient = StripeGateway.IsTransient(e);
+                logs.CreateLogger("Fairway.Payouts.Onboarding").Log(transient ? LogLevel.Warning : LogLevel.Error, e,
+                    "Payout onboarding of {UserId}: Stripe {Kind}", Subject(http), transient ? "could not be reached" : "refused");
+                return transient
+                    ? Problems.Result(ProblemCodes.PaymentProviderUnavailable, "Stripe could not be reached; retry the onboarding request.")
+                    : Problems.Result(ProblemCodes.PaymentProviderError, "Stripe refused to create the payout account or its onboarding link.", e.Message);
+            }
         }).WithName("StartPayoutOnboarding").WithTags("Payouts").Produces<PayoutAccountView>(201).Produces<PayoutAccountView>(200)
+          .Errors(ProblemCodes.PaymentProviderError).Errors(ProblemCodes.PaymentProviderUnavailable)
           .ResponseExample(201, PaymentExamples.PayoutAccountCreated);
 
         api.MapGet("/me/payout-account", async (HttpContext http, PayoutAccountService accounts, CancellationToken ct) =>

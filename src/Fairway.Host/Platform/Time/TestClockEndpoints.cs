@@ -15,8 +15,10 @@ public sealed class SetTestClockValidator : AbstractValidator<SetTestClockReques
 {
     public SetTestClockValidator()
     {
-        RuleFor(r => r.Now).NotNull().WithErrorCode(FieldCodes.Required)
-            .Must(n => n!.Value.Offset == TimeSpan.Zero).When(r => r.Now is not null).WithErrorCode(FieldCodes.NotUtc).WithMessage("now must be a UTC instant ending in Z");
+        // One condition per rule: a When() guards every check before it in its chain (chained, a missing `now` passed
+        // NotNull and failed in the handler with a 500).
+        RuleFor(r => r.Now).NotNull().WithErrorCode(FieldCodes.Required);
+        RuleFor(r => r.Now).Must(n => n!.Value.Offset == TimeSpan.Zero).When(r => r.Now is not null).WithErrorCode(FieldCodes.NotUtc).WithMessage("now must be a UTC instant ending in Z");
     }
 }
 
