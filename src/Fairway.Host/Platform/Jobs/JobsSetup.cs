@@ -59,11 +59,11 @@ public static class JobsSetup
 
         if ((settings.Role & HostRole.Worker) != 0)
         {
-            // The server is built by hand for two reasons. (1) One more process: a recurring-job scheduler whose "now" is
-            // the host's TimeProvider (the same cron expressions and due-time rules, read on Fairway's clock). In production
-            // that is the system clock, equivalent to Hangfire's own scheduler (both take the same per-job lock and advance
-            // the same NextExecution, so nothing runs twice); under the test clock the schedules come due on simulated time.
-            // (2) A bounded retry delay for the server's processes (ProcessRetryDelay): see there.
+            // The server is built by hand for two reasons. (1) Its recurring-job scheduler reads "now" from the host's
+            // TimeProvider (the same cron expressions and due-time rules, read on Fairway's clock) instead of Hangfire's
+            // own, which reads the system clock. In production that is the system clock, so it does exactly what Hangfire's
+            // would; under the test clock the schedules come due on simulated time. (2) A bounded retry delay for the
+            // server's processes (ProcessRetryDelay): see there.
             services.AddHangfireServer(sp =>
             {
                 // The same parts Hangfire's own registration uses (from the container when present, its defaults otherwise).
@@ -75,7 +75,7 @@ public static class JobsSetup
                 var clock = sp.GetRequiredService<TimeProvider>();
                 return Server(ServerOptions(settings), sp.GetRequiredService<JobStorage>(),
                     new Hangfire.Server.RecurringJobScheduler(factory, settings.JobPollInterval, new DefaultTimeZoneResolver(), () => clock.GetUtcNow().UtcDateTime),
-                    factory, performer, stateChanger);
+                    performer, stateChanger);
             });
         }
     }
@@ -104,18 +104,30 @@ public static class JobsSetup
         TimeSpan.FromSeconds(Math.Min((double)failuresInARow * failuresInARow, MaxProcessRetryDelay.TotalSeconds));
 
     /// <summary>
-    /// The processes Hangfire's BackgroundJobServer runs (workers, the delayed-job scheduler, its recurring-job scheduler)
-    /// plus Fairway's clock scheduler, in a processing server whose options differ from BackgroundJobServer's only in
-    /// <see cref="ProcessRetryDelay"/> (BackgroundJobServer does not expose it).
+    /// How often the delayed-job scheduler looks for scheduled jobs that came due: the job poll interval, but not more
+    /// often than once a second. Scheduled jobs are Hangfire's retry backoff (15 s and more), a failed webhook's first
+    /// retry (15 s) and live ingestion polls spaced by their cadence (15 s and more), so a second more is nothing to
+    /// them; each look takes and frees a lock row in its own transaction (six statements), which at the 50–100 ms the
+    /// queues are polled in tests and the main job was a third of an idle worker's statements.
+    /// </summary>
+    public static TimeSpan DelayedJobPollInterval(TimeSpan jobPollInterval) =>
+        jobPollInterval < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : jobPollInterval;
+
+    /// <summary>
+    /// The processes of Hangfire's BackgroundJobServer (workers, the delayed-job scheduler) and a recurring-job scheduler
+    /// on Fairway's clock in place of Hangfire's own on the system clock, in a processing server whose options differ from
+    /// BackgroundJobServer's only in <see cref="ProcessRetryDelay"/> (BackgroundJobServer does not expose it). Hangfire's
+    /// own recurring-job scheduler is not run: in production it did what the clock scheduler does (the same lock, the
+    /// same NextExecution) a second time, and under the test clock it found nothing due; it cost a lock round trip per
+    /// poll interval.
     /// </summary>
     static Hangfire.Server.IBackgroundProcessingServer Server(BackgroundJobServerOptions o, JobStorage storage, Hangfire.Server.IBackgroundProcess clockScheduler,
-        Hangfire.Client.IBackgroundJobFactory factory, Hangfire.Server.IBackgroundJobPerformer performer, Hangfire.States.IBackgroundJobStateChanger stateChanger)
+        Hangfire.Server.IBackgroundJobPerformer performer, Hangfire.States.IBackgroundJobStateChanger stateChanger)
     {
         Hangfire.Server.IBackgroundProcessDispatcherBuilder[] processes =
         [
             new Hangfire.Server.Worker(o.Queues, performer, stateChanger).UseBackgroundPool(o.WorkerCount),
-            new Hangfire.Server.DelayedJobScheduler(o.SchedulePollingInterval, stateChanger).UseBackgroundPool(1),
-            new Hangfire.Server.RecurringJobScheduler(factory, o.SchedulePollingInterval, new DefaultTimeZoneResolver()).UseBackgroundPool(1),
+            new Hangfire.Server.DelayedJobScheduler(DelayedJobPollInterval(o.SchedulePollingInterval), stateChanger).UseBackgroundPool(1),
             clockScheduler.UseBackgroundPool(1),
         ];
         storage.WriteOptionsToLog(Hangfire.Logging.LogProvider.GetLogger(typeof(JobsSetup)));
