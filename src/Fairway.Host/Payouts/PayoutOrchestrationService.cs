@@ -152,8 +152,8 @@ public sealed class PayoutOrchestrationService(NpgsqlDataSource db, AuditWriter 
     /// Makes every retryable transfer due now (admin, once Stripe answers again after an outage): their backoff was
     /// spent against an API that was failing, and the winners should not wait for it. Nothing else changes: the attempt
     /// budget, the idempotency key and the look-up at Stripe before a transfer that was ever sent is sent again.
-    /// Each transfer is audited. Bounded (<see cref="MaxRetriedNowPerCall"/>, oldest next attempt first); <c>remaining</c>
-    /// says how many are left for another call. None retryable is an answer, not an error: the outage may have healed itself.
+    /// Each transfer is audited. Bounded (<see cref="MaxRetriedNowPerCall"/>, oldest next attempt first); <c>more</c>
+    /// says whether some are left for another call. None retryable is an answer, not an error: the outage may have healed itself.
     /// </summary>
     public async Task<PayoutRetryNowResult> RetryNowAsync(string actor, string reason, CancellationToken ct = default)
     {
@@ -166,10 +166,10 @@ public sealed class PayoutOrchestrationService(NpgsqlDataSource db, AuditWriter 
              ORDER BY next_attempt_at, id LIMIT @limit FOR UPDATE SKIP LOCKED
             """, new { now, limit = MaxRetriedNowPerCall + 1 }, tx, cancellationToken: ct))).ToList();
         var batch = due.Take(MaxRetriedNowPerCall).ToList();
+        await c.ExecuteAsync(new CommandDefinition("UPDATE payout_transfers SET next_attempt_at = @now, updated_at = @now WHERE id = ANY(@ids)",
+            new { ids = batch.Select(t => t.Id).ToArray(), now }, tx, cancellationToken: ct));
         foreach (var t in batch)
         {
-            await c.ExecuteAsync(new CommandDefinition("UPDATE payout_transfers SET next_attempt_at = @now, updated_at = @now WHERE id = @id",
-                new { id = t.Id, now }, tx, cancellationToken: ct));
             await audit.WriteAsync(tx, new AuditEntry(actor, "payout_transfer.retry_now", "payout_transfer", t.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), reason,
                 Before: new { next_attempt_at = t.NextAttemptAt }, After: new { next_attempt_at = now },
                 Evidence: new { contest_id = t.ContestId, user_id = t.UserId, attempt_count = t.AttemptCount, max_attempts = t.MaxAttempts, last_error_class = t.LastErrorClass }), ct);
