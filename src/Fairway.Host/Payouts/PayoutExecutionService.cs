@@ -164,7 +164,7 @@ public sealed class PayoutExecutionService(
             else
             {
                 status = PayoutTransferStatuses.Retryable;
-                next = now + Backoff(attempt);
+                next = now + Backoff(t.Id, attempt, settings.PayoutRetryBase, settings.PayoutRetryMax);
             }
             await c.ExecuteAsync(new CommandDefinition("""
                 UPDATE payout_transfers SET status = @status, failure_reason = @failureReason, last_error = @error, last_error_class = @errorClass,
@@ -215,12 +215,27 @@ public sealed class PayoutExecutionService(
         PayoutMetrics.Transfers.WithLabels("internal_error").Inc();
     }
 
-    TimeSpan Backoff(int attempt)
+    /// <summary>
+    /// How long a transfer waits after its failed attempt <paramref name="attempt"/> (1-based): the base doubled per attempt,
+    /// plus a jitter of up to one base, at most <paramref name="max"/>. The jitter spreads the transfers an outage failed
+    /// together over a base interval, so they do not all come back in the same second. It is drawn from the transfer's id
+    /// and the attempt, not from a random source, so the same season replayed computes the same retry times.
+    /// </summary>
+    public static TimeSpan Backoff(long transferId, int attempt, TimeSpan retryBase, TimeSpan max)
     {
-        var baseSeconds = settings.PayoutRetryBase.TotalSeconds;
+        var baseSeconds = retryBase.TotalSeconds;
         var exp = baseSeconds * Math.Pow(2, Math.Min(attempt - 1, 20));
-        var jitter = Random.Shared.NextDouble() * baseSeconds;
-        return TimeSpan.FromSeconds(Math.Min(exp + jitter, settings.PayoutRetryMax.TotalSeconds));
+        return TimeSpan.FromSeconds(Math.Min(exp + JitterFraction(transferId, attempt) * baseSeconds, max.TotalSeconds));
+    }
+
+    /// <summary>A fraction in [0, 1) mixed from the two numbers (SplitMix64's finalizer): evenly spread, the same for the same inputs.</summary>
+    static double JitterFraction(long transferId, int attempt)
+    {
+        var h = unchecked((ulong)transferId * 0x9E3779B97F4A7C15UL + (ulong)attempt);
+        h = unchecked((h ^ (h >> 30)) * 0xBF58476D1CE4E5B9UL);
+        h = unchecked((h ^ (h >> 27)) * 0x94D049BB133111EBUL);
+        h ^= h >> 31;
+        return (h >> 11) * (1.0 / (1UL << 53));
     }
 
     static string Truncate(string s, int max) => s.Length <= max ? s : s[..max];
