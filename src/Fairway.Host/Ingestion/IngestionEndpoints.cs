@@ -19,7 +19,7 @@ public sealed record LeaderboardPlayerView(string Id, string? Status, IReadOnlyL
 public sealed record TournamentLeaderboardView(string TournamentId, long AsOfEventId, DateTimeOffset AsOfFetchedAt, string ProviderStatus, IReadOnlyList<LeaderboardPlayerView> Players);
 public sealed record IngestionStatusView(string TournamentId, string ProviderEventId, DateTimeOffset? LastFetchAt, string? LastFetchOutcome,
     long? LastAcceptedEventId, DateTimeOffset? LastAcceptedAt, string? ProviderStatus, long? LagSeconds, long RejectedCount, long FetchFailedCount, long AnomalyCount,
-    DateTimeOffset? LastProblemAt);
+    DateTimeOffset? LastProblemAt, bool LiveContest);
 
 public static class IngestionEndpoints
 {
@@ -52,30 +52,36 @@ public static class IngestionEndpoints
 
     public static void MapAdminIngestion(this RouteGroupBuilder admin)
     {
-        // Most recent trouble first (a failed or rejected fetch, newest first), then the others by id: the first tournament
-        // is the one an alert that names none (IngestionFetchFailures, IngestionPayloadsRejected) is about.
+        // Most urgent trouble first: tournaments with a LIVE contest whose last fetch failed or was rejected (standings of a
+        // running contest have stopped moving), then every tournament by its most recent trouble (a failed or rejected
+        // fetch, newest first, the later recorded first when two share an instant), then the others by id. The first
+        // tournament is the one an alert that names none (IngestionFetchFailures, IngestionPayloadsRejected) is about: a
+        // tournament the provider does not know, polled while its contest waits for its lock, must not hide a LIVE one.
         admin.MapGet("/ingestion/status", async (NpgsqlDataSource db, TimeProvider clock, CancellationToken ct) =>
         {
             await using var c = await db.OpenConnectionAsync(ct);
-            var rows = await c.QueryAsync<(string Id, string Pe, DateTime? LastFetch, string? LastOutcome, long? AcceptedId, DateTime? AcceptedAt, string? Status, DateTime? LastOk, long Rejected, long Failed, long Anomalies, DateTime? LastProblem)>("""
+            var rows = await c.QueryAsync<(string Id, string Pe, DateTime? LastFetch, string? LastOutcome, long? AcceptedId, DateTime? AcceptedAt, string? Status, DateTime? LastOk, long Rejected, long Failed, long Anomalies, DateTime? LastProblem, bool Live)>("""
                 SELECT t.id, t.provider_event_id,
                        last.fetched_at, last.outcome,
                        acc.id, acc.fetched_at, ok.provider_status, ok.fetched_at,
                        (SELECT count(*) FROM ingestion_events e WHERE e.tournament_id = t.id AND e.outcome = 'rejected'),
                        (SELECT count(*) FROM ingestion_events e WHERE e.tournament_id = t.id AND e.outcome = 'fetch_failed'),
                        (SELECT coalesce(sum(jsonb_array_length(e.anomalies)), 0) FROM ingestion_events e WHERE e.tournament_id = t.id),
-                       problem.fetched_at
+                       problem.fetched_at,
+                       lv.live
                 FROM tournaments t
+                CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM contests k WHERE k.tournament_id = t.id AND k.state = 'LIVE') AS live) lv
                 LEFT JOIN LATERAL (SELECT fetched_at, outcome FROM ingestion_events e WHERE e.tournament_id = t.id ORDER BY id DESC LIMIT 1) last ON true
                 LEFT JOIN LATERAL (SELECT id, fetched_at FROM ingestion_events e WHERE e.tournament_id = t.id AND outcome = 'accepted' ORDER BY id DESC LIMIT 1) acc ON true
                 LEFT JOIN LATERAL (SELECT provider_status, fetched_at FROM ingestion_events e WHERE e.tournament_id = t.id AND outcome IN ('accepted', 'duplicate') ORDER BY id DESC LIMIT 1) ok ON true
-                LEFT JOIN LATERAL (SELECT fetched_at FROM ingestion_events e WHERE e.tournament_id = t.id AND outcome IN ('fetch_failed', 'rejected') ORDER BY id DESC LIMIT 1) problem ON true
-                ORDER BY problem.fetched_at DESC NULLS LAST, t.id LIMIT 500
+                LEFT JOIN LATERAL (SELECT id, fetched_at FROM ingestion_events e WHERE e.tournament_id = t.id AND outcome IN ('fetch_failed', 'rejected') ORDER BY id DESC LIMIT 1) problem ON true
+                ORDER BY coalesce(lv.live AND last.outcome IN ('fetch_failed', 'rejected'), false) DESC,
+                         problem.fetched_at DESC NULLS LAST, problem.id DESC NULLS LAST, t.id LIMIT 500
                 """);
             var now = clock.GetUtcNow();
             static DateTimeOffset? Utc(DateTime? d) => d is { } v ? new DateTimeOffset(DateTime.SpecifyKind(v, DateTimeKind.Utc)) : null;
             return Results.Ok(rows.Select(r => new IngestionStatusView(r.Id, r.Pe, Utc(r.LastFetch), r.LastOutcome, r.AcceptedId, Utc(r.AcceptedAt), r.Status,
-                Utc(r.LastOk) is { } ok ? (long)Math.Max(0, (now - ok).TotalSeconds) : null, r.Rejected, r.Failed, r.Anomalies, Utc(r.LastProblem))));
+                Utc(r.LastOk) is { } ok ? (long)Math.Max(0, (now - ok).TotalSeconds) : null, r.Rejected, r.Failed, r.Anomalies, Utc(r.LastProblem), r.Live)));
         });
 
         admin.MapGet("/ingestion/tournaments/{id}/events", async (string id, string? outcome, long? after, int? limit, NpgsqlDataSource db, IngestionEventStore events, CancellationToken ct) =>

@@ -150,7 +150,22 @@ public sealed class IngestionEndToEndTests(IngestionWorldFixture fixture) : ICla
         await Wait.UntilAsync(async () => await RequestsAsync() - requestsBefore == await FailedPollsAsync(),
             "one leaderboard request per failed poll: the provider's Retry-After was not slept out inside a poll", 20);
         Assert.True(await FailedPollsAsync() >= 1);
-        var status = JsonDocument.Parse(await W.Admin.GetStringAsync("/api/admin/ingestion/status")).RootElement.EnumerateArray().Single(s => s.GetProperty("tournament_id").GetString() == t);
+        // A tournament the provider does not know, whose contest waits for its lock a month away, fails later than the LIVE
+        // one: the status list still puts the LIVE tournament in trouble first (an alert naming no tournament is about it).
+        var (unknown, unknownContest, unknownEvent) = (ContestSetup.NewId("t"), ContestSetup.NewId("c"), "sr:tournament:" + Guid.NewGuid().ToString("N")[..8]);
+        (await W.Admin.PostAsJsonAsync("/api/admin/tournaments", new { id = unknown, provider_event_id = unknownEvent, name = "Unknown Open" })).EnsureSuccessStatusCode();
+        var unknownConfig = ContestSetup.Config(unknown, unknownContest, unknownEvent, W.Now.AddDays(30), 2, rosterSize: 3, fieldSize: 30, ingestionBase: W.Provider.IngestionBase);
+        var unknownCreated = await W.Admin.PostAsJsonAsync("/api/admin/contests", new { id = unknownContest, tournament_id = unknown, name = "Unknown main", config = unknownConfig });
+        Assert.True(unknownCreated.IsSuccessStatusCode, await unknownCreated.Content.ReadAsStringAsync());
+        var unknownFailed = await W.PollAsync(unknown);
+        Assert.Equal("fetch_failed", unknownFailed.GetProperty("outcome").GetString());
+        Assert.True(unknownFailed.GetProperty("id").GetInt64() > failed.GetProperty("id").GetInt64());
+        var listed = JsonDocument.Parse(await W.Admin.GetStringAsync("/api/admin/ingestion/status")).RootElement.EnumerateArray().ToList();
+        int Position(string tournament) => listed.FindIndex(s => s.GetProperty("tournament_id").GetString() == tournament);
+        Assert.True(Position(t) < Position(unknown), $"LIVE {t} at {Position(t)}, unknown {unknown} at {Position(unknown)}");
+        Assert.False(listed[Position(unknown)].GetProperty("live_contest").GetBoolean());
+        var status = listed[Position(t)];
+        Assert.True(status.GetProperty("live_contest").GetBoolean());
         Assert.True(status.GetProperty("lag_seconds").GetInt64() >= 7200);
         Assert.Equal("fetch_failed", status.GetProperty("last_fetch_outcome").GetString());
         var metrics = await W.Api.Client().GetStringAsync("/metrics");
