@@ -43,6 +43,8 @@ public sealed class Season(World w, TimeDriver clock, AlertWatch alerts, int see
     /// <summary>Between events the clock moves in ticks of this size, so the sweeper, reconciliation and backups run through quiet hours too.</summary>
     static readonly TimeSpan Tick = TimeSpan.FromHours(6);
     const int Parallelism = 16;
+    /// <summary>Most pages of 200 contests the report's sampling reads in one step.</summary>
+    const int MaxContestPages = 20;
 
     readonly Random random = new(seed);
     static readonly System.Diagnostics.Stopwatch Wall = System.Diagnostics.Stopwatch.StartNew();
@@ -413,9 +415,12 @@ public sealed class Season(World w, TimeDriver clock, AlertWatch alerts, int see
         Samples.Add((at, rows.EnumerateArray().Sum(r => r.TryGetProperty("balance", out var b) ? b.GetInt64() : 0), EntriesAttempted,
             webhooks.GetProperty("unprocessed_count").GetInt64(), payoutsOpen));
         // Every contest's state in one paged read (a request per contest made this sampling a few thousand requests a season).
+        // Bounded: a season has a few dozen contests, so a listing that keeps saying has_more is a paging fault, not a season.
         var states = new Dictionary<string, string>(StringComparer.Ordinal);
+        var pages = 0;
         for (string? after = null; ;)
         {
+            if (++pages > MaxContestPages) throw new InvalidOperationException($"GET /api/admin/contests still had more after {MaxContestPages} pages of 200");
             var page = await w.Admin.GetAsync("/api/admin/contests?limit=200" + (after is null ? "" : $"&after={Uri.EscapeDataString(after)}"));
             foreach (var row in page.GetProperty("data").EnumerateArray()) states[row.GetProperty("id").GetString()!] = row.GetProperty("state").GetString() ?? "?";
             if (!page.GetProperty("has_more").GetBoolean()) break;

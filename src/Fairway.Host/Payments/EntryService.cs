@@ -114,14 +114,15 @@ public sealed class EntryService(
 
         PaymentView payment;
         try { payment = await EnsurePaymentIntentAsync(entry, ct); }
-        catch (Exception e) when (e is StripeException or HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
+        catch (Exception e) when (StripeGateway.IsStripeFailure(e, ct))
         {
-            var transient = StripeGateway.IsTransient(e);
+            var code = StripeGateway.FailureProblem(e);
+            var transient = code == ProblemCodes.PaymentProviderUnavailable;
             log.Log(transient ? LogLevel.Warning : LogLevel.Error, e, "Entry {EntryId}: PaymentIntent could not be created ({Kind})", entry.Id, transient ? "transient" : "refused");
             return transient
-                ? Problem(ProblemCodes.PaymentProviderUnavailable, "The payment provider is unavailable; retry with the same Idempotency-Key.",
+                ? Problem(code, "The payment provider is unavailable; retry with the same Idempotency-Key.",
                     $"entry {entry.Id} is recorded (PENDING_PAYMENT); its payment intent will be created on retry or by the payment sweeper")
-                : Problem(ProblemCodes.PaymentProviderError, "The payment provider refused the payment intent.", e.Message);
+                : Problem(code, "The payment provider refused the payment intent.", e.Message);
         }
         var status = created ? 201 : 200;
         return new EntryOutcome(status, new EntryCreated(ToView(entry, null), payment));

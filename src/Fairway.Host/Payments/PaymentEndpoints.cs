@@ -105,14 +105,15 @@ public static class PaymentEndpoints
             }
             // Stripe down or refusing is Stripe's answer, not Fairway's fault: the player is told whether to retry (the
             // account is created with a key per player, so a retry never makes a second one).
-            catch (Exception e) when (e is Stripe.StripeException or HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
+            catch (Exception e) when (StripeGateway.IsStripeFailure(e, ct))
             {
-                var transient = StripeGateway.IsTransient(e);
+                var code = StripeGateway.FailureProblem(e);
+                var transient = code == ProblemCodes.PaymentProviderUnavailable;
                 logs.CreateLogger("Fairway.Payouts.Onboarding").Log(transient ? LogLevel.Warning : LogLevel.Error, e,
                     "Payout onboarding of {UserId}: Stripe {Kind}", Subject(http), transient ? "could not be reached" : "refused");
                 return transient
-                    ? Problems.Result(ProblemCodes.PaymentProviderUnavailable, "Stripe could not be reached; retry the onboarding request.")
-                    : Problems.Result(ProblemCodes.PaymentProviderError, "Stripe refused to create the payout account or its onboarding link.", e.Message);
+                    ? Problems.Result(code, "Stripe could not be reached; retry the onboarding request.")
+                    : Problems.Result(code, "Stripe refused to create the payout account or its onboarding link.", e.Message);
             }
         }).WithName("StartPayoutOnboarding").WithTags("Payouts").Produces<PayoutAccountView>(201).Produces<PayoutAccountView>(200)
           .Errors(ProblemCodes.PaymentProviderError).Errors(ProblemCodes.PaymentProviderUnavailable)

@@ -121,4 +121,18 @@ public sealed partial class StripeGateway
         HttpRequestException or TaskCanceledException or TimeoutException or IOException => true,
         _ => false,
     };
+
+    /// <summary>
+    /// Whether a Stripe call failed on Stripe's side (a refusal, or Stripe unreachable or too slow) rather than being
+    /// cancelled by the caller, whose own cancellation must pass through as cancellation.
+    /// </summary>
+    public static bool IsStripeFailure(Exception e, CancellationToken callerToken) =>
+        e is StripeException || IsTransient(e) && !callerToken.IsCancellationRequested;
+
+    /// <summary>
+    /// The problem a request answers with when Stripe failed it: 503 PAYMENT_PROVIDER_UNAVAILABLE when the same request
+    /// may succeed later (<see cref="IsTransient"/>), 502 PAYMENT_PROVIDER_ERROR when Stripe's answer is definite.
+    /// </summary>
+    public static Platform.Http.ProblemCode FailureProblem(Exception e) =>
+        IsTransient(e) ? Platform.Http.ProblemCodes.PaymentProviderUnavailable : Platform.Http.ProblemCodes.PaymentProviderError;
 }

@@ -65,12 +65,11 @@ public sealed class LedgerCorrectionService
 
         object? facts;
         try { facts = await kind.FetchAsync(subject, ct); }
-        catch (Exception e) when (e is StripeException || StripeGateway.IsTransient(e))
+        catch (Exception e) when (StripeGateway.IsStripeFailure(e, ct))
         {
-            var transient = StripeGateway.IsTransient(e);
+            var code = StripeGateway.FailureProblem(e);
             log.LogWarning(e, "Correction {Kind} {Subject}: Stripe look-up failed ({Error})", kindName, subject, e.Message);
-            return CorrectionOutcome.Fail(transient ? ProblemCodes.PaymentProviderUnavailable : ProblemCodes.PaymentProviderError,
-                $"Stripe could not be asked about {subject}: {e.Message}" + (transient ? "; retry" : ""));
+            return CorrectionOutcome.Fail(code, $"Stripe could not be asked about {subject}: {e.Message}" + (code == ProblemCodes.PaymentProviderUnavailable ? "; retry" : ""));
         }
 
         await using var conn = await db.OpenConnectionAsync(ct);
