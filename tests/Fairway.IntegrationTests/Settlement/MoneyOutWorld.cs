@@ -147,7 +147,8 @@ public sealed class MoneyOutWorld : IAsyncDisposable
 
     public async Task RunPayoutSchedulerAsync()
     {
-        Assert.Equal("Succeeded", await TriggerAsync("payout-scheduler"));
+        var state = await TriggerAsync("payout-scheduler");
+        Assert.True(state == "Succeeded", $"payout scheduler: {state}, not Succeeded\n{WorkersLogTail()}");
     }
 
     public async Task<JsonElement> GetAsync(string path)
@@ -459,9 +460,15 @@ public sealed class MoneyOutWorld : IAsyncDisposable
         var r = await Admin.PostAsync($"/api/admin/settlements/{contestId}/run?wait_seconds=110", null);
         var text = await r.Content.ReadAsStringAsync();
         Assert.True(r.IsSuccessStatusCode, text);
-        Assert.Equal("Succeeded", JsonDocument.Parse(text).RootElement.GetProperty("job_state").GetString());
+        var state = JsonDocument.Parse(text).RootElement.GetProperty("job_state").GetString();
+        Assert.True(state == "Succeeded", $"settlement job of {contestId}: {state}, not Succeeded\n{WorkersLogTail()}");
         return await WaitSettledAsync(contestId);
     }
+
+    /// <summary>What each running worker logged last (for a failure message: why a job did not run or finish).</summary>
+    public string WorkersLogTail(int lines = 30) => string.Join("\n", Workers.Select(w =>
+        $"worker {w.Process.Pid}{(w.Process.HasExited ? $" (exited {w.Process.ExitCode})" : "")}, last {lines} lines:\n  "
+        + string.Join("\n  ", w.Process.Stdout.Concat(w.Process.Stderr).TakeLast(lines).Select(l => l.Length <= 400 ? l : l[..400]))));
 
     /// <summary>Transfers Stripe created per idempotency key (the sandbox's own count).</summary>
     public async Task<Dictionary<string, long>> TransfersByKeyAsync() =>
