@@ -192,6 +192,11 @@ public sealed class MoneyExitsTests(PaymentsFixture f)
         var contest = await f.CreateContestAsync();
         var pending = new List<string>();
         foreach (var _ in Enumerable.Range(0, Fairway.Host.Payments.PaymentSweeper.Concurrency)) pending.Add((await f.NewEntryAsync(contest)).PaymentIntent);
+        // The recurring run (every 5 minutes of real time) may have looked at them moments ago: then the trigger below rightly
+        // leaves them alone until their next look is due (a fresh-clone run timed out that way). Wait until all are due.
+        await PaymentsFixture.WaitUntilAsync(async () => await f.ScalarAsync<long>(
+            "SELECT count(*) FROM payments WHERE payment_intent_id = ANY(@pending) AND (next_sweep_at IS NULL OR next_sweep_at <= now())", new { pending }) == pending.Count,
+            "every checkout due for the sweeper's next look");
 
         // The test holds these checkouts' payment rows: each look of the sweeper at one of them waits (its first step marks
         // the look on the row). Looking one at a time, one would wait and the rest of the run behind it; four at a time,
