@@ -81,6 +81,7 @@ public sealed class IngestionLagCollector(NpgsqlDataSource db, FairwaySettings s
                     ORDER BY t.id LIMIT 500
                     """, cancellationToken: timeout.Token));
                 var now = clock.GetUtcNow();
+                var measured = new HashSet<string>(StringComparer.Ordinal);
                 foreach (var r in rows)
                 {
                     var since = r.LastOk ?? r.FirstSeen;
@@ -88,6 +89,15 @@ public sealed class IngestionLagCollector(NpgsqlDataSource db, FairwaySettings s
                     var lag = Math.Max(0, (now - new DateTimeOffset(DateTime.SpecifyKind(since.Value, DateTimeKind.Utc))).TotalSeconds);
                     IngestionMetrics.Lag.WithLabels(r.Id).Set(lag);
                     IngestionMetrics.Failing.WithLabels(r.Id).Set(lag > settings.IngestionFailureThreshold.TotalSeconds ? 1 : 0);
+                    measured.Add(r.Id);
+                }
+                // A tournament whose last unfinished contest finished (settled, or cancelled with the tournament) is no longer
+                // polled, so its lag is no longer measured: its series goes away. Left at its last value, a tournament cancelled
+                // while it lagged would keep IngestionLagHigh firing forever with nothing anyone could do about it.
+                foreach (var gone in IngestionMetrics.Lag.GetAllLabelValues().Select(l => l[0]).Where(id => !measured.Contains(id)).ToList())
+                {
+                    IngestionMetrics.Lag.WithLabels(gone).Remove();
+                    IngestionMetrics.Failing.WithLabels(gone).Remove();
                 }
             }
             catch (Exception e) when (e is NpgsqlException or OperationCanceledException or TimeoutException)
