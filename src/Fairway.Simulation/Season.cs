@@ -305,7 +305,7 @@ public sealed class Season(World w, TimeDriver clock, AlertWatch alerts, int see
             if (due.Count > 0)
             {
                 if (faults is not null) await Timed("faults", () => faults.AtAsync(step, FaultMoment.BeforeArrivals));
-                await Timed("players entering", () => ForEachAsync(due, EnterAsync));
+                await Timed("players entering", () => EnterAllAsync(due));
                 if (faults is not null) await Timed("faults", () => faults.AtAsync(step, FaultMoment.DuringArrivals));
                 await clock.QuiescentAsync();
             }
@@ -335,14 +335,30 @@ public sealed class Season(World w, TimeDriver clock, AlertWatch alerts, int see
     }
 
     /// <summary>
-    /// A player whose request met a dead API (a crash point, a kill) tries again with the same Idempotency-Key once the
-    /// API is back, as a real client does: bounded, and the contract guarantees the same entry.
+    /// The players of a step enter in parallel, then pay (or decline, or abandon) one after another in arrival order. Stripe's
+    /// events of the step are then emitted in the same order on every run of the seed, so the webhook faults that take "the
+    /// next N webhooks" (dropped, held for hours, reordered, duplicated) strike the same payments every time; paying in the
+    /// order the parallel requests happened to finish made which entries paid before their lock, and so the settlements,
+    /// differ between two runs of seed 8.
     /// </summary>
-    async Task EnterAsync(Arrival a)
+    async Task EnterAllAsync(IReadOnlyList<Arrival> due)
+    {
+        var created = new (string EntryId, string PaymentIntentId)?[due.Count];
+        await ForEachAsync(Enumerable.Range(0, due.Count), async i => created[i] = await EnterAsync(due[i]));
+        for (var i = 0; i < due.Count; i++)
+            if (created[i] is var (entryId, paymentIntentId)) await PayAsync(due[i], entryId, paymentIntentId);
+    }
+
+    /// <summary>
+    /// A player whose request met a dead API (a crash point, a kill) tries again with the same Idempotency-Key once the
+    /// API is back, as a real client does: bounded, and the contract guarantees the same entry. Null when no entry was
+    /// created (refused after lock, or the capped contest is full).
+    /// </summary>
+    async Task<(string EntryId, string PaymentIntentId)?> EnterAsync(Arrival a)
     {
         for (var attempt = 1; ; attempt++)
         {
-            try { await EnterOnceAsync(a); return; }
+            try { return await EnterOnceAsync(a); }
             catch (Exception e) when (attempt < 6 && (e is HttpRequestException or TaskCanceledException or IOException || e is Client.ApiException { StatusCode: 502 or 503 }))
             {
                 await w.SuperviseAsync();
@@ -351,7 +367,7 @@ public sealed class Season(World w, TimeDriver clock, AlertWatch alerts, int see
         }
     }
 
-    async Task EnterOnceAsync(Arrival a)
+    async Task<(string EntryId, string PaymentIntentId)?> EnterOnceAsync(Arrival a)
     {
         using var player = w.Player(a.Player.UserId);
         var field = FieldByTournament[a.Tournament.Id];
@@ -367,13 +383,13 @@ public sealed class Season(World w, TimeDriver clock, AlertWatch alerts, int see
             {
                 lock (Problems) LateAttemptsRefused++;
             }
-            return;
+            return null;
         }
         Client.EntryCreated created;
         try { created = await player.Api.CreateEntryAsync(a.Contest.Id, a.Key, request, CancellationToken.None); }
         catch (Client.ApiException e) when (e.StatusCode == 409 && e.Response?.Contains("CONTEST_FULL", StringComparison.Ordinal) == true)
         {
-            return; // the capped contest is full: the player is told so and nothing is charged
+            return null; // the capped contest is full: the player is told so and nothing is charged
         }
         CreatedEntries[created.Entry.Id] = a.Contest.Id;
         if (a.RetriesRequest)
@@ -383,7 +399,11 @@ public sealed class Season(World w, TimeDriver clock, AlertWatch alerts, int see
             if (again.Entry.Id != created.Entry.Id) lock (Problems) Problems.Add($"a retried entry request created a second entry ({a.Key})");
             lock (Problems) RequestsRetried++;
         }
-        var pi = created.Payment.Payment_intent_id;
+        return (created.Entry.Id, created.Payment.Payment_intent_id);
+    }
+
+    async Task PayAsync(Arrival a, string entryId, string pi)
+    {
         switch (a.Payment)
         {
             case Payment.Declines:
@@ -395,7 +415,7 @@ public sealed class Season(World w, TimeDriver clock, AlertWatch alerts, int see
                 break;
             default:
                 await w.Stripe.PostAsync($"/_sandbox/payment_intents/{pi}/succeed");
-                if (Outside is not null) await Outside.PaidAsync(a, created.Entry.Id, pi);
+                if (Outside is not null) await Outside.PaidAsync(a, entryId, pi);
                 break;
         }
     }
