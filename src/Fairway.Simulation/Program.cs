@@ -6,7 +6,7 @@ var opts = args.Select((a, i) => (a, i)).Where(x => x.a.StartsWith("--", StringC
     .ToDictionary(x => x.a[2..], x => x.i + 1 < args.Length ? args[x.i + 1] : "");
 string Need(string k) => opts.TryGetValue(k, out var v) && v.Length > 0 ? v : throw new ArgumentException($"--{k} is required");
 var seed = int.Parse(opts.GetValueOrDefault("seed", "20261123"), System.Globalization.CultureInfo.InvariantCulture);
-var players = int.Parse(opts.GetValueOrDefault("players", "1000"), System.Globalization.CultureInfo.InvariantCulture);
+var players = int.Parse(opts.GetValueOrDefault("players", Season.DefaultPlayers.ToString(System.Globalization.CultureInfo.InvariantCulture)), System.Globalization.CultureInfo.InvariantCulture);
 var days = int.Parse(opts.GetValueOrDefault("days", "14"), System.Globalization.CultureInfo.InvariantCulture);
 var root = Need("root");
 var runDir = Need("run-dir");

@@ -3,8 +3,8 @@ using System.Globalization;
 
 namespace Fairway.Simulation;
 
-/// <summary>A contest's rule shape; <see cref="Expected"/> is the state the ground truth leads it to.</summary>
-public sealed record ContestPlan(string Id, string Name, long EntryFee, int RosterSize, int RakeBps, int[] PayoutBps, int MinEntries, int MaxEntries, double EntryProbability)
+/// <summary>A contest's rule shape; <see cref="EntryShare"/> is the share of the players who try it, <see cref="Expected"/> the state the ground truth leads it to.</summary>
+public sealed record ContestPlan(string Id, string Name, long EntryFee, int RosterSize, int RakeBps, int[] PayoutBps, int MinEntries, int MaxEntries, double EntryShare)
 {
     public string Expected { get; set; } = "COMPLETE";
 }
@@ -56,6 +56,18 @@ public sealed class Season(World w, TimeDriver clock, AlertWatch alerts, int see
     public Dictionary<string, string[]> FieldByTournament { get; } = [];
     public ConcurrentDictionary<string, string> CreatedEntries { get; } = new();
     public int EntriesAttempted => CreatedEntries.Count;
+
+    /// <summary>
+    /// The volume a default season must reach (issue 15 §1): at least 1,000 players and 5,000 entries over 14 simulated
+    /// days. <see cref="PlanArrivals"/> sends exactly round(share × players) players to each contest: 5,120 entry
+    /// attempts in the first 14 days with 1,000 players, about 1% of them after lock (refused, so no entry). Should a
+    /// change of the calendar or of the contests bring it under the bound, the verdict fails the run.
+    /// </summary>
+    public const int DefaultPlayers = 1000, VolumeEntries = 5000;
+    public static readonly TimeSpan VolumeWindow = TimeSpan.FromDays(14);
+    int entriesInVolumeWindow;
+    /// <summary>Entries created by arrivals in the first <see cref="VolumeWindow"/> of the calendar.</summary>
+    public int EntriesInVolumeWindow => Volatile.Read(ref entriesInVolumeWindow);
     public int PaymentsDeclined { get; private set; }
     public int PaymentsAbandoned { get; private set; }
     public int RequestsRetried { get; private set; }
@@ -170,20 +182,42 @@ public sealed class Season(World w, TimeDriver clock, AlertWatch alerts, int see
     {
         foreach (var t in Tournaments)
         foreach (var c in t.Contests)
-        foreach (var p in Players)
         {
-            if (random.NextDouble() >= c.EntryProbability) continue;
-            // Deposits arrive through the week, between the contest's opening and its lock; a few come after lock.
-            var late = random.NextDouble() < 0.01;
-            var window = (t.Lock.AddHours(-2) - t.OpensAt).TotalMinutes;
-            var at = late ? t.Lock.AddMinutes(30 + random.Next(90)) : t.OpensAt.AddMinutes(random.NextDouble() * window);
-            var golfers = Enumerable.Range(0, 50).OrderBy(_ => random.Next()).Take(c.RosterSize).ToArray();
-            var roll = random.NextDouble();
-            var payment = roll < 0.08 ? Payment.Declines : roll < 0.10 ? Payment.Abandoned : Payment.Succeeds;
-            Arrivals.Add(new Arrival(at, p, t, c, golfers.Select(g => g.ToString(CultureInfo.InvariantCulture)).ToArray(),
-                $"{p.UserId}-{c.Id}-{random.Next():x8}", payment, random.NextDouble() < 0.05, late));
+            var entrants = ChooseEntrants(c.EntryShare);
+            foreach (var p in Players.Where((_, i) => entrants[i]))
+            {
+                // Deposits arrive through the week, between the contest's opening and its lock; a few come after lock.
+                var late = random.NextDouble() < 0.01;
+                var window = (t.Lock.AddHours(-2) - t.OpensAt).TotalMinutes;
+                var at = late ? t.Lock.AddMinutes(30 + random.Next(90)) : t.OpensAt.AddMinutes(random.NextDouble() * window);
+                var golfers = Enumerable.Range(0, 50).OrderBy(_ => random.Next()).Take(c.RosterSize).ToArray();
+                var roll = random.NextDouble();
+                var payment = roll < 0.08 ? Payment.Declines : roll < 0.10 ? Payment.Abandoned : Payment.Succeeds;
+                Arrivals.Add(new Arrival(at, p, t, c, golfers.Select(g => g.ToString(CultureInfo.InvariantCulture)).ToArray(),
+                    $"{p.UserId}-{c.Id}-{random.Next():x8}", payment, random.NextDouble() < 0.05, late));
+            }
         }
         Arrivals.Sort((a, b) => a.At != b.At ? a.At.CompareTo(b.At) : string.CompareOrdinal(a.Key, b.Key));
+    }
+
+    /// <summary>
+    /// Which players try a contest: exactly round(share × players) of them, chosen by the seed (a partial
+    /// Fisher–Yates shuffle), so the season's volume is the plan's. A coin per player and contest made it a matter of luck:
+    /// seed 10 played 4,973 entries in 14 days, under the 5,000 the main job promises.
+    /// </summary>
+    bool[] ChooseEntrants(double share)
+    {
+        var n = Players.Count;
+        var k = (int)Math.Round(share * n, MidpointRounding.AwayFromZero);
+        var order = Enumerable.Range(0, n).ToArray();
+        var chosen = new bool[n];
+        for (var i = 0; i < k; i++)
+        {
+            var j = random.Next(i, n);
+            (order[i], order[j]) = (order[j], order[i]);
+            chosen[order[i]] = true;
+        }
+        return chosen;
     }
 
     /// <summary>Creates a tournament at the provider and in Fairway, with its contests and field, when it is announced.</summary>
@@ -391,7 +425,7 @@ public sealed class Season(World w, TimeDriver clock, AlertWatch alerts, int see
         {
             return null; // the capped contest is full: the player is told so and nothing is charged
         }
-        CreatedEntries[created.Entry.Id] = a.Contest.Id;
+        if (CreatedEntries.TryAdd(created.Entry.Id, a.Contest.Id) && a.At < Start + VolumeWindow) Interlocked.Increment(ref entriesInVolumeWindow);
         if (a.RetriesRequest)
         {
             // A client that lost the response retries: same key, same entry, same PaymentIntent.

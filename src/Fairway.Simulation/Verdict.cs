@@ -72,6 +72,11 @@ public sealed class Verdict(World w, Season season, AlertWatch alerts, string ro
             sb.AppendLine($"  audit rows {trail.GetArrayLength()}: {string.Join(" -> ", trail.EnumerateArray().Where(e => Str(e, "action") == "contest.transition").Select(e => Str(e.GetProperty("after"), "state")))}");
         }
 
+        if (season.End - season.Start >= Season.VolumeWindow && season.Players.Count >= Season.DefaultPlayers)
+            Add($"the default volume was played: at least {Season.DefaultPlayers:N0} players and {Season.VolumeEntries:N0} entries created in the first {Season.VolumeWindow.TotalDays:F0} days",
+                season.EntriesInVolumeWindow >= Season.VolumeEntries, $"{season.Players.Count} players, {season.EntriesInVolumeWindow} entries created in the first {Season.VolumeWindow.TotalDays:F0} days");
+        else
+            log.WriteLine($"volume check not applicable: {(season.End - season.Start).TotalDays:F0} days and {season.Players.Count} players (it needs at least {Season.VolumeWindow.TotalDays:F0} days and {Season.DefaultPlayers} players)");
         Add("players' requests behaved as the contract says (a retried request returns its entry)", season.Problems.Count == 0, string.Join("; ", season.Problems.Take(5)));
         var late = season.Arrivals.Count(a => a.Late);
         Add("every attempt to enter after lock was refused (409)", season.LateAttemptsRefused == late, $"{season.LateAttemptsRefused} of {late} refused");
