@@ -26,7 +26,9 @@ pg_ensure_installed() {
 pg_free_port() {
   local port
   for _ in $(seq 1 200); do
-    port=$(( 20000 + RANDOM % 30000 ))
+    # Below the kernel's ephemeral range (from 32768): while PostgreSQL is down (a restart, the simulator's outage) no
+    # outgoing connection can take its port as a source port, so it always comes back on the same one.
+    port=$(( 20000 + RANDOM % 12000 ))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return 0; fi
   done
   echo "[pg] no free port found" >&2; return 1

@@ -72,11 +72,47 @@ public sealed class ChildProcess : IDisposable
         lock (log) log.Dispose();
     }
 
+    /// <summary>Ports are drawn from here up to the start of the kernel's ephemeral range.</summary>
+    const int LowestPort = 10000;
+    const int MaxPortTries = 200;
+    static readonly HashSet<int> PortsHandedOut = [];
+
+    /// <summary>
+    /// A loopback port below the kernel's ephemeral range that nothing listens on and that this run has not handed out
+    /// before. A port the kernel picks (binding port 0) lies in the ephemeral range, and between this check and the child
+    /// binding it, any outgoing connection (the API's pool to PostgreSQL, a client of a sandbox) may take it as its source
+    /// port: a fresh-clone CI run failed at start-up with the worker's "address already in use". Below the range only an
+    /// explicit bind can take a port. Which port does not affect the season, so the draw is not the seed's.
+    /// </summary>
     public static int FreePort()
     {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
+        var end = EphemeralRangeStart();
+        lock (PortsHandedOut)
+        {
+            for (var attempt = 0; attempt < MaxPortTries; attempt++)
+            {
+                var port = Random.Shared.Next(LowestPort, end);
+                if (PortsHandedOut.Contains(port)) continue;
+                try
+                {
+                    using var l = new TcpListener(IPAddress.Loopback, port);
+                    l.Start();
+                }
+                catch (SocketException) { continue; }
+                PortsHandedOut.Add(port);
+                return port;
+            }
+        }
+        throw new InvalidOperationException($"no free loopback port in {LowestPort}-{end - 1} after {MaxPortTries} tries");
+    }
+
+    static int EphemeralRangeStart()
+    {
+        const string range = "/proc/sys/net/ipv4/ip_local_port_range";
+        var start = File.Exists(range) ? int.Parse(File.ReadAllText(range).Split((char[])['\t', ' ', '\n'], StringSplitOptions.RemoveEmptyEntries)[0], System.Globalization.CultureInfo.InvariantCulture) : 32768;
+        if (start <= LowestPort + 1000)
+            throw new InvalidOperationException($"the kernel's ephemeral ports start at {start} ({range}); the simulator needs room for its listening ports between {LowestPort} and there");
+        return start;
     }
 
     public static async Task WaitHttpAsync(string url, TimeSpan timeout, ChildProcess owner)
