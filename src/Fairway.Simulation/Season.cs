@@ -296,12 +296,15 @@ public sealed class Season(World w, TimeDriver clock, AlertWatch alerts, int see
         var step = 0;
         foreach (var t in Tournaments.Where(t => t.OpensAt <= w.Now)) { await AnnounceAsync(t); announced.Add(t.Id); }
         var stops = Stops().ToList();
+        // The faults that strike while players arrive (webhook faults, the API's crash points) are drawn among the stops
+        // where some player enters and pays: at a stop with only attempts after lock the API refuses every request before
+        // its transaction, and seed 4 armed payments.after_entry_insert_before_intent at such a stop, never reached.
         var arrivalStops = new HashSet<int>();
         for (int i = 0, a = 0; i < stops.Count; i++)
         {
-            var any = false;
-            while (a < Arrivals.Count && Arrivals[a].At <= stops[i]) { any = true; a++; }
-            if (any) arrivalStops.Add(i);
+            var entering = false;
+            for (; a < Arrivals.Count && Arrivals[a].At <= stops[i]; a++) entering |= !Arrivals[a].Late;
+            if (entering) arrivalStops.Add(i);
         }
         faults?.Plan(this, stops, arrivalStops, days);
         foreach (var at in stops)
