@@ -1,7 +1,10 @@
 using System.Diagnostics;
 using Fairway.Simulation;
 
-// Usage: Fairway.Simulation --root <repo> --database-url <url> --run-dir <dir> [--seed N] [--days N] [--players N] [--no-faults] [--keep-running]
+// Usage: Fairway.Simulation --root <repo> --database-url <url> --run-dir <dir> [--host-dll <path>] [--seed N] [--days N] [--players N]
+//                           [--no-faults] [--keep-running]
+// --host-dll: the Fairway.Host.dll the API and worker processes run (scripts/simulate passes the published host, built as the
+// release builds it); without it, the solution's build output.
 var opts = args.Select((a, i) => (a, i)).Where(x => x.a.StartsWith("--", StringComparison.Ordinal))
     .ToDictionary(x => x.a[2..], x => x.i + 1 < args.Length ? args[x.i + 1] : "");
 string Need(string k) => opts.TryGetValue(k, out var v) && v.Length > 0 ? v : throw new ArgumentException($"--{k} is required");
@@ -17,7 +20,9 @@ var log = Console.Out;
 // The simulated calendar starts in the future of any clock the database has seen (the test clock never runs backwards).
 var t0 = new DateTimeOffset(DateTime.UtcNow.Year + 1, 6, 1, 0, 0, 0, TimeSpan.Zero);
 log.WriteLine($"seed {seed}, {days} days, {players} players, calendar starts {t0:ddd yyyy-MM-dd}, logs in {runDir}");
-await using var world = await World.StartAsync(root, Need("database-url"), runDir, t0);
+var hostDll = opts.TryGetValue("host-dll", out var h) && h.Length > 0 ? Path.GetFullPath(h) : null;
+if (hostDll is not null && !File.Exists(hostDll)) throw new ArgumentException($"--host-dll {hostDll} does not exist");
+await using var world = await World.StartAsync(root, Need("database-url"), runDir, t0, hostDll);
 // PRODUCT.md §10: the main job runs with faults injected; --no-faults plays the same season without them.
 var faults = opts.ContainsKey("no-faults") ? null : new Faults(world, log, seed);
 var clock = new TimeDriver(world, log);

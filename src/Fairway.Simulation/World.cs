@@ -39,7 +39,8 @@ public sealed class World : IAsyncDisposable
         return types.Count > 0 ? types : throw new InvalidOperationException("infra/stripe/webhook-endpoint.json subscribes to no event type");
     }
 
-    public static async Task<World> StartAsync(string root, string databaseUrl, string runDir, DateTimeOffset t0)
+    /// <param name="hostDll">Fairway.Host.dll to run as the API and the worker; null runs the solution's build output.</param>
+    public static async Task<World> StartAsync(string root, string databaseUrl, string runDir, DateTimeOffset t0, string? hostDll = null)
     {
         string Dll(string project, string name) => Path.Combine(root, "src", project, "bin", "Release", "net10.0", name);
         var key = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
@@ -105,7 +106,7 @@ public sealed class World : IAsyncDisposable
             RunDir = runDir, SigningKey = key, ApiUrl = apiUrl, StripeUrl = new Uri($"http://127.0.0.1:{stripePort}"), ProviderUrl = new Uri($"http://127.0.0.1:{providerPort}"),
             Admin = new Api(apiUrl, Api.Token(key, Issuer, Audience, "simulation-ops", admin: true)),
             Stripe = new Api(new Uri($"http://127.0.0.1:{stripePort}"), null), Provider = new Api(new Uri($"http://127.0.0.1:{providerPort}"), null),
-            HostEnv = env, HostDll = Dll("Fairway.Host", "Fairway.Host.dll"), StripeProcess = stripe, ProviderProcess = provider,
+            HostEnv = env, HostDll = hostDll ?? Dll("Fairway.Host", "Fairway.Host.dll"), StripeProcess = stripe, ProviderProcess = provider,
         };
         world.ApiProcess = await world.StartHostAsync("api", apiPort);
         world.WorkerProcess = await world.StartHostAsync("worker", workerPort);

@@ -82,6 +82,27 @@ public sealed class ReleaseArtifactTests(ReleaseArtifactFixture f, ITestOutputHe
                          $"unpacked {actual.Sum(p => new FileInfo(Path.Combine(f.Unpacked, p)).Length) / 1024.0 / 1024:F1} MiB in {actual.Count + 1} files");
     }
 
+    /// <summary>
+    /// The host and the CLI ship precompiled (ReadyToRun): Fairway's own assemblies and the packages it runs on carry
+    /// native code next to their IL, so a process started by a deploy or after a crash runs at once instead of spending
+    /// its first minutes in the JIT (docs/decisions.md, "The host is published with ReadyToRun"). An assembly is a
+    /// ReadyToRun image when its CLR header points at a managed native header (the READYTORUN_HEADER); plain IL has none.
+    /// </summary>
+    [Fact]
+    public void The_host_and_the_cli_ship_ReadyToRun_images_of_Fairway_and_its_packages()
+    {
+        static bool ReadyToRun(string path)
+        {
+            using var pe = new System.Reflection.PortableExecutable.PEReader(File.OpenRead(path));
+            return pe.PEHeaders.CorHeader is { } cor && cor.ManagedNativeHeaderDirectory.Size > 0;
+        }
+        foreach (var dll in new[] { "host/Fairway.Host.dll", "host/Fairway.Engine.dll", "host/Fairway.Migrations.dll", "host/Npgsql.dll", "host/Hangfire.Core.dll",
+                     "host/Stripe.net.dll", "cli/fairway.dll", "cli/Fairway.Migrations.dll" })
+            Assert.True(ReadyToRun(Path.Combine(f.Unpacked, dll)), $"{dll} is not a ReadyToRun image");
+        // The check can fail: the solution's own build output is plain IL.
+        Assert.False(ReadyToRun(RepoPaths.Dll("Fairway.Engine", "Fairway.Engine.dll")), "the build output should be IL only");
+    }
+
     [Fact]
     public async Task The_artifact_migrates_and_starts_as_the_Dockerfiles_say_is_healthy_and_stops_cleanly_on_SIGTERM()
     {
